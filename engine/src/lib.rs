@@ -1,0 +1,18 @@
+//! # bach-engine
+//!
+//! The realtime core shared by the plugin and the command line: the music
+//! representation (voice tokens on a grid, the 88-key piano roll), MIDI files,
+//! the model file format, allocation-free recurrent inference and sampling.
+//! Nothing here has a GUI or trains; everything reachable from
+//! [`model::Model::step_voices`] and [`model::Model::step_keys`] is free of
+//! allocation, locks and I/O so it can run on a plugin's audio thread.
+
+pub mod meta;
+pub mod midi;
+pub mod pianoroll;
+pub mod score;
+pub mod token;
+
+pub use meta::{CoreKind, Feature, Init, ModelKind, ModelMeta, Provenance};
+pub use pianoroll::KeyFrame;
+pub use token::{Token, VoiceRange, VoiceSpec};

@@ -1,0 +1,337 @@
+//! Model metadata: the versioned JSON stored in a `.safetensors` file's header
+//! under the key [`METADATA_KEY`]. It says what the weights mean, so the engine
+//! can check every tensor against it before a model ever reaches the audio thread.
+
+use serde::{Deserialize, Serialize};
+
+use crate::pianoroll::KEYS;
+use crate::token::{VoiceSpec, MAX_VOICES};
+
+/// The metadata format this engine writes and the newest it reads.
+pub const FORMAT_VERSION: u32 = 1;
+/// Key of the JSON entry in the safetensors `__metadata__` map.
+pub const METADATA_KEY: &str = "bach";
+
+/// Upper bounds that keep a hostile file from asking for absurd buffers.
+pub const MAX_HIDDEN: usize = 4096;
+pub const MAX_LAYERS: usize = 8;
+pub const MAX_BAR_STEPS: usize = 256;
+
+/// What a model predicts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ModelKind {
+    /// One token per voice and step (the harmonizer).
+    Voices,
+    /// 88 Bernoulli logits per frame.
+    Pianoroll,
+}
+
+/// The recurrent core.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CoreKind {
+    Gru,
+    Lstm,
+    /// Vanilla RNN, `h' = tanh(W_ih x + b_ih + W_hh h + b_hh)`.
+    Tanh,
+}
+
+impl CoreKind {
+    /// Gate blocks stacked in the weight matrices (PyTorch order: GRU r,z,n; LSTM i,f,g,o).
+    pub fn gates(self) -> usize {
+        match self {
+            CoreKind::Gru => 3,
+            CoreKind::Lstm => 4,
+            CoreKind::Tanh => 1,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            CoreKind::Gru => "gru",
+            CoreKind::Lstm => "lstm",
+            CoreKind::Tanh => "tanh",
+        }
+    }
+}
+
+/// How the weights were initialised before training (provenance; inference ignores it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Init {
+    Default,
+    Orthogonal,
+    LimitCycle,
+}
+
+/// One block of the core's input vector, in order. Every feature is one-hot or
+/// multi-hot, so the first layer adds weight columns instead of multiplying.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Feature {
+    /// The previous step: per voice a one-hot token (voices models), or the
+    /// 88-key multi-hot frame (piano-roll models). All zeros on the first step.
+    PreviousStep,
+    /// One-hot of the step's index within the bar, `step % steps`.
+    BarPosition { steps: usize },
+}
+
+/// Where a model came from and how well it did.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Provenance {
+    pub dataset: String,
+    #[serde(default)]
+    pub split: String,
+    #[serde(default)]
+    pub epochs: usize,
+    #[serde(default)]
+    pub seed: u64,
+    #[serde(default)]
+    pub valid_nll: Option<f64>,
+    #[serde(default)]
+    pub test_nll: Option<f64>,
+    /// ISO 8601 date of the end of training.
+    #[serde(default)]
+    pub date: String,
+    /// The command line that trained it, for model cards.
+    #[serde(default)]
+    pub command: String,
+}
+
+/// Everything needed to interpret a model's tensors.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModelMeta {
+    pub format_version: u32,
+    pub name: String,
+    pub kind: ModelKind,
+    pub core: CoreKind,
+    pub layers: usize,
+    pub hidden: usize,
+    pub init: Init,
+    /// Grid step length in quarter notes (0.25 = 16ths).
+    pub step_beats: f64,
+    /// Voices in prediction order (S, A, T, B); empty for piano-roll models.
+    #[serde(default)]
+    pub voices: Vec<VoiceSpec>,
+    pub features: Vec<Feature>,
+    #[serde(default)]
+    pub training: Option<Provenance>,
+}
+
+impl ModelMeta {
+    /// Size of the core's input vector.
+    pub fn input_size(&self) -> usize {
+        self.features
+            .iter()
+            .map(|f| match f {
+                Feature::PreviousStep => self.step_size(),
+                Feature::BarPosition { steps } => *steps,
+            })
+            .sum()
+    }
+
+    /// Size of the one-hot/multi-hot block for one step's content.
+    pub fn step_size(&self) -> usize {
+        match self.kind {
+            ModelKind::Voices => self.voices.iter().map(|v| v.range().vocab()).sum(),
+            ModelKind::Pianoroll => KEYS,
+        }
+    }
+
+    /// Steps per bar for the position feature, if the model has one.
+    pub fn bar_steps(&self) -> Option<usize> {
+        self.features.iter().find_map(|f| match f {
+            Feature::BarPosition { steps } => Some(*steps),
+            _ => None,
+        })
+    }
+
+    /// The NLL reported on the test split, if any.
+    pub fn test_nll(&self) -> Option<f64> {
+        self.training.as_ref().and_then(|t| t.test_nll)
+    }
+
+    /// Checks that the numbers make sense, so loading can size buffers from them.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.format_version == 0 {
+            return Err("format_version 0 is not a valid version".into());
+        }
+        if self.layers == 0 || self.layers > MAX_LAYERS {
+            return Err(format!("layers is {}, expected 1 to {MAX_LAYERS}", self.layers));
+        }
+        if self.hidden == 0 || self.hidden > MAX_HIDDEN {
+            return Err(format!("hidden is {}, expected 1 to {MAX_HIDDEN}", self.hidden));
+        }
+        if !(self.step_beats.is_finite() && self.step_beats > 0.0 && self.step_beats <= 4.0) {
+            return Err(format!(
+                "step_beats is {}, expected a length in quarter notes between 0 and 4",
+                self.step_beats
+            ));
+        }
+        match self.kind {
+            ModelKind::Voices => {
+                if self.voices.is_empty() || self.voices.len() > MAX_VOICES {
+                    return Err(format!(
+                        "a voices model needs 1 to {MAX_VOICES} voices, this one has {}",
+                        self.voices.len()
+                    ));
+                }
+                for v in &self.voices {
+                    if v.low > v.high || v.high > 127 {
+                        return Err(format!(
+                            "voice {} has range {}..={}, expected MIDI pitches low <= high <= 127",
+                            v.name, v.low, v.high
+                        ));
+                    }
+                }
+            }
+            ModelKind::Pianoroll => {
+                if !self.voices.is_empty() {
+                    return Err("a piano-roll model has no voices".into());
+                }
+            }
+        }
+        let previous = self
+            .features
+            .iter()
+            .filter(|f| **f == Feature::PreviousStep)
+            .count();
+        if previous != 1 || self.features.first() != Some(&Feature::PreviousStep) {
+            return Err("features must start with previous_step, exactly once".into());
+        }
+        for f in &self.features {
+            if let Feature::BarPosition { steps } = f {
+                if *steps == 0 || *steps > MAX_BAR_STEPS {
+                    return Err(format!(
+                        "bar_position has {steps} steps, expected 1 to {MAX_BAR_STEPS}"
+                    ));
+                }
+            }
+        }
+        if self.features.len() > 2 {
+            return Err("at most one bar_position feature is allowed".into());
+        }
+        Ok(())
+    }
+
+    /// Expected shape of every tensor, by name, in file order.
+    /// Core layer `l`: `core.{l}.weight_ih` `[G*H, in]`, `core.{l}.weight_hh` `[G*H, H]`,
+    /// `core.{l}.bias_ih` and `core.{l}.bias_hh` `[G*H]` (PyTorch layout and gate order).
+    /// Head `v`: `head.{v}.weight` `[vocab_v, H + sum of vocab_u for u < v]` and
+    /// `head.{v}.bias` `[vocab_v]`; a piano-roll model has one head of 88 rows on `H`.
+    pub fn tensor_shapes(&self) -> Vec<(String, Vec<usize>)> {
+        let h = self.hidden;
+        let g = self.core.gates() * h;
+        let mut shapes = Vec::new();
+        for l in 0..self.layers {
+            let input = if l == 0 { self.input_size() } else { h };
+            shapes.push((format!("core.{l}.weight_ih"), vec![g, input]));
+            shapes.push((format!("core.{l}.weight_hh"), vec![g, h]));
+            shapes.push((format!("core.{l}.bias_ih"), vec![g]));
+            shapes.push((format!("core.{l}.bias_hh"), vec![g]));
+        }
+        match self.kind {
+            ModelKind::Voices => {
+                let mut above = 0;
+                for (v, voice) in self.voices.iter().enumerate() {
+                    let vocab = voice.range().vocab();
+                    shapes.push((format!("head.{v}.weight"), vec![vocab, h + above]));
+                    shapes.push((format!("head.{v}.bias"), vec![vocab]));
+                    above += vocab;
+                }
+            }
+            ModelKind::Pianoroll => {
+                shapes.push(("head.0.weight".into(), vec![KEYS, h]));
+                shapes.push(("head.0.bias".into(), vec![KEYS]));
+            }
+        }
+        shapes
+    }
+
+    /// The standard SATB chorale layout on a 16th grid (ranges of the JSB data).
+    pub fn satb(core: CoreKind, layers: usize, hidden: usize) -> Self {
+        let voice = |name: &str, low, high| VoiceSpec {
+            name: name.into(),
+            low,
+            high,
+        };
+        Self {
+            format_version: FORMAT_VERSION,
+            name: "chorale-satb".into(),
+            kind: ModelKind::Voices,
+            core,
+            layers,
+            hidden,
+            init: Init::Default,
+            step_beats: 0.25,
+            voices: vec![
+                voice("S", 60, 81),
+                voice("A", 52, 74),
+                voice("T", 46, 69),
+                voice("B", 36, 66),
+            ],
+            features: vec![Feature::PreviousStep, Feature::BarPosition { steps: 16 }],
+            training: None,
+        }
+    }
+
+    /// A piano-roll model's layout (`step_beats` as in the dataset: 1 for JSB, 0.5 otherwise).
+    pub fn pianoroll(core: CoreKind, layers: usize, hidden: usize, step_beats: f64) -> Self {
+        Self {
+            format_version: FORMAT_VERSION,
+            name: "pianoroll".into(),
+            kind: ModelKind::Pianoroll,
+            core,
+            layers,
+            hidden,
+            init: Init::Default,
+            step_beats,
+            voices: Vec::new(),
+            features: vec![Feature::PreviousStep],
+            training: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn satb_sizes() {
+        let m = ModelMeta::satb(CoreKind::Gru, 2, 256);
+        m.validate().unwrap();
+        // 24 + 25 + 26 + 33 tokens, plus 16 positions.
+        assert_eq!(m.step_size(), 24 + 25 + 26 + 33);
+        assert_eq!(m.input_size(), 108 + 16);
+        let shapes = m.tensor_shapes();
+        assert_eq!(shapes[0], ("core.0.weight_ih".into(), vec![768, 124]));
+        assert_eq!(shapes.last().unwrap(), &("head.3.bias".into(), vec![33]));
+        assert_eq!(shapes[shapes.len() - 2].1, vec![33, 256 + 24 + 25 + 26]);
+    }
+
+    #[test]
+    fn json_is_stable() {
+        let m = ModelMeta::pianoroll(CoreKind::Lstm, 1, 8, 1.0);
+        let json = serde_json::to_string(&m).unwrap();
+        assert!(json.contains(r#""kind":"pianoroll""#), "{json}");
+        assert!(json.contains(r#""core":"lstm""#), "{json}");
+        assert!(json.contains(r#""features":[{"type":"previous_step"}]"#), "{json}");
+        let back: ModelMeta = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, m);
+    }
+
+    #[test]
+    fn validation_names_the_problem() {
+        let mut m = ModelMeta::satb(CoreKind::Gru, 2, 256);
+        m.hidden = 1 << 20;
+        assert!(m.validate().unwrap_err().contains("hidden"));
+        let mut m = ModelMeta::satb(CoreKind::Gru, 2, 256);
+        m.voices[1].low = 90;
+        assert!(m.validate().unwrap_err().contains("voice A"));
+        let mut m = ModelMeta::pianoroll(CoreKind::Gru, 1, 8, 1.0);
+        m.features = vec![Feature::BarPosition { steps: 4 }];
+        assert!(m.validate().unwrap_err().contains("previous_step"));
+    }
+}
