@@ -249,7 +249,9 @@ impl ModelMeta {
         shapes
     }
 
-    /// The standard SATB chorale layout on a 16th grid (ranges of the JSB data).
+    /// The standard SATB chorale layout on a 16th grid. The ranges are those of
+    /// the JSB chorales (S 60-81, A 52-74, T 46-69, B 36-66) widened by six
+    /// semitones each way, so every chorale can be transposed into all twelve keys.
     pub fn satb(core: CoreKind, layers: usize, hidden: usize) -> Self {
         let voice = |name: &str, low, high| VoiceSpec {
             name: name.into(),
@@ -266,10 +268,10 @@ impl ModelMeta {
             init: Init::Default,
             step_beats: 0.25,
             voices: vec![
-                voice("S", 60, 81),
-                voice("A", 52, 74),
-                voice("T", 46, 69),
-                voice("B", 36, 66),
+                voice("S", 54, 87),
+                voice("A", 46, 80),
+                voice("T", 40, 75),
+                voice("B", 30, 72),
             ],
             features: vec![Feature::PreviousStep, Feature::BarPosition { steps: 16 }],
             training: None,
@@ -302,13 +304,13 @@ mod tests {
     fn satb_sizes() {
         let m = ModelMeta::satb(CoreKind::Gru, 2, 256);
         m.validate().unwrap();
-        // 24 + 25 + 26 + 33 tokens, plus 16 positions.
-        assert_eq!(m.step_size(), 24 + 25 + 26 + 33);
-        assert_eq!(m.input_size(), 108 + 16);
+        // 36 + 37 + 38 + 45 tokens, plus 16 positions.
+        assert_eq!(m.step_size(), 36 + 37 + 38 + 45);
+        assert_eq!(m.input_size(), 156 + 16);
         let shapes = m.tensor_shapes();
-        assert_eq!(shapes[0], ("core.0.weight_ih".into(), vec![768, 124]));
-        assert_eq!(shapes.last().unwrap(), &("head.3.bias".into(), vec![33]));
-        assert_eq!(shapes[shapes.len() - 2].1, vec![33, 256 + 24 + 25 + 26]);
+        assert_eq!(shapes[0], ("core.0.weight_ih".into(), vec![768, 172]));
+        assert_eq!(shapes.last().unwrap(), &("head.3.bias".into(), vec![45]));
+        assert_eq!(shapes[shapes.len() - 2].1, vec![45, 256 + 36 + 37 + 38]);
     }
 
     #[test]
