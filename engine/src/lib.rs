@@ -11,6 +11,7 @@ pub mod meta;
 pub mod midi;
 pub mod pianoroll;
 pub mod score;
+pub mod sequencer;
 pub mod token;
 
 pub use meta::{CoreKind, Feature, Init, ModelKind, ModelMeta, Provenance};

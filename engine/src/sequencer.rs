@@ -1,0 +1,1 @@
+//! Transport-synced stepping (being written).
