@@ -1,1 +1,616 @@
-//! Notes on the grid (being written).
+//! A score on the step grid: what a MIDI file becomes once it is read, and what
+//! generated voices become before they are written.
+//!
+//! Time is counted in grid steps of `step_beats` quarter notes (0.25 for 16ths).
+//! A [`Part`] is a list of notes; the models see a part either as one voice of
+//! tokens ([`Part::to_tokens`]) or, all parts together, as piano-roll frames
+//! ([`Score::to_frames`]).
+
+use crate::pianoroll::KeyFrame;
+use crate::token::Token;
+
+/// Velocity given to notes that come from tokens or frames, which carry none.
+pub const DEFAULT_VELOCITY: u8 = 80;
+
+/// One note on the grid.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Note {
+    /// First step the note sounds on.
+    pub start: u32,
+    /// Number of steps it sounds, at least 1.
+    pub len: u32,
+    /// MIDI pitch, 0..=127.
+    pub pitch: u8,
+    /// MIDI velocity, 1..=127.
+    pub velocity: u8,
+}
+
+impl Note {
+    /// The step after the last one the note sounds on.
+    pub fn end(&self) -> u32 {
+        self.start.saturating_add(self.len)
+    }
+}
+
+/// One voice or instrument: a named list of notes, written on its own channel.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Part {
+    pub name: String,
+    /// MIDI channel (0..=15) the part is written on.
+    pub channel: u8,
+    /// Sorted by start, then pitch (see [`Part::normalize`]).
+    pub notes: Vec<Note>,
+}
+
+/// A tempo that holds from `step` on.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TempoChange {
+    pub step: u32,
+    /// Quarter notes per minute.
+    pub bpm: f64,
+}
+
+/// A time signature that holds from `step` on; `step` is taken as a bar line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MeterChange {
+    pub step: u32,
+    pub numerator: u8,
+    /// A power of two: 2 for half notes, 4 for quarters, 8 for eighths...
+    pub denominator: u8,
+}
+
+impl MeterChange {
+    /// Length of one bar in quarter notes.
+    pub fn bar_beats(&self) -> f64 {
+        self.numerator as f64 * 4.0 / self.denominator.max(1) as f64
+    }
+}
+
+/// A whole piece on the grid.
+///
+/// Empty `tempos` means MIDI's default of 120 bpm; empty `meters` means 4/4.
+/// Both are sorted by step, with at most one change per step.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Score {
+    /// Length of one step in quarter notes.
+    pub step_beats: f64,
+    pub parts: Vec<Part>,
+    pub tempos: Vec<TempoChange>,
+    pub meters: Vec<MeterChange>,
+    /// Length in steps; every note ends at or before it.
+    pub len: u32,
+}
+
+/// Channels handed out to parts in order: all but 9, which General MIDI keeps for drums.
+pub fn channel_for(index: usize) -> u8 {
+    const CHANNELS: [u8; 15] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15];
+    CHANNELS[index % CHANNELS.len()]
+}
+
+impl Part {
+    pub fn new(name: impl Into<String>, channel: u8, notes: Vec<Note>) -> Self {
+        let mut part = Self {
+            name: name.into(),
+            channel,
+            notes,
+        };
+        part.normalize();
+        part
+    }
+
+    /// The step after the last note ends (0 when there are none).
+    pub fn end(&self) -> u32 {
+        self.notes.iter().map(Note::end).max().unwrap_or(0)
+    }
+
+    /// Puts the notes in order (start, then pitch), makes every note at least one
+    /// step long, keeps one note per pitch and start (the longer), and ends a
+    /// note where the next note of the same pitch starts. After this, a MIDI
+    /// note-on/note-off pair per note is unambiguous, so writing and reading
+    /// back gives the same notes.
+    pub fn normalize(&mut self) {
+        for n in &mut self.notes {
+            n.len = n.len.max(1);
+        }
+        // Same pitch together, by start, longest first, so duplicates are adjacent.
+        self.notes
+            .sort_unstable_by_key(|n| (n.pitch, n.start, std::cmp::Reverse(n.len)));
+        self.notes
+            .dedup_by(|later, kept| later.pitch == kept.pitch && later.start == kept.start);
+        for i in 1..self.notes.len() {
+            let (before, after) = self.notes.split_at_mut(i);
+            let (prev, next) = (&mut before[i - 1], &after[0]);
+            if prev.pitch == next.pitch && prev.end() > next.start {
+                prev.len = next.start - prev.start;
+            }
+        }
+        self.notes.sort_unstable_by_key(|n| (n.start, n.pitch));
+    }
+
+    /// True when two notes ever sound together.
+    pub fn is_polyphonic(&self) -> bool {
+        // Notes are sorted by start, so it is enough to track the latest end so far.
+        let mut end = 0;
+        for n in &self.notes {
+            if n.start < end {
+                return true;
+            }
+            end = end.max(n.end());
+        }
+        false
+    }
+
+    /// The part as one voice of `len` tokens: an onset where a note starts, holds
+    /// while it sounds, rests elsewhere. A voice has one note at a time, so a
+    /// later onset cuts an earlier note, and of notes starting together only the
+    /// highest is kept. Notes past `len` are cut off.
+    pub fn to_tokens(&self, len: u32) -> Vec<Token> {
+        let mut tokens = vec![Token::Rest; len as usize];
+        let notes = &self.notes;
+        let mut i = 0;
+        while i < notes.len() {
+            // The group of notes starting on this step; sorted by pitch, so the last is highest.
+            let start = notes[i].start;
+            let mut j = i;
+            while j + 1 < notes.len() && notes[j + 1].start == start {
+                j += 1;
+            }
+            let note = notes[j];
+            let next_start = notes.get(j + 1).map_or(u32::MAX, |n| n.start);
+            let end = note.end().min(next_start).min(len);
+            if start < len {
+                tokens[start as usize] = Token::Onset(note.pitch);
+                for t in &mut tokens[start as usize + 1..end as usize] {
+                    *t = Token::Hold;
+                }
+            }
+            i = j + 1;
+        }
+        tokens
+    }
+
+    /// A part from one voice of tokens; a hold after a rest is silence, as in
+    /// [`crate::token::sounding`].
+    pub fn from_tokens(
+        name: impl Into<String>,
+        channel: u8,
+        tokens: &[Token],
+        velocity: u8,
+    ) -> Self {
+        let mut notes: Vec<Note> = Vec::new();
+        let mut open: Option<Note> = None;
+        for (step, &token) in tokens.iter().enumerate() {
+            let step = step as u32;
+            match token {
+                Token::Hold => {
+                    if let Some(n) = &mut open {
+                        n.len += 1;
+                    }
+                }
+                Token::Rest => notes.extend(open.take()),
+                Token::Onset(pitch) => {
+                    notes.extend(open.take());
+                    open = Some(Note {
+                        start: step,
+                        len: 1,
+                        pitch: pitch.min(127),
+                        velocity,
+                    });
+                }
+            }
+        }
+        notes.extend(open);
+        Self::new(name, channel, notes)
+    }
+
+    /// Splits a polyphonic part into monophonic voices by pitch order per step,
+    /// highest first: on every step, voice `k` takes the `k`-th highest sounding
+    /// pitch. A note that keeps its rank goes on as one note; a note whose rank
+    /// changes (a voice enters above it, or one above ends) is restarted in its
+    /// new voice, as in the chorale datasets. Voices are named "`name` 1",
+    /// "`name` 2"..., on channels from [`channel_for`].
+    pub fn split_by_pitch(&self) -> Vec<Part> {
+        self.split_by_pitch_capped(usize::MAX).unwrap_or_default()
+    }
+
+    /// [`Part::split_by_pitch`], or `None` as soon as the voices would hold more
+    /// than `max_notes` notes (a hostile file can make every step restart every voice).
+    pub(crate) fn split_by_pitch_capped(&self, max_notes: usize) -> Option<Vec<Part>> {
+        // Steps where the set of sounding notes changes.
+        let mut bounds: Vec<u32> = self.notes.iter().flat_map(|n| [n.start, n.end()]).collect();
+        bounds.sort_unstable();
+        bounds.dedup();
+
+        // Per voice: the notes made so far and the one still open.
+        let mut voices: Vec<(Vec<Note>, Option<Note>)> = Vec::new();
+        let mut active: Vec<Note> = Vec::new();
+        let mut next = 0; // next note (by start) not yet active
+        let mut made = 0usize;
+        for (k, &step) in bounds.iter().enumerate() {
+            let Some(&seg_end) = bounds.get(k + 1) else {
+                break;
+            };
+            active.retain(|n| n.end() > step);
+            while next < self.notes.len() && self.notes[next].start == step {
+                active.push(self.notes[next]);
+                next += 1;
+            }
+            // Highest first; of equal pitches (normalize leaves none overlapping) the latest start.
+            active.sort_unstable_by_key(|n| std::cmp::Reverse((n.pitch, n.start)));
+            if voices.len() < active.len() {
+                voices.resize_with(active.len(), Default::default);
+            }
+            for (v, (done, open)) in voices.iter_mut().enumerate() {
+                match active.get(v) {
+                    Some(n) => match open {
+                        Some(o) if o.pitch == n.pitch && n.start != step => {
+                            o.len = seg_end - o.start;
+                        }
+                        _ => {
+                            done.extend(open.take());
+                            made += 1;
+                            if made > max_notes {
+                                return None;
+                            }
+                            *open = Some(Note {
+                                start: step,
+                                len: seg_end - step,
+                                pitch: n.pitch,
+                                velocity: n.velocity,
+                            });
+                        }
+                    },
+                    None => done.extend(open.take()),
+                }
+            }
+        }
+        Some(
+            voices
+                .into_iter()
+                .enumerate()
+                .map(|(v, (mut notes, open))| {
+                    notes.extend(open);
+                    Part::new(format!("{} {}", self.name, v + 1), channel_for(v), notes)
+                })
+                .collect(),
+        )
+    }
+}
+
+impl Score {
+    /// An empty score: no parts, default tempo and meter.
+    pub fn new(step_beats: f64) -> Self {
+        Self {
+            step_beats,
+            parts: Vec::new(),
+            tempos: Vec::new(),
+            meters: Vec::new(),
+            len: 0,
+        }
+    }
+
+    /// A score from voices of tokens (all the same length, or the longest
+    /// counts), one part per voice on channels from [`channel_for`].
+    pub fn from_voices(step_beats: f64, voices: &[(&str, &[Token])], velocity: u8) -> Self {
+        let mut score = Self::new(step_beats);
+        score.len = voices.iter().map(|(_, t)| t.len()).max().unwrap_or(0) as u32;
+        score.parts = voices
+            .iter()
+            .enumerate()
+            .map(|(v, (name, tokens))| Part::from_tokens(*name, channel_for(v), tokens, velocity))
+            .collect();
+        score
+    }
+
+    /// A one-part score from piano-roll frames. The roll cannot tell a held note
+    /// from a repeated one, so a key sounding on consecutive frames is one note.
+    pub fn from_frames(step_beats: f64, name: &str, frames: &[KeyFrame], velocity: u8) -> Self {
+        let mut notes = Vec::new();
+        let mut open: [Option<u32>; 128] = [None; 128];
+        for (step, frame) in frames.iter().chain([&KeyFrame::EMPTY]).enumerate() {
+            let step = step as u32;
+            for (pitch, start) in open.iter_mut().enumerate() {
+                let sounding = frame.contains(pitch as u8);
+                match (*start, sounding) {
+                    (None, true) => *start = Some(step),
+                    (Some(s), false) => {
+                        notes.push(Note {
+                            start: s,
+                            len: step - s,
+                            pitch: pitch as u8,
+                            velocity,
+                        });
+                        *start = None;
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let mut score = Self::new(step_beats);
+        score.len = frames.len() as u32;
+        score.parts = vec![Part::new(name, channel_for(0), notes)];
+        score
+    }
+
+    /// The piano roll of all parts, `len` frames; pitches off the 88 keys are dropped.
+    pub fn to_frames(&self) -> Vec<KeyFrame> {
+        // Sweep over note starts and ends with a count per pitch, so overlapping
+        // notes cost nothing extra.
+        let mut events: Vec<(u32, bool, u8)> = Vec::new();
+        for n in self.parts.iter().flat_map(|p| &p.notes) {
+            events.push((n.start, true, n.pitch));
+            events.push((n.end(), false, n.pitch));
+        }
+        events.sort_unstable();
+        let mut counts = [0u32; 128];
+        let mut frame = KeyFrame::EMPTY;
+        let mut frames = Vec::with_capacity(self.len as usize);
+        let mut e = 0;
+        for step in 0..self.len {
+            while e < events.len() && events[e].0 == step {
+                let (_, on, pitch) = events[e];
+                let c = &mut counts[pitch as usize & 127];
+                if on {
+                    *c += 1;
+                    frame.insert(pitch);
+                } else {
+                    *c = c.saturating_sub(1);
+                    if *c == 0 {
+                        frame.remove(pitch);
+                    }
+                }
+                e += 1;
+            }
+            frames.push(frame);
+        }
+        frames
+    }
+
+    /// Splits every polyphonic part into monophonic voices ([`Part::split_by_pitch`]).
+    pub fn split_by_pitch(&mut self) {
+        let parts = std::mem::take(&mut self.parts);
+        for part in parts {
+            if part.is_polyphonic() {
+                self.parts.extend(part.split_by_pitch());
+            } else {
+                self.parts.push(part);
+            }
+        }
+    }
+
+    /// The meter in force at `step` (4/4 before the first change).
+    pub fn meter_at(&self, step: u32) -> MeterChange {
+        self.meters
+            .iter()
+            .take_while(|m| m.step <= step)
+            .last()
+            .copied()
+            .unwrap_or(MeterChange {
+                step: 0,
+                numerator: 4,
+                denominator: 4,
+            })
+    }
+
+    /// The tempo in force at `step` in bpm (120 before the first change).
+    pub fn bpm_at(&self, step: u32) -> f64 {
+        self.tempos
+            .iter()
+            .take_while(|t| t.step <= step)
+            .last()
+            .map_or(120.0, |t| t.bpm)
+    }
+
+    /// Length of a bar of `meter` in steps (may be fractional, e.g. 7/8 on a quarter grid).
+    pub fn bar_steps(&self, meter: &MeterChange) -> f64 {
+        meter.bar_beats() / self.step_beats
+    }
+
+    /// Which step of its bar `step` is, counted from 0 at the bar line; this is
+    /// the position-in-bar feature of the voice models.
+    ///
+    /// Every meter change is a bar line. A pickup is a first meter region that is
+    /// shorter than a bar of the meter that follows it (a 1/4 bar before 4/4, or
+    /// 4/4 restated after one beat): its steps are counted back from the next bar
+    /// line, so a one-beat pickup in 4/4 on 16ths sits on steps 12..16.
+    pub fn position_in_bar(&self, step: u32) -> usize {
+        let meter = self.meter_at(step);
+        let bar = self.bar_steps(&meter);
+        if !(bar.is_finite() && bar > 0.0) {
+            return 0;
+        }
+        let mut offset = (step - meter.step) as f64;
+        if let [first, second, ..] = self.meters.as_slice() {
+            if first.step == 0 && step < second.step {
+                let next_bar = self.bar_steps(second);
+                let region = second.step as f64;
+                if region < next_bar {
+                    return (next_bar - region + offset).floor() as usize;
+                }
+            }
+        }
+        // A small epsilon so fractional bar lengths do not round 15.999 down.
+        offset = offset.rem_euclid(bar);
+        let pos = (offset + 1e-9).floor();
+        if pos >= bar.ceil() {
+            0
+        } else {
+            pos as usize
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn note(start: u32, len: u32, pitch: u8) -> Note {
+        Note {
+            start,
+            len,
+            pitch,
+            velocity: 64,
+        }
+    }
+
+    #[test]
+    fn tokens_cut_earlier_notes_and_keep_the_highest() {
+        let part = Part::new(
+            "s",
+            0,
+            vec![
+                note(0, 4, 60),
+                note(2, 1, 62),
+                note(2, 3, 64),
+                note(6, 2, 65),
+            ],
+        );
+        use Token::*;
+        assert_eq!(
+            part.to_tokens(9),
+            vec![
+                Onset(60),
+                Hold,
+                Onset(64),
+                Hold,
+                Hold,
+                Rest,
+                Onset(65),
+                Hold,
+                Rest
+            ]
+        );
+        assert_eq!(part.to_tokens(3), vec![Onset(60), Hold, Onset(64)]);
+    }
+
+    #[test]
+    fn tokens_round_trip_with_repeated_notes() {
+        use Token::*;
+        let tokens = vec![
+            Onset(60),
+            Hold,
+            Onset(60),
+            Rest,
+            Hold,
+            Onset(62),
+            Onset(62),
+            Hold,
+        ];
+        let part = Part::from_tokens("s", 0, &tokens, 90);
+        assert_eq!(part.notes.len(), 4);
+        // The hold after a rest is silence.
+        let mut expected = tokens.clone();
+        expected[4] = Rest;
+        assert_eq!(part.to_tokens(8), expected);
+    }
+
+    #[test]
+    fn normalize_ends_a_note_where_its_pitch_restarts() {
+        let part = Part::new(
+            "p",
+            0,
+            vec![
+                note(0, 8, 60),
+                note(4, 2, 60),
+                note(4, 6, 60),
+                note(1, 0, 67),
+            ],
+        );
+        assert_eq!(
+            part.notes,
+            vec![note(0, 4, 60), note(1, 1, 67), note(4, 6, 60)]
+        );
+    }
+
+    #[test]
+    fn split_orders_voices_by_pitch() {
+        // A held C under a moving line; then the line drops below the C.
+        let part = Part::new(
+            "p",
+            0,
+            vec![
+                note(0, 8, 60),
+                note(0, 2, 67),
+                note(2, 2, 65),
+                note(4, 4, 55),
+            ],
+        );
+        assert!(part.is_polyphonic());
+        let voices = part.split_by_pitch();
+        assert_eq!(voices.len(), 2);
+        assert_eq!(voices[0].name, "p 1");
+        // Top voice: 67, 65, then the held C (rank 0 once 65 ends).
+        assert_eq!(
+            voices[0].notes,
+            vec![note(0, 2, 67), note(2, 2, 65), note(4, 4, 60)]
+        );
+        // Lower voice: C until it moves up a rank, then 55.
+        assert_eq!(voices[1].notes, vec![note(0, 4, 60), note(4, 4, 55)]);
+        assert!(voices.iter().all(|v| !v.is_polyphonic()));
+        assert_eq!(part.split_by_pitch_capped(3), None);
+    }
+
+    #[test]
+    fn frames_sweep_overlapping_parts() {
+        let mut s = Score::new(0.25);
+        s.len = 4;
+        s.parts = vec![
+            Part::new("a", 0, vec![note(0, 3, 60)]),
+            Part::new("b", 1, vec![note(1, 1, 60), note(2, 2, 64), note(0, 1, 10)]),
+        ];
+        let f = s.to_frames();
+        assert_eq!(f.len(), 4);
+        assert_eq!(f[0].pitches().collect::<Vec<_>>(), vec![60]);
+        assert_eq!(f[1].pitches().collect::<Vec<_>>(), vec![60]);
+        assert_eq!(f[2].pitches().collect::<Vec<_>>(), vec![60, 64]);
+        assert_eq!(f[3].pitches().collect::<Vec<_>>(), vec![64]);
+        let back = Score::from_frames(0.25, "roll", &f, 64);
+        assert_eq!(back.parts[0].notes, vec![note(0, 3, 60), note(2, 2, 64)]);
+    }
+
+    #[test]
+    fn bar_positions_follow_meters_and_pickups() {
+        let mut s = Score::new(0.25);
+        assert_eq!(s.position_in_bar(17), 1);
+        s.meters = vec![MeterChange {
+            step: 0,
+            numerator: 3,
+            denominator: 4,
+        }];
+        assert_eq!(s.position_in_bar(12), 0);
+        assert_eq!(s.position_in_bar(13), 1);
+        s.meters = vec![MeterChange {
+            step: 0,
+            numerator: 6,
+            denominator: 8,
+        }];
+        assert_eq!(s.position_in_bar(11), 11);
+        assert_eq!(s.position_in_bar(12), 0);
+        // One-beat pickup written as a 1/4 bar before 4/4.
+        s.meters = vec![
+            MeterChange {
+                step: 0,
+                numerator: 1,
+                denominator: 4,
+            },
+            MeterChange {
+                step: 4,
+                numerator: 4,
+                denominator: 4,
+            },
+        ];
+        assert_eq!(s.position_in_bar(0), 12);
+        assert_eq!(s.position_in_bar(3), 15);
+        assert_eq!(s.position_in_bar(4), 0);
+        assert_eq!(s.position_in_bar(21), 1);
+        // 7/8 on a quarter grid: bars of 3.5 steps.
+        s.step_beats = 1.0;
+        s.meters = vec![MeterChange {
+            step: 0,
+            numerator: 7,
+            denominator: 8,
+        }];
+        assert_eq!(s.position_in_bar(3), 3);
+        assert_eq!(s.position_in_bar(4), 0);
+    }
+}
