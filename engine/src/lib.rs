@@ -4,16 +4,23 @@
 //! representation (voice tokens on a grid, the 88-key piano roll), MIDI files,
 //! the model file format, allocation-free recurrent inference and sampling.
 //! Nothing here has a GUI or trains; everything reachable from
-//! [`model::Model::step_voices`] and [`model::Model::step_keys`] is free of
-//! allocation, locks and I/O so it can run on a plugin's audio thread.
+//! [`Model::step_voices`] and [`Model::step_keys`] is free of allocation,
+//! locks and I/O so it can run on a plugin's audio thread.
 
+pub mod file;
 pub mod meta;
 pub mod midi;
+pub mod model;
+pub mod nn;
 pub mod pianoroll;
+pub mod sampling;
 pub mod score;
 pub mod sequencer;
 pub mod token;
 
+pub use file::{FileError, LoadError, ModelFile};
 pub use meta::{CoreKind, Feature, Init, ModelKind, ModelMeta, Provenance};
+pub use model::Model;
 pub use pianoroll::KeyFrame;
+pub use sampling::{Rng, Sampler};
 pub use token::{Token, VoiceRange, VoiceSpec};

@@ -1,0 +1,249 @@
+//! Sampling tokens and key frames from logits: temperature, range masks, a
+//! cap on sounding notes, and a seeded PRNG that gives the same stream on
+//! every platform (PCG32; floats are built from its integers by hand, not by
+//! a library's distribution code, so nothing can change them underneath us).
+
+use rand_core::{Rng as _, SeedableRng};
+use rand_pcg::Pcg32;
+
+use crate::pianoroll::KEYS;
+use crate::token::{Token, VoiceRange, MAX_VOICES, REST};
+
+/// Below this temperature sampling is argmax: the most likely choice, always.
+pub const ARGMAX_BELOW: f32 = 1e-3;
+
+/// The seeded random stream behind every sampled note.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rng(Pcg32);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Self(Pcg32::seed_from_u64(seed))
+    }
+
+    pub fn next_u32(&mut self) -> u32 {
+        self.0.next_u32()
+    }
+
+    /// Uniform in [0, 1), 24 bits of resolution.
+    pub fn next_f32(&mut self) -> f32 {
+        (self.next_u32() >> 8) as f32 * (1.0 / (1u32 << 24) as f32)
+    }
+
+    /// Uniform in [0, 1), 53 bits of resolution.
+    pub fn next_f64(&mut self) -> f64 {
+        let hi = (self.next_u32() >> 5) as u64; // 27 bits
+        let lo = (self.next_u32() >> 6) as u64; // 26 bits
+        ((hi << 26) | lo) as f64 * (1.0 / (1u64 << 53) as f64)
+    }
+}
+
+/// How to turn logits into choices. `Copy` and fixed-size, so the plugin can
+/// keep one per block without allocating.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Sampler {
+    /// Divides the logits; below [`ARGMAX_BELOW`] the most likely choice wins.
+    pub temperature: f32,
+    /// Piano rolls: at most this many keys sound on a frame (the likeliest are kept).
+    pub max_notes: usize,
+    /// Per voice, a narrower range for onsets than the model's own (user setting).
+    pub ranges: [Option<VoiceRange>; MAX_VOICES],
+}
+
+impl Default for Sampler {
+    fn default() -> Self {
+        Self {
+            temperature: 1.0,
+            max_notes: 8,
+            ranges: [None; MAX_VOICES],
+        }
+    }
+}
+
+impl Sampler {
+    pub fn with_temperature(temperature: f32) -> Self {
+        Self {
+            temperature,
+            ..Self::default()
+        }
+    }
+}
+
+/// Which tokens a voice may take on this step.
+#[derive(Clone, Copy, Debug)]
+pub struct TokenMask {
+    /// Onsets allowed from `low` to `high` inclusive (MIDI pitches).
+    pub low: u8,
+    pub high: u8,
+    /// A hold needs a sounding note.
+    pub hold: bool,
+}
+
+impl TokenMask {
+    /// The mask for a voice of range `model`, narrowed by `user`, given whether
+    /// the voice is sounding now. An empty intersection allows no onset.
+    pub fn new(model: VoiceRange, user: Option<VoiceRange>, sounding: bool) -> Self {
+        let (mut low, mut high) = (model.low, model.high);
+        if let Some(u) = user {
+            low = low.max(u.low);
+            high = high.min(u.high);
+        }
+        Self {
+            low,
+            high,
+            hold: sounding,
+        }
+    }
+
+    fn allows(&self, range: VoiceRange, index: usize) -> bool {
+        match range.token(index) {
+            Token::Rest => true,
+            Token::Hold => self.hold,
+            Token::Onset(p) => index >= 2 && p >= self.low && p <= self.high,
+        }
+    }
+}
+
+/// Draws a token index from `logits` (one voice's vocabulary) under `mask`.
+/// Never fails: the rest is always allowed.
+pub fn sample_token(
+    logits: &[f32],
+    range: VoiceRange,
+    mask: TokenMask,
+    temperature: f32,
+    rng: &mut Rng,
+) -> usize {
+    let allowed = |i: usize| mask.allows(range, i) && logits[i].is_finite();
+    let mut best = REST;
+    let mut best_logit = f32::NEG_INFINITY;
+    for (i, &l) in logits.iter().enumerate() {
+        if allowed(i) && l > best_logit {
+            best = i;
+            best_logit = l;
+        }
+    }
+    if temperature < ARGMAX_BELOW || best_logit == f32::NEG_INFINITY {
+        return best;
+    }
+    let inv_t = 1.0 / temperature as f64;
+    let weight = |i: usize| ((logits[i] - best_logit) as f64 * inv_t).exp();
+    let total: f64 = (0..logits.len()).filter(|&i| allowed(i)).map(weight).sum();
+    let mut u = rng.next_f64() * total;
+    let mut last = best;
+    for i in (0..logits.len()).filter(|&i| allowed(i)) {
+        let w = weight(i);
+        if u < w {
+            return i;
+        }
+        u -= w;
+        last = i;
+    }
+    // Rounding left a sliver past the last weight.
+    last
+}
+
+/// Draws a piano-roll frame from 88 logits: each key independently with
+/// probability `sigmoid(logit / T)` (at T = 0, the keys above one half), then
+/// only the `max_notes` likeliest of the drawn keys are kept.
+pub fn sample_keys(logits: &[f32], sampler: &Sampler, rng: &mut Rng) -> crate::KeyFrame {
+    let t = sampler.temperature;
+    let mut drawn = crate::KeyFrame::EMPTY;
+    for (k, &l) in logits.iter().enumerate().take(KEYS) {
+        let on = if t < ARGMAX_BELOW {
+            l > 0.0
+        } else {
+            let p = 1.0 / (1.0 + (-(l / t) as f64).exp());
+            rng.next_f64() < p
+        };
+        if on && l.is_finite() {
+            drawn.insert_key(k);
+        }
+    }
+    if drawn.len() <= sampler.max_notes {
+        return drawn;
+    }
+    // Keep the likeliest; the cap is small, so repeated maximum is cheap.
+    let mut kept = crate::KeyFrame::EMPTY;
+    for _ in 0..sampler.max_notes {
+        let mut best: Option<usize> = None;
+        for k in drawn.keys() {
+            if !kept.contains_key(k) && best.is_none_or(|b| logits[k] > logits[b]) {
+                best = Some(k);
+            }
+        }
+        match best {
+            Some(k) => kept.insert_key(k),
+            None => break,
+        }
+    }
+    kept
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::token::HOLD;
+
+    #[test]
+    fn stream_is_fixed() {
+        // The PCG32 stream for seed 42 must never change: bounces depend on it.
+        let mut rng = Rng::new(42);
+        let first: Vec<u32> = (0..3).map(|_| rng.next_u32()).collect();
+        let mut again = Rng::new(42);
+        assert_eq!(first, (0..3).map(|_| again.next_u32()).collect::<Vec<_>>());
+        let mut other = Rng::new(43);
+        assert_ne!(first[0], other.next_u32());
+        let x = Rng::new(7).next_f32();
+        assert!((0.0..1.0).contains(&x));
+    }
+
+    #[test]
+    fn argmax_respects_masks() {
+        let range = VoiceRange::new(60, 63); // rest, hold, 60, 61, 62, 63
+        let logits = [0.0, 9.0, 1.0, 2.0, 8.0, 3.0];
+        let mut rng = Rng::new(1);
+        let free = TokenMask::new(range, None, true);
+        assert_eq!(sample_token(&logits, range, free, 0.0, &mut rng), HOLD);
+        let silent = TokenMask::new(range, None, false);
+        assert_eq!(sample_token(&logits, range, silent, 0.0, &mut rng), 4);
+        let narrow = TokenMask::new(range, Some(VoiceRange::new(60, 61)), false);
+        assert_eq!(sample_token(&logits, range, narrow, 0.0, &mut rng), 3);
+        let empty = TokenMask::new(range, Some(VoiceRange::new(70, 80)), false);
+        assert_eq!(sample_token(&logits, range, empty, 0.0, &mut rng), REST);
+    }
+
+    #[test]
+    fn sampling_follows_the_distribution() {
+        let range = VoiceRange::new(60, 61); // rest, hold, 60, 61
+        let logits = [f32::NEG_INFINITY, f32::NEG_INFINITY, 0.0, (3.0f32).ln()];
+        let mask = TokenMask::new(range, None, true);
+        let mut rng = Rng::new(9);
+        let n = 20_000;
+        let hits = (0..n)
+            .filter(|_| sample_token(&logits, range, mask, 1.0, &mut rng) == 3)
+            .count();
+        let share = hits as f64 / n as f64;
+        assert!((share - 0.75).abs() < 0.02, "share {share}");
+        // A high temperature flattens the distribution towards one half.
+        let hot = (0..n)
+            .filter(|_| sample_token(&logits, range, mask, 100.0, &mut rng) == 3)
+            .count() as f64
+            / n as f64;
+        assert!((hot - 0.5).abs() < 0.03, "hot share {hot}");
+    }
+
+    #[test]
+    fn key_cap_keeps_the_likeliest() {
+        let mut logits = [-20.0f32; KEYS];
+        for (k, l) in [(10, 5.0), (20, 9.0), (30, 7.0), (40, 6.0)] {
+            logits[k] = l;
+        }
+        let sampler = Sampler {
+            temperature: 0.0,
+            max_notes: 2,
+            ..Sampler::default()
+        };
+        let frame = sample_keys(&logits, &sampler, &mut Rng::new(0));
+        assert_eq!(frame.keys().collect::<Vec<_>>(), vec![20, 30]);
+    }
+}
