@@ -1,1 +1,102 @@
-fn main(){}
+//! One step of the chorale harmonizer's shape (SATB voices, 2 GRU layers of
+//! 256, 16 bar positions): this engine against candle-nn on the same weights.
+//!
+//! `step/engine` is what the plugin runs per grid step: the core, the three
+//! sampled heads and the clamped soprano. `step/candle` is only the forward
+//! pass (core plus the four heads, no sampling), so the comparison favours candle.
+//!
+//! Run: `cargo bench -p bach-engine --bench step`
+
+use std::collections::HashMap;
+use std::hint::black_box;
+
+use bach_engine::file::{random_tensors, to_bytes};
+use bach_engine::{CoreKind, Model, ModelMeta, Rng, Sampler, Token};
+use candle_core::{DType, Device, Tensor, D};
+use candle_nn::rnn::{GRUConfig, GRUState, GRU, RNN};
+use candle_nn::VarBuilder;
+use criterion::{criterion_group, criterion_main, Criterion};
+
+fn bench(c: &mut Criterion) {
+    let meta = ModelMeta::satb(CoreKind::Gru, 2, 256);
+    let tensors = random_tensors(&meta, 1, 0.1);
+    let mut model = Model::from_bytes(&to_bytes(&meta, &tensors).unwrap()).unwrap();
+
+    let mut group = c.benchmark_group("step");
+    let sampler = Sampler::with_temperature(1.0);
+    let mut rng = Rng::new(0);
+    let mut t = 0usize;
+    group.bench_function("engine", |b| {
+        b.iter(|| {
+            let melody = if t % 4 == 0 {
+                Token::Onset(60 + (t % 12) as u8)
+            } else {
+                Token::Hold
+            };
+            let out = model.step_voices(t % 16, &[Some(melody), None, None, None], &sampler, &mut rng);
+            black_box(out);
+            t += 1;
+        })
+    });
+
+    // candle-nn: the same weights, stepped one grid step at a time.
+    let dev = Device::Cpu;
+    let map: HashMap<String, Tensor> = tensors
+        .iter()
+        .map(|(n, s, v)| (n.clone(), Tensor::from_vec(v.clone(), s.clone(), &dev).unwrap()))
+        .collect();
+    let layers: Vec<GRU> = (0..meta.layers)
+        .map(|l| {
+            let named: HashMap<String, Tensor> = ["weight_ih", "weight_hh", "bias_ih", "bias_hh"]
+                .iter()
+                .map(|n| (format!("{n}_l0"), map[&format!("core.{l}.{n}")].clone()))
+                .collect();
+            let input = if l == 0 { meta.input_size() } else { meta.hidden };
+            let vb = VarBuilder::from_tensors(named, DType::F32, &dev);
+            candle_nn::rnn::gru(input, meta.hidden, GRUConfig::default(), vb).unwrap()
+        })
+        .collect();
+    let heads: Vec<candle_nn::Linear> = (0..4)
+        .map(|v| {
+            candle_nn::Linear::new(
+                map[&format!("head.{v}.weight")].clone(),
+                Some(map[&format!("head.{v}.bias")].clone()),
+            )
+        })
+        .collect();
+    let mut states: Vec<GRUState> = layers.iter().map(|l| l.zero_state(1).unwrap()).collect();
+    let vocabs: Vec<usize> = meta.voices.iter().map(|v| v.range().vocab()).collect();
+    let mut x = vec![0.0f32; meta.input_size()];
+    let mut u = 0usize;
+    group.bench_function("candle", |b| {
+        b.iter(|| {
+            x.fill(0.0);
+            x[u % 36] = 1.0;
+            x[meta.step_size() + u % 16] = 1.0;
+            let mut input = Tensor::from_slice(&x, (1, x.len()), &dev).unwrap();
+            for (layer, state) in layers.iter().zip(states.iter_mut()) {
+                *state = layer.step(&input, state).unwrap();
+                input = state.h().clone();
+            }
+            let mut above: Vec<f32> = Vec::new();
+            for (v, head) in heads.iter().enumerate() {
+                let xin = if above.is_empty() {
+                    input.clone()
+                } else {
+                    let a = Tensor::from_slice(&above, (1, above.len()), &dev).unwrap();
+                    Tensor::cat(&[&input, &a], D::Minus1).unwrap()
+                };
+                let logits = candle_nn::Module::forward(head, &xin).unwrap();
+                black_box(logits.to_vec2::<f32>().unwrap());
+                let mut block = vec![0.0; vocabs[v]];
+                block[2 + u % 10] = 1.0;
+                above.extend(block);
+            }
+            u += 1;
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

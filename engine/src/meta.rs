@@ -158,10 +158,16 @@ impl ModelMeta {
             return Err("format_version 0 is not a valid version".into());
         }
         if self.layers == 0 || self.layers > MAX_LAYERS {
-            return Err(format!("layers is {}, expected 1 to {MAX_LAYERS}", self.layers));
+            return Err(format!(
+                "layers is {}, expected 1 to {MAX_LAYERS}",
+                self.layers
+            ));
         }
         if self.hidden == 0 || self.hidden > MAX_HIDDEN {
-            return Err(format!("hidden is {}, expected 1 to {MAX_HIDDEN}", self.hidden));
+            return Err(format!(
+                "hidden is {}, expected 1 to {MAX_HIDDEN}",
+                self.hidden
+            ));
         }
         if !(self.step_beats.is_finite() && self.step_beats > 0.0 && self.step_beats <= 4.0) {
             return Err(format!(
@@ -319,7 +325,10 @@ mod tests {
         let json = serde_json::to_string(&m).unwrap();
         assert!(json.contains(r#""kind":"pianoroll""#), "{json}");
         assert!(json.contains(r#""core":"lstm""#), "{json}");
-        assert!(json.contains(r#""features":[{"type":"previous_step"}]"#), "{json}");
+        assert!(
+            json.contains(r#""features":[{"type":"previous_step"}]"#),
+            "{json}"
+        );
         let back: ModelMeta = serde_json::from_str(&json).unwrap();
         assert_eq!(back, m);
     }

@@ -1,0 +1,108 @@
+//! Stepping a loaded model allocates nothing: a counting global allocator
+//! watches 10,000 steps of each kind of model, sampling included.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use bach_engine::file::{random_tensors, to_bytes};
+use bach_engine::{CoreKind, KeyFrame, Model, ModelMeta, Rng, Sampler, Token, VoiceRange};
+
+struct Counting;
+
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    // Only this thread's allocations count: the test harness runs others.
+    static WATCHING: Cell<bool> = const { Cell::new(false) };
+}
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if WATCHING.with(|w| w.get()) {
+            ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
+        }
+        System.alloc(layout)
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        if WATCHING.with(|w| w.get()) {
+            ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
+        }
+        System.dealloc(ptr, layout)
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if WATCHING.with(|w| w.get()) {
+            ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
+        }
+        System.realloc(ptr, layout, new_size)
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Runs `f` and returns how many allocations, frees and reallocations it made.
+fn count<F: FnOnce()>(f: F) -> usize {
+    let before = ALLOCATIONS.load(Ordering::SeqCst);
+    WATCHING.with(|w| w.set(true));
+    f();
+    WATCHING.with(|w| w.set(false));
+    ALLOCATIONS.load(Ordering::SeqCst) - before
+}
+
+fn model(meta: &ModelMeta) -> Model {
+    Model::from_bytes(&to_bytes(meta, &random_tensors(meta, 1, 0.3)).unwrap()).unwrap()
+}
+
+#[test]
+fn the_counter_sees_allocations() {
+    // Without this, a broken counter would pass every test below.
+    assert!(count(|| drop(std::hint::black_box(vec![1u8; 64]))) >= 1);
+}
+
+#[test]
+fn voices_steps_do_not_allocate() {
+    for core in [CoreKind::Gru, CoreKind::Lstm, CoreKind::Tanh] {
+        let mut m = model(&ModelMeta::satb(core, 2, 64));
+        let mut rng = Rng::new(7);
+        let mut sampler = Sampler::with_temperature(1.0);
+        sampler.ranges[2] = Some(VoiceRange::new(48, 67));
+        let mut sampled_notes = 0usize;
+        let n = count(|| {
+            for t in 0..10_000 {
+                // Harmonize: a melody note every four steps, held between.
+                let melody = if t % 4 == 0 {
+                    Token::Onset(60 + (t % 12) as u8)
+                } else {
+                    Token::Hold
+                };
+                let clamp = [Some(melody), None, None, None];
+                let out = m.step_voices(t % 16, &clamp, &sampler, &mut rng);
+                sampled_notes += out[1..].iter().filter(|t| t.onset().is_some()).count();
+                if t % 2_500 == 0 {
+                    m.reset();
+                }
+            }
+        });
+        assert_eq!(n, 0, "{core:?}: {n} allocations in 10,000 steps");
+        assert!(sampled_notes > 100, "{core:?}: the model sampled notes");
+    }
+}
+
+#[test]
+fn pianoroll_steps_do_not_allocate() {
+    let mut m = model(&ModelMeta::pianoroll(CoreKind::Gru, 2, 64, 0.5));
+    let mut rng = Rng::new(3);
+    let sampler = Sampler::with_temperature(0.8);
+    let mut notes = 0;
+    let n = count(|| {
+        for t in 0..10_000 {
+            let observed = (t % 32 < 8).then(|| KeyFrame::from_pitches([60, 64, 67]));
+            notes += m.step_keys(observed, &sampler, &mut rng).len();
+        }
+    });
+    assert_eq!(n, 0, "{n} allocations in 10,000 frames");
+    assert!(notes > 0);
+}

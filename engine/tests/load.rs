@@ -1,0 +1,197 @@
+//! Loading rejects every kind of broken model file with its own message, and
+//! saving writes only files the loader accepts.
+
+use std::collections::HashMap;
+
+use bach_engine::file::{random_tensors, save, to_bytes, LoadError, ModelFile, NamedTensor};
+use bach_engine::meta::METADATA_KEY;
+use bach_engine::{CoreKind, Model, ModelMeta};
+use safetensors::tensor::{Dtype, TensorView};
+
+fn meta() -> ModelMeta {
+    ModelMeta::satb(CoreKind::Gru, 1, 16)
+}
+
+/// Serialises tensors and a raw metadata string without any checks, the
+/// way a buggy or hostile writer might.
+fn raw(tensors: &[NamedTensor], metadata: Option<String>, dtype: Dtype) -> Vec<u8> {
+    let bytes: Vec<Vec<u8>> = tensors
+        .iter()
+        .map(|(_, _, v)| match dtype {
+            Dtype::F64 => v.iter().flat_map(|x| (*x as f64).to_le_bytes()).collect(),
+            _ => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+        })
+        .collect();
+    let views: Vec<(String, TensorView)> = tensors
+        .iter()
+        .zip(&bytes)
+        .map(|((n, s, _), b)| (n.clone(), TensorView::new(dtype, s.clone(), b).unwrap()))
+        .collect();
+    let info = metadata.map(|m| HashMap::from([(METADATA_KEY.to_string(), m)]));
+    safetensors::serialize(views, info).unwrap()
+}
+
+fn json(meta: &ModelMeta) -> String {
+    serde_json::to_string(meta).unwrap()
+}
+
+fn good() -> Vec<u8> {
+    to_bytes(&meta(), &random_tensors(&meta(), 0, 0.1)).unwrap()
+}
+
+fn err(bytes: &[u8]) -> LoadError {
+    Model::from_bytes(bytes).err().expect("loading should fail")
+}
+
+#[test]
+fn a_valid_file_loads() {
+    let m = Model::from_bytes(&good()).unwrap();
+    assert_eq!(m.meta(), &meta());
+    assert_eq!(m.voices(), 4);
+}
+
+#[test]
+fn truncated_files_are_rejected_at_every_length() {
+    let bytes = good();
+    for len in [0, 3, 7, 8, 9, 100, bytes.len() / 2, bytes.len() - 1] {
+        let e = err(&bytes[..len]);
+        let msg = e.to_string();
+        assert!(
+            matches!(e, LoadError::Truncated { .. } | LoadError::NotSafetensors(_)),
+            "length {len}: {msg}"
+        );
+    }
+    assert!(err(&bytes[..bytes.len() - 1])
+        .to_string()
+        .contains("not a valid safetensors"));
+    assert!(err(&bytes[..5]).to_string().contains("truncated"));
+}
+
+#[test]
+fn a_header_claiming_terabytes_is_rejected_before_reading() {
+    let mut bytes = good();
+    bytes[..8].copy_from_slice(&(4u64 << 40).to_le_bytes());
+    let e = err(&bytes);
+    assert!(matches!(e, LoadError::Truncated { .. }), "{e}");
+    assert!(e.to_string().contains("4398046511112"), "{e}");
+    // Through the file path too: the claim is checked before the body is read.
+    let dir = std::env::temp_dir().join(format!("bach-load-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("huge.safetensors");
+    std::fs::write(&path, &bytes).unwrap();
+    assert!(matches!(
+        Model::load(&path).err().unwrap(),
+        LoadError::Truncated { .. }
+    ));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn wrong_shapes_are_named() {
+    // Weights of a 12-unit model under metadata that says 16.
+    let mut small = meta();
+    small.hidden = 12;
+    let bytes = raw(&random_tensors(&small, 0, 0.1), Some(json(&meta())), Dtype::F32);
+    let e = err(&bytes);
+    assert!(matches!(e, LoadError::WrongShape { .. }), "{e}");
+    assert_eq!(
+        e.to_string(),
+        "tensor core.0.weight_ih has shape [36, 172], expected [48, 172]"
+    );
+}
+
+#[test]
+fn nan_and_infinite_weights_are_rejected() {
+    for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+        let mut tensors = random_tensors(&meta(), 0, 0.1);
+        tensors[5].2[7] = bad;
+        let e = err(&raw(&tensors, Some(json(&meta())), Dtype::F32));
+        assert!(matches!(e, LoadError::NonFinite { index: 7, .. }), "{e}");
+        assert!(e.to_string().starts_with(&format!("tensor {} has a non-finite value", tensors[5].0)));
+    }
+}
+
+#[test]
+fn missing_metadata_is_its_own_error() {
+    let e = err(&raw(&random_tensors(&meta(), 0, 0.1), None, Dtype::F32));
+    assert!(matches!(e, LoadError::MissingMetadata), "{e}");
+    assert!(e.to_string().contains("not written by bach-trainer"));
+}
+
+#[test]
+fn future_versions_ask_for_an_update() {
+    let mut m = meta();
+    m.format_version = 99;
+    // A future format may also add fields this version does not know.
+    let mut value = serde_json::to_value(&m).unwrap();
+    value["attention"] = serde_json::json!({"heads": 4});
+    let e = err(&raw(
+        &random_tensors(&meta(), 0, 0.1),
+        Some(value.to_string()),
+        Dtype::F32,
+    ));
+    assert!(matches!(e, LoadError::FutureVersion { found: 99, .. }), "{e}");
+    assert!(e.to_string().contains("update Bach"));
+}
+
+#[test]
+fn broken_metadata_is_reported() {
+    let tensors = random_tensors(&meta(), 0, 0.1);
+    let e = err(&raw(&tensors, Some("{not json".into()), Dtype::F32));
+    assert!(matches!(e, LoadError::BadMetadata(_)), "{e}");
+    let e = err(&raw(&tensors, Some(r#"{"name": "x"}"#.into()), Dtype::F32));
+    assert!(e.to_string().contains("format_version is missing"), "{e}");
+    let mut absurd = meta();
+    absurd.hidden = 1 << 30;
+    let e = err(&raw(&tensors, Some(json(&absurd)), Dtype::F32));
+    assert!(matches!(e, LoadError::InvalidConfig(_)), "{e}");
+}
+
+#[test]
+fn missing_extra_and_mistyped_tensors_are_named() {
+    let mut tensors = random_tensors(&meta(), 0, 0.1);
+    let dropped = tensors.remove(3);
+    let e = err(&raw(&tensors, Some(json(&meta())), Dtype::F32));
+    assert_eq!(e.to_string(), format!("tensor {} is missing", dropped.0));
+
+    let mut tensors = random_tensors(&meta(), 0, 0.1);
+    tensors.push(("attention.weight".into(), vec![2], vec![0.0, 1.0]));
+    let e = err(&raw(&tensors, Some(json(&meta())), Dtype::F32));
+    assert!(matches!(e, LoadError::UnexpectedTensor(ref n) if n == "attention.weight"), "{e}");
+
+    let tensors = random_tensors(&meta(), 0, 0.1);
+    let e = err(&raw(&tensors, Some(json(&meta())), Dtype::F64));
+    assert!(matches!(e, LoadError::WrongDtype { .. }), "{e}");
+    assert!(e.to_string().contains("F64"));
+}
+
+#[test]
+fn missing_files_say_which() {
+    let e = Model::load(std::path::Path::new("/nonexistent/x.safetensors"))
+        .err()
+        .unwrap();
+    assert!(e.to_string().contains("/nonexistent/x.safetensors"), "{e}");
+}
+
+#[test]
+fn save_is_atomic_and_round_trips() {
+    let dir = std::env::temp_dir().join(format!("bach-save-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("model.safetensors");
+    let tensors = random_tensors(&meta(), 4, 0.1);
+    save(&path, &meta(), &tensors).unwrap();
+    let file = ModelFile::load(&path).unwrap();
+    assert_eq!(file.meta, meta());
+    for (name, _, values) in &tensors {
+        assert_eq!(&file.tensors[name], values);
+    }
+    // Nothing but the model is left in the directory.
+    let entries: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+    assert_eq!(entries.len(), 1);
+    // A save that cannot succeed leaves the old file intact.
+    let mut wrong = tensors.clone();
+    wrong[0].1 = vec![1, 1];
+    assert!(save(&path, &meta(), &wrong).is_err());
+    assert_eq!(ModelFile::load(&path).unwrap().meta, meta());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
