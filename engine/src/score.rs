@@ -160,7 +160,12 @@ impl Part {
             let end = note.end().min(next_start).min(len);
             if start < len {
                 tokens[start as usize] = Token::Onset(note.pitch);
-                for t in &mut tokens[start as usize + 1..end as usize] {
+                // Iterator bounds rather than slicing: notes are public and may be unnormalised.
+                let holds = tokens
+                    .iter_mut()
+                    .take(end as usize)
+                    .skip(start as usize + 1);
+                for t in holds {
                     *t = Token::Hold;
                 }
             }
