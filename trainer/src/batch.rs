@@ -1,0 +1,155 @@
+//! Batches: pieces of unequal length side by side, cut into chunks of steps,
+//! encoded exactly as the engine encodes a step's input.
+//!
+//! Inputs are built as one tensor per step straight from the data, so no
+//! gradient-carrying tensor is ever sliced along time (candle's backward for
+//! such slices costs O(T²)). Rows are ordered `b * steps + t`.
+
+use bach_engine::pianoroll::KEYS;
+use bach_engine::{ModelKind, ModelMeta, Token, VoiceRange};
+use candle_core::{Device, Result, Tensor};
+
+use crate::dataset::Piece;
+
+/// What the model is asked to predict in a chunk.
+pub enum Targets {
+    /// `[B*T, 88]` multi-hot frames.
+    Keys(Tensor),
+    /// `onehot`: `[B*T, step_size]` one-hot tokens of every voice at step t
+    /// (the heads' "voices above" input); `index[v]`: `[B*T]` u32 token index of voice v.
+    Voices { onehot: Tensor, index: Vec<Tensor> },
+}
+
+/// A chunk of a batch: steps `start..start + steps` of every piece.
+pub struct Chunk {
+    pub batch: usize,
+    pub steps: usize,
+    /// One `[B, input_size]` tensor per step.
+    pub inputs: Vec<Tensor>,
+    pub targets: Targets,
+    /// `[B*T]`: 1 where the step exists and is scored, else 0.
+    pub mask: Tensor,
+    /// Number of scored steps (the sum of `mask`).
+    pub scored: usize,
+}
+
+/// Token index of `token` in `range`, as the engine reads it.
+fn index(range: &VoiceRange, token: Token) -> usize {
+    range.index_folded(token)
+}
+
+/// Encodes steps `start..start + steps` of `pieces`. Steps before `first_scored`
+/// of a piece are run but not scored (evaluation skips the first step).
+pub fn chunk(
+    meta: &ModelMeta,
+    pieces: &[&Piece],
+    start: usize,
+    steps: usize,
+    first_scored: usize,
+    device: &Device,
+) -> Result<Chunk> {
+    let b = pieces.len();
+    let input_size = meta.input_size();
+    let step_size = meta.step_size();
+    let bar = meta.bar_steps();
+    let ranges: Vec<VoiceRange> = meta.voices.iter().map(|v| v.range()).collect();
+    let offsets: Vec<usize> = ranges
+        .iter()
+        .scan(0, |acc, r| {
+            let o = *acc;
+            *acc += r.vocab();
+            Some(o)
+        })
+        .collect();
+
+    let mut mask = vec![0f32; b * steps];
+    let mut scored = 0;
+    for (i, p) in pieces.iter().enumerate() {
+        for t in 0..steps {
+            let abs = start + t;
+            if abs < p.len() && abs >= first_scored {
+                mask[i * steps + t] = 1.0;
+                scored += 1;
+            }
+        }
+    }
+
+    // The content of step `abs` of piece `p` as a one-/multi-hot block.
+    let encode = |p: &Piece, abs: usize, out: &mut [f32]| match p {
+        Piece::Keys(frames) => {
+            for k in frames[abs].keys() {
+                out[k] = 1.0;
+            }
+        }
+        Piece::Voices { voices, tokens } => {
+            for v in 0..*voices {
+                out[offsets[v] + index(&ranges[v], tokens[abs * voices + v])] = 1.0;
+            }
+        }
+    };
+
+    let mut inputs = Vec::with_capacity(steps);
+    for t in 0..steps {
+        let abs = start + t;
+        let mut x = vec![0f32; b * input_size];
+        for (i, p) in pieces.iter().enumerate() {
+            let row = &mut x[i * input_size..(i + 1) * input_size];
+            if abs >= 1 && abs <= p.len() {
+                encode(p, abs - 1, &mut row[..step_size]);
+            }
+            if let Some(n) = bar {
+                row[step_size + abs % n] = 1.0;
+            }
+        }
+        inputs.push(Tensor::from_vec(x, (b, input_size), device)?);
+    }
+
+    let targets = match meta.kind {
+        ModelKind::Pianoroll => {
+            let mut y = vec![0f32; b * steps * KEYS];
+            for (i, p) in pieces.iter().enumerate() {
+                for t in 0..steps.min(p.len().saturating_sub(start)) {
+                    let row = i * steps + t;
+                    encode(p, start + t, &mut y[row * KEYS..(row + 1) * KEYS]);
+                }
+            }
+            Targets::Keys(Tensor::from_vec(y, (b * steps, KEYS), device)?)
+        }
+        ModelKind::Voices => {
+            let voices = ranges.len();
+            let mut onehot = vec![0f32; b * steps * step_size];
+            let mut idx = vec![vec![0u32; b * steps]; voices];
+            for (i, p) in pieces.iter().enumerate() {
+                for t in 0..steps.min(p.len().saturating_sub(start)) {
+                    let row = i * steps + t;
+                    encode(
+                        p,
+                        start + t,
+                        &mut onehot[row * step_size..(row + 1) * step_size],
+                    );
+                    if let Piece::Voices { voices: pv, tokens } = p {
+                        for (v, ix) in idx.iter_mut().enumerate().take(*pv) {
+                            ix[row] = index(&ranges[v], tokens[(start + t) * pv + v]) as u32;
+                        }
+                    }
+                }
+            }
+            Targets::Voices {
+                onehot: Tensor::from_vec(onehot, (b * steps, step_size), device)?,
+                index: idx
+                    .into_iter()
+                    .map(|ix| Tensor::from_vec(ix, b * steps, device))
+                    .collect::<Result<_>>()?,
+            }
+        }
+    };
+
+    Ok(Chunk {
+        batch: b,
+        steps,
+        inputs,
+        targets,
+        mask: Tensor::from_vec(mask, b * steps, device)?,
+        scored,
+    })
+}

@@ -1,0 +1,145 @@
+//! Checkpoints: everything a killed run needs to go on exactly where it
+//! stopped, in one `.safetensors` file written atomically.
+//!
+//! Tensors: `param.{name}` (current weights), `adam_m.{name}`, `adam_v.{name}`
+//! (optimizer moments) and `best.{name}` (the best weights so far). The JSON
+//! under the metadata key [`CHECKPOINT_KEY`] holds the configuration, the model
+//! metadata, the optimizer's step count and the progress (epoch, batch within
+//! the epoch, history, early-stopping state). Random numbers come from streams
+//! derived from (seed, epoch, batch), so those counters are the RNG state.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use bach_engine::ModelMeta;
+use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+
+use crate::init::NamedTensor;
+use crate::train::{Progress, TrainConfig};
+
+/// Metadata key of the trainer's JSON.
+pub const CHECKPOINT_KEY: &str = "bach_trainer_checkpoint";
+
+#[derive(Debug, thiserror::Error)]
+pub enum CheckpointError {
+    #[error("cannot read or write checkpoint {path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path} is not a bach-trainer checkpoint: {reason}")]
+    Invalid { path: String, reason: String },
+}
+
+/// The JSON part of a checkpoint.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct Header {
+    pub config: TrainConfig,
+    pub meta: ModelMeta,
+    pub progress: Progress,
+    /// AdamW updates done so far.
+    pub adam_t: u64,
+}
+
+/// A checkpoint in memory.
+#[derive(Clone, Debug)]
+pub struct Checkpoint {
+    pub header: Header,
+    pub params: Vec<NamedTensor>,
+    pub adam_m: Vec<NamedTensor>,
+    pub adam_v: Vec<NamedTensor>,
+    pub best: Option<Vec<NamedTensor>>,
+}
+
+impl Checkpoint {
+    pub fn save(&self, path: &Path) -> Result<(), CheckpointError> {
+        let invalid = |reason: String| CheckpointError::Invalid {
+            path: path.display().to_string(),
+            reason,
+        };
+        let mut entries: Vec<(String, &Vec<usize>, &Vec<f32>)> = Vec::new();
+        let groups: [(&str, Option<&Vec<NamedTensor>>); 4] = [
+            ("param", Some(&self.params)),
+            ("adam_m", Some(&self.adam_m)),
+            ("adam_v", Some(&self.adam_v)),
+            ("best", self.best.as_ref()),
+        ];
+        for (prefix, group) in groups {
+            for (name, shape, data) in group.into_iter().flatten() {
+                entries.push((format!("{prefix}.{name}"), shape, data));
+            }
+        }
+        let bytes: Vec<Vec<u8>> = entries
+            .iter()
+            .map(|(_, _, d)| d.iter().flat_map(|x| x.to_le_bytes()).collect())
+            .collect();
+        let views = entries
+            .iter()
+            .zip(&bytes)
+            .map(|((name, shape, _), b)| {
+                TensorView::new(Dtype::F32, shape.to_vec(), b)
+                    .map(|v| (name.clone(), v))
+                    .map_err(|e| invalid(e.to_string()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let json = serde_json::to_string(&self.header).map_err(|e| invalid(e.to_string()))?;
+        let info = HashMap::from([(CHECKPOINT_KEY.to_string(), json)]);
+        let data = safetensors::serialize(views, Some(info)).map_err(|e| invalid(e.to_string()))?;
+        bach_engine::file::write_atomic(path, &data).map_err(|source| CheckpointError::Io {
+            path: path.display().to_string(),
+            source,
+        })
+    }
+
+    pub fn load(path: &Path) -> Result<Self, CheckpointError> {
+        let p = path.display().to_string();
+        let invalid = |reason: String| CheckpointError::Invalid {
+            path: p.clone(),
+            reason,
+        };
+        let bytes = std::fs::read(path).map_err(|source| CheckpointError::Io {
+            path: p.clone(),
+            source,
+        })?;
+        let (_, metadata) =
+            SafeTensors::read_metadata(&bytes).map_err(|e| invalid(e.to_string()))?;
+        let json = metadata
+            .metadata()
+            .as_ref()
+            .and_then(|m| m.get(CHECKPOINT_KEY))
+            .ok_or_else(|| invalid(format!("no \"{CHECKPOINT_KEY}\" metadata")))?;
+        let header: Header = serde_json::from_str(json).map_err(|e| invalid(e.to_string()))?;
+        header.meta.validate().map_err(&invalid)?;
+        let st = SafeTensors::deserialize(&bytes).map_err(|e| invalid(e.to_string()))?;
+        let read =
+            |prefix: &str, required: bool| -> Result<Option<Vec<NamedTensor>>, CheckpointError> {
+                let mut out = Vec::new();
+                for (name, shape) in header.meta.tensor_shapes() {
+                    let key = format!("{prefix}.{name}");
+                    let view = match st.tensor(&key) {
+                        Ok(v) => v,
+                        Err(_) if !required => return Ok(None),
+                        Err(_) => return Err(invalid(format!("tensor {key} is missing"))),
+                    };
+                    if view.dtype() != Dtype::F32 || view.shape() != shape.as_slice() {
+                        return Err(invalid(format!("tensor {key} has the wrong type or shape")));
+                    }
+                    let data = view
+                        .data()
+                        .chunks_exact(4)
+                        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                        .collect();
+                    out.push((name, shape, data));
+                }
+                Ok(Some(out))
+            };
+        Ok(Self {
+            params: read("param", true)?.unwrap_or_default(),
+            adam_m: read("adam_m", true)?.unwrap_or_default(),
+            adam_v: read("adam_v", true)?.unwrap_or_default(),
+            best: read("best", false)?,
+            header,
+        })
+    }
+}

@@ -1,0 +1,559 @@
+//! The command line: `train`, `eval`, `info` and `plot`.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+use bach_engine::{CoreKind, Init, ModelKind, ModelMeta};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::dataset::{self, Dataset, Split};
+use crate::eval;
+use crate::model::{device, Network};
+use crate::train::{default_checkpoint, Control, Event, Outcome, TrainConfig, Trainer};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "bach-trainer",
+    version,
+    about = "Train, evaluate and inspect Bach's recurrent music models"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Train a model and write it (the best epoch by validation NLL) as .safetensors.
+    Train(Box<TrainArgs>),
+    /// Score a model on a dataset split with the standard NLL.
+    Eval(EvalArgs),
+    /// Describe a model file (or a checkpoint) in words.
+    Info {
+        /// A model .safetensors file, or a training checkpoint.
+        file: PathBuf,
+    },
+    /// Draw training curves or a hidden-state trajectory as a PNG.
+    Plot(crate::plot::PlotArgs),
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum KindArg {
+    Voices,
+    Pianoroll,
+}
+
+impl From<KindArg> for ModelKind {
+    fn from(k: KindArg) -> Self {
+        match k {
+            KindArg::Voices => ModelKind::Voices,
+            KindArg::Pianoroll => ModelKind::Pianoroll,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum ArchArg {
+    Gru,
+    Lstm,
+    Tanh,
+}
+
+impl From<ArchArg> for CoreKind {
+    fn from(a: ArchArg) -> Self {
+        match a {
+            ArchArg::Gru => CoreKind::Gru,
+            ArchArg::Lstm => CoreKind::Lstm,
+            ArchArg::Tanh => CoreKind::Tanh,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum InitArg {
+    Default,
+    Orthogonal,
+    LimitCycle,
+}
+
+impl From<InitArg> for Init {
+    fn from(i: InitArg) -> Self {
+        match i {
+            InitArg::Default => Init::Default,
+            InitArg::Orthogonal => Init::Orthogonal,
+            InitArg::LimitCycle => Init::LimitCycle,
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    /// A piano-roll or voice-separated JSON file, or a folder of .mid files.
+    #[arg(long)]
+    pub dataset: PathBuf,
+    /// What to model (guessed from the file when omitted; piano roll for MIDI folders).
+    #[arg(long, value_enum)]
+    pub kind: Option<KindArg>,
+    /// Grid step in quarter notes (guessed from the dataset when omitted).
+    #[arg(long)]
+    pub step_beats: Option<f64>,
+    #[arg(long, value_enum, default_value = "gru")]
+    pub arch: ArchArg,
+    /// Recurrent layers (1 to 3).
+    #[arg(long, default_value_t = 2)]
+    pub layers: usize,
+    /// Hidden units per layer.
+    #[arg(long, default_value_t = 256)]
+    pub hidden: usize,
+    #[arg(long, value_enum, default_value = "default")]
+    pub init: InitArg,
+    #[arg(long, default_value_t = 50)]
+    pub epochs: usize,
+    /// Pieces per batch.
+    #[arg(long, default_value_t = 32)]
+    pub batch: usize,
+    /// Steps per truncated back-propagation chunk.
+    #[arg(long, default_value_t = 128)]
+    pub seq_len: usize,
+    /// Peak learning rate (AdamW).
+    #[arg(long, default_value_t = 3e-3)]
+    pub lr: f64,
+    /// Fraction of training spent warming up the learning rate.
+    #[arg(long, default_value_t = 0.02)]
+    pub warmup: f64,
+    /// The cosine schedule ends at lr times this.
+    #[arg(long, default_value_t = 0.05)]
+    pub lr_floor: f64,
+    /// AdamW's decoupled weight decay (weight matrices only).
+    #[arg(long, default_value_t = 0.01)]
+    pub weight_decay: f64,
+    /// Largest global gradient norm (0 turns clipping off).
+    #[arg(long, default_value_t = 1.0)]
+    pub clip: f64,
+    /// Dropout between layers and before the output heads.
+    #[arg(long, default_value_t = 0.0)]
+    pub dropout: f32,
+    /// Epochs without a better validation NLL before stopping (0: never).
+    #[arg(long, default_value_t = 10)]
+    pub patience: usize,
+    /// Turn off random transposition of training pieces.
+    #[arg(long)]
+    pub no_transpose: bool,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// cpu, or cuda (needs the `cuda` feature).
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    /// The model file to write.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// The checkpoint file (default: OUT with .ckpt.safetensors).
+    #[arg(long)]
+    pub checkpoint: Option<PathBuf>,
+    /// The model's name in its metadata (default: OUT's stem).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Continue the run saved in this checkpoint (its settings win; --epochs may extend it).
+    #[arg(long)]
+    pub resume: Option<PathBuf>,
+    /// Hide the progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+    /// Threads for the CPU kernels (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Testing aid: stop (with a checkpoint) after this many batches, as if killed.
+    #[arg(long, hide = true)]
+    pub stop_after_batches: Option<usize>,
+}
+
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    #[arg(long)]
+    pub model: PathBuf,
+    #[arg(long)]
+    pub dataset: PathBuf,
+    #[arg(long, value_enum, default_value = "test")]
+    pub split: Split,
+    /// Print one JSON object (with an `nll` field) instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Train(args) => train(*args),
+        Command::Eval(args) => evaluate(args),
+        Command::Info { file } => {
+            print!("{}", info(&file)?);
+            Ok(())
+        }
+        Command::Plot(args) => crate::plot::run(args),
+    }
+}
+
+/// Reads a dataset, with the kind and grid the user asked for.
+pub fn load_dataset(
+    path: &Path,
+    kind: Option<ModelKind>,
+    step_beats: Option<f64>,
+) -> Result<Dataset> {
+    let mut data = dataset::load(path, kind)?;
+    if let Some(s) = step_beats {
+        data.step_beats = s;
+    }
+    if data.skipped > 0 {
+        eprintln!(
+            "warning: {} files could not be read and were skipped",
+            data.skipped
+        );
+    }
+    Ok(data)
+}
+
+fn set_threads(threads: Option<usize>) {
+    if let Some(n) = threads {
+        // candle's CPU kernels read this when they first run.
+        std::env::set_var("RAYON_NUM_THREADS", n.to_string());
+    }
+}
+
+fn train(args: TrainArgs) -> Result<()> {
+    set_threads(args.threads);
+    let data = load_dataset(&args.dataset, args.kind.map(Into::into), args.step_beats)?;
+    let mut trainer = match &args.resume {
+        Some(ck) => {
+            let mut t = Trainer::resume(ck, &data)
+                .with_context(|| format!("cannot resume from {}", ck.display()))?;
+            if args.epochs != t.config.epochs && std::env::args().any(|a| a.starts_with("--epochs"))
+            {
+                t.config.epochs = args.epochs;
+            }
+            eprintln!(
+                "resuming at epoch {}, batch {} ({} updates done)",
+                t.progress.epoch + 1,
+                t.progress.batch,
+                t.progress.updates
+            );
+            t
+        }
+        None => {
+            let mut c = TrainConfig::new(&args.dataset.display().to_string(), &args.out);
+            c.core = args.arch.into();
+            c.layers = args.layers;
+            c.hidden = args.hidden;
+            c.init = args.init.into();
+            c.epochs = args.epochs;
+            c.batch = args.batch;
+            c.seq_len = args.seq_len;
+            c.lr = args.lr;
+            c.warmup = args.warmup;
+            c.lr_floor = args.lr_floor;
+            c.optim.weight_decay = args.weight_decay;
+            c.optim.clip = args.clip;
+            c.dropout = args.dropout;
+            c.patience = args.patience;
+            c.transpose = !args.no_transpose;
+            c.seed = args.seed;
+            c.device = args.device.clone();
+            c.checkpoint = args
+                .checkpoint
+                .clone()
+                .unwrap_or_else(|| default_checkpoint(&args.out));
+            if let Some(n) = &args.name {
+                c.name = n.clone();
+            }
+            c.command = std::env::args().collect::<Vec<_>>().join(" ");
+            Trainer::new(c, &data)?
+        }
+    };
+    eprintln!(
+        "{}: {} train / {} valid / {} test pieces; {} {}x{} ({} parameters), checkpoint {}",
+        data.name,
+        data.train.len(),
+        data.valid.len(),
+        data.test.len(),
+        trainer.net.meta.core.name(),
+        trainer.net.meta.layers,
+        trainer.net.meta.hidden,
+        trainer.net.parameter_count(),
+        trainer.config.checkpoint.display()
+    );
+
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        ctrlc::set_handler(move || {
+            if stop.swap(true, Ordering::SeqCst) {
+                // A second Ctrl-C: the user really wants out.
+                std::process::exit(130);
+            }
+        })
+        .context("cannot install the Ctrl-C handler")?;
+    }
+    let control = Control {
+        stop: Some(&stop),
+        stop_after_batches: args.stop_after_batches,
+    };
+    let bar = if args.quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(0)
+    };
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{prefix} [{bar:30}] {pos}/{len} batches  {msg}  {per_sec}  ETA {eta}",
+        )
+        .expect("the template is valid")
+        .progress_chars("=> "),
+    );
+    let mut on_event = |e: Event| match e {
+        Event::EpochStart {
+            epoch,
+            epochs,
+            batches,
+            done,
+        } => {
+            bar.reset();
+            bar.set_length(batches as u64);
+            bar.set_position(done as u64);
+            bar.set_prefix(format!("epoch {epoch}/{epochs}"));
+        }
+        Event::Batch {
+            loss, lr, batch, ..
+        } => {
+            bar.set_position(batch as u64);
+            bar.set_message(format!("loss {loss:.3}  lr {lr:.2e}"));
+        }
+        Event::EpochEnd(r, improved) => {
+            let valid = r.valid_nll.map_or("-".to_string(), |v| format!("{v:.4}"));
+            say(
+                &bar,
+                format!(
+                    "epoch {:>3}  train {:.4}  valid {}  lr {:.2e}  {:.1}s{}",
+                    r.epoch,
+                    r.train_nll,
+                    valid,
+                    r.lr,
+                    r.seconds,
+                    if improved { "  (best, saved)" } else { "" }
+                ),
+            );
+        }
+        Event::Note(s) => say(&bar, s),
+    };
+    let outcome = trainer.run(&data, &control, &mut on_event)?;
+    bar.finish_and_clear();
+    match outcome {
+        Outcome::Stopped { checkpoint } => {
+            eprintln!(
+                "stopped; resume with --resume {} (the best model so far is in {})",
+                checkpoint.display(),
+                trainer.config.out.display()
+            );
+        }
+        Outcome::Finished {
+            best_valid,
+            test_nll,
+        } => {
+            let f = |x: Option<f64>| x.map_or("-".to_string(), |v| format!("{v:.4}"));
+            eprintln!(
+                "done: best valid NLL {} (epoch {}), test NLL {}; wrote {}",
+                f(best_valid),
+                trainer
+                    .progress
+                    .best_epoch
+                    .map_or("-".into(), |e| e.to_string()),
+                f(test_nll),
+                trainer.config.out.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// A line above the progress bar, or on stderr when the bar is hidden.
+fn say(bar: &ProgressBar, line: String) {
+    if bar.is_hidden() {
+        eprintln!("{line}");
+    } else {
+        bar.println(line);
+    }
+}
+
+/// Loads a model file written by the trainer into a candle network.
+pub fn load_network(path: &Path) -> Result<Network> {
+    let file = bach_engine::file::ModelFile::load(path)
+        .with_context(|| format!("cannot load model {}", path.display()))?;
+    let tensors: Vec<_> = file
+        .meta
+        .tensor_shapes()
+        .into_iter()
+        .map(|(name, shape)| {
+            let data = file.tensors.get(&name).cloned().unwrap_or_default();
+            (name, shape, data)
+        })
+        .collect();
+    Ok(Network::from_tensors(file.meta, &tensors, &device("cpu")?)?)
+}
+
+/// Checks that a dataset suits a model.
+pub fn check_fit(meta: &ModelMeta, data: &Dataset) -> Result<()> {
+    if meta.kind != data.kind {
+        bail!(
+            "the model predicts {:?} but the dataset holds {:?}",
+            meta.kind,
+            data.kind
+        );
+    }
+    if meta.kind == ModelKind::Voices {
+        let voices = data.voices.len();
+        if voices != meta.voices.len() {
+            bail!(
+                "the model has {} voices, the dataset {}",
+                meta.voices.len(),
+                voices
+            );
+        }
+    }
+    Ok(())
+}
+
+fn evaluate(args: EvalArgs) -> Result<()> {
+    let net = load_network(&args.model)?;
+    let data = load_dataset(&args.dataset, Some(net.meta.kind), None)?;
+    check_fit(&net.meta, &data)?;
+    let pieces = data.split(args.split);
+    if pieces.is_empty() {
+        bail!("the {} split of {} is empty", args.split.name(), data.name);
+    }
+    let report = eval::evaluate(&net, pieces)?;
+    if args.json {
+        let per_voice: serde_json::Map<String, serde_json::Value> = report
+            .per_voice
+            .iter()
+            .map(|(n, v)| (n.clone(), serde_json::json!(v)))
+            .collect();
+        let out = serde_json::json!({
+            "model": args.model.display().to_string(),
+            "dataset": data.name,
+            "split": args.split.name(),
+            "nll": report.nll,
+            "per_voice": per_voice,
+            "steps": report.steps,
+            "pieces": report.pieces,
+        });
+        println!("{out}");
+    } else {
+        println!(
+            "{} on {} ({}): NLL {:.4} nats per step over {} scored steps of {} pieces",
+            args.model.display(),
+            data.name,
+            args.split.name(),
+            report.nll,
+            report.steps,
+            report.pieces
+        );
+        for (name, v) in &report.per_voice {
+            println!("  voice {name}: {v:.4}");
+        }
+    }
+    Ok(())
+}
+
+/// A model's (or checkpoint's) metadata in words.
+pub fn info(path: &Path) -> Result<String> {
+    use std::fmt::Write;
+    let (meta, extra) = match bach_engine::file::ModelFile::load(path) {
+        Ok(f) => (f.meta, None),
+        Err(model_err) => match crate::checkpoint::Checkpoint::load(path) {
+            Ok(ck) => (ck.header.meta.clone(), Some(ck.header)),
+            Err(_) => {
+                return Err(model_err).with_context(|| format!("cannot read {}", path.display()))
+            }
+        },
+    };
+    let mut s = String::new();
+    let kind = match meta.kind {
+        ModelKind::Voices => format!("a voices model ({} voices)", meta.voices.len()),
+        ModelKind::Pianoroll => "a piano-roll model (88 keys)".to_string(),
+    };
+    let params: usize = meta
+        .tensor_shapes()
+        .iter()
+        .map(|(_, s)| s.iter().product::<usize>())
+        .sum();
+    writeln!(s, "{}: \"{}\", {kind}", path.display(), meta.name)?;
+    writeln!(
+        s,
+        "core: {} layer(s) of {} {} units, {:?} initialisation; {} parameters",
+        meta.layers,
+        meta.hidden,
+        meta.core.name().to_uppercase(),
+        meta.init,
+        params
+    )?;
+    writeln!(s, "grid: one step per {} quarter note(s)", meta.step_beats)?;
+    for v in &meta.voices {
+        writeln!(
+            s,
+            "voice {}: MIDI {} to {} ({} tokens)",
+            v.name,
+            v.low,
+            v.high,
+            v.range().vocab()
+        )?;
+    }
+    match meta.bar_steps() {
+        Some(n) => writeln!(
+            s,
+            "input: previous step ({} values) and position in a bar of {n} steps",
+            meta.step_size()
+        )?,
+        None => writeln!(s, "input: previous step ({} values)", meta.step_size())?,
+    }
+    match &meta.training {
+        Some(t) => {
+            writeln!(
+                s,
+                "trained on {} ({} split) for {} epochs, seed {}, {}",
+                t.dataset, t.split, t.epochs, t.seed, t.date
+            )?;
+            let f = |x: Option<f64>| x.map_or("-".to_string(), |v| format!("{v:.4}"));
+            writeln!(
+                s,
+                "NLL per step: valid {}, test {}",
+                f(t.valid_nll),
+                f(t.test_nll)
+            )?;
+            if !t.command.is_empty() {
+                writeln!(s, "command: {}", t.command)?;
+            }
+        }
+        None => writeln!(s, "no training record")?,
+    }
+    if let Some(h) = extra {
+        writeln!(
+            s,
+            "checkpoint: epoch {} of {}, batch {}, {} updates, best valid {} at epoch {}{}",
+            h.progress.epoch + 1,
+            h.config.epochs,
+            h.progress.batch,
+            h.progress.updates,
+            h.progress
+                .best_valid
+                .map_or("-".into(), |v| format!("{v:.4}")),
+            h.progress.best_epoch.map_or("-".into(), |e| e.to_string()),
+            if h.progress.finished {
+                " (finished)"
+            } else {
+                ""
+            }
+        )?;
+    }
+    Ok(s)
+}

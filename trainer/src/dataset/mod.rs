@@ -1,0 +1,272 @@
+//! Training data: pieces of music on a grid, split into train, valid and test.
+//!
+//! Two shapes of piece exist, one per model kind: a piano roll (one 88-key
+//! frame per step) and voice tokens (one [`Token`] per voice per step).
+
+pub mod midi_folder;
+pub mod pianoroll;
+pub mod voices;
+
+use std::path::{Path, PathBuf};
+
+use bach_engine::pianoroll::KEYS;
+use bach_engine::{KeyFrame, ModelKind, Token, VoiceRange, VoiceSpec};
+
+/// Why a dataset could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum DatasetError {
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path} is not a dataset: {reason}")]
+    Format { path: PathBuf, reason: String },
+}
+
+/// A split of a dataset.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Split {
+    Train,
+    Valid,
+    Test,
+}
+
+impl Split {
+    pub fn name(self) -> &'static str {
+        match self {
+            Split::Train => "train",
+            Split::Valid => "valid",
+            Split::Test => "test",
+        }
+    }
+}
+
+/// One piece of music.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Piece {
+    /// Piano-roll frames.
+    Keys(Vec<KeyFrame>),
+    /// `tokens[t * voices + v]` is voice `v` at step `t`.
+    Voices { voices: usize, tokens: Vec<Token> },
+}
+
+impl Piece {
+    /// Number of steps.
+    pub fn len(&self) -> usize {
+        match self {
+            Piece::Keys(frames) => frames.len(),
+            Piece::Voices { voices, tokens } => tokens.len() / (*voices).max(1),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The transpositions (in semitones) that keep every note playable: on the
+    /// keyboard for a roll, inside each voice's range for voices. `None` when
+    /// not even the piece as it is fits.
+    pub fn transpositions(&self, ranges: &[VoiceRange]) -> Option<(i32, i32)> {
+        let (mut down, mut up) = (i32::MIN, i32::MAX);
+        match self {
+            Piece::Keys(frames) => {
+                let mut keys = frames.iter().flat_map(|f| f.keys());
+                if let Some(first) = keys.next() {
+                    let (lo, hi) = keys.fold((first, first), |(l, h), k| (l.min(k), h.max(k)));
+                    down = -(lo as i32);
+                    up = (KEYS - 1 - hi) as i32;
+                } else {
+                    return Some((0, 0));
+                }
+            }
+            Piece::Voices { voices, tokens } => {
+                for (v, range) in ranges.iter().enumerate().take(*voices) {
+                    let pitches = tokens
+                        .iter()
+                        .skip(v)
+                        .step_by(*voices)
+                        .filter_map(|t| t.onset());
+                    for p in pitches {
+                        down = down.max(range.low as i32 - p as i32);
+                        up = up.min(range.high as i32 - p as i32);
+                    }
+                }
+                if down == i32::MIN {
+                    down = 0;
+                }
+                if up == i32::MAX {
+                    up = 0;
+                }
+            }
+        }
+        (down <= 0 && up >= 0).then_some((down, up))
+    }
+
+    /// The piece moved by `semitones` (which must keep it playable, see
+    /// [`Piece::transpositions`]; notes pushed off the keyboard are dropped).
+    pub fn transposed(&self, semitones: i32) -> Piece {
+        if semitones == 0 {
+            return self.clone();
+        }
+        match self {
+            Piece::Keys(frames) => Piece::Keys(
+                frames
+                    .iter()
+                    .map(|f| {
+                        let mut out = KeyFrame::EMPTY;
+                        for k in f.keys() {
+                            let moved = k as i32 + semitones;
+                            if (0..KEYS as i32).contains(&moved) {
+                                out.insert_key(moved as usize);
+                            }
+                        }
+                        out
+                    })
+                    .collect(),
+            ),
+            Piece::Voices { voices, tokens } => Piece::Voices {
+                voices: *voices,
+                tokens: tokens
+                    .iter()
+                    .map(|t| match t {
+                        Token::Onset(p) => {
+                            Token::Onset((*p as i32 + semitones).clamp(0, 127) as u8)
+                        }
+                        other => *other,
+                    })
+                    .collect(),
+            },
+        }
+    }
+}
+
+/// A dataset in memory.
+#[derive(Clone, Debug)]
+pub struct Dataset {
+    /// Where it came from, for provenance.
+    pub name: String,
+    pub kind: ModelKind,
+    /// Grid step in quarter notes.
+    pub step_beats: f64,
+    /// The voices (voices datasets only), with ranges already widened for transposition.
+    pub voices: Vec<VoiceSpec>,
+    pub train: Vec<Piece>,
+    pub valid: Vec<Piece>,
+    pub test: Vec<Piece>,
+    /// Files that could not be read (MIDI folders only).
+    pub skipped: usize,
+}
+
+impl Dataset {
+    pub fn split(&self, split: Split) -> &[Piece] {
+        match split {
+            Split::Train => &self.train,
+            Split::Valid => &self.valid,
+            Split::Test => &self.test,
+        }
+    }
+
+    /// The voices' ranges (empty for piano rolls).
+    pub fn ranges(&self) -> Vec<VoiceRange> {
+        self.voices.iter().map(|v| v.range()).collect()
+    }
+
+    pub fn steps(&self, split: Split) -> usize {
+        self.split(split).iter().map(Piece::len).sum()
+    }
+}
+
+/// Which kind of dataset to read; `None` guesses from the content.
+pub fn load(path: &Path, kind: Option<ModelKind>) -> Result<Dataset, DatasetError> {
+    if path.is_dir() {
+        return midi_folder::load(path, kind.unwrap_or(ModelKind::Pianoroll));
+    }
+    let text = std::fs::read_to_string(path).map_err(|source| DatasetError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    let raw = RawSplits::parse(&text).map_err(|reason| DatasetError::Format {
+        path: path.to_owned(),
+        reason,
+    })?;
+    let kind = kind.unwrap_or_else(|| raw.guess_kind());
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let result = match kind {
+        ModelKind::Pianoroll => pianoroll::from_raw(&name, raw),
+        ModelKind::Voices => voices::from_raw(&name, raw),
+    };
+    result.map_err(|reason| DatasetError::Format {
+        path: path.to_owned(),
+        reason,
+    })
+}
+
+/// A JSON dataset before interpretation: per split, pieces of steps of numbers.
+pub struct RawSplits {
+    pub train: Vec<Vec<Vec<f64>>>,
+    pub valid: Vec<Vec<Vec<f64>>>,
+    pub test: Vec<Vec<Vec<f64>>>,
+}
+
+impl RawSplits {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        #[derive(serde::Deserialize)]
+        struct Raw {
+            train: Vec<Vec<Vec<f64>>>,
+            #[serde(default)]
+            valid: Vec<Vec<Vec<f64>>>,
+            #[serde(default)]
+            test: Vec<Vec<Vec<f64>>>,
+        }
+        let raw: Raw = serde_json::from_str(text).map_err(|e| {
+            format!("expected {{\"train\": [...], \"valid\": [...], \"test\": [...]}} with pieces as lists of steps of MIDI pitches ({e})")
+        })?;
+        Ok(Self {
+            train: raw.train,
+            valid: raw.valid,
+            test: raw.test,
+        })
+    }
+
+    fn all_steps(&self) -> impl Iterator<Item = &Vec<f64>> {
+        self.train
+            .iter()
+            .chain(&self.valid)
+            .chain(&self.test)
+            .flatten()
+    }
+
+    /// Voice-separated data have the same number of entries on every step
+    /// and use -1 for rests or list voices from the top down; piano rolls
+    /// list sounding pitches in ascending order.
+    pub fn guess_kind(&self) -> ModelKind {
+        let mut widths = self.all_steps().map(Vec::len);
+        let first = widths.next().unwrap_or(0);
+        let fixed = first > 0 && widths.all(|w| w == first);
+        let voice_like = self
+            .all_steps()
+            .any(|s| s.contains(&-1.0) || s.windows(2).any(|w| w[0] > w[1]));
+        if fixed && voice_like {
+            ModelKind::Voices
+        } else {
+            ModelKind::Pianoroll
+        }
+    }
+}
+
+/// A MIDI pitch from a JSON number (some files write `74.0`).
+pub(crate) fn pitch_of(x: f64) -> Result<u8, String> {
+    if x.fract() == 0.0 && (0.0..=127.0).contains(&x) {
+        Ok(x as u8)
+    } else {
+        Err(format!("{x} is not a MIDI pitch"))
+    }
+}

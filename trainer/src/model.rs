@@ -1,0 +1,361 @@
+//! The network in candle, with exactly the engine's tensors and maths
+//! (PyTorch's GRU/LSTM/RNN layout; see `bach_engine::meta`).
+
+use bach_engine::{CoreKind, ModelKind, ModelMeta};
+use candle_core::{DType, Device, Result, Tensor, Var, D};
+
+use crate::batch::{Chunk, Targets};
+use crate::init::NamedTensor;
+use crate::rng::Rng;
+
+/// One recurrent layer's weights, transposed once per chunk for `x · Wᵀ`.
+struct Layer {
+    wih_t: Tensor,
+    whh_t: Tensor,
+    bih: Tensor,
+    bhh: Tensor,
+}
+
+/// The weights as tensors for one forward pass: tracked (training) or detached.
+pub struct Weights {
+    core: CoreKind,
+    hidden: usize,
+    layers: Vec<Layer>,
+    /// `(weightᵀ, bias)` per head.
+    heads: Vec<(Tensor, Tensor)>,
+}
+
+/// One layer's recurrent state.
+#[derive(Clone)]
+pub struct LayerState {
+    pub h: Tensor,
+    /// The LSTM's cell.
+    pub c: Option<Tensor>,
+}
+
+/// The recurrent state of every layer, `[B, H]` each.
+#[derive(Clone)]
+pub struct State(pub Vec<LayerState>);
+
+impl State {
+    /// The state carried into the next chunk: same values, no gradient history.
+    pub fn detach(&self) -> State {
+        State(
+            self.0
+                .iter()
+                .map(|l| LayerState {
+                    h: l.h.detach(),
+                    c: l.c.as_ref().map(Tensor::detach),
+                })
+                .collect(),
+        )
+    }
+}
+
+/// Trainable parameters of a model in the engine's layout.
+pub struct Network {
+    pub meta: ModelMeta,
+    /// `(name, var)` in the order of `meta.tensor_shapes()`.
+    pub params: Vec<(String, Var)>,
+    pub device: Device,
+}
+
+/// Dropout for one forward pass: probability and the stream its masks come from.
+pub struct Dropout<'a> {
+    pub p: f32,
+    pub rng: &'a mut Rng,
+}
+
+impl Dropout<'_> {
+    fn apply(&mut self, x: &Tensor) -> Result<Tensor> {
+        if self.p <= 0.0 {
+            return Ok(x.clone());
+        }
+        let keep = 1.0 - self.p;
+        let n = x.elem_count();
+        let mask: Vec<f32> = (0..n)
+            .map(|_| {
+                if self.rng.uniform() < keep as f64 {
+                    1.0 / keep
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        x.mul(&Tensor::from_vec(mask, x.shape(), x.device())?)
+    }
+}
+
+impl Network {
+    /// Builds a network from named tensors (which must match `meta`).
+    pub fn from_tensors(meta: ModelMeta, tensors: &[NamedTensor], device: &Device) -> Result<Self> {
+        let expected = meta.tensor_shapes();
+        if expected.len() != tensors.len() {
+            candle_core::bail!(
+                "the model has {} tensors, its metadata expects {}",
+                tensors.len(),
+                expected.len()
+            );
+        }
+        let mut params = Vec::with_capacity(tensors.len());
+        for ((name, shape), (tname, tshape, data)) in expected.iter().zip(tensors) {
+            if name != tname || shape != tshape {
+                candle_core::bail!("tensor {tname} {tshape:?} where {name} {shape:?} was expected");
+            }
+            let t = Tensor::from_vec(data.clone(), shape.as_slice(), device)?;
+            params.push((name.clone(), Var::from_tensor(&t)?));
+        }
+        Ok(Self {
+            meta,
+            params,
+            device: device.clone(),
+        })
+    }
+
+    /// The weights as named row-major tensors, ready for the model file.
+    pub fn tensors(&self) -> Result<Vec<NamedTensor>> {
+        self.params
+            .iter()
+            .map(|(name, var)| {
+                let t = var.as_tensor();
+                Ok((
+                    name.clone(),
+                    t.dims().to_vec(),
+                    t.flatten_all()?.to_dtype(DType::F32)?.to_vec1::<f32>()?,
+                ))
+            })
+            .collect()
+    }
+
+    /// Replaces every weight with `tensors` (same names and shapes).
+    pub fn set_tensors(&self, tensors: &[NamedTensor]) -> Result<()> {
+        for ((name, var), (tname, shape, data)) in self.params.iter().zip(tensors) {
+            if name != tname {
+                candle_core::bail!("tensor {tname} where {name} was expected");
+            }
+            var.set(&Tensor::from_vec(
+                data.clone(),
+                shape.as_slice(),
+                &self.device,
+            )?)?;
+        }
+        Ok(())
+    }
+
+    pub fn vars(&self) -> Vec<Var> {
+        self.params.iter().map(|(_, v)| v.clone()).collect()
+    }
+
+    /// Number of trainable numbers.
+    pub fn parameter_count(&self) -> usize {
+        self.params.iter().map(|(_, v)| v.elem_count()).sum()
+    }
+
+    /// The weights for a forward pass; `track` keeps them in the gradient graph.
+    pub fn weights(&self, track: bool) -> Result<Weights> {
+        let get = |i: usize| -> Tensor {
+            let t = self.params[i].1.as_tensor();
+            if track {
+                t.clone()
+            } else {
+                t.detach()
+            }
+        };
+        let mut layers = Vec::with_capacity(self.meta.layers);
+        for l in 0..self.meta.layers {
+            layers.push(Layer {
+                wih_t: get(4 * l).t()?,
+                whh_t: get(4 * l + 1).t()?,
+                bih: get(4 * l + 2),
+                bhh: get(4 * l + 3),
+            });
+        }
+        let mut heads = Vec::new();
+        let mut i = 4 * self.meta.layers;
+        while i + 1 < self.params.len() {
+            heads.push((get(i).t()?, get(i + 1)));
+            i += 2;
+        }
+        Ok(Weights {
+            core: self.meta.core,
+            hidden: self.meta.hidden,
+            layers,
+            heads,
+        })
+    }
+
+    /// The all-zero state for a batch of `b`.
+    pub fn zero_state(&self, b: usize) -> Result<State> {
+        let z = Tensor::zeros((b, self.meta.hidden), DType::F32, &self.device)?;
+        Ok(State(
+            (0..self.meta.layers)
+                .map(|_| LayerState {
+                    h: z.clone(),
+                    c: (self.meta.core == CoreKind::Lstm).then(|| z.clone()),
+                })
+                .collect(),
+        ))
+    }
+}
+
+impl Weights {
+    /// One step of layer `l`.
+    fn cell(&self, l: usize, x: &Tensor, s: &LayerState) -> Result<LayerState> {
+        let w = &self.layers[l];
+        let gi = x.matmul(&w.wih_t)?.broadcast_add(&w.bih)?;
+        let gh = s.h.matmul(&w.whh_t)?.broadcast_add(&w.bhh)?;
+        let h = self.hidden;
+        Ok(match self.core {
+            CoreKind::Tanh => LayerState {
+                h: (gi + gh)?.tanh()?,
+                c: None,
+            },
+            CoreKind::Gru => {
+                let r = candle_nn::ops::sigmoid(&(gi.narrow(1, 0, h)? + gh.narrow(1, 0, h)?)?)?;
+                let z = candle_nn::ops::sigmoid(&(gi.narrow(1, h, h)? + gh.narrow(1, h, h)?)?)?;
+                let n = (gi.narrow(1, 2 * h, h)? + r.mul(&gh.narrow(1, 2 * h, h)?)?)?.tanh()?;
+                // h' = (1 - z)·n + z·h = n + z·(h - n)
+                let hn = (&n + z.mul(&(&s.h - &n)?)?)?;
+                LayerState { h: hn, c: None }
+            }
+            CoreKind::Lstm => {
+                let g = (gi + gh)?;
+                let i = candle_nn::ops::sigmoid(&g.narrow(1, 0, h)?)?;
+                let f = candle_nn::ops::sigmoid(&g.narrow(1, h, h)?)?;
+                let cand = g.narrow(1, 2 * h, h)?.tanh()?;
+                let o = candle_nn::ops::sigmoid(&g.narrow(1, 3 * h, h)?)?;
+                let c_prev = s.c.as_ref().expect("an LSTM state has a cell");
+                let c = (f.mul(c_prev)? + i.mul(&cand)?)?;
+                let hn = o.mul(&c.tanh()?)?;
+                LayerState { h: hn, c: Some(c) }
+            }
+        })
+    }
+
+    /// Runs the core over `inputs` (one `[B, in]` tensor per step) from
+    /// `state`. Returns the top layer's outputs as `[B*T, H]` (rows
+    /// `b * T + t`) and the final state.
+    pub fn run(
+        &self,
+        inputs: &[Tensor],
+        state: &State,
+        mut dropout: Option<&mut Dropout>,
+    ) -> Result<(Tensor, State)> {
+        let mut state = state.clone();
+        let mut tops = Vec::with_capacity(inputs.len());
+        for x in inputs {
+            let mut below = x.clone();
+            for l in 0..self.layers.len() {
+                let next = self.cell(l, &below, &state.0[l])?;
+                below = next.h.clone();
+                state.0[l] = next;
+                if let Some(d) = dropout.as_deref_mut() {
+                    // Between layers and before the heads, never on the recurrent path.
+                    below = d.apply(&below)?;
+                }
+            }
+            tops.push(below);
+        }
+        let b = inputs.first().map(|x| x.dim(0)).transpose()?.unwrap_or(0);
+        let top = Tensor::stack(&tops, 1)?.reshape((b * inputs.len(), self.hidden))?;
+        Ok((top, state))
+    }
+
+    /// Piano-roll logits `[B*T, 88]` from the top outputs.
+    pub fn key_logits(&self, top: &Tensor) -> Result<Tensor> {
+        let (w, b) = &self.heads[0];
+        top.matmul(w)?.broadcast_add(b)
+    }
+
+    /// Voice `v`'s logits `[B*T, vocab_v]` given the top outputs and the
+    /// one-hot tokens of the voices above it (`onehot` holds all voices).
+    pub fn voice_logits(&self, v: usize, top: &Tensor, onehot: &Tensor) -> Result<Tensor> {
+        let (w, b) = &self.heads[v];
+        let above = w.dim(0)? - self.hidden;
+        let input = if above == 0 {
+            top.clone()
+        } else {
+            Tensor::cat(&[top, &onehot.narrow(1, 0, above)?], 1)?
+        };
+        input.matmul(w)?.broadcast_add(b)
+    }
+
+    /// Summed NLL (nats) over the chunk's scored steps, and per voice for
+    /// voices models (one entry for piano rolls). Returns the scalar total as a
+    /// tensor (for backward) and the per-part tensors.
+    pub fn nll(
+        &self,
+        kind: ModelKind,
+        top: &Tensor,
+        chunk: &Chunk,
+    ) -> Result<(Tensor, Vec<Tensor>)> {
+        let parts = match (&chunk.targets, kind) {
+            (Targets::Keys(y), ModelKind::Pianoroll) => {
+                let x = self.key_logits(top)?;
+                vec![stable_bce(&x, y)?
+                    .sum(D::Minus1)?
+                    .mul(&chunk.mask)?
+                    .sum_all()?]
+            }
+            (Targets::Voices { onehot, index }, ModelKind::Voices) => {
+                let mut parts = Vec::with_capacity(index.len());
+                for (v, ix) in index.iter().enumerate() {
+                    let logits = self.voice_logits(v, top, onehot)?;
+                    let logp = candle_nn::ops::log_softmax(&logits, D::Minus1)?;
+                    let picked = logp.gather(&ix.unsqueeze(1)?, 1)?.squeeze(1)?;
+                    parts.push(picked.mul(&chunk.mask)?.sum_all()?.neg()?);
+                }
+                parts
+            }
+            _ => candle_core::bail!("the batch does not match the model's kind"),
+        };
+        let mut total = parts[0].clone();
+        for p in &parts[1..] {
+            total = (total + p)?;
+        }
+        Ok((total, parts))
+    }
+}
+
+/// Bernoulli NLL of targets `y` under logits `x`, element-wise, in the form that
+/// never overflows: max(x, 0) − x·y + log(1 + exp(−|x|)).
+pub fn stable_bce(x: &Tensor, y: &Tensor) -> Result<Tensor> {
+    let softplus_tail = x.abs()?.neg()?.exp()?.affine(1.0, 1.0)?.log()?;
+    (x.relu()? - x.mul(y)?)? + softplus_tail
+}
+
+/// The candle device for a name ("cpu" or "cuda").
+pub fn device(name: &str) -> Result<Device> {
+    match name {
+        "cpu" => Ok(Device::Cpu),
+        #[cfg(feature = "cuda")]
+        "cuda" => Device::new_cuda(0),
+        #[cfg(not(feature = "cuda"))]
+        "cuda" => candle_core::bail!(
+            "this bach-trainer was built without CUDA; rebuild with `--features cuda`"
+        ),
+        other => candle_core::bail!("unknown device {other}, expected cpu or cuda"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stable_bce_survives_large_logits() {
+        let x = Tensor::new(&[-1000f32, -2.0, 0.0, 3.0, 1000.0], &Device::Cpu).unwrap();
+        let y = Tensor::new(&[0f32, 1.0, 1.0, 0.0, 1.0], &Device::Cpu).unwrap();
+        let l: Vec<f32> = stable_bce(&x, &y).unwrap().to_vec1().unwrap();
+        let naive = |x: f32, y: f32| {
+            let p = 1.0 / (1.0 + (-x as f64).exp());
+            -(y as f64 * p.ln() + (1.0 - y as f64) * (1.0 - p).ln())
+        };
+        assert!(l.iter().all(|v| v.is_finite()));
+        assert!(l[0].abs() < 1e-6 && l[4].abs() < 1e-6);
+        for i in 1..4 {
+            let (xi, yi) = ([-2.0, 0.0, 3.0][i - 1], [1.0, 1.0, 0.0][i - 1]);
+            assert!((l[i] as f64 - naive(xi, yi)).abs() < 1e-5, "{i}");
+        }
+    }
+}

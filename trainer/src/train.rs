@@ -1,0 +1,549 @@
+//! The training loop: shuffled batches of transposed pieces, truncated
+//! back-propagation over chunks of `seq_len` steps (the state is carried,
+//! detached, across the chunks of the same pieces), AdamW with clipping and a
+//! cosine schedule, validation every epoch, early stopping, the best model
+//! kept, and a checkpoint every epoch and whenever the run is stopped.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use bach_engine::{CoreKind, Init, ModelKind, ModelMeta, Provenance};
+use candle_core::Device;
+
+use crate::batch;
+use crate::checkpoint::{Checkpoint, Header};
+use crate::dataset::{Dataset, Piece};
+use crate::eval;
+use crate::init::{initial_tensors, NamedTensor};
+use crate::model::{device, Dropout, Network};
+use crate::optim::{learning_rate, AdamW, AdamWConfig};
+use crate::rng::{Rng, BATCH_STREAM, SHUFFLE_STREAM};
+
+/// Everything that defines a training run.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct TrainConfig {
+    /// The dataset's path, as given.
+    pub dataset: String,
+    pub core: CoreKind,
+    pub layers: usize,
+    pub hidden: usize,
+    pub init: Init,
+    pub epochs: usize,
+    pub batch: usize,
+    pub seq_len: usize,
+    pub lr: f64,
+    /// Fraction of training spent warming the learning rate up.
+    pub warmup: f64,
+    /// The schedule ends at `lr * lr_floor`.
+    pub lr_floor: f64,
+    pub dropout: f32,
+    /// Epochs without a better validation NLL before stopping.
+    pub patience: usize,
+    pub seed: u64,
+    pub device: String,
+    /// Random transposition of each training piece.
+    pub transpose: bool,
+    pub optim: AdamWConfig,
+    /// The model file (best weights).
+    pub out: PathBuf,
+    pub checkpoint: PathBuf,
+    /// Model name in the metadata.
+    pub name: String,
+    /// The command line, for provenance.
+    pub command: String,
+}
+
+impl TrainConfig {
+    /// Sensible defaults for a dataset at `dataset`, writing `out`.
+    pub fn new(dataset: &str, out: &Path) -> Self {
+        Self {
+            dataset: dataset.to_owned(),
+            core: CoreKind::Gru,
+            layers: 2,
+            hidden: 256,
+            init: Init::Default,
+            epochs: 50,
+            batch: 32,
+            seq_len: 128,
+            lr: 3e-3,
+            warmup: 0.02,
+            lr_floor: 0.05,
+            dropout: 0.0,
+            patience: 10,
+            seed: 0,
+            device: "cpu".into(),
+            transpose: true,
+            optim: AdamWConfig::default(),
+            out: out.to_owned(),
+            checkpoint: default_checkpoint(out),
+            name: out
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "model".into()),
+            command: String::new(),
+        }
+    }
+}
+
+/// `model.safetensors` → `model.ckpt.safetensors`.
+pub fn default_checkpoint(out: &Path) -> PathBuf {
+    let stem = out
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "model".into());
+    out.with_file_name(format!("{stem}.ckpt.safetensors"))
+}
+
+/// One finished epoch.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct EpochRecord {
+    /// 1-based.
+    pub epoch: usize,
+    /// Mean training loss per step (with dropout and augmentation, every step scored).
+    pub train_nll: f64,
+    /// Standard NLL on the valid split.
+    pub valid_nll: Option<f64>,
+    /// Learning rate at the end of the epoch.
+    pub lr: f64,
+    pub seconds: f64,
+}
+
+/// Where a run stands; saved in checkpoints.
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+pub struct Progress {
+    /// The epoch under way (0-based).
+    pub epoch: usize,
+    /// The next batch of that epoch.
+    pub batch: usize,
+    /// Optimizer updates done.
+    pub updates: u64,
+    /// Updates skipped for a non-finite gradient.
+    pub skipped_updates: u64,
+    /// Loss summed over the epoch so far, and the steps it covers.
+    pub epoch_loss: f64,
+    pub epoch_steps: usize,
+    pub epoch_seconds: f64,
+    pub history: Vec<EpochRecord>,
+    pub best_valid: Option<f64>,
+    pub best_epoch: Option<usize>,
+    pub bad_epochs: usize,
+    pub train_pieces: usize,
+    pub finished: bool,
+    pub test_nll: Option<f64>,
+}
+
+/// What the run reports as it goes (the CLI draws a progress bar from these).
+pub enum Event<'a> {
+    EpochStart {
+        epoch: usize,
+        epochs: usize,
+        batches: usize,
+        done: usize,
+    },
+    Batch {
+        batch: usize,
+        batches: usize,
+        loss: f64,
+        lr: f64,
+    },
+    EpochEnd(&'a EpochRecord, bool),
+    Note(String),
+}
+
+/// How a run ended.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
+    /// All epochs ran, or early stopping ended the run; the best model is in `out`.
+    Finished {
+        best_valid: Option<f64>,
+        test_nll: Option<f64>,
+    },
+    /// Stopped on request; the checkpoint holds everything needed to resume.
+    Stopped { checkpoint: PathBuf },
+}
+
+/// Ways to stop a run early, checked after every batch.
+#[derive(Default)]
+pub struct Control<'a> {
+    /// Set by Ctrl-C.
+    pub stop: Option<&'a AtomicBool>,
+    /// Stop after this many batches of this run (for testing resumption).
+    pub stop_after_batches: Option<usize>,
+}
+
+/// A training run in progress.
+pub struct Trainer {
+    pub config: TrainConfig,
+    pub net: Network,
+    pub opt: AdamW,
+    pub progress: Progress,
+    pub best: Option<Vec<NamedTensor>>,
+}
+
+type Error = anyhow::Error;
+
+/// The model layout for a dataset and configuration.
+pub fn meta_for(config: &TrainConfig, data: &Dataset) -> ModelMeta {
+    let mut meta = match data.kind {
+        ModelKind::Pianoroll => {
+            ModelMeta::pianoroll(config.core, config.layers, config.hidden, data.step_beats)
+        }
+        ModelKind::Voices => {
+            let mut m = ModelMeta::satb(config.core, config.layers, config.hidden);
+            m.voices = data.voices.clone();
+            m.step_beats = data.step_beats;
+            // A bar of 4/4 on the grid.
+            let steps = (4.0 / data.step_beats).round().max(1.0) as usize;
+            m.features = vec![
+                bach_engine::Feature::PreviousStep,
+                bach_engine::Feature::BarPosition { steps },
+            ];
+            m
+        }
+    };
+    meta.init = config.init;
+    meta.name = config.name.clone();
+    meta
+}
+
+impl Trainer {
+    /// A fresh run.
+    pub fn new(config: TrainConfig, data: &Dataset) -> Result<Self, Error> {
+        check_config(&config)?;
+        if data.train.is_empty() {
+            anyhow::bail!("the dataset's train split is empty");
+        }
+        let dev = device(&config.device)?;
+        let meta = meta_for(&config, data);
+        meta.validate().map_err(anyhow::Error::msg)?;
+        let tensors = initial_tensors(&meta, config.init, config.seed);
+        let net = Network::from_tensors(meta, &tensors, &dev)?;
+        let names: Vec<String> = net.params.iter().map(|(n, _)| n.clone()).collect();
+        let opt = AdamW::new(net.vars(), &names, config.optim.clone())?;
+        Ok(Self {
+            progress: Progress {
+                train_pieces: data.train.len(),
+                ..Default::default()
+            },
+            config,
+            net,
+            opt,
+            best: None,
+        })
+    }
+
+    /// Continues the run saved in `checkpoint`.
+    pub fn resume(checkpoint: &Path, data: &Dataset) -> Result<Self, Error> {
+        let ck = Checkpoint::load(checkpoint)?;
+        let mut config = ck.header.config;
+        config.checkpoint = checkpoint.to_owned();
+        if ck.header.progress.train_pieces != data.train.len() || ck.header.meta.kind != data.kind {
+            anyhow::bail!(
+                "the checkpoint was made on another dataset ({} training pieces of kind {:?}; this one has {} of kind {:?})",
+                ck.header.progress.train_pieces,
+                ck.header.meta.kind,
+                data.train.len(),
+                data.kind
+            );
+        }
+        let dev = device(&config.device)?;
+        let net = Network::from_tensors(ck.header.meta, &ck.params, &dev)?;
+        let names: Vec<String> = net.params.iter().map(|(n, _)| n.clone()).collect();
+        let mut opt = AdamW::new(net.vars(), &names, config.optim.clone())?;
+        let load = |ts: &[NamedTensor]| -> candle_core::Result<Vec<candle_core::Tensor>> {
+            ts.iter()
+                .map(|(_, s, d)| candle_core::Tensor::from_vec(d.clone(), s.as_slice(), &dev))
+                .collect()
+        };
+        opt.m = load(&ck.adam_m)?;
+        opt.v = load(&ck.adam_v)?;
+        opt.t = ck.header.adam_t;
+        Ok(Self {
+            config,
+            net,
+            opt,
+            progress: ck.header.progress,
+            best: ck.best,
+        })
+    }
+
+    /// Writes the checkpoint.
+    pub fn save_checkpoint(&self) -> Result<(), Error> {
+        let to_named = |ts: &[candle_core::Tensor]| -> candle_core::Result<Vec<NamedTensor>> {
+            self.net
+                .params
+                .iter()
+                .zip(ts)
+                .map(|((n, _), t)| Ok((n.clone(), t.dims().to_vec(), t.flatten_all()?.to_vec1()?)))
+                .collect()
+        };
+        let ck = Checkpoint {
+            header: Header {
+                config: self.config.clone(),
+                meta: self.net.meta.clone(),
+                progress: self.progress.clone(),
+                adam_t: self.opt.t,
+            },
+            params: self.net.tensors()?,
+            adam_m: to_named(&self.opt.m)?,
+            adam_v: to_named(&self.opt.v)?,
+            best: self.best.clone(),
+        };
+        ck.save(&self.config.checkpoint)?;
+        Ok(())
+    }
+
+    /// Metadata for the model file, with provenance.
+    fn file_meta(&self, data: &Dataset) -> ModelMeta {
+        let mut meta = self.net.meta.clone();
+        meta.training = Some(Provenance {
+            dataset: data.name.clone(),
+            split: "train".into(),
+            epochs: self.progress.history.len(),
+            seed: self.config.seed,
+            valid_nll: self.progress.best_valid,
+            test_nll: self.progress.test_nll,
+            date: today(),
+            command: self.config.command.clone(),
+        });
+        meta
+    }
+
+    /// Writes the best weights so far to the model file.
+    fn save_model(&self, data: &Dataset) -> Result<(), Error> {
+        let tensors = match &self.best {
+            Some(b) => b.clone(),
+            None => self.net.tensors()?,
+        };
+        bach_engine::file::save(&self.config.out, &self.file_meta(data), &tensors)?;
+        Ok(())
+    }
+
+    /// Trains until the last epoch, early stopping, or a stop request.
+    pub fn run(
+        &mut self,
+        data: &Dataset,
+        control: &Control,
+        on_event: &mut dyn FnMut(Event),
+    ) -> Result<Outcome, Error> {
+        let ranges = data.ranges();
+        let n = data.train.len();
+        let batches = n.div_ceil(self.config.batch);
+        let mut batches_this_run = 0usize;
+        while !self.progress.finished && self.progress.epoch < self.config.epochs {
+            let epoch = self.progress.epoch;
+            let mut order: Vec<usize> = (0..n).collect();
+            Rng::derive(self.config.seed, &[SHUFFLE_STREAM, epoch as u64]).shuffle(&mut order);
+            on_event(Event::EpochStart {
+                epoch: epoch + 1,
+                epochs: self.config.epochs,
+                batches,
+                done: self.progress.batch,
+            });
+            let mut clock = Instant::now();
+            while self.progress.batch < batches {
+                let b = self.progress.batch;
+                let mut rng =
+                    Rng::derive(self.config.seed, &[BATCH_STREAM, epoch as u64, b as u64]);
+                let group: Vec<Piece> = order
+                    [b * self.config.batch..((b + 1) * self.config.batch).min(n)]
+                    .iter()
+                    .map(|&i| {
+                        let piece = &data.train[i];
+                        match piece.transpositions(&ranges) {
+                            Some((lo, hi)) if self.config.transpose => {
+                                piece.transposed(rng.range_inclusive(lo, hi))
+                            }
+                            _ => piece.clone(),
+                        }
+                    })
+                    .collect();
+                let progress_frac =
+                    (epoch as f64 + b as f64 / batches as f64) / self.config.epochs as f64;
+                let lr = learning_rate(
+                    self.config.lr,
+                    progress_frac,
+                    self.config.warmup,
+                    self.config.lr_floor,
+                );
+                let (loss, steps) = self.train_batch(&group, lr, &mut rng)?;
+                self.progress.epoch_loss += loss;
+                self.progress.epoch_steps += steps;
+                self.progress.batch += 1;
+                batches_this_run += 1;
+                on_event(Event::Batch {
+                    batch: b + 1,
+                    batches,
+                    loss: loss / steps.max(1) as f64,
+                    lr,
+                });
+                let stop_requested = control.stop.is_some_and(|s| s.load(Ordering::SeqCst))
+                    || control
+                        .stop_after_batches
+                        .is_some_and(|k| batches_this_run >= k);
+                if stop_requested {
+                    self.progress.epoch_seconds += clock.elapsed().as_secs_f64();
+                    self.save_checkpoint()?;
+                    return Ok(Outcome::Stopped {
+                        checkpoint: self.config.checkpoint.clone(),
+                    });
+                }
+            }
+            // Validation (the standard metric) and the best model.
+            let valid = if data.valid.is_empty() {
+                None
+            } else {
+                Some(eval::evaluate(&self.net, &data.valid)?.nll)
+            };
+            let train_nll = self.progress.epoch_loss / self.progress.epoch_steps.max(1) as f64;
+            let score = valid.unwrap_or(train_nll);
+            let improved = score.is_finite() && self.progress.best_valid.is_none_or(|b| score < b);
+            if improved {
+                self.progress.best_valid = Some(score);
+                self.progress.best_epoch = Some(epoch + 1);
+                self.progress.bad_epochs = 0;
+                self.best = Some(self.net.tensors()?);
+            } else {
+                self.progress.bad_epochs += 1;
+            }
+            let record = EpochRecord {
+                epoch: epoch + 1,
+                train_nll,
+                valid_nll: valid,
+                lr: learning_rate(
+                    self.config.lr,
+                    (epoch + 1) as f64 / self.config.epochs as f64,
+                    self.config.warmup,
+                    self.config.lr_floor,
+                ),
+                seconds: self.progress.epoch_seconds + clock.elapsed().as_secs_f64(),
+            };
+            clock = Instant::now();
+            let _ = clock;
+            self.progress.history.push(record.clone());
+            self.progress.epoch += 1;
+            self.progress.batch = 0;
+            self.progress.epoch_loss = 0.0;
+            self.progress.epoch_steps = 0;
+            self.progress.epoch_seconds = 0.0;
+            on_event(Event::EpochEnd(&record, improved));
+            if improved {
+                self.save_model(data)?;
+            }
+            if self.config.patience > 0 && self.progress.bad_epochs >= self.config.patience {
+                on_event(Event::Note(format!(
+                    "early stop: no better validation NLL for {} epochs",
+                    self.progress.bad_epochs
+                )));
+                break;
+            }
+            self.save_checkpoint()?;
+        }
+        // The best weights are the result.
+        if let Some(best) = &self.best {
+            self.net.set_tensors(best)?;
+        }
+        if !data.test.is_empty() {
+            self.progress.test_nll = Some(eval::evaluate(&self.net, &data.test)?.nll);
+        }
+        self.progress.finished = true;
+        self.save_model(data)?;
+        self.save_checkpoint()?;
+        Ok(Outcome::Finished {
+            best_valid: self.progress.best_valid,
+            test_nll: self.progress.test_nll,
+        })
+    }
+
+    /// One batch of pieces: every chunk of `seq_len` steps is one update.
+    /// Returns the summed loss and the number of steps it covers.
+    pub fn train_batch(
+        &mut self,
+        group: &[Piece],
+        lr: f64,
+        rng: &mut Rng,
+    ) -> Result<(f64, usize), Error> {
+        let refs: Vec<&Piece> = group.iter().collect();
+        let longest = refs.iter().map(|p| p.len()).max().unwrap_or(0);
+        let mut state = self.net.zero_state(refs.len())?;
+        let mut total = 0.0;
+        let mut steps = 0;
+        let mut start = 0;
+        while start < longest {
+            let len = self.config.seq_len.min(longest - start);
+            let chunk = batch::chunk(&self.net.meta, &refs, start, len, 0, &self.net.device)?;
+            start += len;
+            if chunk.scored == 0 {
+                continue;
+            }
+            let w = self.net.weights(true)?;
+            let mut dropout = Dropout {
+                p: self.config.dropout,
+                rng,
+            };
+            let (top, next) = w.run(&chunk.inputs, &state, Some(&mut dropout))?;
+            let (sum, _) = w.nll(self.net.meta.kind, &top, &chunk)?;
+            let mean = (&sum / chunk.scored as f64)?;
+            let grads = mean.backward()?;
+            let info = self.opt.step(&grads, lr)?;
+            if info.applied {
+                self.progress.updates += 1;
+            } else {
+                self.progress.skipped_updates += 1;
+            }
+            total += sum.to_scalar::<f32>()? as f64;
+            steps += chunk.scored;
+            state = next.detach();
+        }
+        Ok((total, steps))
+    }
+}
+
+fn check_config(c: &TrainConfig) -> Result<(), Error> {
+    if !(1..=3).contains(&c.layers) {
+        anyhow::bail!("--layers must be 1 to 3, not {}", c.layers);
+    }
+    if c.hidden == 0 || c.hidden > bach_engine::meta::MAX_HIDDEN {
+        anyhow::bail!(
+            "--hidden must be 1 to {}, not {}",
+            bach_engine::meta::MAX_HIDDEN,
+            c.hidden
+        );
+    }
+    if c.batch == 0 || c.seq_len == 0 || c.epochs == 0 {
+        anyhow::bail!("--batch, --seq-len and --epochs must be at least 1");
+    }
+    if !(c.lr.is_finite() && c.lr > 0.0) {
+        anyhow::bail!("--lr must be a positive number, not {}", c.lr);
+    }
+    if !(0.0..1.0).contains(&c.dropout) {
+        anyhow::bail!("--dropout must be in [0, 1), not {}", c.dropout);
+    }
+    Ok(())
+}
+
+/// Today's date (UTC) as YYYY-MM-DD.
+pub fn today() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let days = (secs / 86_400) as i64;
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// The device a configuration names (for callers that build networks themselves).
+pub fn device_of(config: &TrainConfig) -> candle_core::Result<Device> {
+    device(&config.device)
+}
