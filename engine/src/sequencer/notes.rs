@@ -1,0 +1,215 @@
+//! Output notes: the event buffer the caller provides, and the bookkeeping
+//! that makes sure every generated note is ended exactly once.
+
+use crate::token::MAX_VOICES;
+
+/// Where an output event came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Source {
+    /// An input event passed through unchanged.
+    Input,
+    /// A voice of the model (0 = S, 1 = A, ...).
+    Voice(u8),
+}
+
+/// A note event with its sample offset inside the current block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct NoteEvent {
+    /// Sample offset from the start of the block.
+    pub offset: u32,
+    /// True for a note-on, false for a note-off.
+    pub on: bool,
+    /// MIDI channel, 0 to 15.
+    pub channel: u8,
+    pub pitch: u8,
+    /// 1 to 127 for a note-on (0 is used for note-offs).
+    pub velocity: u8,
+    pub source: Source,
+}
+
+/// A fixed-capacity list of output events. It is sized once, outside the
+/// audio thread; pushing never reallocates. When it runs low it refuses new
+/// note-ons first, so there is always room left to end the notes that sound.
+#[derive(Clone, Debug)]
+pub struct EventBuffer {
+    events: Vec<NoteEvent>,
+    dropped: usize,
+}
+
+/// Room kept back for note-offs: every voice plus a few pass-through notes.
+const RESERVE: usize = 2 * MAX_VOICES + 16;
+
+impl EventBuffer {
+    /// A buffer holding at most `capacity` events (at least enough for the reserve).
+    pub fn with_capacity(capacity: usize) -> Self {
+        Self {
+            events: Vec::with_capacity(capacity.max(2 * RESERVE)),
+            dropped: 0,
+        }
+    }
+
+    pub fn clear(&mut self) {
+        self.events.clear();
+        self.dropped = 0;
+    }
+
+    pub fn events(&self) -> &[NoteEvent] {
+        &self.events
+    }
+
+    pub fn capacity(&self) -> usize {
+        self.events.capacity()
+    }
+
+    /// Events that did not fit since the last [`clear`](Self::clear).
+    pub fn dropped(&self) -> usize {
+        self.dropped
+    }
+
+    /// Whether a note-on (with the note-off that will follow it) still fits.
+    pub(crate) fn has_room_for_on(&self) -> bool {
+        self.events.len() + RESERVE < self.events.capacity()
+    }
+
+    pub(crate) fn push(&mut self, event: NoteEvent) -> bool {
+        if self.events.len() < self.events.capacity() {
+            self.events.push(event);
+            true
+        } else {
+            self.dropped += 1;
+            false
+        }
+    }
+}
+
+/// A generated note that is sounding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Sounding {
+    pub channel: u8,
+    pub pitch: u8,
+}
+
+/// Tracks what every voice sounds and how many sources hold each key, so a
+/// key shared by two voices (or by a voice and the pass-through melody) is
+/// released only when the last of them lets go.
+#[derive(Clone, Debug)]
+pub(crate) struct NoteTracker {
+    voices: [Option<Sounding>; MAX_VOICES],
+    holders: [[u8; 128]; 16],
+}
+
+impl Default for NoteTracker {
+    fn default() -> Self {
+        Self {
+            voices: [None; MAX_VOICES],
+            holders: [[0; 128]; 16],
+        }
+    }
+}
+
+impl NoteTracker {
+    pub fn any_voice_sounding(&self) -> bool {
+        self.voices.iter().any(Option::is_some)
+    }
+
+    /// Starts `pitch` on voice `v`, ending what the voice sounded before.
+    pub fn start(
+        &mut self,
+        out: &mut EventBuffer,
+        offset: u32,
+        v: usize,
+        channel: u8,
+        pitch: u8,
+        velocity: u8,
+    ) {
+        self.end(out, offset, v);
+        if v >= MAX_VOICES || !out.has_room_for_on() {
+            return;
+        }
+        let (channel, pitch) = (channel & 15, pitch & 127);
+        let pushed = out.push(NoteEvent {
+            offset,
+            on: true,
+            channel,
+            pitch,
+            velocity: velocity.clamp(1, 127),
+            source: Source::Voice(v as u8),
+        });
+        if pushed {
+            let held = &mut self.holders[channel as usize][pitch as usize];
+            *held = held.saturating_add(1);
+            self.voices[v] = Some(Sounding { channel, pitch });
+        }
+    }
+
+    /// Ends voice `v`'s note, if it sounds.
+    pub fn end(&mut self, out: &mut EventBuffer, offset: u32, v: usize) {
+        let Some(note) = self.voices.get_mut(v).and_then(Option::take) else {
+            return;
+        };
+        if self.release(note.channel, note.pitch) {
+            out.push(NoteEvent {
+                offset,
+                on: false,
+                channel: note.channel,
+                pitch: note.pitch,
+                velocity: 0,
+                source: Source::Voice(v as u8),
+            });
+        }
+    }
+
+    /// Ends every generated note.
+    pub fn end_all(&mut self, out: &mut EventBuffer, offset: u32) {
+        for v in 0..MAX_VOICES {
+            self.end(out, offset, v);
+        }
+    }
+
+    /// Passes an input note-on through: it always sounds (a repeated key retriggers).
+    pub fn pass_on(
+        &mut self,
+        out: &mut EventBuffer,
+        offset: u32,
+        channel: u8,
+        pitch: u8,
+        velocity: u8,
+    ) {
+        let (channel, pitch) = (channel & 15, pitch & 127);
+        if out.push(NoteEvent {
+            offset,
+            on: true,
+            channel,
+            pitch,
+            velocity: velocity.clamp(1, 127),
+            source: Source::Input,
+        }) {
+            let held = &mut self.holders[channel as usize][pitch as usize];
+            *held = held.saturating_add(1);
+        }
+    }
+
+    /// Passes an input note-off through unless a voice still holds that key.
+    /// An off for a key that was never passed on goes through as it came.
+    pub fn pass_off(&mut self, out: &mut EventBuffer, offset: u32, channel: u8, pitch: u8) {
+        let (channel, pitch) = (channel & 15, pitch & 127);
+        let held = self.holders[channel as usize][pitch as usize];
+        if held == 0 || self.release(channel, pitch) {
+            out.push(NoteEvent {
+                offset,
+                on: false,
+                channel,
+                pitch,
+                velocity: 0,
+                source: Source::Input,
+            });
+        }
+    }
+
+    /// Drops one holder of a key; true when it was the last one.
+    fn release(&mut self, channel: u8, pitch: u8) -> bool {
+        let held = &mut self.holders[channel as usize][pitch as usize];
+        *held = held.saturating_sub(1);
+        *held == 0
+    }
+}

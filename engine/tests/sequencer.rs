@@ -1,0 +1,886 @@
+//! The sequencer driven like a host would drive it: a session (transport
+//! segments and input notes on an absolute sample timeline) cut into buffers
+//! of various sizes.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use bach_engine::file::{random_tensors, to_bytes};
+use bach_engine::model::Model;
+use bach_engine::sampling::{Rng, Sampler};
+use bach_engine::sequencer::{
+    Block, EventBuffer, InputEvent, Mode, NoteEvent, Sequencer, Settings, Source, Transport,
+    Velocity, VoiceModel,
+};
+use bach_engine::token::{Token, VoiceRange, MAX_VOICES};
+use bach_engine::{CoreKind, ModelMeta};
+
+// ---------------------------------------------------------------- allocations
+
+struct Counting;
+
+thread_local! {
+    static COUNTING: Cell<bool> = const { Cell::new(false) };
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if COUNTING.with(|c| c.get()) {
+            ALLOCATIONS.with(|a| a.set(a.get() + 1));
+        }
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        if COUNTING.with(|c| c.get()) {
+            ALLOCATIONS.with(|a| a.set(a.get() + 1));
+        }
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if COUNTING.with(|c| c.get()) {
+            ALLOCATIONS.with(|a| a.set(a.get() + 1));
+        }
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+// ---------------------------------------------------------------- models
+
+const SR: f64 = 48_000.0;
+
+fn random_model(seed: u64) -> Model {
+    let meta = ModelMeta::satb(CoreKind::Gru, 1, 32);
+    let bytes = to_bytes(&meta, &random_tensors(&meta, seed, 0.5)).unwrap();
+    Model::from_bytes(&bytes).unwrap()
+}
+
+/// A model whose free voices start a new note on every step, so every step
+/// is visible in the output.
+struct Busy {
+    ranges: [VoiceRange; 4],
+    steps: usize,
+    tokens: [Token; 4],
+    positions: Vec<usize>,
+}
+
+impl Busy {
+    fn new() -> Self {
+        Self {
+            ranges: [
+                VoiceRange::new(54, 87),
+                VoiceRange::new(46, 80),
+                VoiceRange::new(40, 75),
+                VoiceRange::new(30, 72),
+            ],
+            steps: 0,
+            tokens: [Token::Rest; 4],
+            positions: Vec::with_capacity(1 << 16),
+        }
+    }
+}
+
+impl VoiceModel for Busy {
+    fn voice_count(&self) -> usize {
+        4
+    }
+    fn voice_range(&self, v: usize) -> VoiceRange {
+        self.ranges[v]
+    }
+    fn step_beats(&self) -> f64 {
+        0.25
+    }
+    fn bar_steps(&self) -> usize {
+        16
+    }
+    fn reset(&mut self) {
+        self.steps = 0;
+    }
+    fn step(
+        &mut self,
+        position: usize,
+        clamp: &[Option<Token>],
+        _: &Sampler,
+        _: &mut Rng,
+    ) -> &[Token] {
+        if self.positions.len() < self.positions.capacity() {
+            self.positions.push(position);
+        }
+        for (v, token) in self.tokens.iter_mut().enumerate() {
+            *token = clamp[v].unwrap_or(Token::Onset(
+                self.ranges[v].low + 10 + ((self.steps + v) % 5) as u8,
+            ));
+        }
+        self.steps += 1;
+        &self.tokens
+    }
+}
+
+// ---------------------------------------------------------------- a host
+
+/// The transport from `start` on (until the next segment).
+#[derive(Clone, Copy, Debug)]
+struct Segment {
+    start: i64,
+    playing: bool,
+    tempo: f64,
+    pos: f64,
+    looped: Option<(f64, f64)>,
+}
+
+fn play(start: i64, tempo: f64, pos: f64) -> Segment {
+    Segment {
+        start,
+        playing: true,
+        tempo,
+        pos,
+        looped: None,
+    }
+}
+
+fn stop(start: i64, tempo: f64) -> Segment {
+    Segment {
+        start,
+        playing: false,
+        tempo,
+        pos: 0.0,
+        looped: None,
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Timed {
+    sample: i64,
+    event: NoteEvent,
+}
+
+struct Session {
+    segments: Vec<Segment>,
+    /// (absolute sample, on, pitch, velocity) on channel 0.
+    notes: Vec<(i64, bool, u8, u8)>,
+    length: i64,
+}
+
+impl Session {
+    fn transport_at(&self, sample: i64) -> Transport {
+        let seg = self
+            .segments
+            .iter()
+            .rev()
+            .find(|s| s.start <= sample)
+            .unwrap();
+        if !seg.playing {
+            return Transport {
+                playing: false,
+                tempo: Some(seg.tempo),
+                pos_beats: None,
+                loop_range: None,
+            };
+        }
+        let mut pos = seg.pos + (sample - seg.start) as f64 * seg.tempo / (60.0 * SR);
+        if let Some((a, b)) = seg.looped {
+            if pos >= b {
+                pos = a + (pos - b) % (b - a);
+            }
+        }
+        Transport {
+            playing: true,
+            tempo: Some(seg.tempo),
+            pos_beats: Some(pos),
+            loop_range: seg.looped,
+        }
+    }
+
+    /// Runs the session in buffers of `size` frames (cut at segment starts,
+    /// as hosts cut at seeks and tempo changes) and returns every output event.
+    fn run<M: VoiceModel>(
+        &self,
+        model: &mut M,
+        settings: &Settings,
+        size: u32,
+    ) -> (Vec<Timed>, Sequencer) {
+        let mut seq = Sequencer::new();
+        let mut out = EventBuffer::with_capacity(1024);
+        let mut input = Vec::with_capacity(256);
+        let mut all = Vec::new();
+        let mut s = 0i64;
+        while s < self.length {
+            let next_seg = self
+                .segments
+                .iter()
+                .map(|g| g.start)
+                .filter(|&t| t > s)
+                .min()
+                .unwrap_or(i64::MAX);
+            let frames = (size as i64).min(next_seg - s).min(self.length - s) as u32;
+            input.clear();
+            for &(t, on, pitch, velocity) in &self.notes {
+                if t >= s && t < s + frames as i64 {
+                    input.push(InputEvent {
+                        offset: (t - s) as u32,
+                        on,
+                        channel: 0,
+                        pitch,
+                        velocity,
+                    });
+                }
+            }
+            let block = Block {
+                sample_rate: SR,
+                frames,
+                transport: self.transport_at(s),
+                bypassed: false,
+            };
+            COUNTING.with(|c| c.set(true));
+            seq.process(model, settings, &block, &input, &mut out);
+            COUNTING.with(|c| c.set(false));
+            assert_eq!(out.dropped(), 0);
+            // Offsets differ with the buffer size; the absolute sample is what counts.
+            all.extend(out.events().iter().map(|&event| Timed {
+                sample: s + event.offset as i64,
+                event: NoteEvent { offset: 0, ..event },
+            }));
+            s += frames as i64;
+        }
+        (all, seq)
+    }
+}
+
+fn samples_per_beat(tempo: f64) -> f64 {
+    60.0 * SR / tempo
+}
+
+fn generated(events: &[Timed]) -> Vec<Timed> {
+    events
+        .iter()
+        .copied()
+        .filter(|e| matches!(e.event.source, Source::Voice(_)))
+        .collect()
+}
+
+fn voice_ons(events: &[Timed], v: u8) -> Vec<i64> {
+    events
+        .iter()
+        .filter(|e| e.event.on && e.event.source == Source::Voice(v))
+        .map(|e| e.sample)
+        .collect()
+}
+
+/// Equal event lists, or a short report of the first difference.
+fn assert_same(a: &[Timed], b: &[Timed], what: &str) {
+    if let Some(i) = (0..a.len().max(b.len())).find(|&i| a.get(i) != b.get(i)) {
+        let lo = i.saturating_sub(2);
+        panic!(
+            "{what}: first difference at event {i} of {}/{}:\n  {:?}\nvs\n  {:?}",
+            a.len(),
+            b.len(),
+            &a[lo.min(a.len())..(i + 2).min(a.len())],
+            &b[lo.min(b.len())..(i + 2).min(b.len())]
+        );
+    }
+}
+
+/// Every key that was turned on is off after its last event.
+fn assert_nothing_hangs(events: &[Timed]) {
+    let mut last = std::collections::HashMap::new();
+    for e in events {
+        last.insert((e.event.channel, e.event.pitch), e.event.on);
+    }
+    let hanging: Vec<_> = last
+        .iter()
+        .filter(|(_, on)| **on)
+        .map(|(k, _)| *k)
+        .collect();
+    assert!(
+        hanging.is_empty(),
+        "notes left on (channel, pitch): {hanging:?}"
+    );
+}
+
+/// A melody of quarter and eighth notes, some placed off the grid, at 120 bpm.
+fn melody(start_beat: f64, tempo: f64) -> Vec<(i64, bool, u8, u8)> {
+    let spb = samples_per_beat(tempo);
+    let notes = [
+        (0.0, 1.0, 72u8),
+        (1.0, 0.5, 74),
+        (1.5, 0.5, 76),
+        (2.03, 0.9, 77), // a little late
+        (2.98, 1.0, 76), // a little early
+        (4.0, 2.0, 74),
+        (6.0, 1.9, 72),
+    ];
+    let mut out = Vec::new();
+    for (beat, len, pitch) in notes {
+        let on = ((start_beat + beat) * spb).round() as i64;
+        let off = ((start_beat + beat + len) * spb).round() as i64;
+        out.push((on, true, pitch, 90));
+        out.push((off, false, pitch, 0));
+    }
+    out.sort_by_key(|n| (n.0, n.1));
+    out
+}
+
+const SIZES: [u32; 4] = [1, 37, 512, 4096];
+
+// ---------------------------------------------------------------- tests
+
+#[test]
+fn harmony_sounds_at_each_melody_onset() {
+    let session = Session {
+        segments: vec![play(0, 120.0, 0.0), stop(10 * 24_000, 120.0)],
+        notes: melody(1.0, 120.0),
+        length: 11 * 24_000,
+    };
+    let (events, seq) = session.run(&mut Busy::new(), &Settings::default(), 512);
+    for &(t, on, pitch, _) in session.notes.iter().filter(|n| n.1) {
+        let at: Vec<_> = events
+            .iter()
+            .filter(|e| e.sample == t && e.event.on)
+            .collect();
+        assert!(
+            at.iter()
+                .any(|e| e.event.source == Source::Input && e.event.pitch == pitch && on),
+            "melody {pitch} passed through at {t}"
+        );
+        for v in 1..4u8 {
+            assert!(
+                at.iter().any(|e| e.event.source == Source::Voice(v)),
+                "voice {v} starts with the melody note {pitch} at sample {t}: {at:?}"
+            );
+        }
+    }
+    // Voice 0 is the melody itself and is never generated in harmonize mode.
+    assert!(voice_ons(&events, 0).is_empty());
+    assert!(!seq.generating());
+    assert_nothing_hangs(&events);
+}
+
+#[test]
+fn steps_land_on_exact_grid_samples_between_onsets() {
+    // One long melody note: the free voices move on every 16th.
+    let spb = samples_per_beat(120.0);
+    let session = Session {
+        segments: vec![play(0, 120.0, 0.0)],
+        notes: vec![(0, true, 72, 100), (4 * 24_000, false, 72, 0)],
+        length: 4 * 24_000 + 100,
+    };
+    let (events, _) = session.run(&mut Busy::new(), &Settings::default(), 37);
+    let expected: Vec<i64> = (0..16)
+        .map(|k| (k as f64 * 0.25 * spb).ceil() as i64)
+        .collect();
+    assert_eq!(voice_ons(&events, 1), expected);
+    assert_eq!(voice_ons(&events, 3), expected);
+    // The harmony ends with the melody (the next step rests).
+    let off = events
+        .iter()
+        .rfind(|e| !e.event.on && e.event.source == Source::Voice(1))
+        .unwrap();
+    assert_eq!(off.sample, 4 * 24_000);
+}
+
+#[test]
+fn off_grid_onsets_snap_without_latency() {
+    let spb = samples_per_beat(120.0);
+    // 0.2 beats (a 16th is 0.25): nearest boundary is step 1 at 0.25; the step runs early.
+    let early = (0.2 * spb) as i64;
+    // 0.55 beats: nearest boundary is step 2 at 0.5, already run; it is voiced again.
+    let late = (0.55 * spb) as i64;
+    let session = Session {
+        segments: vec![play(0, 120.0, 0.0)],
+        notes: vec![
+            (early, true, 72, 100),
+            (late, true, 74, 100),
+            (late + 2000, false, 72, 0),
+            (late + 3000, false, 74, 0),
+        ],
+        length: 24_000,
+    };
+    let mut model = Busy::new();
+    let (events, _) = session.run(&mut model, &Settings::default(), 512);
+    let ons = voice_ons(&events, 1);
+    assert_eq!(ons[0], early, "step 1 runs at the early onset");
+    // No second onset at step 1's boundary: the early onset took it.
+    assert!(!ons.contains(&((0.25 * spb).ceil() as i64)));
+    assert!(
+        ons.contains(&((0.5 * spb).ceil() as i64)),
+        "step 2 on its boundary"
+    );
+    assert!(ons.contains(&late), "step 2 voiced again at the late onset");
+    // Positions: 0 (rest), 1 early, 2 on time, 2 again for the late onset, 3 ...
+    assert_eq!(&model.positions[..5], &[0, 1, 2, 2, 3]);
+}
+
+#[test]
+fn output_does_not_depend_on_buffer_size() {
+    let spb = samples_per_beat(120.0);
+    let mut notes = melody(0.0, 120.0);
+    // A second phrase after a seek back, with a chord under a held melody note.
+    let seek_at = (8.5 * spb) as i64;
+    notes.extend(
+        melody(0.0, 96.0)
+            .into_iter()
+            .map(|(t, on, p, v)| (t + seek_at + 1234, on, p, v)),
+    );
+    notes.push((seek_at + 1234 + 100, true, 60, 70));
+    notes.push((seek_at + 1234 + 9000, false, 60, 0));
+    notes.sort_by_key(|n| (n.0, n.1));
+    let tempo_change = seek_at + 4 * 24_000;
+    let session = Session {
+        segments: vec![
+            play(0, 120.0, 0.0),
+            play(seek_at, 120.0, 2.0),
+            // Tempo change at the position the previous segment reached.
+            play(tempo_change, 96.0, 2.0 + 4.0),
+            Segment {
+                looped: Some((8.0, 12.0)),
+                ..play(tempo_change + 4 * 30_000, 96.0, 10.0)
+            },
+            stop(tempo_change + 4 * 30_000 + 8 * 30_000, 96.0),
+        ],
+        notes,
+        length: tempo_change + 4 * 30_000 + 9 * 30_000,
+    };
+    let settings = Settings {
+        temperature: 1.0,
+        ..Settings::default()
+    };
+    let reference = session.run(&mut random_model(7), &settings, SIZES[0]).0;
+    assert!(
+        generated(&reference).len() > 40,
+        "the model plays: {}",
+        reference.len()
+    );
+    for size in &SIZES[1..] {
+        let (events, _) = session.run(&mut random_model(7), &settings, *size);
+        assert_same(&events, &reference, &format!("buffer size {size}"));
+    }
+    let busy = session.run(&mut Busy::new(), &settings, 1).0;
+    for size in &SIZES[1..] {
+        assert_same(
+            &session.run(&mut Busy::new(), &settings, *size).0,
+            &busy,
+            &format!("busy, size {size}"),
+        );
+    }
+    assert_nothing_hangs(&reference);
+}
+
+#[test]
+fn tempo_change_bends_the_grid_without_ending_notes() {
+    let change = 2 * 24_000; // beat 2 at 120 bpm
+    let session = Session {
+        segments: vec![play(0, 120.0, 0.0), play(change, 60.0, 2.0)],
+        notes: vec![(0, true, 72, 100), (change + 4 * 48_000, false, 72, 0)],
+        length: change + 4 * 48_000 + 10,
+    };
+    let (events, _) = session.run(&mut Busy::new(), &Settings::default(), 512);
+    let ons = voice_ons(&events, 2);
+    let before: Vec<i64> = (0..8).map(|k| k * 6000).collect();
+    let after: Vec<i64> = (0..16).map(|k| change + k * 12_000).collect();
+    assert_eq!(ons, [before, after].concat());
+    // The held melody note is never cut: no step after the change restarted the model.
+    assert!(events
+        .iter()
+        .all(|e| e.event.source != Source::Input || e.event.on || e.sample == change + 4 * 48_000));
+}
+
+#[test]
+fn loop_wrap_seek_and_stop_end_every_generated_note() {
+    let spb = samples_per_beat(120.0);
+    // Loop beats 0..2; the melody is held across the loop end.
+    let session = Session {
+        segments: vec![
+            Segment {
+                looped: Some((0.0, 2.0)),
+                ..play(0, 120.0, 0.0)
+            },
+            play(5 * 24_000 + 77, 120.0, 40.0), // seek
+            stop(7 * 24_000 + 5, 120.0),
+        ],
+        notes: vec![(0, true, 72, 100), (8 * 24_000, false, 72, 0)],
+        length: 9 * 24_000,
+    };
+    for size in SIZES {
+        let (events, seq) = session.run(&mut Busy::new(), &Settings::default(), size);
+        let wraps = [2 * 24_000, 4 * 24_000];
+        for cut in wraps.iter().chain(&[5 * 24_000 + 77, 7 * 24_000 + 5]) {
+            for v in 1..4u8 {
+                let sounding = events
+                    .iter()
+                    .rfind(|e| e.sample < *cut && e.event.source == Source::Voice(v))
+                    .is_some_and(|e| e.event.on);
+                let ended_here = events
+                    .iter()
+                    .any(|e| e.sample == *cut && !e.event.on && e.event.source == Source::Voice(v));
+                assert!(
+                    !sounding || ended_here,
+                    "size {size}: voice {v} not ended at {cut}"
+                );
+            }
+        }
+        // After the stop the held melody is still harmonized on the internal clock.
+        let stopped_ons = voice_ons(&events, 1)
+            .into_iter()
+            .filter(|&t| t >= 7 * 24_000 + 5)
+            .count();
+        assert!(
+            stopped_ons >= 4,
+            "internal clock steps while stopped: {stopped_ons}"
+        );
+        // The loop restarts the model: both passes play the same notes.
+        let pass = |from: i64| -> Vec<(i64, u8)> {
+            generated(&events)
+                .iter()
+                .filter(|e| e.event.on && e.sample >= from && e.sample < from + (2.0 * spb) as i64)
+                .map(|e| (e.sample - from, e.event.pitch))
+                .collect()
+        };
+        assert_eq!(pass(0), pass(2 * 24_000));
+        assert!(!seq.generating(), "the melody ended, so does the harmony");
+        assert_nothing_hangs(&events);
+    }
+}
+
+#[test]
+fn stopped_transport_harmonizes_live_input_on_the_players_time() {
+    let session = Session {
+        segments: vec![stop(0, 100.0)],
+        notes: vec![
+            (12_345, true, 67, 80),
+            (40_000, false, 67, 0),
+            (50_001, true, 69, 80),
+            (60_000, false, 69, 0),
+        ],
+        length: 80_000,
+    };
+    let (events, seq) = session.run(&mut Busy::new(), &Settings::default(), 256);
+    let ons = voice_ons(&events, 1);
+    assert_eq!(ons[0], 12_345);
+    // The internal grid restarts on the note: 16ths at 100 bpm are 7200 samples.
+    assert_eq!(ons[1], 12_345 + 7200);
+    assert!(ons.contains(&50_001));
+    assert!(!seq.generating());
+    assert_nothing_hangs(&events);
+}
+
+#[test]
+fn same_seed_same_notes_other_seed_other_notes() {
+    let session = Session {
+        segments: vec![play(0, 120.0, 0.0)],
+        notes: melody(0.0, 120.0),
+        length: 9 * 24_000,
+    };
+    let settings = Settings {
+        temperature: 1.5,
+        ..Settings::default()
+    };
+    let a = session.run(&mut random_model(3), &settings, 512).0;
+    let b = session.run(&mut random_model(3), &settings, 4096).0;
+    assert_same(&a, &b, "512 vs 4096");
+    let other = Settings {
+        seed: 99,
+        ..settings
+    };
+    let c = session.run(&mut random_model(3), &other, 512).0;
+    assert_ne!(generated(&a), generated(&c));
+}
+
+#[test]
+fn voices_channels_and_velocity_follow_settings() {
+    let session = Session {
+        segments: vec![play(0, 120.0, 0.0)],
+        notes: vec![(0, true, 72, 33), (24_000, false, 72, 0)],
+        length: 30_000,
+    };
+    let mut settings = Settings::default();
+    settings.voices[2] = false;
+    settings.channels[1] = 9;
+    settings.channels[3] = 9;
+    settings.pass_through = false;
+    let (events, _) = session.run(&mut Busy::new(), &settings, 100);
+    assert!(
+        events.iter().all(|e| e.event.source != Source::Input),
+        "no pass-through"
+    );
+    assert!(voice_ons(&events, 2).is_empty(), "tenor off");
+    assert!(events
+        .iter()
+        .filter(|e| e.event.on)
+        .all(|e| e.event.channel == 9 && e.event.velocity == 33));
+    settings.velocity = Velocity::Fixed(101);
+    let (events, _) = session.run(&mut Busy::new(), &settings, 100);
+    assert!(events
+        .iter()
+        .filter(|e| e.event.on)
+        .all(|e| e.event.velocity == 101));
+    assert_nothing_hangs(&events);
+}
+
+#[test]
+fn generated_voices_stay_in_their_ranges() {
+    let session = Session {
+        segments: vec![play(0, 120.0, 0.0)],
+        notes: melody(0.0, 120.0),
+        length: 9 * 24_000,
+    };
+    let settings = Settings {
+        temperature: 1.0,
+        ..Settings::default()
+    };
+    let model = random_model(11);
+    let ranges: Vec<VoiceRange> = (0..4).map(|v| model.range(v).unwrap()).collect();
+    let (events, _) = session.run(&mut model.clone(), &settings, 512);
+    for e in events.iter().filter(|e| e.event.on) {
+        if let Source::Voice(v) = e.event.source {
+            assert!(ranges[v as usize].contains(e.event.pitch), "{e:?}");
+        }
+    }
+}
+
+#[test]
+fn continue_mode_listens_then_plays_then_listens() {
+    let bar = 4 * 24_000; // 120 bpm
+    let mut notes = Vec::new();
+    for (i, pitch) in [60u8, 62, 64, 65, 67, 65, 64, 62].into_iter().enumerate() {
+        let t = i as i64 * 12_000;
+        notes.push((t, true, pitch, 90));
+        notes.push((t + 11_000, false, pitch, 0));
+    }
+    let settings = Settings {
+        mode: Mode::Continue,
+        silence_beats: 1.0,
+        continue_bars: 1,
+        temperature: 0.0,
+        ..Settings::default()
+    };
+    let session = Session {
+        segments: vec![play(0, 120.0, 0.0)],
+        notes,
+        length: 4 * bar,
+    };
+    let (events, seq) = session.run(&mut Busy::new(), &settings, 512);
+    let gen_ons: Vec<i64> = generated(&events)
+        .iter()
+        .filter(|e| e.event.on)
+        .map(|e| e.sample)
+        .collect();
+    // Last input ends at 95_000; one beat of silence after the last step
+    // with the note held brings the model in on the grid.
+    let first = *gen_ons.first().expect("the model plays");
+    assert!(
+        first > 95_000 && first < 95_000 + 2 * 24_000 && first % 6000 == 0,
+        "{first}"
+    );
+    // It plays one bar (16 steps), then stops and listens.
+    let last_off = generated(&events)
+        .iter()
+        .filter(|e| !e.event.on)
+        .map(|e| e.sample)
+        .max()
+        .unwrap();
+    assert_eq!(last_off, first + bar);
+    assert!(gen_ons.iter().all(|&t| t < first + bar));
+    assert!(!seq.model_playing());
+    assert_nothing_hangs(&events);
+}
+
+#[test]
+fn playing_over_the_model_takes_the_turn_back() {
+    let settings = Settings {
+        mode: Mode::Continue,
+        silence_beats: 0.5,
+        continue_bars: 4,
+        ..Settings::default()
+    };
+    let interrupt = 3 * 24_000 + 999;
+    let session = Session {
+        segments: vec![play(0, 120.0, 0.0)],
+        notes: vec![
+            (0, true, 64, 90),
+            (6000, false, 64, 0),
+            (interrupt, true, 70, 90),
+            (interrupt + 500, false, 70, 0),
+        ],
+        length: 4 * 24_000,
+    };
+    let (events, _) = session.run(&mut Busy::new(), &settings, 64);
+    let generated = generated(&events);
+    assert!(
+        generated.iter().any(|e| e.event.on && e.sample < interrupt),
+        "the model played"
+    );
+    // Quiet for the set silence after the player's note, then it may answer again.
+    assert!(generated
+        .iter()
+        .all(|e| !e.event.on || e.sample < interrupt || e.sample >= interrupt + 12_000));
+    assert!(
+        generated
+            .iter()
+            .any(|e| !e.event.on && e.sample == interrupt),
+        "its notes end at the interruption"
+    );
+}
+
+#[test]
+fn bypass_and_reset_end_generated_notes() {
+    let mut model = Busy::new();
+    let mut seq = Sequencer::new();
+    let mut out = EventBuffer::with_capacity(256);
+    let settings = Settings::default();
+    let transport = Transport {
+        playing: true,
+        tempo: Some(120.0),
+        pos_beats: Some(0.0),
+        loop_range: None,
+    };
+    let block = Block {
+        sample_rate: SR,
+        frames: 512,
+        transport,
+        bypassed: false,
+    };
+    let on = InputEvent {
+        offset: 0,
+        on: true,
+        channel: 0,
+        pitch: 72,
+        velocity: 100,
+    };
+    seq.process(&mut model, &settings, &block, &[on], &mut out);
+    assert!(seq.generating());
+    let bypassed = Block {
+        bypassed: true,
+        ..block
+    };
+    seq.process(&mut model, &settings, &bypassed, &[], &mut out);
+    assert!(!seq.generating());
+    assert_eq!(
+        out.events()
+            .iter()
+            .filter(|e| !e.on && matches!(e.source, Source::Voice(_)))
+            .count(),
+        3
+    );
+    // Back from bypass: the held melody sounds its harmony again on the next step.
+    let back = Block {
+        frames: 12_000,
+        transport: Transport {
+            pos_beats: Some(512.0 / 24_000.0 * 2.0),
+            ..transport
+        },
+        ..block
+    };
+    seq.process(&mut model, &settings, &back, &[], &mut out);
+    assert!(seq.generating());
+    seq.reset();
+    seq.process(&mut model, &settings, &block, &[], &mut out);
+    let offs = out
+        .events()
+        .iter()
+        .filter(|e| !e.on && e.offset == 0)
+        .count();
+    assert_eq!(
+        offs, 3,
+        "reset ends the notes at the next block's first sample"
+    );
+}
+
+#[test]
+fn processing_never_allocates() {
+    // Session::run counts allocations inside process(); run a busy session
+    // with every feature and check the count.
+    let session = Session {
+        segments: vec![
+            Segment {
+                looped: Some((0.0, 2.0)),
+                ..play(0, 120.0, 0.0)
+            },
+            play(5 * 24_000, 140.0, 17.0),
+            stop(7 * 24_000, 90.0),
+        ],
+        notes: melody(0.5, 120.0),
+        length: 9 * 24_000,
+    };
+    for mode in [Mode::Harmonize, Mode::Continue] {
+        let settings = Settings {
+            mode,
+            silence_beats: 0.5,
+            ..Settings::default()
+        };
+        let mut model = random_model(5);
+        ALLOCATIONS.with(|a| a.set(0));
+        let (events, _) = session.run(&mut model, &settings, 37);
+        assert!(!events.is_empty());
+        assert_eq!(
+            ALLOCATIONS.with(|a| a.get()),
+            0,
+            "{mode:?}: process() allocated"
+        );
+    }
+}
+
+#[test]
+fn a_full_buffer_drops_note_ons_but_never_note_offs() {
+    let mut model = Busy::new();
+    let mut seq = Sequencer::new();
+    let mut out = EventBuffer::with_capacity(0);
+    let cap = out.capacity();
+    let settings = Settings::default();
+    let transport = Transport {
+        playing: true,
+        tempo: Some(120.0),
+        pos_beats: Some(0.0),
+        loop_range: None,
+    };
+    let block = Block {
+        sample_rate: SR,
+        frames: 48_000,
+        transport,
+        bypassed: false,
+    };
+    let mut input = Vec::new();
+    for i in 0..cap as u32 {
+        input.push(InputEvent {
+            offset: i * 10,
+            on: true,
+            channel: 1,
+            pitch: 72,
+            velocity: 100,
+        });
+        input.push(InputEvent {
+            offset: i * 10 + 5,
+            on: false,
+            channel: 1,
+            pitch: 72,
+            velocity: 0,
+        });
+    }
+    seq.process(&mut model, &settings, &block, &input, &mut out);
+    assert!(out.dropped() > 0);
+    let stopped = Block {
+        transport: Transport {
+            playing: false,
+            ..transport
+        },
+        ..block
+    };
+    let mut all: Vec<Timed> = out
+        .events()
+        .iter()
+        .map(|&event| Timed {
+            sample: event.offset as i64,
+            event,
+        })
+        .collect();
+    seq.process(&mut model, &settings, &stopped, &[], &mut out);
+    all.extend(out.events().iter().map(|&event| Timed {
+        sample: 48_000 + event.offset as i64,
+        event,
+    }));
+    assert!(!seq.generating());
+    assert_nothing_hangs(&all);
+    let _ = MAX_VOICES;
+}
