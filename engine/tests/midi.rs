@@ -724,3 +724,45 @@ fn hostile_files_give_errors_not_panics() {
     let score = midi::read(&file, 0.25).unwrap();
     assert_eq!(score.parts.len(), 128);
 }
+
+#[test]
+fn voice_splitting_cannot_blow_up() {
+    // 99 held notes on one channel and a key among them going on and off every
+    // other step: each time it sounds or stops, the 50 notes below it change
+    // rank and are restarted in other voices, so 100,000 steps of this would
+    // split into some 5 million notes. Reading stops at the note limit instead.
+    let mut track = Vec::new();
+    for k in (10u8..110).filter(|&k| k != 60) {
+        track.extend([0x00, 0x90, k, 100]);
+    }
+    for i in 0..50_000u32 {
+        // 96 ppq: 24 ticks a 16th. On for one step, off for one.
+        let gap = if i == 0 { 0x00 } else { 0x18 };
+        track.extend([gap, 0x90, 60, 100, 0x18, 0x90, 60, 0]);
+    }
+    track.extend([0x00, 0xFF, 0x2F, 0x00]);
+    let mut file = b"MThd\0\0\0\x06\0\0\0\x01\0\x60MTrk".to_vec();
+    file.extend((track.len() as u32).to_be_bytes());
+    file.extend(&track);
+    let err = midi::read(&file, 0.25).unwrap_err();
+    assert!(matches!(err, MidiError::TooManyNotes { .. }), "{err}");
+
+    // A tenth of it is fine: 100 voices, the lower 50 restarted on every step.
+    let short = 4 * 99 + 8 * 5_000;
+    let mut small = track[..short].to_vec();
+    small.extend([0x00, 0xFF, 0x2F, 0x00]);
+    let mut file = b"MThd\0\0\0\x06\0\0\0\x01\0\x60MTrk".to_vec();
+    file.extend((small.len() as u32).to_be_bytes());
+    file.extend(&small);
+    let score = midi::read(&file, 0.25).unwrap();
+    assert_eq!(score.parts.len(), 100);
+    assert_eq!(score.len, 9_999);
+    // The lowest voice exists only while the trilled key sounds...
+    let lowest = &score.parts[99].notes;
+    assert_eq!(lowest.len(), 5_000);
+    assert!(lowest
+        .iter()
+        .all(|n| n.pitch == 10 && n.len == 1 && n.start % 2 == 0));
+    // ...and the one above it moves between keys 11 and 10 on every step.
+    assert_eq!(score.parts[98].notes.len(), 9_999);
+}
