@@ -93,6 +93,7 @@ impl Model {
     /// Builds the model from checked weights (names and shapes are guaranteed
     /// by [`ModelFile`], so indexing here cannot go wrong).
     pub fn from_file(mut file: ModelFile) -> Self {
+        crate::nn::detect_simd();
         let meta = file.meta.clone();
         let h = meta.hidden;
         let mut take = |name: String| file.tensors.remove(&name).unwrap_or_default();

@@ -3,39 +3,37 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bach_engine::file::{random_tensors, to_bytes};
 use bach_engine::{CoreKind, KeyFrame, Model, ModelMeta, Rng, Sampler, Token, VoiceRange};
 
 struct Counting;
 
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-
 thread_local! {
     // Only this thread's allocations count: the test harness runs others.
     static WATCHING: Cell<bool> = const { Cell::new(false) };
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+fn note_allocation() {
+    if WATCHING.with(|w| w.get()) {
+        ALLOCATIONS.with(|a| a.set(a.get() + 1));
+    }
 }
 
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if WATCHING.with(|w| w.get()) {
-            ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
-        }
+        note_allocation();
         System.alloc(layout)
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        if WATCHING.with(|w| w.get()) {
-            ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
-        }
+        note_allocation();
         System.dealloc(ptr, layout)
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if WATCHING.with(|w| w.get()) {
-            ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
-        }
+        note_allocation();
         System.realloc(ptr, layout, new_size)
     }
 }
@@ -45,11 +43,11 @@ static GLOBAL: Counting = Counting;
 
 /// Runs `f` and returns how many allocations, frees and reallocations it made.
 fn count<F: FnOnce()>(f: F) -> usize {
-    let before = ALLOCATIONS.load(Ordering::SeqCst);
+    let before = ALLOCATIONS.with(|a| a.get());
     WATCHING.with(|w| w.set(true));
     f();
     WATCHING.with(|w| w.set(false));
-    ALLOCATIONS.load(Ordering::SeqCst) - before
+    ALLOCATIONS.with(|a| a.get()) - before
 }
 
 fn model(meta: &ModelMeta) -> Model {

@@ -2,6 +2,8 @@
 //! stays scalar (float addition is not reassociated), so the sums are split
 //! over independent lanes that the compiler turns into SIMD registers.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 const LANES: usize = 16;
 
 /// `a · b` over the shorter of the two.
@@ -35,17 +37,26 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
 /// `out[r] += W[r, :] · x` for a row-major `W` with `x.len()` columns.
 ///
 /// On x86-64 with AVX2 the same loop is compiled a second time for 8-wide
-/// registers and chosen at run time (the check is a cached atomic load, so it
-/// is fine on the audio thread); elsewhere the portable build runs.
+/// registers and chosen at run time, once [`detect_simd`] has run; elsewhere,
+/// or before that, the portable build runs.
 #[inline]
 pub fn matvec_add(w: &[f32], x: &[f32], out: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU has AVX2, checked just above.
+    if AVX2.load(Ordering::Relaxed) {
+        // SAFETY: AVX2 is only set by `detect_simd` on CPUs that have it.
         unsafe { matvec_add_avx2(w, x, out) };
         return;
     }
     matvec_add_portable(w, x, out);
+}
+
+static AVX2: AtomicBool = AtomicBool::new(false);
+
+/// Looks up the CPU's vector extensions. The first look-up may read files and
+/// allocate, so it runs when a model loads, never on the audio thread.
+pub fn detect_simd() {
+    #[cfg(target_arch = "x86_64")]
+    AVX2.store(std::arch::is_x86_feature_detected!("avx2"), Ordering::Relaxed);
 }
 
 #[cfg(target_arch = "x86_64")]

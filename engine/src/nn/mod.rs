@@ -10,7 +10,7 @@ mod tanh_rnn;
 
 pub use cell::RecurrentCell;
 pub use gru::Gru;
-pub use kernels::{add_columns, dot, matvec_add};
+pub use kernels::{add_columns, detect_simd, dot, matvec_add};
 pub use layer::{Cell, Input, Layer};
 pub use lstm::Lstm;
 pub use tanh_rnn::TanhRnn;
