@@ -154,12 +154,15 @@ pub fn read(bytes: &[u8], step_beats: f64) -> Result<Score, MidiError> {
     let mut drum_notes = 0usize;
     let mut order = 0usize;
 
+    // Open notes per channel and pitch: (start tick, velocity). Shared by all
+    // tracks, as a file may hold thousands of tiny ones.
+    let mut open: Vec<Option<(u64, u8)>> = vec![None; 16 * 128];
     for (track_index, track) in tracks.enumerate() {
         let events = track?;
         let first_part = parts.len();
         let mut name: Option<String> = None;
-        // Open notes per channel and pitch: (start tick, velocity, part index).
-        let mut open: Vec<Option<(u64, u8)>> = vec![None; 16 * 128];
+        // `open` is empty again here: every track closes its notes at its end.
+        let mut sounding = 0usize;
         // Part of this track for each channel, created on its first note.
         let mut part_of: [Option<usize>; 16] = [None; 16];
         let mut tick = 0u64;
@@ -182,6 +185,7 @@ pub fn read(bytes: &[u8], step_beats: f64) -> Result<Score, MidiError> {
                     let slot = &mut open[channel as usize * 128 + pitch as usize];
                     // A note-on on a sounding key ends the earlier note there.
                     if let Some((start, vel)) = slot.take() {
+                        sounding -= 1;
                         let p = *part_of[channel as usize].get_or_insert_with(|| {
                             parts.push(RawPart {
                                 track: track_index,
@@ -205,6 +209,7 @@ pub fn read(bytes: &[u8], step_beats: f64) -> Result<Score, MidiError> {
                     }
                     if velocity > 0 {
                         *slot = Some((tick, velocity));
+                        sounding += 1;
                     }
                 }
                 TrackEventKind::Meta(meta) => match meta {
@@ -238,8 +243,9 @@ pub fn read(bytes: &[u8], step_beats: f64) -> Result<Score, MidiError> {
         // truncated) closes the notes still sounding and bounds the score.
         grid.step(tick)?;
         end_tick = end_tick.max(tick);
-        for (slot, open) in open.iter().enumerate() {
-            if let Some((start, velocity)) = *open {
+        let slots = if sounding > 0 { open.len() } else { 0 };
+        for (slot, open) in open.iter_mut().enumerate().take(slots) {
+            if let Some((start, velocity)) = open.take() {
                 let channel = (slot / 128) as u8;
                 let p = *part_of[channel as usize].get_or_insert_with(|| {
                     parts.push(RawPart {

@@ -489,6 +489,26 @@ mod tests {
     }
 
     #[test]
+    fn unnormalised_notes_do_not_panic() {
+        let part = Part {
+            name: "raw".into(),
+            channel: 0,
+            notes: vec![
+                note(5, 0, 60),
+                note(2, 9, 64),
+                note(1, 1, 62),
+                note(40, 3, 70),
+            ],
+        };
+        assert_eq!(part.to_tokens(8).len(), 8);
+        let _ = part.split_by_pitch();
+        let mut score = Score::new(0.25);
+        score.len = 6;
+        score.parts = vec![part];
+        assert_eq!(score.to_frames().len(), 6);
+    }
+
+    #[test]
     fn tokens_round_trip_with_repeated_notes() {
         use Token::*;
         let tokens = vec![

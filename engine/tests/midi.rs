@@ -697,6 +697,17 @@ fn hostile_files_give_errors_not_panics() {
     huge.extend(&base[14..]);
     let _ = midi::read(&huge, 0.25);
 
+    // Fifty thousand zero-length tracks, then one with a note.
+    let mut file = b"MThd\0\0\0\x06\0\x01\xff\xff\0\x60".to_vec();
+    for _ in 0..50_000 {
+        file.extend(b"MTrk\0\0\0\0");
+    }
+    file.extend(b"MTrk\0\0\0\x0b");
+    file.extend([0x00, 0x90, 60, 100, 0x18, 60, 0, 0x00, 0xFF, 0x2F, 0x00]);
+    let score = midi::read(&file, 0.25).unwrap();
+    assert_eq!(score.parts[0].name, "Track 50001");
+    assert_eq!(notes(&score.parts[0]), vec![(0, 1, 60)]);
+
     // 10,000 simultaneous note-ons, on every channel and key, never released.
     let mut track = Vec::new();
     for i in 0..10_000u32 {
