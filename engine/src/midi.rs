@@ -32,7 +32,7 @@ pub const MAX_NOTES: usize = 1 << 21;
 pub const MAX_FILE_BYTES: u64 = 64 << 20;
 /// Ticks per quarter note of written files; divisible by 2, 3, 4, 5, 8, 16, 32.
 pub const WRITE_PPQ: u16 = 480;
-/// Grid steps accepted by [`read`] and [`write`], in quarter notes.
+/// Grid steps accepted by [`read`] and [`write()`], in quarter notes.
 pub const STEP_BEATS_RANGE: std::ops::RangeInclusive<f64> = (1.0 / 64.0)..=64.0;
 
 /// The MIDI channel General MIDI reserves for drums (channel 10, counted from 1).
