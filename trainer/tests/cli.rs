@@ -1,0 +1,143 @@
+//! The command line: train, eval --json, info, --resume, and errors as one line.
+
+mod common;
+
+use std::process::Command;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_bach-trainer"))
+}
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = bin().args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn train_eval_info_and_resume() {
+    let dir = common::temp_dir("cli");
+    let data = common::write(&dir, "roll.json", &common::pianoroll_json(6));
+    let out = dir.join("m.safetensors");
+    let (d, o) = (data.to_str().unwrap(), out.to_str().unwrap());
+    let common_args = [
+        "train",
+        "--dataset",
+        d,
+        "--arch",
+        "lstm",
+        "--layers",
+        "1",
+        "--hidden",
+        "8",
+        "--epochs",
+        "2",
+        "--batch",
+        "2",
+        "--seq-len",
+        "4",
+        "--lr",
+        "0.01",
+        "--seed",
+        "3",
+        "--quiet",
+        "--out",
+        o,
+    ];
+    let (code, _, err) = run(&[&common_args[..], &["--stop-after-batches", "2"]].concat());
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("resume with --resume"), "{err}");
+    let ck = dir.join("m.ckpt.safetensors");
+    let (code, _, err) = run(&[&common_args[..], &["--resume", ck.to_str().unwrap()]].concat());
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("resuming at epoch 1, batch 2"), "{err}");
+    assert!(err.contains("epoch   2  train"), "{err}");
+
+    let (code, stdout, err) = run(&[
+        "eval",
+        "--model",
+        o,
+        "--dataset",
+        d,
+        "--split",
+        "valid",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    let nll = v["nll"].as_f64().unwrap();
+    assert!(nll > 0.0 && nll < 88.0 * std::f64::consts::LN_2, "{nll}");
+    assert_eq!(v["split"], "valid");
+
+    let (code, stdout, _) = run(&["info", o]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("piano-roll model"), "{stdout}");
+    assert!(stdout.contains("1 layer(s) of 8 LSTM units"), "{stdout}");
+    assert!(stdout.contains("trained on roll.json"), "{stdout}");
+    let (code, stdout, _) = run(&["info", ck.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("(finished)"), "{stdout}");
+}
+
+#[test]
+fn errors_are_one_line_and_exit_1() {
+    let dir = common::temp_dir("cli-errors");
+    let bad = common::write(&dir, "bad.safetensors", "not a model");
+    let roll = common::write(&dir, "roll.json", &common::pianoroll_json(2));
+    let voices = common::write(&dir, "v.json", &common::voices_json(2));
+    let out = dir.join("x.safetensors");
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["info", bad.to_str().unwrap()],
+        vec!["info", "/nonexistent/model.safetensors"],
+        vec![
+            "eval",
+            "--model",
+            bad.to_str().unwrap(),
+            "--dataset",
+            roll.to_str().unwrap(),
+        ],
+        vec![
+            "train",
+            "--dataset",
+            "/nonexistent.json",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        vec![
+            "train",
+            "--dataset",
+            roll.to_str().unwrap(),
+            "--layers",
+            "9",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        vec![
+            "train",
+            "--dataset",
+            roll.to_str().unwrap(),
+            "--device",
+            "cuda",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        vec![
+            "train",
+            "--dataset",
+            voices.to_str().unwrap(),
+            "--resume",
+            bad.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    ];
+    for args in cases {
+        let (code, _, err) = run(&args);
+        assert_eq!(code, 1, "{args:?}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
+        assert!(err.starts_with("error: "), "{err}");
+    }
+}

@@ -1,0 +1,189 @@
+//! Training: learning, determinism, exact resumption, the standard metric.
+
+mod common;
+
+use std::sync::atomic::AtomicBool;
+
+use bach_engine::{CoreKind, Init};
+use bach_trainer::checkpoint::Checkpoint;
+use bach_trainer::dataset::{self, Dataset};
+use bach_trainer::eval::evaluate;
+use bach_trainer::train::{Control, Outcome, TrainConfig, Trainer};
+
+fn tiny_config(dir: &std::path::Path, name: &str) -> TrainConfig {
+    let mut c = TrainConfig::new("fixture", &dir.join(format!("{name}.safetensors")));
+    c.core = CoreKind::Gru;
+    c.layers = 2;
+    c.hidden = 10;
+    c.epochs = 3;
+    c.batch = 2;
+    c.seq_len = 4;
+    c.lr = 0.01;
+    c.dropout = 0.2;
+    c
+}
+
+fn fixture(dir: &std::path::Path, voices: bool) -> Dataset {
+    let text = if voices {
+        common::voices_json(7)
+    } else {
+        common::pianoroll_json(7)
+    };
+    let path = common::write(dir, "data.json", &text);
+    dataset::load(&path, None).unwrap()
+}
+
+#[test]
+fn same_seed_same_model_and_different_seed_differs() {
+    let dir = common::temp_dir("seed");
+    let data = fixture(&dir, true);
+    let run = |seed: u64, name: &str| {
+        let mut c = tiny_config(&dir, name);
+        c.seed = seed;
+        let mut t = Trainer::new(c, &data).unwrap();
+        t.run(&data, &Control::default(), &mut |_| {}).unwrap();
+        t.net.tensors().unwrap()
+    };
+    let a = run(5, "a");
+    assert_eq!(a, run(5, "b"));
+    assert_ne!(a, run(6, "c"));
+}
+
+#[test]
+fn a_stopped_run_resumes_to_the_same_weights() {
+    let dir = common::temp_dir("resume");
+    let data = fixture(&dir, false);
+    // Uninterrupted.
+    let mut whole = Trainer::new(tiny_config(&dir, "whole"), &data).unwrap();
+    whole.run(&data, &Control::default(), &mut |_| {}).unwrap();
+    // Killed after 5 batches (mid-epoch 2 of 3: 4 batches an epoch), then twice more.
+    let config = tiny_config(&dir, "split");
+    let checkpoint = config.checkpoint.clone();
+    let mut first = Trainer::new(config, &data).unwrap();
+    let stop = Control {
+        stop: None,
+        stop_after_batches: Some(5),
+    };
+    let outcome = first.run(&data, &stop, &mut |_| {}).unwrap();
+    assert_eq!(
+        outcome,
+        Outcome::Stopped {
+            checkpoint: checkpoint.clone()
+        }
+    );
+    let saved = Checkpoint::load(&checkpoint).unwrap();
+    assert_eq!(
+        (saved.header.progress.epoch, saved.header.progress.batch),
+        (1, 1)
+    );
+    drop(first);
+    // A stop flag (what Ctrl-C sets) stops after the batch under way.
+    let flag = AtomicBool::new(true);
+    let mut second = Trainer::resume(&checkpoint, &data).unwrap();
+    let outcome = second
+        .run(
+            &data,
+            &Control {
+                stop: Some(&flag),
+                stop_after_batches: None,
+            },
+            &mut |_| {},
+        )
+        .unwrap();
+    assert!(matches!(outcome, Outcome::Stopped { .. }));
+    let mut third = Trainer::resume(&checkpoint, &data).unwrap();
+    assert_eq!(third.progress.batch, 2);
+    let outcome = third.run(&data, &Control::default(), &mut |_| {}).unwrap();
+    assert!(matches!(outcome, Outcome::Finished { .. }));
+    assert_eq!(third.net.tensors().unwrap(), whole.net.tensors().unwrap());
+    assert_eq!(third.progress.history.len(), whole.progress.history.len());
+    for (a, b) in third.progress.history.iter().zip(&whole.progress.history) {
+        assert_eq!(a.valid_nll, b.valid_nll);
+    }
+    assert_eq!(third.progress.test_nll, whole.progress.test_nll);
+    // Both wrote loadable model files with the same weights.
+    let a = bach_engine::file::ModelFile::load(&whole.config.out).unwrap();
+    let b = bach_engine::file::ModelFile::load(&third.config.out).unwrap();
+    assert_eq!(a.tensors, b.tensors);
+}
+
+#[test]
+fn voices_training_lowers_the_nll_and_keeps_the_best() {
+    let dir = common::temp_dir("voices-learn");
+    let data = fixture(&dir, true);
+    let mut c = tiny_config(&dir, "v");
+    c.epochs = 12;
+    c.hidden = 24;
+    c.lr = 0.02;
+    c.dropout = 0.0;
+    c.init = Init::Orthogonal;
+    let mut t = Trainer::new(c, &data).unwrap();
+    let before = evaluate(&t.net, &data.valid).unwrap();
+    assert_eq!(before.per_voice.len(), 4);
+    let sum: f64 = before.per_voice.iter().map(|(_, v)| v).sum();
+    assert!((sum - before.nll).abs() < 1e-4);
+    t.run(&data, &Control::default(), &mut |_| {}).unwrap();
+    let best = t.progress.best_valid.unwrap();
+    assert!(
+        best < before.nll * 0.6,
+        "valid NLL {} -> {best}",
+        before.nll
+    );
+    // The net ends with the best epoch's weights, and the file says so.
+    let after = evaluate(&t.net, &data.valid).unwrap();
+    assert!((after.nll - best).abs() < 1e-6);
+    let meta = bach_engine::file::ModelFile::load(&t.config.out)
+        .unwrap()
+        .meta;
+    let prov = meta.training.unwrap();
+    assert_eq!(prov.valid_nll, Some(best));
+    assert!(prov.test_nll.is_some());
+}
+
+#[test]
+fn the_metric_skips_the_first_step_of_each_piece() {
+    let dir = common::temp_dir("metric");
+    let data = fixture(&dir, false);
+    let t = Trainer::new(tiny_config(&dir, "m"), &data).unwrap();
+    let r = evaluate(&t.net, &data.test).unwrap();
+    let frames: usize = data.test.iter().map(|p| p.len()).sum();
+    assert_eq!(r.steps, frames - data.test.len());
+    // Untrained (zero biases, so every key's p is about ½): about 88·ln 2.
+    assert!(
+        (r.nll - 88.0 * std::f64::consts::LN_2).abs() < 3.0,
+        "{}",
+        r.nll
+    );
+}
+
+/// One epoch on the JSB piano roll takes the test NLL from about 61 to well below 20.
+#[test]
+fn one_epoch_on_jsb_pianoroll_learns() {
+    let Some(path) = common::shared("pianoroll/jsb_chorales.json") else {
+        return;
+    };
+    let data = dataset::load(&path, None).unwrap();
+    let dir = common::temp_dir("jsb");
+    let mut c = TrainConfig::new(&path.display().to_string(), &dir.join("jsb.safetensors"));
+    c.layers = 1;
+    c.hidden = 128;
+    c.epochs = 1;
+    c.batch = 8;
+    c.lr = 0.01;
+    let mut t = Trainer::new(c, &data).unwrap();
+    let untrained = evaluate(&t.net, &data.test).unwrap().nll;
+    assert!(
+        (untrained - 61.0).abs() < 3.0,
+        "untrained test NLL {untrained}"
+    );
+    let outcome = t.run(&data, &Control::default(), &mut |_| {}).unwrap();
+    let Outcome::Finished {
+        test_nll: Some(test),
+        ..
+    } = outcome
+    else {
+        panic!("{outcome:?}")
+    };
+    eprintln!("JSB piano roll test NLL: untrained {untrained:.3}, after one epoch {test:.3}");
+    assert!(test < 16.0, "test NLL after one epoch {test}");
+}
