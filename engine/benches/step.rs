@@ -28,12 +28,17 @@ fn bench(c: &mut Criterion) {
     let mut t = 0usize;
     group.bench_function("engine", |b| {
         b.iter(|| {
-            let melody = if t % 4 == 0 {
+            let melody = if t.is_multiple_of(4) {
                 Token::Onset(60 + (t % 12) as u8)
             } else {
                 Token::Hold
             };
-            let out = model.step_voices(t % 16, &[Some(melody), None, None, None], &sampler, &mut rng);
+            let out = model.step_voices(
+                t % 16,
+                &[Some(melody), None, None, None],
+                &sampler,
+                &mut rng,
+            );
             black_box(out);
             t += 1;
         })
@@ -43,7 +48,12 @@ fn bench(c: &mut Criterion) {
     let dev = Device::Cpu;
     let map: HashMap<String, Tensor> = tensors
         .iter()
-        .map(|(n, s, v)| (n.clone(), Tensor::from_vec(v.clone(), s.clone(), &dev).unwrap()))
+        .map(|(n, s, v)| {
+            (
+                n.clone(),
+                Tensor::from_vec(v.clone(), s.clone(), &dev).unwrap(),
+            )
+        })
         .collect();
     let layers: Vec<GRU> = (0..meta.layers)
         .map(|l| {
@@ -51,7 +61,11 @@ fn bench(c: &mut Criterion) {
                 .iter()
                 .map(|n| (format!("{n}_l0"), map[&format!("core.{l}.{n}")].clone()))
                 .collect();
-            let input = if l == 0 { meta.input_size() } else { meta.hidden };
+            let input = if l == 0 {
+                meta.input_size()
+            } else {
+                meta.hidden
+            };
             let vb = VarBuilder::from_tensors(named, DType::F32, &dev);
             candle_nn::rnn::gru(input, meta.hidden, GRUConfig::default(), vb).unwrap()
         })

@@ -216,9 +216,9 @@ impl Model {
             return &[];
         };
         self.above.clear();
-        for u in 0..voice.min(above.len()) {
-            self.above
-                .push(self.offsets[u] + self.ranges[u].index_folded(above[u]));
+        for ((offset, range), token) in self.offsets.iter().zip(&self.ranges).zip(above).take(voice)
+        {
+            self.above.push(offset + range.index_folded(*token));
         }
         let top = self.layers.last().map(|l| l.hidden()).unwrap_or(&[]);
         head.forward(top, &self.above, &mut self.logits);

@@ -40,7 +40,7 @@ fn good() -> Vec<u8> {
 }
 
 fn err(bytes: &[u8]) -> LoadError {
-    Model::from_bytes(bytes).err().expect("loading should fail")
+    Model::from_bytes(bytes).expect_err("loading should fail")
 }
 
 #[test]
@@ -57,7 +57,10 @@ fn truncated_files_are_rejected_at_every_length() {
         let e = err(&bytes[..len]);
         let msg = e.to_string();
         assert!(
-            matches!(e, LoadError::Truncated { .. } | LoadError::NotSafetensors(_)),
+            matches!(
+                e,
+                LoadError::Truncated { .. } | LoadError::NotSafetensors(_)
+            ),
             "length {len}: {msg}"
         );
     }
@@ -91,7 +94,11 @@ fn wrong_shapes_are_named() {
     // Weights of a 12-unit model under metadata that says 16.
     let mut small = meta();
     small.hidden = 12;
-    let bytes = raw(&random_tensors(&small, 0, 0.1), Some(json(&meta())), Dtype::F32);
+    let bytes = raw(
+        &random_tensors(&small, 0, 0.1),
+        Some(json(&meta())),
+        Dtype::F32,
+    );
     let e = err(&bytes);
     assert!(matches!(e, LoadError::WrongShape { .. }), "{e}");
     assert_eq!(
@@ -107,7 +114,9 @@ fn nan_and_infinite_weights_are_rejected() {
         tensors[5].2[7] = bad;
         let e = err(&raw(&tensors, Some(json(&meta())), Dtype::F32));
         assert!(matches!(e, LoadError::NonFinite { index: 7, .. }), "{e}");
-        assert!(e.to_string().starts_with(&format!("tensor {} has a non-finite value", tensors[5].0)));
+        assert!(e
+            .to_string()
+            .starts_with(&format!("tensor {} has a non-finite value", tensors[5].0)));
     }
 }
 
@@ -130,7 +139,10 @@ fn future_versions_ask_for_an_update() {
         Some(value.to_string()),
         Dtype::F32,
     ));
-    assert!(matches!(e, LoadError::FutureVersion { found: 99, .. }), "{e}");
+    assert!(
+        matches!(e, LoadError::FutureVersion { found: 99, .. }),
+        "{e}"
+    );
     assert!(e.to_string().contains("update Bach"));
 }
 
@@ -157,7 +169,10 @@ fn missing_extra_and_mistyped_tensors_are_named() {
     let mut tensors = random_tensors(&meta(), 0, 0.1);
     tensors.push(("attention.weight".into(), vec![2], vec![0.0, 1.0]));
     let e = err(&raw(&tensors, Some(json(&meta())), Dtype::F32));
-    assert!(matches!(e, LoadError::UnexpectedTensor(ref n) if n == "attention.weight"), "{e}");
+    assert!(
+        matches!(e, LoadError::UnexpectedTensor(ref n) if n == "attention.weight"),
+        "{e}"
+    );
 
     let tensors = random_tensors(&meta(), 0, 0.1);
     let e = err(&raw(&tensors, Some(json(&meta())), Dtype::F64));

@@ -130,11 +130,7 @@ impl Reference {
             Tensor::cat(&[&h, &e], D::Minus1).unwrap()
         };
         let (w, b) = &self.heads[v];
-        let y = x
-            .matmul(&w.t().unwrap())
-            .unwrap()
-            .broadcast_add(b)
-            .unwrap();
+        let y = x.matmul(&w.t().unwrap()).unwrap().broadcast_add(b).unwrap();
         y.flatten_all().unwrap().to_vec1().unwrap()
     }
 }
@@ -285,7 +281,9 @@ fn clamped_generation_is_teacher_forcing() {
     let mut rng = Rng::new(0);
     for t in 0..50 {
         let clamp: Vec<Option<Token>> = stream[t].iter().map(|&x| Some(x)).collect();
-        let out = a.step_voices(t, &clamp, &Sampler::default(), &mut rng).to_vec();
+        let out = a
+            .step_voices(t, &clamp, &Sampler::default(), &mut rng)
+            .to_vec();
         assert_eq!(out, stream[t]);
         b.advance_voices(t.checked_sub(1).map(|p| stream[p].as_slice()), t);
     }

@@ -56,7 +56,10 @@ static AVX2: AtomicBool = AtomicBool::new(false);
 /// allocate, so it runs when a model loads, never on the audio thread.
 pub fn detect_simd() {
     #[cfg(target_arch = "x86_64")]
-    AVX2.store(std::arch::is_x86_feature_detected!("avx2"), Ordering::Relaxed);
+    AVX2.store(
+        std::arch::is_x86_feature_detected!("avx2"),
+        Ordering::Relaxed,
+    );
 }
 
 #[cfg(target_arch = "x86_64")]
