@@ -80,6 +80,52 @@ fn train_eval_info_and_resume() {
     let (code, stdout, _) = run(&["info", ck.to_str().unwrap()]);
     assert_eq!(code, 0);
     assert!(stdout.contains("(finished)"), "{stdout}");
+
+    let curves = dir.join("curves.png");
+    let traj = dir.join("traj.png");
+    let (code, _, err) = run(&[
+        "plot",
+        "curves",
+        "--checkpoint",
+        ck.to_str().unwrap(),
+        "--out",
+        curves.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = run(&[
+        "plot",
+        "trajectory",
+        "--model",
+        o,
+        "--dataset",
+        d,
+        "--split",
+        "train",
+        "--piece",
+        "1",
+        "--out",
+        traj.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    for png in [curves, traj] {
+        let bytes = std::fs::read(&png).unwrap();
+        assert!(bytes.starts_with(b"\x89PNG"), "{}", png.display());
+        assert!(bytes.len() > 5_000);
+    }
+    let (code, _, err) = run(&[
+        "plot",
+        "trajectory",
+        "--model",
+        o,
+        "--dataset",
+        d,
+        "--piece",
+        "99",
+        "--out",
+        "/tmp/x.png",
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.contains("no piece 99"), "{err}");
 }
 
 #[test]
