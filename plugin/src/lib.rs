@@ -1,1 +1,261 @@
+//! # bach-plugin
+//!
+//! Bach as a CLAP/VST3 MIDI effect. Insert it before an instrument: it plays
+//! the incoming melody with alto, tenor and bass from a recurrent model, on
+//! the host's 16th-note grid, or continues what was played. All timing lives
+//! in [`bach_engine::sequencer`]; this crate maps host events and transport to
+//! it, holds the parameters, swaps models in lock-free and draws the window.
 
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use bach_engine::sequencer::{Block, EventBuffer, InputEvent, Sequencer, Source, Transport};
+use nice_plug::midi::{Channel, Key, VoiceID};
+use nice_plug::prelude::*;
+
+mod editor;
+pub mod library;
+pub mod params;
+
+use library::{Loaded, RollEvent, Shared};
+use params::BachParams;
+
+/// Most input events read per block (more are dropped, never reallocated).
+const MAX_INPUT: usize = 1024;
+/// Output events per block.
+const MAX_OUTPUT: usize = 2048;
+
+pub struct Bach {
+    params: Arc<BachParams>,
+    shared: Arc<Shared>,
+    model: Box<Loaded>,
+    sequencer: Sequencer,
+    input: Vec<InputEvent>,
+    output: EventBuffer,
+    sample_rate: f64,
+    /// Running sample count for the piano roll.
+    now: i64,
+}
+
+impl Default for Bach {
+    fn default() -> Self {
+        let shared = Arc::new(Shared::default());
+        let model = Loaded::default_model();
+        shared.set_status(|s| s.info = Some(model.info.clone()));
+        Self {
+            params: Arc::new(BachParams::default()),
+            shared,
+            model,
+            sequencer: Sequencer::new(),
+            input: Vec::with_capacity(MAX_INPUT),
+            output: EventBuffer::with_capacity(MAX_OUTPUT),
+            sample_rate: 48_000.0,
+            now: 0,
+        }
+    }
+}
+
+impl Bach {
+    /// Makes the playing model match the project's saved choice (after a
+    /// project or preset is opened). Runs in `activate`, off the audio thread.
+    fn sync_model_choice(&mut self) {
+        let choice = match self.params.model.read() {
+            Ok(c) => c.clone(),
+            Err(_) => return,
+        };
+        if choice == self.model.info.choice {
+            return;
+        }
+        let (loaded, notice) = library::restore(&choice);
+        let info = loaded.info.clone();
+        self.model = loaded;
+        self.shared.set_status(|s| {
+            s.info = Some(info);
+            s.notice = notice;
+        });
+    }
+
+    /// Takes a newly loaded model, if one waits and the old one can be handed back.
+    fn take_new_model(&mut self) {
+        if self.shared.retired.is_full() {
+            return;
+        }
+        if let Some(new) = self.shared.incoming.pop() {
+            let old = std::mem::replace(&mut self.model, new);
+            // Cannot fail: we checked for room and only this thread pushes.
+            let _ = self.shared.retired.push(old);
+            self.sequencer.reset();
+        }
+    }
+}
+
+impl Plugin for Bach {
+    const NAME: &'static str = "Bach";
+    const VENDOR: &'static str = "Bach harmonizer";
+    const URL: &'static str = "https://example.invalid/bach";
+    const EMAIL: &'static str = "bach@example.invalid";
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+
+    // A MIDI effect: no audio at all.
+    const AUDIO_IO_LAYOUTS: &'static [AudioIOLayout] = &[];
+    const MIDI_INPUT: MidiConfig = MidiConfig::Basic;
+    const MIDI_OUTPUT: MidiConfig = MidiConfig::Basic;
+    const SAMPLE_ACCURATE_AUTOMATION: bool = false;
+
+    type SysExMessage = ();
+    type BackgroundTask = ();
+
+    fn params(&self) -> Arc<dyn Params> {
+        self.params.clone()
+    }
+
+    type Editor = nice_plug_egui::EguiEditor<editor::App>;
+
+    fn editor(&mut self, _async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
+        editor::create(self.params.clone(), self.shared.clone())
+    }
+
+    fn activate(
+        &mut self,
+        _audio_io_layout: &AudioIOLayout,
+        buffer_config: &BufferConfig,
+        _context: &mut impl ActivateContext<Self>,
+    ) -> bool {
+        self.sample_rate = buffer_config.sample_rate as f64;
+        self.shared
+            .sample_rate
+            .store(self.sample_rate, Ordering::Relaxed);
+        self.shared.free_retired();
+        self.sync_model_choice();
+        true
+    }
+
+    fn reset(&mut self) {
+        // Ends every generated note at the start of the next block.
+        self.sequencer.reset();
+    }
+
+    fn deactivate(&mut self) {
+        self.sequencer.reset();
+    }
+
+    fn process(
+        &mut self,
+        buffer: &mut Buffer,
+        _aux: &mut AuxiliaryBuffers,
+        context: &mut impl ProcessContext<Self>,
+    ) -> ProcessStatus {
+        self.take_new_model();
+        let frames = buffer.samples() as u32;
+
+        self.input.clear();
+        while let Some(event) = context.next_event() {
+            let ev = match event {
+                NoteEvent::NoteOn {
+                    timing,
+                    channel,
+                    key: Key::Number(pitch),
+                    velocity,
+                    ..
+                } => InputEvent {
+                    offset: timing,
+                    on: true,
+                    channel: channel.number().unwrap_or(0),
+                    pitch,
+                    velocity: ((velocity * 127.0).round() as u8).clamp(1, 127),
+                },
+                NoteEvent::NoteOff {
+                    timing,
+                    channel,
+                    key: Key::Number(pitch),
+                    ..
+                } => InputEvent {
+                    offset: timing,
+                    on: false,
+                    channel: channel.number().unwrap_or(0),
+                    pitch,
+                    velocity: 0,
+                },
+                _ => continue,
+            };
+            if self.input.len() < self.input.capacity() {
+                self.input.push(ev);
+            }
+        }
+
+        let t = context.transport();
+        let block = Block {
+            sample_rate: self.sample_rate,
+            frames,
+            transport: Transport {
+                playing: t.playing,
+                tempo: t.tempo,
+                pos_beats: t.pos_beats(),
+                loop_range: t.loop_range_beats(),
+            },
+            bypassed: self.params.bypass.value(),
+        };
+        if let Some(tempo) = t.tempo {
+            self.shared.tempo.store(tempo, Ordering::Relaxed);
+        }
+        let settings = self.params.settings();
+        self.sequencer.process(
+            &mut self.model.model,
+            &settings,
+            &block,
+            &self.input,
+            &mut self.output,
+        );
+
+        for e in self.output.events() {
+            let event = if e.on {
+                NoteEvent::NoteOn {
+                    timing: e.offset.min(frames.saturating_sub(1)),
+                    voice_id: VoiceID::Wildcard,
+                    channel: Channel::Number(e.channel),
+                    key: Key::Number(e.pitch),
+                    velocity: e.velocity as f32 / 127.0,
+                }
+            } else {
+                NoteEvent::NoteOff {
+                    timing: e.offset.min(frames.saturating_sub(1)),
+                    voice_id: VoiceID::Wildcard,
+                    channel: Channel::Number(e.channel),
+                    key: Key::Number(e.pitch),
+                    velocity: 0.0,
+                }
+            };
+            let _ = context.try_send_event(event);
+            let _ = self.shared.roll.push(RollEvent {
+                sample: self.now + e.offset as i64,
+                on: e.on,
+                pitch: e.pitch,
+                voice: match e.source {
+                    Source::Voice(v) => v,
+                    Source::Input => u8::MAX,
+                },
+            });
+        }
+        self.now += frames as i64;
+        self.shared.now.store(self.now as f64, Ordering::Relaxed);
+        ProcessStatus::Normal
+    }
+}
+
+impl ClapPlugin for Bach {
+    const CLAP_ID: &'static str = "org.bach-harmonizer.bach";
+    const CLAP_DESCRIPTION: Option<&'static str> =
+        Some("Adds alto, tenor and bass to a melody in the style of Bach's chorales");
+    const CLAP_MANUAL_URL: Option<&'static str> = None;
+    const CLAP_SUPPORT_URL: Option<&'static str> = None;
+    const CLAP_FEATURES: &'static [ClapFeature] = &[ClapFeature::NoteEffect, ClapFeature::Utility];
+}
+
+impl Vst3Plugin for Bach {
+    const VST3_CLASS_ID: [u8; 16] = *b"BachHarmonizer01";
+    const VST3_SUBCATEGORIES: &'static [Vst3SubCategory] =
+        &[Vst3SubCategory::Fx, Vst3SubCategory::Tools];
+}
+
+nice_export_clap!(Bach);
+nice_export_vst3!(Bach);

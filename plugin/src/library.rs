@@ -1,0 +1,238 @@
+//! Models: the embedded default, loading files off the audio thread, and
+//! the lock-free hand-over to the audio thread (and back, to be freed).
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use bach_engine::model::Model;
+use bach_engine::ModelKind;
+use crossbeam::queue::ArrayQueue;
+use serde::{Deserialize, Serialize};
+
+/// Models compiled into the binary, so the plugin works with no files installed.
+pub const EMBEDDED: &[(&str, &[u8])] = &[(
+    "chorale-satb",
+    include_bytes!("../../models/chorale-satb.safetensors"),
+)];
+
+/// Which model a project uses; saved with the project.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "value", rename_all = "snake_case")]
+pub enum ModelChoice {
+    Embedded(String),
+    File(PathBuf),
+}
+
+impl Default for ModelChoice {
+    fn default() -> Self {
+        ModelChoice::Embedded(EMBEDDED[0].0.to_string())
+    }
+}
+
+impl std::fmt::Display for ModelChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ModelChoice::Embedded(name) => write!(f, "{name} (built in)"),
+            ModelChoice::File(path) => write!(f, "{}", path.display()),
+        }
+    }
+}
+
+/// What the window shows about a model.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ModelInfo {
+    pub choice: ModelChoice,
+    pub name: String,
+    pub kind: String,
+    pub test_nll: Option<f64>,
+}
+
+/// A model ready to play, with its description.
+pub struct Loaded {
+    pub model: Model,
+    pub info: ModelInfo,
+}
+
+/// Why a model could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum LibraryError {
+    #[error("no built-in model is called {0:?}")]
+    UnknownEmbedded(String),
+    #[error(transparent)]
+    Load(#[from] bach_engine::file::LoadError),
+    #[error("{0} is a piano-roll model; the plugin plays voices models (SATB or one line)")]
+    NotVoices(String),
+}
+
+impl Loaded {
+    pub fn load(choice: &ModelChoice) -> Result<Box<Self>, LibraryError> {
+        let model = match choice {
+            ModelChoice::Embedded(name) => {
+                let bytes = EMBEDDED
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .map(|(_, b)| *b)
+                    .ok_or_else(|| LibraryError::UnknownEmbedded(name.clone()))?;
+                Model::from_bytes(bytes)?
+            }
+            ModelChoice::File(path) => Model::load(path)?,
+        };
+        let meta = model.meta();
+        if meta.kind != ModelKind::Voices {
+            return Err(LibraryError::NotVoices(meta.name.clone()));
+        }
+        let info = ModelInfo {
+            choice: choice.clone(),
+            name: meta.name.clone(),
+            kind: format!(
+                "{} voices, {} x{} {}",
+                meta.voices.len(),
+                meta.core.name(),
+                meta.layers,
+                meta.hidden
+            ),
+            test_nll: meta.test_nll(),
+        };
+        Ok(Box::new(Self { model, info }))
+    }
+
+    /// The built-in default; it is checked by the tests, so it cannot fail.
+    pub fn default_model() -> Box<Self> {
+        Self::load(&ModelChoice::default()).expect("the embedded default model is valid")
+    }
+}
+
+/// A note for the window's piano roll, stamped with the plugin's running sample count.
+#[derive(Clone, Copy, Debug)]
+pub struct RollEvent {
+    pub sample: i64,
+    pub on: bool,
+    pub pitch: u8,
+    /// 0..4 for generated voices, 255 for the input.
+    pub voice: u8,
+}
+
+/// State shared by the audio thread, the window and loader threads.
+/// The audio thread only touches the lock-free queues and atomics.
+pub struct Shared {
+    /// Newly loaded models waiting for the audio thread.
+    pub incoming: ArrayQueue<Box<Loaded>>,
+    /// Models the audio thread let go of, freed elsewhere.
+    pub retired: ArrayQueue<Box<Loaded>>,
+    /// Notes for the piano roll.
+    pub roll: ArrayQueue<RollEvent>,
+    pub now: atomic_float::AtomicF64,
+    pub sample_rate: atomic_float::AtomicF64,
+    pub tempo: atomic_float::AtomicF64,
+    /// The window's text (main/GUI threads only).
+    pub status: Mutex<Status>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Status {
+    pub info: Option<ModelInfo>,
+    pub loading: bool,
+    pub error: Option<String>,
+    pub notice: Option<String>,
+}
+
+impl Default for Shared {
+    fn default() -> Self {
+        Self {
+            incoming: ArrayQueue::new(2),
+            retired: ArrayQueue::new(4),
+            roll: ArrayQueue::new(4096),
+            now: 0.0.into(),
+            sample_rate: 48_000.0.into(),
+            tempo: 120.0.into(),
+            status: Mutex::new(Status::default()),
+        }
+    }
+}
+
+impl Shared {
+    /// Frees models the audio thread has retired (never called from it).
+    pub fn free_retired(&self) {
+        while self.retired.pop().is_some() {}
+    }
+
+    pub fn set_status(&self, f: impl FnOnce(&mut Status)) {
+        if let Ok(mut s) = self.status.lock() {
+            f(&mut s);
+        }
+    }
+
+    /// Loads `path` on a new thread; on success the model goes to the audio
+    /// thread and becomes the project's choice, on failure the error is shown
+    /// and the current model keeps playing.
+    pub fn load_in_background(
+        self: &Arc<Self>,
+        path: PathBuf,
+        choice: Arc<std::sync::RwLock<ModelChoice>>,
+    ) {
+        let shared = self.clone();
+        shared.set_status(|s| {
+            s.loading = true;
+            s.error = None;
+        });
+        let spawned = std::thread::Builder::new()
+            .name("bach-model-loader".into())
+            .spawn(move || {
+                shared.free_retired();
+                let result = Loaded::load(&ModelChoice::File(path.clone()));
+                match result {
+                    Ok(loaded) => {
+                        let info = loaded.info.clone();
+                        // Room is made by draining: the audio thread takes at most one per block.
+                        let mut pending = loaded;
+                        loop {
+                            match shared.incoming.push(pending) {
+                                Ok(()) => break,
+                                Err(back) => {
+                                    pending = back;
+                                    drop(shared.incoming.pop());
+                                }
+                            }
+                        }
+                        if let Ok(mut c) = choice.write() {
+                            *c = ModelChoice::File(path);
+                        }
+                        shared.set_status(|s| {
+                            s.info = Some(info);
+                            s.loading = false;
+                            s.notice = None;
+                        });
+                    }
+                    Err(e) => shared.set_status(|s| {
+                        s.loading = false;
+                        s.error = Some(format!("{}: {e}", path.display()));
+                    }),
+                }
+            });
+        if let Err(e) = spawned {
+            self.set_status(|s| {
+                s.loading = false;
+                s.error = Some(format!("could not start loading: {e}"));
+            });
+        }
+    }
+}
+
+/// The model to use for a saved choice: the file if it loads, otherwise the
+/// default with a notice saying why.
+pub fn restore(choice: &ModelChoice) -> (Box<Loaded>, Option<String>) {
+    match Loaded::load(choice) {
+        Ok(m) => (m, None),
+        Err(e) => {
+            let notice = format!(
+                "The project's model {choice} could not be loaded ({e}); playing the built-in default instead."
+            );
+            (Loaded::default_model(), Some(notice))
+        }
+    }
+}
+
+/// Whether `path` looks like a model file (for the window's hint).
+pub fn is_model_path(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "safetensors")
+}
