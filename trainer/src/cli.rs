@@ -202,15 +202,17 @@ pub fn load_dataset(
     kind: Option<ModelKind>,
     step_beats: Option<f64>,
 ) -> Result<Dataset> {
-    let mut data = dataset::load(path, kind)?;
     if let Some(s) = step_beats {
-        data.step_beats = s;
+        if !(s.is_finite() && s > 0.0 && s <= 4.0) {
+            bail!("--step-beats must be a length in quarter notes between 0 and 4, not {s}");
+        }
+    }
+    let data = dataset::load(path, kind, step_beats)?;
+    for w in &data.warnings {
+        eprintln!("warning: {w}");
     }
     if data.skipped > 0 {
-        eprintln!(
-            "warning: {} files could not be read and were skipped",
-            data.skipped
-        );
+        eprintln!("warning: {} files were skipped", data.skipped);
     }
     Ok(data)
 }

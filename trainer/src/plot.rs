@@ -251,9 +251,10 @@ mod tests {
     #[test]
     fn principal_axes_find_the_spread() {
         // Points along (1, 1, 0) with a little spread along (1, -1, 0).
+        // Each a with both signs of b, so the two directions are uncorrelated.
         let rows: Vec<Vec<f32>> = (0..50)
             .map(|i| {
-                let a = i as f32 - 25.0;
+                let a = (i / 2) as f32 - 12.0;
                 let b = if i % 2 == 0 { 0.5 } else { -0.5 };
                 vec![a + b, a - b, 0.0]
             })

@@ -13,7 +13,7 @@ fn pianoroll_fixture_reads_frames() {
         "jsb_like.json",
         r#"{"train":[[[60,64,67],[],[62.0]]],"valid":[[[21,108]]],"test":[]}"#,
     );
-    let data = dataset::load(&path, None).unwrap();
+    let data = dataset::load(&path, None, None).unwrap();
     assert_eq!(data.kind, ModelKind::Pianoroll);
     assert_eq!(
         data.step_beats, 1.0,
@@ -38,7 +38,7 @@ fn voices_fixture_reads_holds_and_rests() {
         "sep.json",
         r#"{"train":[[[72,64,55,48],[72,64,-1,48],[74,64,55,47]]],"valid":[],"test":[]}"#,
     );
-    let data = dataset::load(&path, None).unwrap();
+    let data = dataset::load(&path, None, None).unwrap();
     assert_eq!(data.kind, ModelKind::Voices);
     assert_eq!(data.step_beats, 0.25);
     assert_eq!(data.voices.len(), 4);
@@ -72,7 +72,7 @@ fn voices_fixture_reads_holds_and_rests() {
 fn transposition_stays_in_range() {
     let dir = common::temp_dir("transpose");
     let path = common::write(&dir, "v.json", &common::voices_json(3));
-    let data = dataset::load(&path, None).unwrap();
+    let data = dataset::load(&path, None, None).unwrap();
     let ranges = data.ranges();
     for piece in &data.train {
         let (lo, hi) = piece.transpositions(&ranges).unwrap();
@@ -106,18 +106,18 @@ fn transposition_stays_in_range() {
 #[test]
 fn bad_files_are_typed_errors() {
     let dir = common::temp_dir("bad");
-    let missing = dataset::load(&dir.join("nope.json"), None).unwrap_err();
+    let missing = dataset::load(&dir.join("nope.json"), None, None).unwrap_err();
     assert!(missing.to_string().contains("cannot read"), "{missing}");
     let p = common::write(&dir, "bad.json", r#"{"train": 3}"#);
-    assert!(dataset::load(&p, None)
+    assert!(dataset::load(&p, None, None)
         .unwrap_err()
         .to_string()
         .contains("not a dataset"));
     let p = common::write(&dir, "off.json", r#"{"train":[[[10]]]}"#);
-    let e = dataset::load(&p, Some(ModelKind::Pianoroll)).unwrap_err();
+    let e = dataset::load(&p, Some(ModelKind::Pianoroll), None).unwrap_err();
     assert!(e.to_string().contains("off the 88-key"), "{e}");
     let p = common::write(&dir, "ragged.json", r#"{"train":[[[60,50],[61]]]}"#);
-    let e = dataset::load(&p, Some(ModelKind::Voices)).unwrap_err();
+    let e = dataset::load(&p, Some(ModelKind::Voices), None).unwrap_err();
     assert!(e.to_string().contains("voices"), "{e}");
 }
 
@@ -138,7 +138,7 @@ fn shared_pianorolls_have_the_documented_counts() {
         let Some(path) = common::shared(&format!("pianoroll/{file}")) else {
             return;
         };
-        let data = dataset::load(&path, None).unwrap();
+        let data = dataset::load(&path, None, None).unwrap();
         assert_eq!(data.kind, ModelKind::Pianoroll, "{file}");
         let splits = [Split::Train, Split::Valid, Split::Test];
         assert_eq!(splits.map(|s| data.split(s).len()), pieces, "{file}");
@@ -151,7 +151,7 @@ fn shared_separated_chorales_have_the_documented_counts() {
     let Some(path) = common::shared("jsb16/Jsb16thSeparated.json") else {
         return;
     };
-    let data = dataset::load(&path, None).unwrap();
+    let data = dataset::load(&path, None, None).unwrap();
     assert_eq!(data.kind, ModelKind::Voices);
     let splits = [Split::Train, Split::Valid, Split::Test];
     assert_eq!(splits.map(|s| data.split(s).len()), [229, 76, 77]);

@@ -112,7 +112,7 @@ fn check(data: &Dataset, t: &Trainer) {
 fn pianoroll_models_match_the_engine() {
     let dir = common::temp_dir("parity-roll");
     let path = common::write(&dir, "roll.json", &common::pianoroll_json(6));
-    let data = dataset::load(&path, None).unwrap();
+    let data = dataset::load(&path, None, None).unwrap();
     assert_eq!(data.kind, ModelKind::Pianoroll);
     for (core, layers, init) in [
         (CoreKind::Gru, 2, Init::Default),
@@ -129,7 +129,7 @@ fn pianoroll_models_match_the_engine() {
 fn voices_models_match_the_engine() {
     let dir = common::temp_dir("parity-voices");
     let path = common::write(&dir, "voices.json", &common::voices_json(6));
-    let data = dataset::load(&path, None).unwrap();
+    let data = dataset::load(&path, None, None).unwrap();
     assert_eq!(data.kind, ModelKind::Voices);
     for (core, layers, init) in [
         (CoreKind::Gru, 2, Init::Orthogonal),

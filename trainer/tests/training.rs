@@ -30,7 +30,7 @@ fn fixture(dir: &std::path::Path, voices: bool) -> Dataset {
         common::pianoroll_json(7)
     };
     let path = common::write(dir, "data.json", &text);
-    dataset::load(&path, None).unwrap()
+    dataset::load(&path, None, None).unwrap()
 }
 
 #[test]
@@ -162,7 +162,7 @@ fn one_epoch_on_jsb_pianoroll_learns() {
     let Some(path) = common::shared("pianoroll/jsb_chorales.json") else {
         return;
     };
-    let data = dataset::load(&path, None).unwrap();
+    let data = dataset::load(&path, None, None).unwrap();
     let dir = common::temp_dir("jsb");
     let mut c = TrainConfig::new(&path.display().to_string(), &dir.join("jsb.safetensors"));
     c.layers = 1;

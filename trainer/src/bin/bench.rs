@@ -48,6 +48,7 @@ fn main() -> anyhow::Result<()> {
         valid: Vec::new(),
         test: Vec::new(),
         skipped: 0,
+        warnings: Vec::new(),
     };
     let out = std::env::temp_dir().join("bach-trainer-bench.safetensors");
     let mut c = TrainConfig::new("bench", &out);

@@ -158,8 +158,10 @@ pub struct Dataset {
     pub train: Vec<Piece>,
     pub valid: Vec<Piece>,
     pub test: Vec<Piece>,
-    /// Files that could not be read (MIDI folders only).
+    /// Files that could not be read or did not fit (MIDI folders only).
     pub skipped: usize,
+    /// Why each of them was skipped.
+    pub warnings: Vec<String>,
 }
 
 impl Dataset {
@@ -181,10 +183,16 @@ impl Dataset {
     }
 }
 
-/// Which kind of dataset to read; `None` guesses from the content.
-pub fn load(path: &Path, kind: Option<ModelKind>) -> Result<Dataset, DatasetError> {
+/// Reads the dataset at `path`: a JSON file or a folder of MIDI files. `kind`
+/// `None` guesses from the content (piano roll for MIDI folders); `step_beats`
+/// `None` guesses the grid from the file name (or uses the MIDI default).
+pub fn load(
+    path: &Path,
+    kind: Option<ModelKind>,
+    step_beats: Option<f64>,
+) -> Result<Dataset, DatasetError> {
     if path.is_dir() {
-        return midi_folder::load(path, kind.unwrap_or(ModelKind::Pianoroll));
+        return midi_folder::load(path, kind.unwrap_or(ModelKind::Pianoroll), step_beats);
     }
     let text = std::fs::read_to_string(path).map_err(|source| DatasetError::Io {
         path: path.to_owned(),
@@ -203,10 +211,14 @@ pub fn load(path: &Path, kind: Option<ModelKind>) -> Result<Dataset, DatasetErro
         ModelKind::Pianoroll => pianoroll::from_raw(&name, raw),
         ModelKind::Voices => voices::from_raw(&name, raw),
     };
-    result.map_err(|reason| DatasetError::Format {
+    let mut data = result.map_err(|reason| DatasetError::Format {
         path: path.to_owned(),
         reason,
-    })
+    })?;
+    if let Some(s) = step_beats {
+        data.step_beats = s;
+    }
+    Ok(data)
 }
 
 /// A JSON dataset before interpretation: per split, pieces of steps of numbers.

@@ -54,5 +54,6 @@ pub fn from_raw(name: &str, raw: RawSplits) -> Result<Dataset, String> {
         valid: pieces(&raw.valid).map_err(|e| format!("valid {e}"))?,
         test: pieces(&raw.test).map_err(|e| format!("test {e}"))?,
         skipped: 0,
+        warnings: Vec::new(),
     })
 }

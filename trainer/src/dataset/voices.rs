@@ -122,5 +122,6 @@ pub fn from_raw(name: &str, raw: RawSplits) -> Result<Dataset, String> {
         valid,
         test,
         skipped: 0,
+        warnings: Vec::new(),
     })
 }
