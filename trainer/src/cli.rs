@@ -110,8 +110,9 @@ pub struct TrainArgs {
     pub hidden: usize,
     #[arg(long, value_enum, default_value = "default")]
     pub init: InitArg,
-    #[arg(long, default_value_t = 50)]
-    pub epochs: usize,
+    /// Epochs to train [default: 50]; with --resume, a new total.
+    #[arg(long)]
+    pub epochs: Option<usize>,
     /// Pieces per batch.
     #[arg(long, default_value_t = 32)]
     pub batch: usize,
@@ -231,9 +232,12 @@ fn train(args: TrainArgs) -> Result<()> {
         Some(ck) => {
             let mut t = Trainer::resume(ck, &data)
                 .with_context(|| format!("cannot resume from {}", ck.display()))?;
-            if args.epochs != t.config.epochs && std::env::args().any(|a| a.starts_with("--epochs"))
-            {
-                t.config.epochs = args.epochs;
+            if let Some(e) = args.epochs {
+                t.config.epochs = e;
+                // A finished run given more epochs goes on.
+                if e > t.progress.epoch {
+                    t.progress.finished = false;
+                }
             }
             eprintln!(
                 "resuming at epoch {}, batch {} ({} updates done)",
@@ -249,7 +253,7 @@ fn train(args: TrainArgs) -> Result<()> {
             c.layers = args.layers;
             c.hidden = args.hidden;
             c.init = args.init.into();
-            c.epochs = args.epochs;
+            c.epochs = args.epochs.unwrap_or(50);
             c.batch = args.batch;
             c.seq_len = args.seq_len;
             c.lr = args.lr;

@@ -341,7 +341,7 @@ impl Trainer {
                 batches,
                 done: self.progress.batch,
             });
-            let mut clock = Instant::now();
+            let clock = Instant::now();
             while self.progress.batch < batches {
                 let b = self.progress.batch;
                 let mut rng =
@@ -419,8 +419,6 @@ impl Trainer {
                 ),
                 seconds: self.progress.epoch_seconds + clock.elapsed().as_secs_f64(),
             };
-            clock = Instant::now();
-            let _ = clock;
             self.progress.history.push(record.clone());
             self.progress.epoch += 1;
             self.progress.batch = 0;

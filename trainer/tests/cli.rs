@@ -187,3 +187,67 @@ fn errors_are_one_line_and_exit_1() {
         assert!(err.starts_with("error: "), "{err}");
     }
 }
+
+/// Ctrl-C (SIGINT) saves a checkpoint and exits cleanly; the run resumes from it.
+#[cfg(unix)]
+#[test]
+fn ctrl_c_saves_and_exits_cleanly() {
+    let dir = common::temp_dir("cli-sigint");
+    let data = common::write(&dir, "roll.json", &common::pianoroll_json(6));
+    let out = dir.join("m.safetensors");
+    let ck = dir.join("m.ckpt.safetensors");
+    let args = [
+        "train",
+        "--dataset",
+        data.to_str().unwrap(),
+        "--hidden",
+        "8",
+        "--layers",
+        "1",
+        "--batch",
+        "2",
+        "--epochs",
+        "1000000",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let child = bin()
+        .args(args)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait for the first epoch's checkpoint, so the run is well under way.
+    let start = std::time::Instant::now();
+    while !ck.exists() {
+        assert!(start.elapsed().as_secs() < 120, "no checkpoint appeared");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{err}");
+    assert!(err.contains("stopped; resume with --resume"), "{err}");
+    let saved = bach_trainer::checkpoint::Checkpoint::load(&ck).unwrap();
+    assert!(saved.header.progress.epoch >= 1 && !saved.header.progress.finished);
+    // Resume with a smaller total: it finishes at once with the saved best model.
+    let epochs = (saved.header.progress.epoch + 1).to_string();
+    let (code, _, err) = run(&[
+        "train",
+        "--dataset",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+        "--epochs",
+        &epochs,
+        "--resume",
+        ck.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("done: best valid NLL"), "{err}");
+}
