@@ -318,6 +318,14 @@ impl Sequencer {
         self.last = None;
     }
 
+    /// Forgets which input notes are held (after deactivation the host will
+    /// not send their note-offs to this session). Their note-offs still pass
+    /// through if they come.
+    pub fn forget_input(&mut self) {
+        self.input.held = [0; 128];
+        self.input.struck = 0;
+    }
+
     /// Whether any generated note sounds now.
     pub fn generating(&self) -> bool {
         self.tracker.any_voice_sounding()

@@ -884,3 +884,37 @@ fn a_full_buffer_drops_note_ons_but_never_note_offs() {
     assert_nothing_hangs(&all);
     let _ = MAX_VOICES;
 }
+
+#[test]
+fn forgetting_input_stops_harmonizing_a_key_the_host_dropped() {
+    let mut model = Busy::new();
+    let mut seq = Sequencer::new();
+    let mut out = EventBuffer::with_capacity(256);
+    let settings = Settings::default();
+    let stopped = Transport {
+        playing: false,
+        tempo: Some(120.0),
+        pos_beats: None,
+        loop_range: None,
+    };
+    let block = Block {
+        sample_rate: SR,
+        frames: 12_000,
+        transport: stopped,
+        bypassed: false,
+    };
+    let on = InputEvent {
+        offset: 0,
+        on: true,
+        channel: 0,
+        pitch: 72,
+        velocity: 100,
+    };
+    seq.process(&mut model, &settings, &block, &[on], &mut out);
+    assert!(seq.generating());
+    seq.reset();
+    seq.forget_input();
+    seq.process(&mut model, &settings, &block, &[], &mut out);
+    assert!(!seq.generating());
+    assert!(out.events().iter().all(|e| !e.on));
+}

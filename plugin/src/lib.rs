@@ -131,12 +131,15 @@ impl Plugin for Bach {
     }
 
     fn reset(&mut self) {
-        // Ends every generated note at the start of the next block.
+        // Ends every generated note at the start of the next block; the
+        // host's view of held keys starts afresh too.
         self.sequencer.reset();
+        self.sequencer.forget_input();
     }
 
     fn deactivate(&mut self) {
         self.sequencer.reset();
+        self.sequencer.forget_input();
     }
 
     fn process(
