@@ -971,6 +971,13 @@ fn absurd_meta_events() {
 #[test]
 #[ignore = "bug: midly 0.5.3 panics (attempt to negate with overflow) on an SMPTE division whose frame byte is 0x80; midi::read must guard it"]
 fn smpte_division_with_frame_byte_0x80_is_an_error() {
+    // The minimal repro: a bare header with division 0x8000.
+    let minimal = b"MThd\0\0\0\x06\0\0\0\x01\x80\x00";
+    assert!(hits_known_midly_overflow(minimal));
+    let result = std::panic::catch_unwind(|| midi::read(minimal, 0.25).map(|_| ()));
+    assert!(result
+        .expect("midi::read panicked on the bare header")
+        .is_err());
     // Division 0x8000: the top bit says SMPTE, the frame byte is -128 as i8.
     let file = raw_file(0, 1, 0x8000, &[ONE_NOTE]);
     assert!(hits_known_midly_overflow(&file));
