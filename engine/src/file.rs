@@ -116,6 +116,7 @@ impl ModelFile {
             });
         }
         check_header_length(bytes, bytes.len() as u64)?;
+        refuse_duplicate_names(bytes)?;
         let (_, header) = SafeTensors::read_metadata(bytes)
             .map_err(|e| LoadError::NotSafetensors(e.to_string()))?;
         let json = header
@@ -181,6 +182,45 @@ fn parse_meta(json: &str) -> Result<ModelMeta, LoadError> {
         });
     }
     serde_json::from_value(value).map_err(|e| LoadError::BadMetadata(e.to_string()))
+}
+
+/// JSON lets a key repeat and the safetensors parser keeps the last copy, so
+/// two readers could see different weights in one file: refuse such headers.
+fn refuse_duplicate_names(bytes: &[u8]) -> Result<(), LoadError> {
+    use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
+
+    struct UniqueKeys;
+    impl<'de> Visitor<'de> for UniqueKeys {
+        type Value = Option<String>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            // Read to the end: serde_json refuses a map left half-read.
+            let mut seen = std::collections::HashSet::new();
+            let mut twice = None;
+            while let Some(key) = map.next_key::<String>()? {
+                map.next_value::<IgnoredAny>()?;
+                if !seen.insert(key.clone()) && twice.is_none() {
+                    twice = Some(key);
+                }
+            }
+            Ok(twice)
+        }
+    }
+
+    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap_or([0; 8])) as usize;
+    let Some(header) = bytes.get(8..8 + n) else {
+        return Ok(()); // the length check has already refused it
+    };
+    let mut de = serde_json::Deserializer::from_slice(header);
+    match de.deserialize_map(UniqueKeys) {
+        Ok(Some(name)) => Err(LoadError::NotSafetensors(format!(
+            "the header names {name} twice"
+        ))),
+        // Malformed JSON is reported by the safetensors parser just after.
+        _ => Ok(()),
+    }
 }
 
 /// The first 8 bytes give the header's length; it must fit in the file.

@@ -125,11 +125,46 @@ struct RawPart {
     notes: Vec<RawNote>,
 }
 
+/// The division word of the file's `MThd` chunk, found the way midly finds it:
+/// inside an optional RIFF/RMID wrapper, after any chunks before the header.
+fn smf_division(bytes: &[u8]) -> Option<u16> {
+    let mut smf = bytes;
+    if bytes.starts_with(b"RIFF") {
+        let mut rest = bytes.get(12..)?;
+        smf = loop {
+            let len = u32::from_le_bytes(rest.get(4..8)?.try_into().ok()?) as usize;
+            let data = &rest[8..];
+            let (chunk, after) = data.split_at(len.min(data.len()));
+            if &rest[..4] == b"data" {
+                break chunk;
+            }
+            rest = after.get(len % 2..)?;
+        };
+    }
+    let mut rest = smf;
+    while rest.len() >= 8 {
+        let len = u32::from_be_bytes(rest[4..8].try_into().ok()?) as usize;
+        let data = &rest[8..];
+        let (chunk, after) = data.split_at(len.min(data.len()));
+        match &rest[..4] {
+            b"MThd" => return chunk.get(4..6).map(|d| u16::from_be_bytes([d[0], d[1]])),
+            b"MTrk" => return None,
+            _ => rest = after,
+        }
+    }
+    None
+}
+
 /// Reads a standard MIDI file into a score on a grid of `step_beats` quarter notes.
 pub fn read(bytes: &[u8], step_beats: f64) -> Result<Score, MidiError> {
     check_step_beats(step_beats)?;
     // The lazy parser allocates nothing itself; we keep only notes, so memory is
     // bounded by the file size.
+    // midly 0.5 overflows (a panic with overflow checks) on SMPTE divisions
+    // whose frame byte is 0x80; SMPTE is refused anyway, so look first.
+    if smf_division(bytes).is_some_and(|d| d & 0x8000 != 0) {
+        return Err(MidiError::SmpteTiming);
+    }
     let (header, tracks) = midly::parse(bytes)?;
     let ppq = match header.timing {
         Timing::Metrical(ppq) => ppq.as_int(),

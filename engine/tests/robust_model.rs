@@ -935,7 +935,6 @@ fn duplicate_tensor_names_kept_last_are_refused() {
 }
 
 #[test]
-#[ignore = "bug: a header naming a tensor twice loads (serde keeps the last copy); the loader should refuse duplicate keys"]
 fn duplicate_tensor_names_are_refused() {
     // A copy pointing elsewhere, before the real entry: the real one wins and
     // the file loads, though another reader keeping the first copy would read
