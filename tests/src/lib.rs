@@ -16,6 +16,8 @@ use clack_host::prelude::*;
 use clack_host::process::audio_buffers::{InputAudioBuffers, OutputAudioBuffers};
 use clack_host::utils::{BeatTime, ClapId, SecondsTime};
 
+pub mod vst3_host;
+
 pub const SR: f64 = 48_000.0;
 
 /// The workspace's `target/bundled` folder.
@@ -111,44 +113,93 @@ pub struct Session {
     pub length: i64,
 }
 
+/// Where the transport is at one sample (host-neutral).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Position {
+    pub playing: bool,
+    pub tempo: f64,
+    /// Song position in quarter notes (0 when stopped), wrapped into the loop.
+    pub beats: f64,
+    pub looped: Option<(f64, f64)>,
+}
+
 impl Session {
-    fn transport_at(&self, sample: i64) -> TransportEvent {
+    pub fn position_at(&self, sample: i64) -> Position {
         let seg = self
             .segments
             .iter()
             .rev()
             .find(|s| s.start <= sample)
             .expect("a segment from sample 0");
-        let mut flags = TransportFlags::HAS_TEMPO | TransportFlags::HAS_BEATS_TIMELINE;
-        let mut pos = 0.0;
+        let mut beats = 0.0;
         if seg.playing {
-            flags |= TransportFlags::IS_PLAYING;
-            pos = seg.pos + (sample - seg.start) as f64 * seg.tempo / (60.0 * SR);
+            beats = seg.pos + (sample - seg.start) as f64 * seg.tempo / (60.0 * SR);
         }
-        let (mut loop_start, mut loop_end) = (0.0, 0.0);
         if let Some((a, b)) = seg.looped {
-            flags |= TransportFlags::IS_LOOP_ACTIVE;
-            if pos >= b {
-                pos = a + (pos - b) % (b - a);
+            if beats >= b {
+                beats = a + (beats - b) % (b - a);
             }
-            (loop_start, loop_end) = (a, b);
         }
-        TransportEvent {
-            header: EventHeader::new_core(0, EventFlags::empty()),
-            flags,
-            song_pos_beats: BeatTime::from_float(pos),
-            song_pos_seconds: SecondsTime::from_float(0.0),
+        Position {
+            playing: seg.playing,
             tempo: seg.tempo,
-            tempo_inc: 0.0,
-            loop_start_beats: BeatTime::from_float(loop_start),
-            loop_end_beats: BeatTime::from_float(loop_end),
-            loop_start_seconds: SecondsTime::from_float(0.0),
-            loop_end_seconds: SecondsTime::from_float(0.0),
-            bar_start: BeatTime::from_float(0.0),
-            bar_number: 0,
-            time_signature_numerator: 4,
-            time_signature_denominator: 4,
+            beats,
+            looped: seg.looped,
         }
+    }
+
+    /// Frames of the block from `sample`: `size`, cut at the next segment
+    /// start (as hosts cut at seeks and tempo changes) and at the end.
+    pub fn block_len(&self, sample: i64, size: u32) -> u32 {
+        let next_seg = self
+            .segments
+            .iter()
+            .map(|g| g.start)
+            .filter(|&t| t > sample)
+            .min()
+            .unwrap_or(i64::MAX);
+        (size as i64)
+            .min(next_seg - sample)
+            .min(self.length - sample) as u32
+    }
+
+    fn transport_at(&self, sample: i64) -> TransportEvent {
+        let p = self.position_at(sample);
+        transport_event(p.playing, p.tempo, p.beats, p.looped)
+    }
+}
+
+/// A CLAP transport: playing or not, tempo, song position in beats, loop.
+pub fn transport_event(
+    playing: bool,
+    tempo: f64,
+    beats: f64,
+    looped: Option<(f64, f64)>,
+) -> TransportEvent {
+    let mut flags = TransportFlags::HAS_TEMPO | TransportFlags::HAS_BEATS_TIMELINE;
+    if playing {
+        flags |= TransportFlags::IS_PLAYING;
+    }
+    let (mut loop_start, mut loop_end) = (0.0, 0.0);
+    if let Some((a, b)) = looped {
+        flags |= TransportFlags::IS_LOOP_ACTIVE;
+        (loop_start, loop_end) = (a, b);
+    }
+    TransportEvent {
+        header: EventHeader::new_core(0, EventFlags::empty()),
+        flags,
+        song_pos_beats: BeatTime::from_float(beats),
+        song_pos_seconds: SecondsTime::from_float(0.0),
+        tempo,
+        tempo_inc: 0.0,
+        loop_start_beats: BeatTime::from_float(loop_start),
+        loop_end_beats: BeatTime::from_float(loop_end),
+        loop_start_seconds: SecondsTime::from_float(0.0),
+        loop_end_seconds: SecondsTime::from_float(0.0),
+        bar_start: BeatTime::from_float(0.0),
+        bar_number: 0,
+        time_signature_numerator: 4,
+        time_signature_denominator: 4,
     }
 }
 
@@ -305,14 +356,7 @@ impl ClapBach {
         let mut first = true;
         let mut notes = Vec::new();
         while s < session.length {
-            let next_seg = session
-                .segments
-                .iter()
-                .map(|g| g.start)
-                .filter(|&t| t > s)
-                .min()
-                .unwrap_or(i64::MAX);
-            let frames = (size as i64).min(next_seg - s).min(session.length - s) as u32;
+            let frames = session.block_len(s, size);
             notes.clear();
             for &(t, on, pitch) in &session.notes {
                 if t >= s && t < s + frames as i64 {
