@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use clack_extensions::params::{ParamInfoBuffer, PluginParams};
 use clack_extensions::state::PluginState;
 use clack_host::events::event_types::{
-    NoteOffEvent, NoteOnEvent, ParamValueEvent, TransportEvent, TransportFlags,
+    MidiEvent, NoteOffEvent, NoteOnEvent, ParamValueEvent, TransportEvent, TransportFlags,
 };
 use clack_host::events::io::EventBuffer;
 use clack_host::events::{EventFlags, EventHeader, Match, Pckn};
@@ -209,6 +209,7 @@ pub struct ClapBach {
     processor: Option<StartedPluginAudioProcessor<Host>>,
     instance: PluginInstance<Host>,
     max_frames: u32,
+    sample_rate: f64,
 }
 
 impl ClapBach {
@@ -235,6 +236,7 @@ impl ClapBach {
             processor: None,
             instance,
             max_frames,
+            sample_rate: SR,
         };
         me.activate();
         me
@@ -242,7 +244,7 @@ impl ClapBach {
 
     pub fn activate(&mut self) {
         let config = PluginAudioConfiguration {
-            sample_rate: SR,
+            sample_rate: self.sample_rate,
             min_frames_count: 1,
             max_frames_count: self.max_frames,
         };
@@ -254,6 +256,29 @@ impl ClapBach {
         if let Some(p) = self.processor.take() {
             self.instance.deactivate(p.stop_processing());
         }
+    }
+
+    /// Deactivates, changes the sample rate and the largest block, activates.
+    pub fn reconfigure(&mut self, sample_rate: f64, max_frames: u32) {
+        self.deactivate();
+        self.sample_rate = sample_rate;
+        self.max_frames = max_frames;
+        self.activate();
+    }
+
+    /// Every parameter: (id, name, min, max).
+    pub fn params(&mut self) -> Vec<(ClapId, String, f64, f64)> {
+        let handle = self.instance.plugin_handle();
+        let params: PluginParams = handle.get_extension().expect("params extension");
+        let mut buffer = ParamInfoBuffer::new();
+        let mut out = Vec::new();
+        for i in 0..params.count(&handle) {
+            if let Some(info) = params.get_info(&handle, i, &mut buffer) {
+                let name = String::from_utf8_lossy(info.name).into_owned();
+                out.push((info.id, name, info.min_value, info.max_value));
+            }
+        }
+        out
     }
 
     /// Parameter id by display name.
@@ -348,6 +373,76 @@ impl ClapBach {
         }
     }
 
+    /// One process call with any input events (sorted here by time). Returns
+    /// the output note events as (time in the block, note), in the plugin's
+    /// order, for the caller to check.
+    pub fn process_raw(
+        &mut self,
+        frames: u32,
+        transport: &TransportEvent,
+        events: &[Input],
+        out: &mut Vec<(u32, Note)>,
+    ) {
+        let mut sorted: Vec<&Input> = events.iter().collect();
+        sorted.sort_by_key(|e| e.time());
+        let mut input = EventBuffer::with_capacity(events.len());
+        for e in sorted {
+            match *e {
+                Input::Note {
+                    time,
+                    on,
+                    channel,
+                    pitch,
+                } => {
+                    let pckn = Pckn::new(0u16, channel as u16, pitch as u16, Match::All);
+                    if on {
+                        input.push(&NoteOnEvent::new(time, pckn, 90.0 / 127.0));
+                    } else {
+                        input.push(&NoteOffEvent::new(time, pckn, 0.0));
+                    }
+                }
+                Input::Midi { time, data } => input.push(&MidiEvent::new(time, 0, data)),
+                Input::Param { time, id, value } => {
+                    input.push(&ParamValueEvent::new(time, id, Pckn::match_all(), value))
+                }
+            }
+        }
+        let mut output = EventBuffer::with_capacity(256);
+        // SAFETY: no audio buffers at all, so every buffer is long enough.
+        let audio_in = unsafe { InputAudioBuffers::from_raw_buffers(&[], frames) };
+        let mut audio_out = OutputAudioBuffers::empty();
+        let processor = self.processor.as_mut().expect("active");
+        processor
+            .process(
+                &audio_in,
+                &mut audio_out,
+                &input.as_input(),
+                &mut output.as_output(),
+                None,
+                Some(transport),
+            )
+            .expect("process");
+        for event in output.iter() {
+            let time = event.header().time();
+            let (on, pckn) = if let Some(e) = event.as_event::<NoteOnEvent>() {
+                (true, e.pckn())
+            } else if let Some(e) = event.as_event::<NoteOffEvent>() {
+                (false, e.pckn())
+            } else {
+                continue;
+            };
+            out.push((
+                time,
+                Note {
+                    sample: time as i64,
+                    on,
+                    channel: pckn.raw_channel() as u8,
+                    pitch: pckn.raw_key() as u8,
+                },
+            ));
+        }
+    }
+
     /// Plays a session in buffers of `size` frames (cut at segment starts,
     /// as hosts cut at seeks and tempo changes); returns every note sent.
     pub fn run(&mut self, session: &Session, size: u32, params: &[(ClapId, f64)]) -> Vec<Note> {
@@ -376,6 +471,29 @@ impl ClapBach {
 impl Drop for ClapBach {
     fn drop(&mut self) {
         self.deactivate();
+    }
+}
+
+/// An input event for [`ClapBach::process_raw`].
+#[derive(Clone, Copy, Debug)]
+pub enum Input {
+    Note {
+        time: u32,
+        on: bool,
+        channel: u8,
+        pitch: u8,
+    },
+    /// A raw MIDI 1 message (CC 123, say).
+    Midi { time: u32, data: [u8; 3] },
+    /// A plain parameter value.
+    Param { time: u32, id: ClapId, value: f64 },
+}
+
+impl Input {
+    pub fn time(&self) -> u32 {
+        match *self {
+            Input::Note { time, .. } | Input::Midi { time, .. } | Input::Param { time, .. } => time,
+        }
     }
 }
 
