@@ -1,4 +1,5 @@
-//! The command line: `train`, `eval`, `info` and `plot`.
+//! The command line: `train`, `eval`, `info` and `plot`; `harmonize`,
+//! `continue` and `generate` live in [`crate::offline::command`].
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -38,6 +39,12 @@ pub enum Command {
     },
     /// Draw training curves or a hidden-state trajectory as a PNG.
     Plot(crate::plot::PlotArgs),
+    /// Add alto, tenor and bass to a melody from a MIDI file, as the plugin would.
+    Harmonize(crate::offline::command::HarmonizeArgs),
+    /// Let the model play on for N bars after the music in a MIDI file.
+    Continue(crate::offline::command::ContinueArgs),
+    /// Let the model play N bars from nothing.
+    Generate(crate::offline::command::GenerateArgs),
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -194,6 +201,9 @@ pub fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Plot(args) => crate::plot::run(args),
+        Command::Harmonize(args) => crate::offline::command::harmonize(args),
+        Command::Continue(args) => crate::offline::command::continue_(args),
+        Command::Generate(args) => crate::offline::command::generate(args),
     }
 }
 

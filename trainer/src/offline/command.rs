@@ -1,0 +1,160 @@
+//! The `harmonize`, `continue` and `generate` commands.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use bach_engine::file::write_atomic;
+use bach_engine::model::Model;
+use bach_engine::score::Score;
+use clap::Args;
+
+use super::{Offline, Options};
+use crate::render;
+
+/// The default chorale model, compiled in so the commands work with no files.
+pub const DEFAULT_MODEL: &[u8] = include_bytes!("../../../models/chorale-satb.safetensors");
+
+/// Options every offline command takes.
+#[derive(Args, Debug, Clone)]
+pub struct CommonArgs {
+    /// Where to write the result (a format-1 MIDI file, one track per voice).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// A voices model (.safetensors); the built-in chorale model when left out.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Sampling temperature: 0 always takes the likeliest note, 1 samples the model as trained.
+    #[arg(long, default_value_t = 0.8)]
+    pub temperature: f32,
+    /// Random seed: the same seed and input give the same notes.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Tempo in beats per minute, replacing the file's tempo map.
+    #[arg(long)]
+    pub bpm: Option<f64>,
+    /// Also render the result to this WAV file with a simple built-in synthesizer.
+    #[arg(long)]
+    pub wav: Option<PathBuf>,
+    /// Also draw the result as a piano roll to this PNG file.
+    #[arg(long)]
+    pub png: Option<PathBuf>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct HarmonizeArgs {
+    /// The melody as a MIDI file.
+    #[arg(long)]
+    pub input: PathBuf,
+    /// The melody's track: its number (from 1) or name. Default: the highest part.
+    #[arg(long)]
+    pub track: Option<String>,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ContinueArgs {
+    /// The music to continue, as a MIDI file.
+    #[arg(long)]
+    pub input: PathBuf,
+    /// How many bars the model plays after the primer.
+    #[arg(long)]
+    pub bars: u32,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct GenerateArgs {
+    /// How many bars to generate.
+    #[arg(long)]
+    pub bars: u32,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// The model file, or the built-in one.
+pub fn load_model(path: Option<&Path>) -> Result<Model> {
+    match path {
+        Some(p) => Model::load(p).with_context(|| format!("cannot load model {}", p.display())),
+        None => Model::from_bytes(DEFAULT_MODEL).context("the built-in model is unreadable"),
+    }
+}
+
+fn options(common: &CommonArgs, track: Option<String>) -> Options {
+    Options {
+        temperature: common.temperature,
+        seed: common.seed,
+        bpm: common.bpm,
+        track,
+    }
+}
+
+fn read_input(path: &Path, model: &Model) -> Result<Score> {
+    bach_engine::midi::read_file(path, model.meta().step_beats)
+        .with_context(|| format!("cannot use {}", path.display()))
+}
+
+pub fn harmonize(args: HarmonizeArgs) -> Result<()> {
+    let mut model = load_model(args.common.model.as_deref())?;
+    let score = read_input(&args.input, &model)?;
+    let opts = options(&args.common, args.track);
+    let result = super::harmonize(&mut model, &score, &opts)
+        .with_context(|| format!("cannot harmonize {}", args.input.display()))?;
+    write_all(&result, &args.common)
+}
+
+pub fn continue_(args: ContinueArgs) -> Result<()> {
+    let mut model = load_model(args.common.model.as_deref())?;
+    let score = read_input(&args.input, &model)?;
+    let opts = options(&args.common, None);
+    let result = super::continue_from(&mut model, &score, args.bars, &opts)
+        .with_context(|| format!("cannot continue {}", args.input.display()))?;
+    write_all(&result, &args.common)
+}
+
+pub fn generate(args: GenerateArgs) -> Result<()> {
+    let mut model = load_model(args.common.model.as_deref())?;
+    let opts = options(&args.common, None);
+    let result = super::generate(&mut model, args.bars, &opts).context("cannot generate")?;
+    write_all(&result, &args.common)
+}
+
+/// Renders every requested output in memory first, so nothing is written
+/// when any of them fails; then writes each atomically.
+fn write_all(result: &Offline, common: &CommonArgs) -> Result<()> {
+    let score = &result.score;
+    let midi = bach_engine::midi::write(score).context("cannot encode the MIDI file")?;
+    let wav = match &common.wav {
+        Some(p) => Some((
+            p,
+            render::wav::render(score).context("cannot render the WAV file")?,
+        )),
+        None => None,
+    };
+    let png = match &common.png {
+        Some(p) => Some((
+            p,
+            render::png::render(score)
+                .map_err(anyhow::Error::msg)
+                .context("cannot draw the piano roll")?,
+        )),
+        None => None,
+    };
+    let write = |path: &Path, bytes: &[u8]| {
+        write_atomic(path, bytes).with_context(|| format!("cannot write {}", path.display()))
+    };
+    write(&common.out, &midi)?;
+    for (path, bytes) in wav.iter().chain(png.iter()) {
+        write(path, bytes)?;
+    }
+    let notes: usize = score.parts.iter().map(|p| p.notes.len()).sum();
+    println!(
+        "wrote {} ({} parts, {} notes, {} steps)",
+        common.out.display(),
+        score.parts.len(),
+        notes,
+        score.len
+    );
+    Ok(())
+}

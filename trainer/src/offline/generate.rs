@@ -1,0 +1,62 @@
+//! Generate: the model plays N bars from silence.
+//!
+//! The sequencer's continue mode answers only after it has heard something,
+//! so from nothing there is no host session to run. This steps the model as
+//! the sequencer does on the model's turn: every voice sampled (no clamps),
+//! the position in the bar from the step count, a fresh random stream from
+//! the seed, and the sequencer's sampler.
+
+use bach_engine::model::Model;
+use bach_engine::sampling::{Rng, Sampler};
+use bach_engine::score::{MeterChange, Score, TempoChange};
+use bach_engine::token::{Token, MAX_VOICES};
+
+use super::{check_bars, check_voices_model, voice_name, Offline, OfflineError, Options, Timeline};
+
+/// Velocity of generated notes when nothing was played to take it from.
+const VELOCITY: u8 = 90;
+
+/// `bars` bars of the model's own music, in 4/4 at the given tempo (120 bpm by default).
+pub fn generate(model: &mut Model, bars: u32, opts: &Options) -> Result<Offline, OfflineError> {
+    opts.check()?;
+    check_bars(bars)?;
+    let n = check_voices_model(model)?.min(MAX_VOICES);
+    let bar = model.meta().bar_steps().unwrap_or(16).max(1);
+    let steps = bars as usize * bar;
+    let sampler = Sampler {
+        temperature: opts.temperature,
+        ..Sampler::default()
+    };
+    let mut rng = Rng::new(opts.seed);
+    model.reset();
+    let clamp = [None; MAX_VOICES];
+    let mut voices: Vec<Vec<Token>> = vec![Vec::with_capacity(steps); n];
+    for k in 0..steps {
+        let tokens = model.step_voices(k % bar, &clamp[..n], &sampler, &mut rng);
+        for (v, voice) in voices.iter_mut().enumerate() {
+            voice.push(tokens.get(v).copied().unwrap_or(Token::Rest));
+        }
+    }
+    let names: Vec<String> = (0..n).map(|v| voice_name(model, v)).collect();
+    let named: Vec<(&str, &[Token])> = names
+        .iter()
+        .zip(&voices)
+        .map(|(name, t)| (name.as_str(), t.as_slice()))
+        .collect();
+    let step_beats = model.meta().step_beats;
+    let mut score = Score::from_voices(step_beats, &named, VELOCITY);
+    let bpm = opts.bpm.unwrap_or(120.0);
+    score.tempos = vec![TempoChange { step: 0, bpm }];
+    score.meters = vec![MeterChange {
+        step: 0,
+        numerator: 4,
+        denominator: 4,
+    }];
+    Ok(Offline {
+        timeline: Timeline::constant(step_beats, 0.0, bpm),
+        length: 0,
+        input: Vec::new(),
+        events: Vec::new(),
+        score,
+    })
+}

@@ -1,0 +1,186 @@
+//! Offline harmonize, continue and generate: the plugin's engine stepping
+//! run on a MIDI file instead of a live host, for users without a DAW.
+//!
+//! [`harmonize()`] and [`continue_from`] play the file through a pretend
+//! host session ([`session`]) that drives [`bach_engine::sequencer::Sequencer`]
+//! block by block exactly as the plugin does, so for the same model, seed,
+//! tempo and input the notes are the plugin's. [`generate()`] starts from
+//! silence, where the sequencer (which only answers what it heard) has nothing
+//! to do, so it steps the model directly as the sequencer does on its turn.
+
+pub mod command;
+pub mod continuation;
+pub mod generate;
+pub mod harmonize;
+pub mod melody;
+pub mod session;
+pub mod timeline;
+
+use bach_engine::model::Model;
+use bach_engine::score::{Part, Score};
+use bach_engine::sequencer::{Mode, Settings};
+use bach_engine::ModelKind;
+
+pub use continuation::continue_from;
+pub use generate::generate;
+pub use harmonize::harmonize;
+pub use session::{HostNote, VoiceEvent};
+pub use timeline::Timeline;
+
+/// What can go wrong turning a file into music.
+#[derive(Debug, thiserror::Error)]
+pub enum OfflineError {
+    #[error("the model is a piano-roll model; this needs a voices model (such as the chorale SATB model)")]
+    NotVoices,
+    #[error("the model has {0} voice(s); harmonizing needs a melody voice and at least one more")]
+    TooFewVoices(usize),
+    #[error("the file has no melody: no part has notes")]
+    NoMelody,
+    #[error("track {0:?} has no notes")]
+    EmptyTrack(String),
+    #[error("no track {choice:?}; the file has: {available}")]
+    NoSuchTrack { choice: String, available: String },
+    #[error("tempo {0} bpm is not usable: give 1 to 1000")]
+    BadTempo(f64),
+    #[error("temperature {0} is not usable: give a finite number of 0 or more")]
+    BadTemperature(f32),
+    #[error("--bars must be at least 1")]
+    NoBars,
+    #[error("{0} bars is too long (at most 4096)")]
+    TooManyBars(u32),
+    #[error("the sequencer dropped {0} output events in one block")]
+    Overflow(usize),
+}
+
+/// Most bars `continue` and `generate` will make.
+pub const MAX_BARS: u32 = 4096;
+
+/// The user's choices shared by the three commands.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Options {
+    pub temperature: f32,
+    pub seed: u64,
+    /// Overrides the file's tempo map.
+    pub bpm: Option<f64>,
+    /// The melody track (harmonize): a number from 1 or a name.
+    pub track: Option<String>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        let s = Settings::default();
+        Self {
+            temperature: s.temperature,
+            seed: s.seed,
+            bpm: None,
+            track: None,
+        }
+    }
+}
+
+impl Options {
+    fn check(&self) -> Result<(), OfflineError> {
+        if !(self.temperature.is_finite() && self.temperature >= 0.0) {
+            return Err(OfflineError::BadTemperature(self.temperature));
+        }
+        if let Some(bpm) = self.bpm {
+            if !(bpm.is_finite() && (1.0..=1000.0).contains(&bpm)) {
+                return Err(OfflineError::BadTempo(bpm));
+            }
+        }
+        Ok(())
+    }
+
+    /// The plugin's default settings with this mode, temperature and seed.
+    fn settings(&self, mode: Mode) -> Settings {
+        Settings {
+            mode,
+            temperature: self.temperature,
+            seed: self.seed,
+            ..Settings::default()
+        }
+    }
+}
+
+/// The result of a command: the score to write, and the pretend host session
+/// it came from (for comparing with the plugin in tests).
+#[derive(Clone, Debug)]
+pub struct Offline {
+    pub score: Score,
+    pub timeline: Timeline,
+    /// Input notes as the pretend host sent them.
+    pub input: Vec<HostNote>,
+    /// Samples played.
+    pub length: i64,
+    /// The voices' note events as the sequencer sent them.
+    pub events: Vec<VoiceEvent>,
+}
+
+fn check_voices_model(model: &Model) -> Result<usize, OfflineError> {
+    if model.kind() != ModelKind::Voices {
+        return Err(OfflineError::NotVoices);
+    }
+    let n = model.voices();
+    if n == 0 {
+        return Err(OfflineError::TooFewVoices(0));
+    }
+    Ok(n)
+}
+
+fn check_bars(bars: u32) -> Result<(), OfflineError> {
+    match bars {
+        0 => Err(OfflineError::NoBars),
+        b if b > MAX_BARS => Err(OfflineError::TooManyBars(b)),
+        _ => Ok(()),
+    }
+}
+
+/// A readable track name for voice `v` of the model ("S" becomes "Soprano").
+pub fn voice_name(model: &Model, v: usize) -> String {
+    let name = model
+        .meta()
+        .voices
+        .get(v)
+        .map_or_else(|| format!("Voice {}", v + 1), |s| s.name.clone());
+    match name.as_str() {
+        "S" => "Soprano".into(),
+        "A" => "Alto".into(),
+        "T" => "Tenor".into(),
+        "B" => "Bass".into(),
+        _ => name,
+    }
+}
+
+/// Tempo map of the output: the file's, or the user's one tempo.
+fn tempo_map(score: &Score, bpm: Option<f64>) -> Vec<bach_engine::score::TempoChange> {
+    match bpm {
+        Some(bpm) => vec![bach_engine::score::TempoChange { step: 0, bpm }],
+        None => score.tempos.clone(),
+    }
+}
+
+/// The host beat of step 0: a pickup starts part-way into the model's bar,
+/// so the downbeat after it falls on a bar line of the model's grid.
+fn origin_beats(score: &Score, model: &Model) -> f64 {
+    let bar_steps = model.meta().bar_steps().unwrap_or(16).max(1);
+    (score.position_in_bar(0) % bar_steps) as f64 * score.step_beats
+}
+
+/// Parts made from per-voice notes, named after the model's voices.
+fn voice_parts(
+    model: &Model,
+    notes: Vec<Vec<bach_engine::score::Note>>,
+    first_channel: usize,
+) -> Vec<Part> {
+    notes
+        .into_iter()
+        .enumerate()
+        .map(|(v, notes)| {
+            Part::new(
+                voice_name(model, v),
+                bach_engine::score::channel_for(first_channel + v),
+                notes,
+            )
+        })
+        .collect()
+}

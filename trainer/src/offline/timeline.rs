@@ -1,0 +1,163 @@
+//! The pretend host's timeline: where each grid step of a score falls in
+//! samples, and what transport a host would report at any sample.
+//!
+//! Each stretch of constant tempo is an [`Anchor`] built exactly as the
+//! sequencer builds its own when the host's tempo changes (the block's first
+//! sample and the beat there), so the step boundaries computed here are the
+//! very samples the sequencer steps on.
+
+use bach_engine::score::TempoChange;
+use bach_engine::sequencer::clock::{sanitize_tempo, Anchor};
+use bach_engine::sequencer::Transport;
+
+/// Sample rate of the pretend host.
+pub const SAMPLE_RATE: f64 = 48_000.0;
+
+/// A stretch of constant tempo, from grid step `step` (at sample `sample`) on.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TempoSegment {
+    pub step: u32,
+    pub sample: i64,
+    /// Host beat position at `sample`.
+    pub beat: f64,
+    pub bpm: f64,
+    anchor: Anchor,
+}
+
+/// Grid steps on the sample timeline of a host playing from sample 0.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Timeline {
+    step_beats: f64,
+    /// Host beat position of step 0 (a pickup starts part-way into a bar).
+    origin: f64,
+    segments: Vec<TempoSegment>,
+}
+
+impl Timeline {
+    /// A timeline for a tempo map (sorted by step; empty means 120 bpm).
+    /// Tempi the sequencer would not accept become 120 bpm here too, and
+    /// repeated tempi are merged, as a host reporting the same tempo moves no anchor.
+    pub fn new(step_beats: f64, origin: f64, tempos: &[TempoChange]) -> Self {
+        let first = tempos
+            .first()
+            .filter(|t| t.step == 0)
+            .map_or(120.0, |t| t.bpm);
+        let bpm = sanitize_tempo(Some(first));
+        let mut segments = vec![TempoSegment {
+            step: 0,
+            sample: 0,
+            beat: origin,
+            bpm,
+            anchor: Anchor::new(0, origin, SAMPLE_RATE, bpm),
+        }];
+        for t in tempos.iter().filter(|t| t.step > 0) {
+            let bpm = sanitize_tempo(Some(t.bpm));
+            let prev = *segments.last().expect("one segment");
+            if bpm == prev.bpm || t.step <= prev.step {
+                continue;
+            }
+            let sample = prev.anchor.sample_of(origin + t.step as f64 * step_beats);
+            if sample <= prev.sample {
+                continue;
+            }
+            let beat = prev.anchor.beat_at(sample);
+            segments.push(TempoSegment {
+                step: t.step,
+                sample,
+                beat,
+                bpm,
+                anchor: Anchor::new(sample, beat, SAMPLE_RATE, bpm),
+            });
+        }
+        Self {
+            step_beats,
+            origin,
+            segments,
+        }
+    }
+
+    /// One tempo throughout.
+    pub fn constant(step_beats: f64, origin: f64, bpm: f64) -> Self {
+        Self::new(step_beats, origin, &[TempoChange { step: 0, bpm }])
+    }
+
+    pub fn segments(&self) -> &[TempoSegment] {
+        &self.segments
+    }
+
+    fn segment_for_step(&self, step: u32) -> &TempoSegment {
+        let i = self.segments.partition_point(|s| s.step <= step);
+        &self.segments[i.saturating_sub(1)]
+    }
+
+    fn segment_at(&self, sample: i64) -> &TempoSegment {
+        let i = self.segments.partition_point(|s| s.sample <= sample);
+        &self.segments[i.saturating_sub(1)]
+    }
+
+    /// The first sample of grid step `step`: where the sequencer steps.
+    pub fn sample_of_step(&self, step: u32) -> i64 {
+        let beat = self.origin + step as f64 * self.step_beats;
+        self.segment_for_step(step).anchor.sample_of(beat)
+    }
+
+    /// The grid step nearest to `sample`.
+    pub fn step_at(&self, sample: i64) -> u32 {
+        let beat = self.segment_at(sample).anchor.beat_at(sample);
+        ((beat - self.origin) / self.step_beats).round().max(0.0) as u32
+    }
+
+    /// What a playing host reports at the first sample of a block starting at `sample`.
+    pub fn transport_at(&self, sample: i64) -> Transport {
+        let seg = self.segment_at(sample);
+        Transport {
+            playing: true,
+            tempo: Some(seg.bpm),
+            pos_beats: Some(seg.anchor.beat_at(sample)),
+            loop_range: None,
+        }
+    }
+
+    /// The first tempo change after `sample`, where a host starts a new block.
+    pub fn next_change_after(&self, sample: i64) -> Option<i64> {
+        self.segments.iter().map(|s| s.sample).find(|&s| s > sample)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn steps_land_on_whole_samples_across_tempo_changes() {
+        let t = Timeline::new(
+            0.25,
+            0.0,
+            &[
+                TempoChange {
+                    step: 0,
+                    bpm: 120.0,
+                },
+                TempoChange {
+                    step: 16,
+                    bpm: 90.0,
+                },
+            ],
+        );
+        assert_eq!(t.sample_of_step(1), 6000);
+        assert_eq!(t.sample_of_step(16), 96_000);
+        assert_eq!(t.sample_of_step(17), 104_000);
+        assert_eq!(t.step_at(104_000), 17);
+        assert_eq!(t.next_change_after(0), Some(96_000));
+        assert_eq!(t.transport_at(104_000).tempo, Some(90.0));
+        assert_eq!(t.transport_at(104_000).pos_beats, Some(4.25));
+    }
+
+    #[test]
+    fn a_pickup_starts_inside_the_bar_and_odd_tempi_fall_back() {
+        let t = Timeline::new(0.25, 3.0, &[TempoChange { step: 0, bpm: 0.5 }]);
+        assert_eq!(t.transport_at(0).pos_beats, Some(3.0));
+        assert_eq!(t.segments()[0].bpm, 120.0);
+        assert_eq!(t.sample_of_step(4), 24_000);
+    }
+}
