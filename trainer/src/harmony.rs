@@ -1,0 +1,245 @@
+//! Harmony figures for four-part writing, to put a model's harmonizations
+//! beside Bach's own: parallel fifths and octaves, voice crossings, notes out
+//! of range, and how often strong beats sound consonant.
+//!
+//! Everything works on the sounding pitch of each voice at each 16th step.
+
+use bach_engine::token::sounding;
+use bach_engine::{Model, Rng, Sampler, Token, VoiceRange};
+use serde::Serialize;
+
+/// The four voices' ranges in the JSB chorales (S, A, T, B), as in the data's README.
+pub const BACH_RANGES: [VoiceRange; 4] = [
+    VoiceRange::new(60, 81),
+    VoiceRange::new(52, 74),
+    VoiceRange::new(46, 69),
+    VoiceRange::new(36, 66),
+];
+
+/// Counts gathered over pieces; [`HarmonyStats::summary`] turns them into rates.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct HarmonyStats {
+    pub steps: usize,
+    pub parallel_fifths: usize,
+    pub parallel_octaves: usize,
+    /// Steps on which some lower voice sounds above a higher one.
+    pub crossing_steps: usize,
+    pub onsets: usize,
+    pub out_of_range: usize,
+    pub strong_beats: usize,
+    pub consonant_strong_beats: usize,
+    /// Pitch-class histogram of the sounding notes of voices 1.. (A, T, B).
+    pub pitch_classes: [f64; 12],
+}
+
+/// Rates, as reported in BENCHMARKS.md.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct HarmonySummary {
+    pub steps: usize,
+    pub parallel_fifths_per_100: f64,
+    pub parallel_octaves_per_100: f64,
+    pub parallels_per_100: f64,
+    pub crossings_per_100: f64,
+    pub out_of_range_share: f64,
+    pub consonant_strong_beats: f64,
+}
+
+/// Sounding pitches of each voice at each step of a token sequence laid out
+/// `tokens[t * voices + v]`.
+pub fn sounding_pitches(tokens: &[Token], voices: usize) -> Vec<Vec<Option<u8>>> {
+    let mut now = vec![None; voices];
+    tokens
+        .chunks_exact(voices)
+        .map(|step| {
+            for (v, t) in step.iter().enumerate() {
+                now[v] = sounding(now[v], *t);
+            }
+            now.clone()
+        })
+        .collect()
+}
+
+/// True when the interval (in semitones, any octave) is consonant: unisons
+/// and octaves, thirds, sixths and fifths; a fourth only between upper voices.
+fn consonant(interval: u8, against_bass: bool) -> bool {
+    match interval % 12 {
+        0 | 3 | 4 | 7 | 8 | 9 => true,
+        5 => !against_bass,
+        _ => false,
+    }
+}
+
+impl HarmonyStats {
+    /// Adds a piece: `steps[t][v]`, voices ordered from the top (S) down.
+    /// `onset[t][v]` says whether voice `v` starts a note at `t`.
+    pub fn add(&mut self, tokens: &[Token], voices: usize, ranges: &[VoiceRange]) {
+        let steps = sounding_pitches(tokens, voices);
+        self.steps += steps.len();
+        for (t, now) in steps.iter().enumerate() {
+            // Onsets and ranges.
+            for (v, token) in tokens[t * voices..(t + 1) * voices].iter().enumerate() {
+                if let Token::Onset(p) = token {
+                    self.onsets += 1;
+                    if ranges.get(v).is_some_and(|r| !r.contains(*p)) {
+                        self.out_of_range += 1;
+                    }
+                }
+            }
+            for p in now.iter().skip(1).flatten() {
+                self.pitch_classes[(*p % 12) as usize] += 1.0;
+            }
+            // Crossings: a lower voice above a higher one.
+            let crossing = (0..voices).any(|u| {
+                (u + 1..voices).any(|l| matches!((now[u], now[l]), (Some(a), Some(b)) if b > a))
+            });
+            self.crossing_steps += crossing as usize;
+            // Strong beats: the first and third beats of a 4/4 bar of 16ths.
+            if t % 8 == 0 && now.iter().all(Option::is_some) && voices > 1 {
+                self.strong_beats += 1;
+                let p: Vec<u8> = now.iter().flatten().copied().collect();
+                let bass = p[voices - 1];
+                let ok = (0..voices).all(|u| {
+                    (u + 1..voices).all(|l| {
+                        let (hi, lo) = (p[u].max(p[l]), p[u].min(p[l]));
+                        consonant(hi - lo, l == voices - 1 && lo == bass)
+                    })
+                });
+                self.consonant_strong_beats += ok as usize;
+            }
+            // Parallels: both voices move, the same way, between two perfect
+            // intervals of the same kind.
+            if t == 0 {
+                continue;
+            }
+            let before = &steps[t - 1];
+            for u in 0..voices {
+                for l in u + 1..voices {
+                    let (Some(a0), Some(b0), Some(a1), Some(b1)) = (before[u], before[l], now[u], now[l])
+                    else {
+                        continue;
+                    };
+                    let (da, db) = (a1 as i32 - a0 as i32, b1 as i32 - b0 as i32);
+                    if da == 0 || db == 0 || da.signum() != db.signum() {
+                        continue;
+                    }
+                    let i0 = (a0 as i32 - b0 as i32).rem_euclid(12);
+                    let i1 = (a1 as i32 - b1 as i32).rem_euclid(12);
+                    match (i0, i1) {
+                        (7, 7) => self.parallel_fifths += 1,
+                        (0, 0) => self.parallel_octaves += 1,
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+
+    pub fn summary(&self) -> HarmonySummary {
+        let per_100 = |n: usize| 100.0 * n as f64 / self.steps.max(1) as f64;
+        HarmonySummary {
+            steps: self.steps,
+            parallel_fifths_per_100: per_100(self.parallel_fifths),
+            parallel_octaves_per_100: per_100(self.parallel_octaves),
+            parallels_per_100: per_100(self.parallel_fifths + self.parallel_octaves),
+            crossings_per_100: per_100(self.crossing_steps),
+            out_of_range_share: self.out_of_range as f64 / self.onsets.max(1) as f64,
+            consonant_strong_beats: self.consonant_strong_beats as f64
+                / self.strong_beats.max(1) as f64,
+        }
+    }
+
+    /// Half the L1 distance between two pitch-class distributions (0: equal, 1: disjoint).
+    pub fn pitch_class_distance(&self, other: &HarmonyStats) -> f64 {
+        let norm = |h: &[f64; 12]| {
+            let s: f64 = h.iter().sum::<f64>().max(1e-12);
+            h.map(|x| x / s)
+        };
+        let (a, b) = (norm(&self.pitch_classes), norm(&other.pitch_classes));
+        0.5 * a.iter().zip(&b).map(|(x, y)| (x - y).abs()).sum::<f64>()
+    }
+}
+
+/// Harmonizes a soprano line (voice 0 of `tokens`) the way the plugin does:
+/// the soprano is clamped, the other voices are sampled step by step with
+/// the bar position `t % 16`. Returns the whole score in the same layout.
+pub fn harmonize(
+    model: &mut Model,
+    tokens: &[Token],
+    voices: usize,
+    temperature: f32,
+    seed: u64,
+) -> Vec<Token> {
+    model.reset();
+    let mut rng = Rng::new(seed);
+    let sampler = Sampler::with_temperature(temperature);
+    let mut clamp = vec![None; model.voices()];
+    let mut out = Vec::with_capacity(tokens.len());
+    for (t, step) in tokens.chunks_exact(voices).enumerate() {
+        clamp[0] = Some(step[0]);
+        out.extend_from_slice(model.step_voices(t, &clamp, &sampler, &mut rng));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Token::{Hold as H, Onset as O, Rest as R};
+
+    #[test]
+    fn parallel_fifths_and_octaves_are_counted_once_each() {
+        // S and B move up a step together a fifth apart, then an octave apart
+        // moving down together, then in contrary motion.
+        let tokens = [
+            O(67), O(64), O(55), O(48), //
+            O(69), H, H, O(50), // S-B: 67/48 = fifth+8ve -> 69/50: parallel fifth
+            O(62), H, H, O(50), // S-B: 62/50 octave (from fifth): nothing
+            O(60), H, O(52), O(48), // S-B 60/48 octave to octave, both down: parallel octave
+            O(62), H, H, O(47), // contrary motion: nothing
+        ];
+        let mut s = HarmonyStats::default();
+        s.add(&tokens, 4, &BACH_RANGES);
+        assert_eq!(s.parallel_fifths, 1);
+        assert_eq!(s.parallel_octaves, 1);
+        assert_eq!(s.steps, 5);
+        assert_eq!(s.summary().parallels_per_100, 40.0);
+    }
+
+    #[test]
+    fn crossings_ranges_and_consonance() {
+        // Step 0: C major (consonant). Step 8: a tritone against the bass, and
+        // the tenor above the alto.
+        let mut tokens = vec![O(72), O(67), O(64), O(48)];
+        for _ in 1..8 {
+            tokens.extend([H, H, H, H]);
+        }
+        tokens.extend([O(71), O(62), O(65), O(35)]);
+        let mut s = HarmonyStats::default();
+        s.add(&tokens, 4, &BACH_RANGES);
+        assert_eq!(s.strong_beats, 2);
+        assert_eq!(s.consonant_strong_beats, 1);
+        assert_eq!(s.crossing_steps, 1);
+        assert_eq!(s.onsets, 8);
+        assert_eq!(s.out_of_range, 1, "the bass's 35 is below 36");
+    }
+
+    #[test]
+    fn rests_silence_voices() {
+        let tokens = [O(60), R, H, O(40), H, H, H, R];
+        let p = sounding_pitches(&tokens, 4);
+        assert_eq!(p[0], vec![Some(60), None, None, Some(40)]);
+        assert_eq!(p[1], vec![Some(60), None, None, None]);
+    }
+
+    #[test]
+    fn distance_of_equal_histograms_is_zero() {
+        let mut a = HarmonyStats::default();
+        a.pitch_classes[0] = 2.0;
+        a.pitch_classes[7] = 2.0;
+        let mut b = a.clone();
+        assert_eq!(a.pitch_class_distance(&b), 0.0);
+        b.pitch_classes = [0.0; 12];
+        b.pitch_classes[1] = 1.0;
+        assert!((a.pitch_class_distance(&b) - 1.0).abs() < 1e-12);
+    }
+}
