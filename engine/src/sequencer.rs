@@ -215,27 +215,35 @@ struct Clock {
 /// The input notes being held, and what was struck since the last step.
 #[derive(Clone, Debug)]
 struct Input {
-    held: [u8; 128],
+    /// Keys held, per channel. A repeated note-on for a held key is a
+    /// retrigger, not a second holder, so the key's one note-off ends it.
+    keys: [u128; 16],
     struck: u128,
-    /// Input notes passed to the output and not yet ended there.
-    passed: [[u8; 128]; 16],
+    /// Input notes passed to the output and not yet ended there, per channel.
+    passed: [u128; 16],
     velocity: u8,
 }
 
 impl Default for Input {
     fn default() -> Self {
         Self {
-            held: [0; 128],
+            keys: [0; 16],
             struck: 0,
-            passed: [[0; 128]; 16],
+            passed: [0; 16],
             velocity: 100,
         }
     }
 }
 
 impl Input {
+    /// Keys held on any channel.
+    fn held(&self) -> u128 {
+        self.keys.iter().fold(0, |a, k| a | k)
+    }
+
     fn top(&self) -> Option<u8> {
-        (0..128u8).rev().find(|&p| self.held[p as usize] > 0)
+        let held = self.held();
+        (held != 0).then(|| 127 - held.leading_zeros() as u8)
     }
 
     fn struck(&self, pitch: u8) -> bool {
@@ -245,8 +253,9 @@ impl Input {
     /// Held or struck since the last step, highest first, into `out`; returns the count.
     fn sounding_desc(&self, out: &mut [u8; 128]) -> usize {
         let mut n = 0;
+        let sounding = self.held() | self.struck;
         for p in (0..128u8).rev() {
-            if self.held[p as usize] > 0 || self.struck(p) {
+            if sounding & (1u128 << p) != 0 {
                 out[n] = p;
                 n += 1;
             }
@@ -322,7 +331,7 @@ impl Sequencer {
     /// not send their note-offs to this session). Their note-offs still pass
     /// through if they come.
     pub fn forget_input(&mut self) {
-        self.input.held = [0; 128];
+        self.input.keys = [0; 16];
         self.input.struck = 0;
     }
 
@@ -600,14 +609,14 @@ impl Sequencer {
         let (channel, pitch) = ((ev.channel & 15) as usize, ev.pitch & 127);
         if ev.on && ev.velocity > 0 {
             let top = self.input.top();
-            self.input.held[pitch as usize] = self.input.held[pitch as usize].saturating_add(1);
-            self.input.struck |= 1u128 << pitch;
+            let bit = 1u128 << pitch;
+            self.input.keys[channel] |= bit;
+            self.input.struck |= bit;
             self.input.velocity = ev.velocity.min(127);
             if pass_through {
                 self.tracker
                     .pass_on(out, offset, channel as u8, pitch, ev.velocity);
-                let passed = &mut self.input.passed[channel][pitch as usize];
-                *passed = passed.saturating_add(1);
+                self.input.passed[channel] |= bit;
             }
             match mode {
                 Mode::Harmonize => top.is_none_or(|t| pitch >= t),
@@ -623,11 +632,10 @@ impl Sequencer {
                 }
             }
         } else {
-            let held = &mut self.input.held[pitch as usize];
-            *held = held.saturating_sub(1);
-            let passed = &mut self.input.passed[channel][pitch as usize];
-            if *passed > 0 {
-                *passed -= 1;
+            let bit = 1u128 << pitch;
+            self.input.keys[channel] &= !bit;
+            if self.input.passed[channel] & bit != 0 {
+                self.input.passed[channel] &= !bit;
                 self.tracker.pass_off(out, offset, channel as u8, pitch);
             }
             false

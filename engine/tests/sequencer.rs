@@ -918,3 +918,64 @@ fn forgetting_input_stops_harmonizing_a_key_the_host_dropped() {
     assert!(!seq.generating());
     assert!(out.events().iter().all(|e| !e.on));
 }
+
+/// A keyboard or host may repeat a note-on for a key already held; its one
+/// note-off must still end the pass-through note and the melody.
+#[test]
+fn a_repeated_note_on_is_ended_by_one_note_off() {
+    let mut model = Busy::new();
+    let mut seq = Sequencer::new();
+    let mut out = EventBuffer::with_capacity(256);
+    let settings = Settings::default();
+    let block = Block {
+        sample_rate: SR,
+        frames: 6_000,
+        transport: Transport {
+            playing: false,
+            tempo: Some(120.0),
+            pos_beats: None,
+            loop_range: None,
+        },
+        bypassed: false,
+    };
+    let ev = |offset, on| InputEvent {
+        offset,
+        on,
+        channel: 0,
+        pitch: 72,
+        velocity: 100,
+    };
+    let mut input_ons = 0;
+    let mut input_offs = 0;
+    let mut count = |out: &EventBuffer| {
+        for e in out.events().iter().filter(|e| e.source == Source::Input) {
+            if e.on {
+                input_ons += 1;
+            } else {
+                input_offs += 1;
+            }
+        }
+    };
+    seq.process(
+        &mut model,
+        &settings,
+        &block,
+        &[ev(0, true), ev(3, true)],
+        &mut out,
+    );
+    count(&out);
+    out.clear();
+    seq.process(&mut model, &settings, &block, &[ev(0, false)], &mut out);
+    count(&out);
+    assert_eq!(
+        (input_ons, input_offs),
+        (2, 1),
+        "the retrigger passes, the off ends it"
+    );
+    // The melody is no longer held: the harmony stops with it.
+    out.clear();
+    for _ in 0..8 {
+        seq.process(&mut model, &settings, &block, &[], &mut out);
+    }
+    assert!(!seq.generating(), "harmony went on after the melody ended");
+}

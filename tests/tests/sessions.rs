@@ -401,7 +401,6 @@ fn random_sessions_never_allocate_in_process() {
 /// passed through (the plugin counts two holders of the key), so the
 /// instrument after the plugin holds the note for ever.
 #[test]
-#[ignore = "bug: duplicate note-on then one note-off leaves the pass-through note hanging"]
 fn a_duplicate_note_on_then_one_note_off_ends_the_pass_through() {
     let mut plugin = ClapBach::load(512);
     let stopped = transport_event(false, 120.0, 0.0, None);

@@ -96,6 +96,9 @@ pub(crate) struct Sounding {
 pub(crate) struct NoteTracker {
     voices: [Option<Sounding>; MAX_VOICES],
     holders: [[u8; 128]; 16],
+    /// Keys the input holds, per channel: one holder each, however many
+    /// note-ons a keyboard or host repeats, so its one note-off ends the key.
+    input: [u128; 16],
 }
 
 impl Default for NoteTracker {
@@ -103,6 +106,7 @@ impl Default for NoteTracker {
         Self {
             voices: [None; MAX_VOICES],
             holders: [[0; 128]; 16],
+            input: [0; 16],
         }
     }
 }
@@ -184,16 +188,27 @@ impl NoteTracker {
             velocity: velocity.clamp(1, 127),
             source: Source::Input,
         }) {
-            let held = &mut self.holders[channel as usize][pitch as usize];
-            *held = held.saturating_add(1);
+            let bit = 1u128 << pitch;
+            if self.input[channel as usize] & bit == 0 {
+                self.input[channel as usize] |= bit;
+                let held = &mut self.holders[channel as usize][pitch as usize];
+                *held = held.saturating_add(1);
+            }
         }
     }
 
     /// Passes an input note-off through unless a voice still holds that key.
-    /// An off for a key that was never passed on goes through as it came.
+    /// An off for a key nobody holds goes through as it came; one for a key
+    /// only a voice holds is dropped, so it cannot cut the voice short.
     pub fn pass_off(&mut self, out: &mut EventBuffer, offset: u32, channel: u8, pitch: u8) {
         let (channel, pitch) = (channel & 15, pitch & 127);
         let held = self.holders[channel as usize][pitch as usize];
+        let bit = 1u128 << pitch;
+        let input_held = self.input[channel as usize] & bit != 0;
+        if held > 0 && !input_held {
+            return;
+        }
+        self.input[channel as usize] &= !bit;
         if held == 0 || self.release(channel, pitch) {
             out.push(NoteEvent {
                 offset,
