@@ -1,0 +1,208 @@
+//! The offline commands give the notes the built plugin plays: the same
+//! session is sent to `target/bundled/bach-plugin.clap` through its CLAP ABI
+//! (the end-to-end tests' host), and its output is compared note for note.
+//!
+//! Needs the bundle (`cargo xtask bundle bach-plugin --release`, which
+//! `scripts/test` runs first); without it, or when it is older than the
+//! default model it embeds, the test says so and skips.
+
+use bach_e2e::{bundled, play, ClapBach, Session};
+use bach_engine::model::Model;
+use bach_engine::score::{MeterChange, Note, Part, Score, TempoChange};
+use bach_trainer::offline::command::DEFAULT_MODEL;
+use bach_trainer::offline::session::voice_notes;
+use bach_trainer::offline::{self, Offline, Options, VoiceEvent};
+
+fn bundle_ready() -> bool {
+    let bundle = bundled("bach-plugin.clap");
+    let model =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/chorale-satb.safetensors");
+    let modified = |p: &std::path::Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    match (modified(&bundle), modified(&model)) {
+        (None, _) => {
+            eprintln!(
+                "skipped: {} is missing (build it with `cargo xtask bundle bach-plugin --release`)",
+                bundle.display()
+            );
+            false
+        }
+        (Some(b), Some(m)) if b < m => {
+            eprintln!("skipped: the bundle is older than the default model it embeds; rebuild it");
+            false
+        }
+        _ => true,
+    }
+}
+
+fn note(start: u32, len: u32, pitch: u8) -> Note {
+    Note {
+        start,
+        len,
+        pitch,
+        velocity: 90,
+    }
+}
+
+/// A pickup, a rest, repeated notes, a tempo change.
+fn input() -> Score {
+    let mut score = Score::new(0.25);
+    let notes = vec![
+        note(0, 4, 67),
+        note(4, 4, 72),
+        note(8, 4, 72),
+        note(12, 2, 74),
+        note(14, 2, 76),
+        note(16, 4, 77),
+        note(24, 4, 76),
+        note(28, 8, 74),
+        note(36, 4, 72),
+    ];
+    score.parts = vec![Part::new("Tune", 0, notes)];
+    score.meters = vec![
+        MeterChange {
+            step: 0,
+            numerator: 1,
+            denominator: 4,
+        },
+        MeterChange {
+            step: 4,
+            numerator: 4,
+            denominator: 4,
+        },
+    ];
+    score.tempos = vec![
+        TempoChange {
+            step: 0,
+            bpm: 120.0,
+        },
+        TempoChange {
+            step: 20,
+            bpm: 90.0,
+        },
+    ];
+    score.len = 40;
+    score
+}
+
+/// Plays the offline result's session through the plugin (`params` as CLAP
+/// values: nice-plug sends continuous parameters normalised to 0..1 and
+/// stepped ones as steps from their minimum); returns the voices'
+/// events (channel = voice by the plugin's default channels).
+fn through_plugin(result: &Offline, params: &[(&str, f64)], continue_from: i64) -> Vec<VoiceEvent> {
+    let mut plugin = ClapBach::load(4096);
+    let params: Vec<_> = params
+        .iter()
+        .map(|&(name, value)| (plugin.param(name), value))
+        .collect();
+    let session = Session {
+        segments: result
+            .timeline
+            .segments()
+            .iter()
+            .map(|s| play(s.sample, s.bpm, s.beat))
+            .collect(),
+        notes: result
+            .input
+            .iter()
+            .map(|n| (n.sample, n.on, n.pitch))
+            .collect(),
+        length: result.length,
+    };
+    plugin
+        .run(&session, 512, &params)
+        .into_iter()
+        // Channel 0 is the melody passing through, except on the model's turn in continue mode.
+        .filter(|n| n.channel > 0 || n.sample >= continue_from)
+        .map(|n| VoiceEvent {
+            sample: n.sample,
+            on: n.on,
+            voice: n.channel,
+            pitch: n.pitch,
+            velocity: 0,
+        })
+        .collect()
+}
+
+fn without_velocity(events: &[VoiceEvent]) -> Vec<VoiceEvent> {
+    events
+        .iter()
+        .map(|e| VoiceEvent { velocity: 0, ..*e })
+        .collect()
+}
+
+/// Equal event lists, or a failure that shows where they part.
+fn assert_same(plugin: &[VoiceEvent], offline: &[VoiceEvent]) {
+    let first = plugin.iter().zip(offline).position(|(a, b)| a != b);
+    let at = first.unwrap_or(plugin.len().min(offline.len()));
+    assert!(
+        plugin.len() == offline.len() && first.is_none(),
+        "plugin {} events, offline {}; first difference at {at}: plugin {:?}, offline {:?}",
+        plugin.len(),
+        offline.len(),
+        plugin.get(at.saturating_sub(2)..(at + 3).min(plugin.len())),
+        offline.get(at.saturating_sub(2)..(at + 3).min(offline.len())),
+    );
+}
+
+#[test]
+fn harmonize_gives_the_plugins_notes() {
+    if !bundle_ready() {
+        return;
+    }
+    let mut model = Model::from_bytes(DEFAULT_MODEL).unwrap();
+    let opts = Options {
+        temperature: 1.0,
+        seed: 42,
+        ..Options::default()
+    };
+    let result = offline::harmonize(&mut model, &input(), &opts).unwrap();
+    assert!(result.events.len() > 10, "{} events", result.events.len());
+    let plugin = through_plugin(
+        &result,
+        &[("Temperature", 1.0 / 2.0), ("Seed", 42.0)],
+        i64::MAX,
+    );
+    assert_same(&plugin, &without_velocity(&result.events));
+    // And so the written voices are the plugin's.
+    let notes = voice_notes(&plugin, &result.timeline, 4, 40);
+    for v in 1..4 {
+        let written: Vec<_> = result.score.parts[v]
+            .notes
+            .iter()
+            .map(|n| (n.start, n.len, n.pitch))
+            .collect();
+        let played: Vec<_> = notes[v].iter().map(|n| (n.start, n.len, n.pitch)).collect();
+        assert_eq!(written, played, "voice {v}");
+    }
+}
+
+#[test]
+fn continue_gives_the_plugins_notes() {
+    if !bundle_ready() {
+        return;
+    }
+    let mut model = Model::from_bytes(DEFAULT_MODEL).unwrap();
+    let opts = Options {
+        temperature: 0.9,
+        seed: 7,
+        ..Options::default()
+    };
+    let result = offline::continue_from(&mut model, &input(), 2, &opts).unwrap();
+    // The primer's longest rest is 4 steps, so the model waits 5 (1.25 beats)
+    // after it ends on step 40; two bars are two of the model's 16-step bars.
+    let start = result.timeline.sample_of_step(45);
+    assert!(result.events.iter().all(|e| e.sample >= start));
+    assert!(result.events.len() > 10, "{} events", result.events.len());
+    let plugin = through_plugin(
+        &result,
+        &[
+            ("Mode", 1.0),
+            ("Temperature", 0.9 / 2.0),
+            ("Seed", 7.0),
+            ("Continue after silence", (1.25 - 0.25) / 15.75),
+            ("Continue length", 2.0 - 1.0),
+        ],
+        start,
+    );
+    assert_same(&plugin, &without_velocity(&result.events));
+}
