@@ -245,8 +245,11 @@ fn tempo_changes_move_the_samples_not_the_steps() {
     assert_eq!(fixed.timeline.sample_of_step(4), 48_000);
 }
 
-/// A type-1 file written with midly, `ppq` 480: tracks of (name, channel, notes in ticks).
-fn raw_midi(tracks: &[(&str, u8, Vec<(u32, u32, u8)>)]) -> Vec<u8> {
+/// A track: name, channel and notes as (start tick, end tick, pitch).
+type Track<'a> = (&'a str, u8, Vec<(u32, u32, u8)>);
+
+/// A type-1 file written with midly at 480 ticks per quarter.
+fn raw_midi(tracks: &[Track]) -> Vec<u8> {
     use midly::num::{u28, u4, u7};
     use midly::{
         Format, Header, MetaMessage, MidiMessage, Smf, Timing, TrackEvent, TrackEventKind,

@@ -165,8 +165,8 @@ fn harmonize_gives_the_plugins_notes() {
     assert_same(&plugin, &without_velocity(&result.events));
     // And so the written voices are the plugin's.
     let notes = voice_notes(&plugin, &result.timeline, 4, 40);
-    for v in 1..4 {
-        let written: Vec<_> = result.score.parts[v]
+    for (v, part) in result.score.parts.iter().enumerate().skip(1) {
+        let written: Vec<_> = part
             .notes
             .iter()
             .map(|n| (n.start, n.len, n.pitch))

@@ -16,7 +16,7 @@ use super::{check_bars, check_voices_model, voice_name, Offline, OfflineError, O
 /// Velocity of generated notes when nothing was played to take it from.
 const VELOCITY: u8 = 90;
 
-/// `bars` bars of the model's own music, in 4/4 at the given tempo (120 bpm by default).
+/// `bars` bars of the model's own music, in its bar (4/4 for chorales) at the given tempo (120 bpm by default).
 pub fn generate(model: &mut Model, bars: u32, opts: &Options) -> Result<Offline, OfflineError> {
     opts.check()?;
     check_bars(bars)?;
@@ -47,9 +47,11 @@ pub fn generate(model: &mut Model, bars: u32, opts: &Options) -> Result<Offline,
     let mut score = Score::from_voices(step_beats, &named, VELOCITY);
     let bpm = opts.bpm.unwrap_or(120.0);
     score.tempos = vec![TempoChange { step: 0, bpm }];
+    // The model's bar in quarter notes (4/4 for the chorale model).
+    let quarters = (bar as f64 * step_beats).round().clamp(1.0, 32.0) as u8;
     score.meters = vec![MeterChange {
         step: 0,
-        numerator: 4,
+        numerator: quarters,
         denominator: 4,
     }];
     Ok(Offline {

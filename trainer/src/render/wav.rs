@@ -111,6 +111,7 @@ mod tests {
         assert_eq!(envelope(0.0, 1.0), 0.0);
         assert!((envelope(ATTACK, 1.0) - 1.0).abs() < 1e-9);
         assert!((envelope(0.5, 1.0) - SUSTAIN).abs() < 1e-9);
-        assert_eq!(envelope(1.0 + RELEASE, 1.0), 0.0);
+        assert!(envelope(1.0 + RELEASE, 1.0).abs() < 1e-9);
+        assert_eq!(envelope(2.0, 1.0), 0.0);
     }
 }
