@@ -45,6 +45,9 @@ pub enum Command {
     Continue(crate::offline::command::ContinueArgs),
     /// Let the model play N bars from nothing.
     Generate(crate::offline::command::GenerateArgs),
+    /// Harmonize a split's sopranos and compare parallels, crossings, ranges
+    /// and strong-beat consonance with Bach's own chorales.
+    Harmony(crate::harmony::HarmonyArgs),
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -204,6 +207,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Harmonize(args) => crate::offline::command::harmonize(args),
         Command::Continue(args) => crate::offline::command::continue_(args),
         Command::Generate(args) => crate::offline::command::generate(args),
+        Command::Harmony(args) => crate::harmony::run(args),
     }
 }
 

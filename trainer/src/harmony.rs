@@ -4,9 +4,14 @@
 //!
 //! Everything works on the sounding pitch of each voice at each 16th step.
 
+use std::path::PathBuf;
+
+use anyhow::{bail, Result};
 use bach_engine::token::sounding;
-use bach_engine::{Model, Rng, Sampler, Token, VoiceRange};
+use bach_engine::{Model, ModelKind, Rng, Sampler, Token, VoiceRange};
 use serde::Serialize;
+
+use crate::dataset::{Piece, Split};
 
 /// The four voices' ranges in the JSB chorales (S, A, T, B), as in the data's README.
 pub const BACH_RANGES: [VoiceRange; 4] = [
@@ -114,7 +119,8 @@ impl HarmonyStats {
             let before = &steps[t - 1];
             for u in 0..voices {
                 for l in u + 1..voices {
-                    let (Some(a0), Some(b0), Some(a1), Some(b1)) = (before[u], before[l], now[u], now[l])
+                    let (Some(a0), Some(b0), Some(a1), Some(b1)) =
+                        (before[u], before[l], now[u], now[l])
                     else {
                         continue;
                     };
@@ -181,6 +187,122 @@ pub fn harmonize(
     out
 }
 
+/// `bach-trainer harmony`: harmonize every soprano of a split and set the
+/// harmony figures beside those of the original chorales.
+#[derive(clap::Args, Debug)]
+pub struct HarmonyArgs {
+    /// A four-voice (SATB) voices model.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// A voice-separated dataset, such as Jsb16thSeparated.json.
+    #[arg(long)]
+    pub dataset: PathBuf,
+    #[arg(long, value_enum, default_value = "test")]
+    pub split: Split,
+    /// Sampling temperature for alto, tenor and bass (0: most likely).
+    #[arg(long, default_value_t = 0.8)]
+    pub temperature: f32,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The figures for one split: the model's harmonizations and Bach's.
+#[derive(Debug, Serialize)]
+pub struct HarmonyReport {
+    /// NLL per step of alto, tenor and bass given the soprano (and the past).
+    pub atb_given_s_nll: f64,
+    pub per_voice_nll: Vec<(String, f64)>,
+    pub pieces: usize,
+    pub model: HarmonySummary,
+    pub bach: HarmonySummary,
+    /// Model parallels per 100 steps over Bach's.
+    pub parallels_ratio: f64,
+    /// Half the L1 distance of the A, T, B pitch-class distributions (0 to 1).
+    pub pitch_class_distance: f64,
+}
+
+/// Runs `bach-trainer harmony`.
+pub fn run(args: HarmonyArgs) -> Result<()> {
+    let report = report(&args)?;
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+        return Ok(());
+    }
+    let row = |name: &str, h: &HarmonySummary| {
+        format!(
+            "{name:<6} {:>9.3} {:>9.3} {:>9.3} {:>10.3} {:>11.4} {:>13.3}",
+            h.parallel_fifths_per_100,
+            h.parallel_octaves_per_100,
+            h.parallels_per_100,
+            h.crossings_per_100,
+            h.out_of_range_share,
+            h.consonant_strong_beats
+        )
+    };
+    println!(
+        "{} pieces; NLL of A, T, B given S: {:.4} nats per step ({})",
+        report.pieces,
+        report.atb_given_s_nll,
+        report
+            .per_voice_nll
+            .iter()
+            .map(|(n, v)| format!("{n} {v:.4}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!(
+        "per 100 steps: fifths   octaves  parallels  crossings  out-of-range  consonant-strong"
+    );
+    println!("{}", row("model", &report.model));
+    println!("{}", row("Bach", &report.bach));
+    println!(
+        "parallels, model over Bach: {:.2}; pitch-class distance: {:.4}",
+        report.parallels_ratio, report.pitch_class_distance
+    );
+    Ok(())
+}
+
+/// Computes the figures of [`run`].
+pub fn report(args: &HarmonyArgs) -> Result<HarmonyReport> {
+    let net = crate::cli::load_network(&args.model)?;
+    if net.meta.kind != ModelKind::Voices || net.meta.voices.len() != 4 {
+        bail!("harmony figures need a four-voice (SATB) voices model");
+    }
+    let data = crate::cli::load_dataset(&args.dataset, Some(ModelKind::Voices), None)?;
+    crate::cli::check_fit(&net.meta, &data)?;
+    let pieces = data.split(args.split);
+    if pieces.is_empty() {
+        bail!("the {} split of {} is empty", args.split.name(), data.name);
+    }
+    let nll = crate::eval::evaluate(&net, pieces)?;
+    let atb_given_s_nll = nll.per_voice.iter().skip(1).map(|(_, v)| v).sum();
+
+    let mut model = Model::load(&args.model)?;
+    let (mut ours, mut bach) = (HarmonyStats::default(), HarmonyStats::default());
+    for (i, piece) in pieces.iter().enumerate() {
+        let Piece::Voices { voices, tokens } = piece else {
+            continue;
+        };
+        bach.add(tokens, *voices, &BACH_RANGES);
+        let seed = args.seed.wrapping_add(i as u64);
+        let harmony = harmonize(&mut model, tokens, *voices, args.temperature, seed);
+        ours.add(&harmony, *voices, &BACH_RANGES);
+    }
+    let (model_summary, bach_summary) = (ours.summary(), bach.summary());
+    Ok(HarmonyReport {
+        atb_given_s_nll,
+        per_voice_nll: nll.per_voice,
+        pieces: pieces.len(),
+        parallels_ratio: model_summary.parallels_per_100 / bach_summary.parallels_per_100.max(1e-9),
+        pitch_class_distance: ours.pitch_class_distance(&bach),
+        model: model_summary,
+        bach: bach_summary,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -191,11 +313,26 @@ mod tests {
         // S and B move up a step together a fifth apart, then an octave apart
         // moving down together, then in contrary motion.
         let tokens = [
-            O(67), O(64), O(55), O(48), //
-            O(69), H, H, O(50), // S-B: 67/48 = fifth+8ve -> 69/50: parallel fifth
-            O(62), H, H, O(50), // S-B: 62/50 octave (from fifth): nothing
-            O(60), H, O(52), O(48), // S-B 60/48 octave to octave, both down: parallel octave
-            O(62), H, H, O(47), // contrary motion: nothing
+            O(67),
+            O(64),
+            O(55),
+            O(48), //
+            O(69),
+            H,
+            H,
+            O(50), // S-B: 67/48 = fifth+8ve -> 69/50: parallel fifth
+            O(62),
+            H,
+            H,
+            O(50), // S-B: 62/50 octave (from fifth): nothing
+            O(60),
+            H,
+            O(52),
+            O(48), // S-B 60/48 octave to octave, both down: parallel octave
+            O(62),
+            H,
+            H,
+            O(47), // contrary motion: nothing
         ];
         let mut s = HarmonyStats::default();
         s.add(&tokens, 4, &BACH_RANGES);

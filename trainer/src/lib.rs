@@ -9,6 +9,7 @@ pub mod checkpoint;
 pub mod cli;
 pub mod dataset;
 pub mod eval;
+pub mod harmony;
 pub mod init;
 pub mod model;
 pub mod offline;
