@@ -180,15 +180,52 @@ pub struct Block {
     pub bypassed: bool,
 }
 
-/// An incoming note, `offset` samples into the block. A note-on with
-/// velocity 0 is a note-off.
+/// An incoming event, `offset` samples into the block.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct InputEvent {
     pub offset: u32,
-    pub on: bool,
     pub channel: u8,
-    pub pitch: u8,
-    pub velocity: u8,
+    pub kind: InputKind,
+}
+
+/// What came in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InputKind {
+    /// A note-on; velocity 0 means a note-off, as in MIDI.
+    NoteOn {
+        pitch: u8,
+        velocity: u8,
+    },
+    NoteOff {
+        pitch: u8,
+    },
+    /// All notes off (MIDI CC 123, or CC 120 all sound off): every key held
+    /// on the channel is released and every generated note ends.
+    AllNotesOff,
+}
+
+impl InputEvent {
+    /// A note-on (`on`) or note-off.
+    pub fn note(offset: u32, on: bool, channel: u8, pitch: u8, velocity: u8) -> Self {
+        let kind = if on {
+            InputKind::NoteOn { pitch, velocity }
+        } else {
+            InputKind::NoteOff { pitch }
+        };
+        Self {
+            offset,
+            channel,
+            kind,
+        }
+    }
+
+    pub fn all_notes_off(offset: u32, channel: u8) -> Self {
+        Self {
+            offset,
+            channel,
+            kind: InputKind::AllNotesOff,
+        }
+    }
 }
 
 /// A position jump (in beats) smaller than this is host rounding, not a seek.
@@ -606,39 +643,77 @@ impl Sequencer {
         mode: Mode,
         out: &mut EventBuffer,
     ) -> bool {
-        let (channel, pitch) = ((ev.channel & 15) as usize, ev.pitch & 127);
-        if ev.on && ev.velocity > 0 {
-            let top = self.input.top();
-            let bit = 1u128 << pitch;
-            self.input.keys[channel] |= bit;
-            self.input.struck |= bit;
-            self.input.velocity = ev.velocity.min(127);
-            if pass_through {
-                self.tracker
-                    .pass_on(out, offset, channel as u8, pitch, ev.velocity);
-                self.input.passed[channel] |= bit;
+        let channel = (ev.channel & 15) as usize;
+        match ev.kind {
+            InputKind::NoteOn { pitch, velocity } if velocity > 0 => self.note_on(
+                channel,
+                pitch & 127,
+                velocity,
+                offset,
+                pass_through,
+                mode,
+                out,
+            ),
+            InputKind::NoteOn { pitch, .. } | InputKind::NoteOff { pitch } => {
+                self.note_off(channel, pitch & 127, offset, out);
+                false
             }
-            match mode {
-                Mode::Harmonize => top.is_none_or(|t| pitch >= t),
-                Mode::Continue => {
-                    if self.turn.playing {
-                        // The player takes the turn back.
-                        self.tracker.end_all(out, offset);
-                        self.turn.playing = false;
-                    }
-                    self.turn.heard = true;
-                    self.turn.quiet_steps = 0;
-                    false
+            InputKind::AllNotesOff => {
+                let mut keys = self.input.keys[channel] | self.input.passed[channel];
+                while keys != 0 {
+                    let pitch = 127 - keys.leading_zeros() as u8;
+                    keys &= !(1u128 << pitch);
+                    self.note_off(channel, pitch, offset, out);
                 }
+                self.tracker.end_all(out, offset);
+                self.turn.playing = false;
+                false
             }
-        } else {
-            let bit = 1u128 << pitch;
-            self.input.keys[channel] &= !bit;
-            if self.input.passed[channel] & bit != 0 {
-                self.input.passed[channel] &= !bit;
-                self.tracker.pass_off(out, offset, channel as u8, pitch);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn note_on(
+        &mut self,
+        channel: usize,
+        pitch: u8,
+        velocity: u8,
+        offset: u32,
+        pass_through: bool,
+        mode: Mode,
+        out: &mut EventBuffer,
+    ) -> bool {
+        let top = self.input.top();
+        let bit = 1u128 << pitch;
+        self.input.keys[channel] |= bit;
+        self.input.struck |= bit;
+        self.input.velocity = velocity.min(127);
+        if pass_through {
+            self.tracker
+                .pass_on(out, offset, channel as u8, pitch, velocity);
+            self.input.passed[channel] |= bit;
+        }
+        match mode {
+            Mode::Harmonize => top.is_none_or(|t| pitch >= t),
+            Mode::Continue => {
+                if self.turn.playing {
+                    // The player takes the turn back.
+                    self.tracker.end_all(out, offset);
+                    self.turn.playing = false;
+                }
+                self.turn.heard = true;
+                self.turn.quiet_steps = 0;
+                false
             }
-            false
+        }
+    }
+
+    fn note_off(&mut self, channel: usize, pitch: u8, offset: u32, out: &mut EventBuffer) {
+        let bit = 1u128 << pitch;
+        self.input.keys[channel] &= !bit;
+        if self.input.passed[channel] & bit != 0 {
+            self.input.passed[channel] &= !bit;
+            self.tracker.pass_off(out, offset, channel as u8, pitch);
         }
     }
 

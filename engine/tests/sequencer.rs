@@ -219,13 +219,7 @@ impl Session {
             input.clear();
             for &(t, on, pitch, velocity) in &self.notes {
                 if t >= s && t < s + frames as i64 {
-                    input.push(InputEvent {
-                        offset: (t - s) as u32,
-                        on,
-                        channel: 0,
-                        pitch,
-                        velocity,
-                    });
+                    input.push(InputEvent::note((t - s) as u32, on, 0, pitch, velocity));
                 }
             }
             let block = Block {
@@ -742,13 +736,7 @@ fn bypass_and_reset_end_generated_notes() {
         transport,
         bypassed: false,
     };
-    let on = InputEvent {
-        offset: 0,
-        on: true,
-        channel: 0,
-        pitch: 72,
-        velocity: 100,
-    };
+    let on = InputEvent::note(0, true, 0, 72, 100);
     seq.process(&mut model, &settings, &block, &[on], &mut out);
     assert!(seq.generating());
     let bypassed = Block {
@@ -843,20 +831,8 @@ fn a_full_buffer_drops_note_ons_but_never_note_offs() {
     };
     let mut input = Vec::new();
     for i in 0..cap as u32 {
-        input.push(InputEvent {
-            offset: i * 10,
-            on: true,
-            channel: 1,
-            pitch: 72,
-            velocity: 100,
-        });
-        input.push(InputEvent {
-            offset: i * 10 + 5,
-            on: false,
-            channel: 1,
-            pitch: 72,
-            velocity: 0,
-        });
+        input.push(InputEvent::note(i * 10, true, 1, 72, 100));
+        input.push(InputEvent::note(i * 10 + 5, false, 1, 72, 0));
     }
     seq.process(&mut model, &settings, &block, &input, &mut out);
     assert!(out.dropped() > 0);
@@ -903,13 +879,7 @@ fn forgetting_input_stops_harmonizing_a_key_the_host_dropped() {
         transport: stopped,
         bypassed: false,
     };
-    let on = InputEvent {
-        offset: 0,
-        on: true,
-        channel: 0,
-        pitch: 72,
-        velocity: 100,
-    };
+    let on = InputEvent::note(0, true, 0, 72, 100);
     seq.process(&mut model, &settings, &block, &[on], &mut out);
     assert!(seq.generating());
     seq.reset();
@@ -938,13 +908,7 @@ fn a_repeated_note_on_is_ended_by_one_note_off() {
         },
         bypassed: false,
     };
-    let ev = |offset, on| InputEvent {
-        offset,
-        on,
-        channel: 0,
-        pitch: 72,
-        velocity: 100,
-    };
+    let ev = |offset, on| InputEvent::note(offset, on, 0, 72, 100);
     let mut input_ons = 0;
     let mut input_offs = 0;
     let mut count = |out: &EventBuffer| {
@@ -978,4 +942,58 @@ fn a_repeated_note_on_is_ended_by_one_note_off() {
         seq.process(&mut model, &settings, &block, &[], &mut out);
     }
     assert!(!seq.generating(), "harmony went on after the melody ended");
+}
+
+/// All notes off (CC 123) releases the held melody and ends every generated
+/// note at its own sample.
+#[test]
+fn all_notes_off_ends_the_melody_and_the_harmony() {
+    let mut model = Busy::new();
+    let mut seq = Sequencer::new();
+    let mut out = EventBuffer::with_capacity(256);
+    let settings = Settings::default();
+    let block = Block {
+        sample_rate: SR,
+        frames: 6_000,
+        transport: Transport {
+            playing: false,
+            tempo: Some(120.0),
+            pos_beats: None,
+            loop_range: None,
+        },
+        bypassed: false,
+    };
+    let mut all = Vec::new();
+    let on = InputEvent::note(0, true, 0, 72, 100);
+    seq.process(&mut model, &settings, &block, &[on], &mut out);
+    all.extend_from_slice(out.events());
+    assert!(seq.generating());
+    out.clear();
+    seq.process(
+        &mut model,
+        &settings,
+        &block,
+        &[InputEvent::all_notes_off(1_234, 0)],
+        &mut out,
+    );
+    let after: Vec<_> = out.events().iter().filter(|e| e.offset >= 1_234).collect();
+    assert!(
+        after.iter().all(|e| !e.on && e.offset == 1_234),
+        "{after:?}"
+    );
+    assert!(after
+        .iter()
+        .any(|e| e.source == Source::Input && e.pitch == 72));
+    assert!(after.iter().any(|e| matches!(e.source, Source::Voice(_))));
+    all.extend_from_slice(out.events());
+    out.clear();
+    seq.process(&mut model, &settings, &block, &[], &mut out);
+    assert!(out.events().iter().all(|e| !e.on), "nothing starts again");
+    assert!(!seq.generating());
+    // Every note-on has its note-off.
+    let mut sounding = std::collections::HashMap::new();
+    for e in &all {
+        *sounding.entry((e.channel, e.pitch)).or_insert(0i32) += if e.on { 1 } else { -1 };
+    }
+    assert!(sounding.values().all(|&n| n <= 0), "{sounding:?}");
 }

@@ -32,6 +32,9 @@ pub struct Bach {
     sequencer: Sequencer,
     input: Vec<InputEvent>,
     output: EventBuffer,
+    /// Input MIDI that is not a note (sustain pedal, pitch bend, pressure,
+    /// program changes): passed on unchanged, in time with the notes.
+    forward: Vec<PluginNoteEvent<Self>>,
     sample_rate: f64,
     /// Running sample count for the piano roll.
     now: i64,
@@ -49,6 +52,7 @@ impl Default for Bach {
             sequencer: Sequencer::new(),
             input: Vec::with_capacity(MAX_INPUT),
             output: EventBuffer::with_capacity(MAX_OUTPUT),
+            forward: Vec::with_capacity(MAX_INPUT),
             sample_rate: 48_000.0,
             now: 0,
         }
@@ -98,8 +102,10 @@ impl Plugin for Bach {
 
     // A MIDI effect: no audio at all.
     const AUDIO_IO_LAYOUTS: &'static [AudioIOLayout] = &[];
-    const MIDI_INPUT: MidiConfig = MidiConfig::Basic;
-    const MIDI_OUTPUT: MidiConfig = MidiConfig::Basic;
+    // CCs too: a musician's sustain pedal and pitch bend must reach the
+    // instrument, and a host's all-notes-off must end what Bach plays.
+    const MIDI_INPUT: MidiConfig = MidiConfig::MidiCCs;
+    const MIDI_OUTPUT: MidiConfig = MidiConfig::MidiCCs;
     const SAMPLE_ACCURATE_AUTOMATION: bool = false;
 
     type SysExMessage = ();
@@ -152,6 +158,7 @@ impl Plugin for Bach {
         let frames = buffer.samples() as u32;
 
         self.input.clear();
+        self.forward.clear();
         while let Some(event) = context.next_event() {
             let ev = match event {
                 NoteEvent::NoteOn {
@@ -160,26 +167,34 @@ impl Plugin for Bach {
                     key: Key::Number(pitch),
                     velocity,
                     ..
-                } => InputEvent {
-                    offset: timing,
-                    on: true,
-                    channel: channel.number().unwrap_or(0),
+                } => InputEvent::note(
+                    timing,
+                    true,
+                    channel.number().unwrap_or(0),
                     pitch,
-                    velocity: ((velocity * 127.0).round() as u8).clamp(1, 127),
-                },
+                    ((velocity * 127.0).round() as u8).clamp(1, 127),
+                ),
                 NoteEvent::NoteOff {
                     timing,
                     channel,
                     key: Key::Number(pitch),
                     ..
-                } => InputEvent {
-                    offset: timing,
-                    on: false,
-                    channel: channel.number().unwrap_or(0),
-                    pitch,
-                    velocity: 0,
-                },
-                _ => continue,
+                } => InputEvent::note(timing, false, channel.number().unwrap_or(0), pitch, 0),
+                other => {
+                    if self.forward.len() < self.forward.capacity() {
+                        self.forward.push(other);
+                    }
+                    match other {
+                        // All notes off, all sound off.
+                        NoteEvent::MidiCC {
+                            timing,
+                            channel,
+                            cc: 120 | 123,
+                            ..
+                        } => InputEvent::all_notes_off(timing, channel),
+                        _ => continue,
+                    }
+                }
             };
             if self.input.len() < self.input.capacity() {
                 self.input.push(ev);
@@ -210,7 +225,12 @@ impl Plugin for Bach {
             &mut self.output,
         );
 
+        let mut forward = self.forward.iter().peekable();
         for e in self.output.events() {
+            // Forwarded MIDI goes out in time order with the notes.
+            while let Some(f) = forward.next_if(|f| f.timing() <= e.offset) {
+                let _ = context.try_send_event(*f);
+            }
             let event = if e.on {
                 NoteEvent::NoteOn {
                     timing: e.offset.min(frames.saturating_sub(1)),
@@ -238,6 +258,9 @@ impl Plugin for Bach {
                     Source::Input => u8::MAX,
                 },
             });
+        }
+        for f in forward {
+            let _ = context.try_send_event(*f);
         }
         self.now += frames as i64;
         self.shared.now.store(self.now as f64, Ordering::Relaxed);

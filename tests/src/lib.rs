@@ -210,6 +210,9 @@ pub struct ClapBach {
     instance: PluginInstance<Host>,
     max_frames: u32,
     sample_rate: f64,
+    /// Raw MIDI messages (CCs, pitch bend...) the last `process_raw` call sent,
+    /// with their times in the block.
+    pub midi_out: Vec<(u32, [u8; 3])>,
 }
 
 impl ClapBach {
@@ -237,6 +240,7 @@ impl ClapBach {
             instance,
             max_frames,
             sample_rate: SR,
+            midi_out: Vec::new(),
         };
         me.activate();
         me
@@ -422,8 +426,13 @@ impl ClapBach {
                 Some(transport),
             )
             .expect("process");
+        self.midi_out.clear();
         for event in output.iter() {
             let time = event.header().time();
+            if let Some(e) = event.as_event::<MidiEvent>() {
+                self.midi_out.push((time, e.data()));
+                continue;
+            }
             let (on, pckn) = if let Some(e) = event.as_event::<NoteOnEvent>() {
                 (true, e.pckn())
             } else if let Some(e) = event.as_event::<NoteOffEvent>() {

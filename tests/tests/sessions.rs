@@ -419,3 +419,60 @@ fn a_duplicate_note_on_then_one_note_off_ends_the_pass_through() {
         "the melody note hangs: {melody:?}"
     );
 }
+
+/// Sustain pedal and pitch bend reach the instrument in time with the notes,
+/// and a host's all-notes-off (CC 123) ends the melody and the harmony.
+#[test]
+fn controllers_pass_through_and_all_notes_off_ends_everything() {
+    let mut plugin = ClapBach::load(512);
+    let playing = |beats| transport_event(true, 120.0, beats, None);
+    let mut out = Vec::new();
+    let melody = Input::Note {
+        time: 10,
+        on: true,
+        channel: 0,
+        pitch: 72,
+    };
+    let pedal = Input::Midi {
+        time: 200,
+        data: [0xB0, 64, 127],
+    };
+    let bend = Input::Midi {
+        time: 300,
+        data: [0xE0, 0, 80],
+    };
+    plugin.process_raw(512, &playing(0.0), &[melody, pedal, bend], &mut out);
+    assert_eq!(
+        plugin.midi_out,
+        vec![(200, [0xB0, 64, 127]), (300, [0xE0, 0, 80])],
+        "the pedal and the bend pass through at their times"
+    );
+    let times: Vec<u32> = out.iter().map(|(t, _)| *t).collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
+    for block in 1..8 {
+        plugin.process_raw(
+            512,
+            &playing(block as f64 * 512.0 / 24_000.0),
+            &[],
+            &mut out,
+        );
+    }
+    let notes: Vec<Note> = out.iter().map(|x| x.1).collect();
+    assert!(
+        notes.iter().any(|n| n.on && n.channel != 0),
+        "the melody was harmonized"
+    );
+    assert!(!hanging(&notes).is_empty(), "notes sound before the CC");
+    let all_off = Input::Midi {
+        time: 100,
+        data: [0xB0, 123, 0],
+    };
+    plugin.process_raw(512, &playing(8.0 * 512.0 / 24_000.0), &[all_off], &mut out);
+    assert!(plugin.midi_out.contains(&(100, [0xB0, 123, 0])));
+    let notes: Vec<Note> = out.iter().map(|x| x.1).collect();
+    assert!(
+        hanging(&notes).is_empty(),
+        "{:?} still sound",
+        hanging(&notes)
+    );
+}

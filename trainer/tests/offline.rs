@@ -411,13 +411,7 @@ fn the_offline_session_is_the_sequencer_as_the_plugin_runs_it() {
                 .input
                 .iter()
                 .filter(|n| n.sample >= start && n.sample < end)
-                .map(|n| InputEvent {
-                    offset: (n.sample - start) as u32,
-                    on: n.on,
-                    channel: 0,
-                    pitch: n.pitch,
-                    velocity: n.velocity,
-                })
+                .map(|n| InputEvent::note((n.sample - start) as u32, n.on, 0, n.pitch, n.velocity))
                 .collect();
             let block = Block {
                 sample_rate: SAMPLE_RATE,

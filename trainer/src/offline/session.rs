@@ -79,13 +79,13 @@ pub fn play(
         let end = start + frames as i64;
         block_input.clear();
         while let Some(n) = input.get(next).filter(|n| n.sample < end) {
-            block_input.push(InputEvent {
-                offset: (n.sample - start).max(0) as u32,
-                on: n.on,
-                channel: 0,
-                pitch: n.pitch,
-                velocity: n.velocity,
-            });
+            block_input.push(InputEvent::note(
+                (n.sample - start).max(0) as u32,
+                n.on,
+                0,
+                n.pitch,
+                n.velocity,
+            ));
             next += 1;
         }
         let block = Block {
