@@ -756,11 +756,25 @@ impl Sequencer {
                         }
                     }
                 };
-                clamp[0] = Some(melody);
                 if melody == Token::Rest {
-                    // No melody, no harmony.
-                    clamp[1..n].fill(Some(Token::Rest));
+                    // No melody, no harmony, and the model waits: fed rests,
+                    // it learns from the chorales (where voices rarely rest)
+                    // to stay silent when the melody comes back.
+                    self.melody = None;
+                    self.input.struck = 0;
+                    self.last_step = Some(k);
+                    self.steps_taken += 1;
+                    for v in 1..n {
+                        self.tracker.end(out, offset, v);
+                    }
+                    return;
                 }
+                if self.melody.is_none() {
+                    // A phrase starts from silence: harmonize it the way a
+                    // chorale starts, from a fresh state.
+                    model.reset();
+                }
+                clamp[0] = Some(melody);
                 self.melody = sounding(self.melody, melody);
                 first_voice = 1;
             }

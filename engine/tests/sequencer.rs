@@ -65,6 +65,7 @@ struct Busy {
     steps: usize,
     tokens: [Token; 4],
     positions: Vec<usize>,
+    resets: usize,
 }
 
 impl Busy {
@@ -79,6 +80,7 @@ impl Busy {
             steps: 0,
             tokens: [Token::Rest; 4],
             positions: Vec::with_capacity(1 << 16),
+            resets: 0,
         }
     }
 }
@@ -98,6 +100,7 @@ impl VoiceModel for Busy {
     }
     fn reset(&mut self) {
         self.steps = 0;
+        self.resets += 1;
     }
     fn step(
         &mut self,
@@ -403,8 +406,9 @@ fn off_grid_onsets_snap_without_latency() {
         "step 2 on its boundary"
     );
     assert!(ons.contains(&late), "step 2 voiced again at the late onset");
-    // Positions: 0 (rest), 1 early, 2 on time, 2 again for the late onset, 3 ...
-    assert_eq!(&model.positions[..5], &[0, 1, 2, 2, 3]);
+    // Positions: 1 early, 2 on time, 2 again for the late onset; the model
+    // is not stepped while no melody sounds (step 0 before it, step 3 after).
+    assert_eq!(model.positions, [1, 2, 2]);
 }
 
 #[test]
@@ -996,4 +1000,36 @@ fn all_notes_off_ends_the_melody_and_the_harmony() {
         *sounding.entry((e.channel, e.pitch)).or_insert(0i32) += if e.on { 1 } else { -1 };
     }
     assert!(sounding.values().all(|&n| n <= 0), "{sounding:?}");
+}
+
+/// A phrase that starts after a silence is harmonized from a fresh model
+/// state, as a chorale starts; while no melody sounds the model is not fed.
+#[test]
+fn a_phrase_after_silence_starts_afresh() {
+    let spb = samples_per_beat(120.0) as i64;
+    let session = Session {
+        segments: vec![play(0, 120.0, 0.0)],
+        notes: vec![
+            (0, true, 72, 100),
+            (spb, false, 72, 0),
+            (3 * spb, true, 74, 100),
+            (4 * spb, false, 74, 0),
+        ],
+        length: 5 * spb,
+    };
+    let mut model = Busy::new();
+    let (events, _) = session.run(&mut model, &Settings::default(), 512);
+    // One step per 16th while a melody sounds: beats 0-1 and 3-4.
+    assert_eq!(model.positions, [0, 1, 2, 3, 12, 13, 14, 15]);
+    let ons = voice_ons(&events, 1);
+    assert!(
+        ons.contains(&(3 * spb)),
+        "the second phrase is harmonized at once"
+    );
+    assert!(
+        model.resets >= 2,
+        "each phrase starts afresh ({} resets)",
+        model.resets
+    );
+    assert_nothing_hangs(&events);
 }

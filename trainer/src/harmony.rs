@@ -167,7 +167,8 @@ impl HarmonyStats {
 
 /// Harmonizes a soprano line (voice 0 of `tokens`) the way the plugin does:
 /// the soprano is clamped, the other voices are sampled step by step with
-/// the bar position `t % 16`. Returns the whole score in the same layout.
+/// the bar position `t % 16`; they rest while the soprano rests. Returns the
+/// whole score in the same layout.
 pub fn harmonize(
     model: &mut Model,
     tokens: &[Token],
@@ -180,7 +181,19 @@ pub fn harmonize(
     let sampler = Sampler::with_temperature(temperature);
     let mut clamp = vec![None; model.voices()];
     let mut out = Vec::with_capacity(tokens.len());
+    let mut silent = true;
     for (t, step) in tokens.chunks_exact(voices).enumerate() {
+        // As the plugin's sequencer does: no melody, no harmony, and a
+        // phrase after silence starts from a fresh state.
+        if step[0] == Token::Rest {
+            out.extend(std::iter::repeat_n(Token::Rest, voices));
+            silent = true;
+            continue;
+        }
+        if silent {
+            model.reset();
+            silent = false;
+        }
         clamp[0] = Some(step[0]);
         out.extend_from_slice(model.step_voices(t, &clamp, &sampler, &mut rng));
     }

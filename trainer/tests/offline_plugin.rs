@@ -4,7 +4,8 @@
 //!
 //! Needs the bundle (`cargo xtask bundle bach-plugin --release`, which
 //! `scripts/test` runs first); without it, or when it is older than the
-//! default model it embeds, the test says so and skips.
+//! default model it embeds, the test fails and says how to build it: it
+//! must never pass by skipping.
 
 use bach_e2e::{bundled, play, ClapBach, Session};
 use bach_engine::model::Model;
@@ -13,24 +14,22 @@ use bach_trainer::offline::command::DEFAULT_MODEL;
 use bach_trainer::offline::session::voice_notes;
 use bach_trainer::offline::{self, Offline, Options, VoiceEvent};
 
-fn bundle_ready() -> bool {
+/// Checks the bundle is there and up to date; panics with how to build it.
+fn bundle_ready() {
     let bundle = bundled("bach-plugin.clap");
     let model =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/chorale-satb.safetensors");
     let modified = |p: &std::path::Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
     match (modified(&bundle), modified(&model)) {
-        (None, _) => {
-            eprintln!(
-                "skipped: {} is missing (build it with `cargo xtask bundle bach-plugin --release`)",
-                bundle.display()
-            );
-            false
-        }
-        (Some(b), Some(m)) if b < m => {
-            eprintln!("skipped: the bundle is older than the default model it embeds; rebuild it");
-            false
-        }
-        _ => true,
+        (None, _) => panic!(
+            "{} is missing: build it with `cargo xtask bundle bach-plugin --release`",
+            bundle.display()
+        ),
+        (Some(b), Some(m)) if b < m => panic!(
+            "the bundle is older than the default model it embeds: rebuild it with \
+             `cargo xtask bundle bach-plugin --release`"
+        ),
+        _ => {}
     }
 }
 
@@ -146,9 +145,7 @@ fn assert_same(plugin: &[VoiceEvent], offline: &[VoiceEvent]) {
 
 #[test]
 fn harmonize_gives_the_plugins_notes() {
-    if !bundle_ready() {
-        return;
-    }
+    bundle_ready();
     let mut model = Model::from_bytes(DEFAULT_MODEL).unwrap();
     let opts = Options {
         temperature: 1.0,
@@ -178,9 +175,7 @@ fn harmonize_gives_the_plugins_notes() {
 
 #[test]
 fn continue_gives_the_plugins_notes() {
-    if !bundle_ready() {
-        return;
-    }
+    bundle_ready();
     let mut model = Model::from_bytes(DEFAULT_MODEL).unwrap();
     let opts = Options {
         temperature: 0.9,
