@@ -9,7 +9,7 @@
 //! derived from (seed, epoch, batch), so those counters are the RNG state.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use bach_engine::ModelMeta;
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
@@ -53,7 +53,17 @@ pub struct Checkpoint {
 }
 
 impl Checkpoint {
+    /// Writes the checkpoint atomically: a kill leaves the old file or the new one.
     pub fn save(&self, path: &Path) -> Result<(), CheckpointError> {
+        let data = self.to_bytes(path)?;
+        bach_engine::file::write_atomic(path, &data).map_err(|source| CheckpointError::Io {
+            path: path.display().to_string(),
+            source,
+        })
+    }
+
+    /// The file's bytes (`path` only names it in errors).
+    pub fn to_bytes(&self, path: &Path) -> Result<Vec<u8>, CheckpointError> {
         let invalid = |reason: String| CheckpointError::Invalid {
             path: path.display().to_string(),
             reason,
@@ -85,11 +95,7 @@ impl Checkpoint {
             .collect::<Result<Vec<_>, _>>()?;
         let json = serde_json::to_string(&self.header).map_err(|e| invalid(e.to_string()))?;
         let info = HashMap::from([(CHECKPOINT_KEY.to_string(), json)]);
-        let data = safetensors::serialize(views, Some(info)).map_err(|e| invalid(e.to_string()))?;
-        bach_engine::file::write_atomic(path, &data).map_err(|source| CheckpointError::Io {
-            path: path.display().to_string(),
-            source,
-        })
+        safetensors::serialize(views, Some(info)).map_err(|e| invalid(e.to_string()))
     }
 
     pub fn load(path: &Path) -> Result<Self, CheckpointError> {
@@ -142,4 +148,57 @@ impl Checkpoint {
             header,
         })
     }
+}
+
+/// The temporary files beside `path` that `bach_engine::file::write_atomic`
+/// names `.NAME.PID.tmp`, with the process id of their writer.
+pub fn temp_files(path: &Path) -> Vec<(PathBuf, u32)> {
+    let (Some(dir), Some(name)) = (parent_dir(path), path.file_name()) else {
+        return Vec::new();
+    };
+    let prefix = format!(".{}.", name.to_string_lossy());
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| {
+            let file = e.file_name().to_string_lossy().into_owned();
+            let pid = file.strip_prefix(&prefix)?.strip_suffix(".tmp")?;
+            Some((e.path(), pid.parse().ok()?))
+        })
+        .collect()
+}
+
+/// Removes the temporary files beside `path` that a killed writer left
+/// (their process is gone), and returns them. A kill mid-write leaves
+/// such a file; the target itself is always whole, so only this is needed.
+pub fn remove_stale_temps(path: &Path) -> Vec<PathBuf> {
+    let mut removed = Vec::new();
+    for (tmp, pid) in temp_files(path) {
+        if !process_alive(pid) && std::fs::remove_file(&tmp).is_ok() {
+            removed.push(tmp);
+        }
+    }
+    removed
+}
+
+/// Whether process `pid` still runs (Linux's /proc; elsewhere only this process
+/// counts as running, so a concurrent writer to the same file loses its temp).
+fn process_alive(pid: u32) -> bool {
+    if pid == std::process::id() {
+        // This run has written nothing yet when it cleans up: a reused id.
+        return false;
+    }
+    let proc_dir = Path::new("/proc");
+    proc_dir.join("self").exists() && proc_dir.join(pid.to_string()).exists()
+}
+
+/// The folder a file is written in (`.` for a bare name).
+pub fn parent_dir(path: &Path) -> Option<PathBuf> {
+    path.file_name()?;
+    Some(match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
+        _ => PathBuf::from("."),
+    })
 }

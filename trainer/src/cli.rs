@@ -241,6 +241,15 @@ fn set_threads(threads: Option<usize>) {
 
 fn train(args: TrainArgs) -> Result<()> {
     set_threads(args.threads);
+    // Unusable output paths fail before the dataset is read; the run checks
+    // again, by writing, before it trains (see `Trainer::prepare_outputs`).
+    crate::train::check_output_path(&args.out, "model file")?;
+    let checkpoint = match (&args.resume, &args.checkpoint) {
+        (Some(ck), _) => ck.clone(),
+        (None, Some(ck)) => ck.clone(),
+        (None, None) => default_checkpoint(&args.out),
+    };
+    crate::train::check_output_path(&checkpoint, "checkpoint")?;
     let data = load_dataset(&args.dataset, args.kind.map(Into::into), args.step_beats)?;
     let mut trainer = match &args.resume {
         Some(ck) => {

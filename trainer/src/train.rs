@@ -268,8 +268,75 @@ impl Trainer {
         })
     }
 
-    /// Writes the checkpoint.
+    /// Writes the checkpoint (atomically).
     pub fn save_checkpoint(&self) -> Result<(), Error> {
+        self.checkpoint()?.save(&self.config.checkpoint)?;
+        Ok(())
+    }
+
+    /// Checks, before any training, that the model file and the checkpoint
+    /// can be written: their folders exist, and a temporary file of each,
+    /// as large as the real one, is written, synced and removed, with both
+    /// present at once. So a read-only folder or a full disk is an error now
+    /// rather than after the first epoch. Temporary files a killed run left
+    /// beside them are removed first (and reported).
+    pub fn prepare_outputs(
+        &self,
+        data: &Dataset,
+        on_event: &mut dyn FnMut(Event),
+    ) -> Result<(), Error> {
+        let targets = [
+            (&self.config.out, "model file"),
+            (&self.config.checkpoint, "checkpoint"),
+        ];
+        for (path, what) in targets {
+            check_output_path(path, what)?;
+            let removed = crate::checkpoint::remove_stale_temps(path);
+            if !removed.is_empty() {
+                let names: Vec<String> = removed.iter().map(|p| p.display().to_string()).collect();
+                on_event(Event::Note(format!(
+                    "removed {} temporary file(s) a killed run left: {}",
+                    removed.len(),
+                    names.join(", ")
+                )));
+            }
+        }
+        let model = bach_engine::file::to_bytes(&self.file_meta(data), &self.model_tensors()?)?;
+        let checkpoint = self.checkpoint()?.to_bytes(&self.config.checkpoint)?;
+        let mut written: Vec<PathBuf> = Vec::new();
+        let mut result = Ok(());
+        for ((path, what), bytes) in targets.into_iter().zip([&model, &checkpoint]) {
+            let tmp = temp_path(path);
+            written.push(tmp.clone());
+            let write = || -> std::io::Result<()> {
+                let mut f = std::fs::File::create(&tmp)?;
+                std::io::Write::write_all(&mut f, bytes)?;
+                f.sync_all()
+            };
+            if let Err(e) = write() {
+                result = Err(anyhow::anyhow!(
+                    "cannot write the {what} {} (checked before training): {e}",
+                    path.display()
+                ));
+                break;
+            }
+        }
+        for tmp in written {
+            let _ = std::fs::remove_file(tmp);
+        }
+        result
+    }
+
+    /// The weights the model file gets: the best so far, else the current ones.
+    fn model_tensors(&self) -> Result<Vec<NamedTensor>, Error> {
+        Ok(match &self.best {
+            Some(b) => b.clone(),
+            None => self.net.tensors()?,
+        })
+    }
+
+    /// The checkpoint of the run as it stands.
+    pub fn checkpoint(&self) -> Result<Checkpoint, Error> {
         let to_named = |ts: &[candle_core::Tensor]| -> candle_core::Result<Vec<NamedTensor>> {
             self.net
                 .params
@@ -290,8 +357,7 @@ impl Trainer {
             adam_v: to_named(&self.opt.v)?,
             best: self.best.clone(),
         };
-        ck.save(&self.config.checkpoint)?;
-        Ok(())
+        Ok(ck)
     }
 
     /// Metadata for the model file, with provenance.
@@ -312,11 +378,11 @@ impl Trainer {
 
     /// Writes the best weights so far to the model file.
     fn save_model(&self, data: &Dataset) -> Result<(), Error> {
-        let tensors = match &self.best {
-            Some(b) => b.clone(),
-            None => self.net.tensors()?,
-        };
-        bach_engine::file::save(&self.config.out, &self.file_meta(data), &tensors)?;
+        bach_engine::file::save(
+            &self.config.out,
+            &self.file_meta(data),
+            &self.model_tensors()?,
+        )?;
         Ok(())
     }
 
@@ -331,6 +397,7 @@ impl Trainer {
         let n = data.train.len();
         let batches = n.div_ceil(self.config.batch);
         let mut batches_this_run = 0usize;
+        self.prepare_outputs(data, on_event)?;
         while !self.progress.finished && self.progress.epoch < self.config.epochs {
             let epoch = self.progress.epoch;
             let mut order: Vec<usize> = (0..n).collect();
@@ -425,10 +492,13 @@ impl Trainer {
             self.progress.epoch_loss = 0.0;
             self.progress.epoch_steps = 0;
             self.progress.epoch_seconds = 0.0;
-            on_event(Event::EpochEnd(&record, improved));
+            // Saved before it is reported: an epoch the log shows is never
+            // lost to a kill (a kill loses at most the epoch under way).
             if improved {
                 self.save_model(data)?;
             }
+            self.save_checkpoint()?;
+            on_event(Event::EpochEnd(&record, improved));
             if self.config.patience > 0 && self.progress.bad_epochs >= self.config.patience {
                 on_event(Event::Note(format!(
                     "early stop: no better validation NLL for {} epochs",
@@ -436,7 +506,6 @@ impl Trainer {
                 )));
                 break;
             }
-            self.save_checkpoint()?;
         }
         // The best weights are the result.
         if let Some(best) = &self.best {
@@ -496,6 +565,40 @@ impl Trainer {
         }
         Ok((total, steps))
     }
+}
+
+/// A cheap check of an output path, before the dataset is even read: its
+/// folder exists and is a folder, and the path is not a folder itself.
+pub fn check_output_path(path: &Path, what: &str) -> Result<(), Error> {
+    let Some(dir) = crate::checkpoint::parent_dir(path) else {
+        anyhow::bail!("the {what} path {} has no file name", path.display());
+    };
+    match std::fs::metadata(&dir) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => anyhow::bail!(
+            "cannot write the {what} {}: {} is not a folder",
+            path.display(),
+            dir.display()
+        ),
+        Err(e) => anyhow::bail!(
+            "cannot write the {what} {}: its folder {} cannot be used: {e}",
+            path.display(),
+            dir.display()
+        ),
+    }
+    if path.is_dir() {
+        anyhow::bail!("cannot write the {what} {}: it is a folder", path.display());
+    }
+    Ok(())
+}
+
+/// The temporary name `bach_engine::file::write_atomic` uses for `path` in
+/// this process, so a kill during the output check leaves a file the next
+/// run recognises and removes.
+fn temp_path(path: &Path) -> PathBuf {
+    let dir = crate::checkpoint::parent_dir(path).unwrap_or_else(|| PathBuf::from("."));
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    dir.join(format!(".{name}.{}.tmp", std::process::id()))
 }
 
 fn check_config(c: &TrainConfig) -> Result<(), Error> {
