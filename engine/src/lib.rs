@@ -17,6 +17,7 @@ pub mod sampling;
 pub mod score;
 pub mod sequencer;
 pub mod token;
+pub mod voice_leading;
 
 pub use file::{FileError, LoadError, ModelFile};
 pub use meta::{CoreKind, Feature, Init, ModelKind, ModelMeta, Provenance};

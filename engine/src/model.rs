@@ -12,6 +12,7 @@ use crate::nn::{add_columns, matvec_add, Cell, Gru, Input, Layer, Lstm, TanhRnn}
 use crate::pianoroll::{KeyFrame, KEYS};
 use crate::sampling::{sample_keys, sample_token, Rng, Sampler, TokenMask};
 use crate::token::{sounding, Token, VoiceRange, MAX_VOICES};
+use crate::voice_leading::forbidden_onsets;
 
 /// An output head. Voice `v`'s logits are
 /// `b + W_h · h + sum over voices u < v of W_u[:, token_u]`,
@@ -268,13 +269,24 @@ impl Model {
         self.advance_voices(started.then_some(previous.as_slice()), position_in_bar);
         self.previous = previous;
 
+        // What each voice sounded before this step, for the voice-leading rules.
+        let mut before = [None; MAX_VOICES];
+        before[..self.sounding.len()].copy_from_slice(&self.sounding);
         for v in 0..self.ranges.len() {
             let token = match clamp.get(v).copied().flatten() {
                 Some(t) => t,
                 None => {
                     let range = self.ranges[v];
                     let user = sampler.ranges.get(v).copied().flatten();
-                    let mask = TokenMask::new(range, user, self.sounding[v].is_some());
+                    let mut mask = TokenMask::new(range, user, self.sounding[v].is_some());
+                    if sampler.strict {
+                        // Voices above are decided already: rule out parallels with them.
+                        let above = before[..v]
+                            .iter()
+                            .copied()
+                            .zip(self.sounding[..v].iter().copied());
+                        mask = mask.forbid(forbidden_onsets(before[v], above));
+                    }
                     let chosen = std::mem::take(&mut self.chosen);
                     let logits = self.voice_logits(v, &chosen[..v]);
                     let index = sample_token(logits, range, mask, sampler.temperature, rng);

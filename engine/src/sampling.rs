@@ -7,7 +7,7 @@ use rand_core::{Rng as _, SeedableRng};
 use rand_pcg::Pcg32;
 
 use crate::pianoroll::KEYS;
-use crate::token::{Token, VoiceRange, MAX_VOICES, REST};
+use crate::token::{Token, VoiceRange, HOLD, MAX_VOICES, REST};
 
 /// Below this temperature sampling is argmax: the most likely choice, always.
 pub const ARGMAX_BELOW: f32 = 1e-3;
@@ -48,6 +48,9 @@ pub struct Sampler {
     pub max_notes: usize,
     /// Per voice, a narrower range for onsets than the model's own (user setting).
     pub ranges: [Option<VoiceRange>; MAX_VOICES],
+    /// Strict voice leading: a sampled voice never moves in parallel fifths
+    /// or octaves with a voice above it (see [`crate::voice_leading`]).
+    pub strict: bool,
 }
 
 impl Default for Sampler {
@@ -56,6 +59,7 @@ impl Default for Sampler {
             temperature: 1.0,
             max_notes: 8,
             ranges: [None; MAX_VOICES],
+            strict: true,
         }
     }
 }
@@ -77,6 +81,8 @@ pub struct TokenMask {
     pub high: u8,
     /// A hold needs a sounding note.
     pub hold: bool,
+    /// Onset pitches ruled out (bit `p` for MIDI pitch `p`), by voice leading.
+    pub forbidden: u128,
 }
 
 impl TokenMask {
@@ -92,6 +98,15 @@ impl TokenMask {
             low,
             high,
             hold: sounding,
+            forbidden: 0,
+        }
+    }
+
+    /// The same mask with `pitches` (a bit set over MIDI pitches) ruled out too.
+    pub fn forbid(self, pitches: u128) -> Self {
+        Self {
+            forbidden: self.forbidden | pitches,
+            ..self
         }
     }
 
@@ -99,12 +114,23 @@ impl TokenMask {
         match range.token(index) {
             Token::Rest => true,
             Token::Hold => self.hold,
-            Token::Onset(p) => index >= 2 && p >= self.low && p <= self.high,
+            Token::Onset(p) => {
+                index >= 2
+                    && p >= self.low
+                    && p <= self.high
+                    && (p > 127 || self.forbidden & (1u128 << p) == 0)
+            }
         }
     }
 }
 
-/// Draws a token index from `logits` (one voice's vocabulary) under `mask`.
+/// Draws a token index from `logits` (one voice's vocabulary) under `mask`,
+/// in two stages: first whether the voice rests, holds or strikes a note,
+/// sampled as the model learned it (temperature 1, so rhythm keeps its
+/// learned density at any temperature), then which note, with `temperature`
+/// (below [`ARGMAX_BELOW`], the likeliest). A single temperature over the
+/// whole vocabulary would starve onsets, since holding is the likeliest
+/// token on most 16ths, and cooling it makes every note hang on.
 /// Never fails: the rest is always allowed.
 pub fn sample_token(
     logits: &[f32],
@@ -114,23 +140,47 @@ pub fn sample_token(
     rng: &mut Rng,
 ) -> usize {
     let allowed = |i: usize| mask.allows(range, i) && logits[i].is_finite();
+    let top = (0..logits.len())
+        .filter(|&i| allowed(i))
+        .map(|i| logits[i])
+        .fold(f32::NEG_INFINITY, f32::max);
+    if top == f32::NEG_INFINITY {
+        return REST;
+    }
+    // Stage 1: rest, hold or onset, at the model's own odds.
+    let weight = |i: usize| ((logits[i] - top) as f64).exp();
+    let rest = if allowed(REST) { weight(REST) } else { 0.0 };
+    let hold = if logits.len() > HOLD && allowed(HOLD) {
+        weight(HOLD)
+    } else {
+        0.0
+    };
+    let onsets: f64 = (2..logits.len()).filter(|&i| allowed(i)).map(weight).sum();
+    let u = rng.next_f64() * (rest + hold + onsets);
+    if u < rest || (hold == 0.0 && onsets == 0.0) {
+        return REST;
+    }
+    if u < rest + hold || onsets == 0.0 {
+        return HOLD;
+    }
+    // Stage 2: which note.
     let mut best = REST;
     let mut best_logit = f32::NEG_INFINITY;
-    for (i, &l) in logits.iter().enumerate() {
-        if allowed(i) && l > best_logit {
+    for i in (2..logits.len()).filter(|&i| allowed(i)) {
+        if logits[i] > best_logit {
             best = i;
-            best_logit = l;
+            best_logit = logits[i];
         }
     }
-    if temperature < ARGMAX_BELOW || best_logit == f32::NEG_INFINITY {
+    if temperature < ARGMAX_BELOW {
         return best;
     }
     let inv_t = 1.0 / temperature as f64;
     let weight = |i: usize| ((logits[i] - best_logit) as f64 * inv_t).exp();
-    let total: f64 = (0..logits.len()).filter(|&i| allowed(i)).map(weight).sum();
+    let total: f64 = (2..logits.len()).filter(|&i| allowed(i)).map(weight).sum();
     let mut u = rng.next_f64() * total;
     let mut last = best;
-    for i in (0..logits.len()).filter(|&i| allowed(i)) {
+    for i in (2..logits.len()).filter(|&i| allowed(i)) {
         let w = weight(i);
         if u < w {
             return i;
@@ -198,18 +248,56 @@ mod tests {
     }
 
     #[test]
-    fn argmax_respects_masks() {
+    fn argmax_picks_the_likeliest_allowed_note() {
         let range = VoiceRange::new(60, 63); // rest, hold, 60, 61, 62, 63
-        let logits = [0.0, 9.0, 1.0, 2.0, 8.0, 3.0];
+        let logits = [f32::NEG_INFINITY, 9.0, 1.0, 2.0, 8.0, 3.0];
         let mut rng = Rng::new(1);
-        let free = TokenMask::new(range, None, true);
-        assert_eq!(sample_token(&logits, range, free, 0.0, &mut rng), HOLD);
+        // Not sounding: no hold, and the rest is impossible here, so a note starts.
         let silent = TokenMask::new(range, None, false);
         assert_eq!(sample_token(&logits, range, silent, 0.0, &mut rng), 4);
         let narrow = TokenMask::new(range, Some(VoiceRange::new(60, 61)), false);
         assert_eq!(sample_token(&logits, range, narrow, 0.0, &mut rng), 3);
+        let ruled_out = silent.forbid(1 << 62);
+        assert_eq!(sample_token(&logits, range, ruled_out, 0.0, &mut rng), 5);
+        for _ in 0..100 {
+            assert_ne!(sample_token(&logits, range, ruled_out, 5.0, &mut rng), 4);
+        }
+        // Nothing allowed at all still gives an answer: the rest.
         let empty = TokenMask::new(range, Some(VoiceRange::new(70, 80)), false);
         assert_eq!(sample_token(&logits, range, empty, 0.0, &mut rng), REST);
+    }
+
+    #[test]
+    fn rhythm_keeps_the_model_odds_at_any_temperature() {
+        // Hold 3 : note 1 : note 1, so the voice holds 3/5 of the time
+        // whatever the temperature; the temperature only picks the note.
+        let range = VoiceRange::new(60, 61);
+        let logits = [f32::NEG_INFINITY, (3.0f32).ln(), 0.0, -0.5];
+        let mask = TokenMask::new(range, None, true);
+        let mut rng = Rng::new(3);
+        let n = 20_000;
+        for t in [0.0, 0.5, 1.0] {
+            let picks: Vec<usize> = (0..n)
+                .map(|_| sample_token(&logits, range, mask, t, &mut rng))
+                .collect();
+            let holds = picks.iter().filter(|&&i| i == HOLD).count() as f64 / n as f64;
+            let onsets = n as f64 * (1.0 - holds);
+            let first = picks.iter().filter(|&&i| i == 2).count() as f64 / onsets;
+            assert!(
+                (holds - 3.0 / (4.0 + (-0.5f64).exp())).abs() < 0.02,
+                "T={t}: {holds}"
+            );
+            // The likelier note wins more often as the temperature falls.
+            let expected = match t {
+                0.0 => 1.0,
+                0.5 => 1.0 / (1.0 + (-1.0f64).exp()),
+                _ => 1.0 / (1.0 + (-0.5f64).exp()),
+            };
+            assert!(
+                (first - expected).abs() < 0.03,
+                "T={t}: {first} vs {expected}"
+            );
+        }
     }
 
     #[test]

@@ -1,0 +1,100 @@
+//! Voice-leading rules of four-part writing, shared by the sampler (which can
+//! forbid what they forbid) and the trainer's harmony figures (which count it).
+
+/// A perfect interval that two voices moved in parallel into.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Parallel {
+    /// Fifths (or twelfths, ...).
+    Fifth,
+    /// Octaves or unisons.
+    Octave,
+}
+
+/// Whether two voices, `upper` going from `a0` to `a1` and `lower` from `b0`
+/// to `b1`, move in parallel fifths or octaves: both move, the same way, and
+/// the interval between them is the same perfect one (by pitch class) before
+/// and after. A voice that holds or repeats its note does not move.
+pub fn parallel(a0: u8, a1: u8, b0: u8, b1: u8) -> Option<Parallel> {
+    let (da, db) = (a1 as i32 - a0 as i32, b1 as i32 - b0 as i32);
+    if da == 0 || db == 0 || da.signum() != db.signum() {
+        return None;
+    }
+    let before = (a0 as i32 - b0 as i32).rem_euclid(12);
+    let after = (a1 as i32 - b1 as i32).rem_euclid(12);
+    match (before, after) {
+        (7, 7) => Some(Parallel::Fifth),
+        (0, 0) => Some(Parallel::Octave),
+        _ => None,
+    }
+}
+
+/// The onset pitches (as a bit set over MIDI 0..=127) that would make a voice,
+/// sounding `b0` before this step, move in parallel fifths or octaves with
+/// any voice above it. `above` holds, per voice above, the pitch it sounded
+/// before and the pitch it sounds now (`None` while resting). Plain integer
+/// work: safe on the audio thread.
+pub fn forbidden_onsets(
+    b0: Option<u8>,
+    above: impl Iterator<Item = (Option<u8>, Option<u8>)>,
+) -> u128 {
+    let Some(b0) = b0 else {
+        return 0; // A voice entering from a rest cannot move in parallel.
+    };
+    let mut forbidden = 0u128;
+    for (a0, a1) in above {
+        let (Some(a0), Some(a1)) = (a0, a1) else {
+            continue;
+        };
+        if a0 == a1 {
+            continue;
+        }
+        for p in 0..=127u8 {
+            if parallel(a0, a1, b0, p).is_some() {
+                forbidden |= 1u128 << p;
+            }
+        }
+    }
+    forbidden
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parallels_need_similar_motion_between_equal_perfect_intervals() {
+        assert_eq!(parallel(67, 69, 48, 50), Some(Parallel::Fifth)); // compound fifths
+        assert_eq!(parallel(60, 59, 48, 47), Some(Parallel::Octave));
+        assert_eq!(parallel(60, 62, 60, 62), Some(Parallel::Octave)); // unisons
+        assert_eq!(parallel(67, 69, 48, 45), None, "contrary motion");
+        assert_eq!(parallel(67, 67, 48, 50), None, "one voice holds");
+        assert_eq!(parallel(67, 69, 60, 65), None, "fifth to fourth");
+        assert_eq!(parallel(64, 67, 60, 60), None, "oblique motion");
+    }
+
+    #[test]
+    fn forbidden_onsets_are_exactly_the_parallel_ones() {
+        // Soprano 67 -> 69 over a tenor on 60 (a fifth): 62 would be parallel
+        // fifths, 50 compound ones below; moving down to 55 is contrary.
+        let set = forbidden_onsets(Some(60), [(Some(67), Some(69))].into_iter());
+        for p in 0..=127u8 {
+            let expected = p > 60 && (69 - p as i32).rem_euclid(12) == 7;
+            assert_eq!(set & (1u128 << p) != 0, expected, "pitch {p}");
+        }
+        assert_ne!(set & (1u128 << 62), 0);
+        assert_eq!(set & (1u128 << 55), 0);
+        // Nothing to forbid for a voice entering, or above a voice that holds or rests.
+        assert_eq!(
+            forbidden_onsets(None, [(Some(67), Some(69))].into_iter()),
+            0
+        );
+        assert_eq!(
+            forbidden_onsets(Some(60), [(Some(67), Some(67))].into_iter()),
+            0
+        );
+        assert_eq!(
+            forbidden_onsets(Some(60), [(None, Some(67))].into_iter()),
+            0
+        );
+    }
+}
