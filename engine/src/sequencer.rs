@@ -124,6 +124,8 @@ pub enum Velocity {
 pub struct Settings {
     pub mode: Mode,
     pub temperature: f32,
+    /// Strict voice leading: no parallel fifths or octaves between voices.
+    pub strict: bool,
     /// Which voices sound (S, A, T, B, ...).
     pub voices: [bool; MAX_VOICES],
     /// Output MIDI channel (0 to 15) of each voice.
@@ -147,6 +149,7 @@ impl Default for Settings {
         Self {
             mode: Mode::Harmonize,
             temperature: 0.8,
+            strict: true,
             voices: [true; MAX_VOICES],
             channels,
             pass_through: true,
@@ -734,6 +737,7 @@ impl Sequencer {
             } else {
                 1.0
             },
+            strict: settings.strict,
             ..Sampler::default()
         };
         let velocity = match settings.velocity {

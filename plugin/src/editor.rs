@@ -217,6 +217,14 @@ impl NiceEguiApp for App {
             ui.label("Temperature");
             ui.add(ParamSlider::for_param(&params.temperature, &setter));
             ui.end_row();
+            ui.label("Voice leading");
+            toggle(
+                ui,
+                &setter,
+                &params.strict,
+                "strict (no parallel fifths or octaves)",
+            );
+            ui.end_row();
             ui.label("Seed");
             ui.add(ParamSlider::for_param(&params.seed, &setter));
             ui.end_row();

@@ -35,6 +35,8 @@ pub struct BachParams {
     pub mode: EnumParam<ModeParam>,
     #[id = "temperature"]
     pub temperature: FloatParam,
+    #[id = "strict"]
+    pub strict: BoolParam,
     #[id = "voice_s"]
     pub voice_s: BoolParam,
     #[id = "voice_a"]
@@ -82,6 +84,7 @@ impl Default for BachParams {
                 FloatRange::Linear { min: 0.0, max: 2.0 },
             )
             .with_step_size(0.01),
+            strict: BoolParam::new("Strict voice leading", true),
             voice_s: BoolParam::new("Soprano", true),
             voice_a: BoolParam::new("Alto", true),
             voice_t: BoolParam::new("Tenor", true),
@@ -133,6 +136,7 @@ impl BachParams {
                 ModeParam::Continue => Mode::Continue,
             },
             temperature: self.temperature.value(),
+            strict: self.strict.value(),
             voices,
             channels,
             pass_through: self.pass_through.value(),

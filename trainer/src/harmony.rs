@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 use bach_engine::token::sounding;
+use bach_engine::voice_leading::{parallel, Parallel};
 use bach_engine::{Model, ModelKind, Rng, Sampler, Token, VoiceRange};
 use serde::Serialize;
 
@@ -45,6 +46,8 @@ pub struct HarmonySummary {
     pub parallel_octaves_per_100: f64,
     pub parallels_per_100: f64,
     pub crossings_per_100: f64,
+    /// Note onsets per 100 steps, all voices together (how busy the texture is).
+    pub onsets_per_100: f64,
     pub out_of_range_share: f64,
     pub consonant_strong_beats: f64,
 }
@@ -112,7 +115,7 @@ impl HarmonyStats {
                 self.consonant_strong_beats += ok as usize;
             }
             // Parallels: both voices move, the same way, between two perfect
-            // intervals of the same kind.
+            // intervals of the same kind (the rule the sampler's strict mode enforces).
             if t == 0 {
                 continue;
             }
@@ -124,16 +127,10 @@ impl HarmonyStats {
                     else {
                         continue;
                     };
-                    let (da, db) = (a1 as i32 - a0 as i32, b1 as i32 - b0 as i32);
-                    if da == 0 || db == 0 || da.signum() != db.signum() {
-                        continue;
-                    }
-                    let i0 = (a0 as i32 - b0 as i32).rem_euclid(12);
-                    let i1 = (a1 as i32 - b1 as i32).rem_euclid(12);
-                    match (i0, i1) {
-                        (7, 7) => self.parallel_fifths += 1,
-                        (0, 0) => self.parallel_octaves += 1,
-                        _ => {}
+                    match parallel(a0, a1, b0, b1) {
+                        Some(Parallel::Fifth) => self.parallel_fifths += 1,
+                        Some(Parallel::Octave) => self.parallel_octaves += 1,
+                        None => {}
                     }
                 }
             }
@@ -148,6 +145,7 @@ impl HarmonyStats {
             parallel_octaves_per_100: per_100(self.parallel_octaves),
             parallels_per_100: per_100(self.parallel_fifths + self.parallel_octaves),
             crossings_per_100: per_100(self.crossing_steps),
+            onsets_per_100: per_100(self.onsets),
             out_of_range_share: self.out_of_range as f64 / self.onsets.max(1) as f64,
             consonant_strong_beats: self.consonant_strong_beats as f64
                 / self.strong_beats.max(1) as f64,
@@ -173,12 +171,11 @@ pub fn harmonize(
     model: &mut Model,
     tokens: &[Token],
     voices: usize,
-    temperature: f32,
+    sampler: &Sampler,
     seed: u64,
 ) -> Vec<Token> {
     model.reset();
     let mut rng = Rng::new(seed);
-    let sampler = Sampler::with_temperature(temperature);
     let mut clamp = vec![None; model.voices()];
     let mut out = Vec::with_capacity(tokens.len());
     let mut silent = true;
@@ -195,7 +192,7 @@ pub fn harmonize(
             silent = false;
         }
         clamp[0] = Some(step[0]);
-        out.extend_from_slice(model.step_voices(t, &clamp, &sampler, &mut rng));
+        out.extend_from_slice(model.step_voices(t, &clamp, sampler, &mut rng));
     }
     out
 }
@@ -215,6 +212,10 @@ pub struct HarmonyArgs {
     /// Sampling temperature for alto, tenor and bass (0: most likely).
     #[arg(long, default_value_t = 0.8)]
     pub temperature: f32,
+    /// Let voices move in parallel fifths and octaves (the plugin's strict
+    /// voice leading off), to measure the model alone.
+    #[arg(long)]
+    pub free_voice_leading: bool,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Print one JSON object instead of text.
@@ -246,11 +247,12 @@ pub fn run(args: HarmonyArgs) -> Result<()> {
     }
     let row = |name: &str, h: &HarmonySummary| {
         format!(
-            "{name:<6} {:>9.3} {:>9.3} {:>9.3} {:>10.3} {:>11.4} {:>13.3}",
+            "{name:<6} {:>9.3} {:>9.3} {:>9.3} {:>10.3} {:>8.2} {:>11.4} {:>13.3}",
             h.parallel_fifths_per_100,
             h.parallel_octaves_per_100,
             h.parallels_per_100,
             h.crossings_per_100,
+            h.onsets_per_100,
             h.out_of_range_share,
             h.consonant_strong_beats
         )
@@ -267,7 +269,7 @@ pub fn run(args: HarmonyArgs) -> Result<()> {
             .join(", ")
     );
     println!(
-        "per 100 steps: fifths   octaves  parallels  crossings  out-of-range  consonant-strong"
+        "per 100 steps: fifths   octaves  parallels  crossings  onsets  out-of-range  consonant-strong"
     );
     println!("{}", row("model", &report.model));
     println!("{}", row("Bach", &report.bach));
@@ -294,6 +296,11 @@ pub fn report(args: &HarmonyArgs) -> Result<HarmonyReport> {
     let atb_given_s_nll = nll.per_voice.iter().skip(1).map(|(_, v)| v).sum();
 
     let mut model = Model::load(&args.model)?;
+    let sampler = Sampler {
+        temperature: args.temperature,
+        strict: !args.free_voice_leading,
+        ..Sampler::default()
+    };
     let (mut ours, mut bach) = (HarmonyStats::default(), HarmonyStats::default());
     for (i, piece) in pieces.iter().enumerate() {
         let Piece::Voices { voices, tokens } = piece else {
@@ -301,7 +308,7 @@ pub fn report(args: &HarmonyArgs) -> Result<HarmonyReport> {
         };
         bach.add(tokens, *voices, &BACH_RANGES);
         let seed = args.seed.wrapping_add(i as u64);
-        let harmony = harmonize(&mut model, tokens, *voices, args.temperature, seed);
+        let harmony = harmonize(&mut model, tokens, *voices, &sampler, seed);
         ours.add(&harmony, *voices, &BACH_RANGES);
     }
     let (model_summary, bach_summary) = (ours.summary(), bach.summary());

@@ -26,6 +26,9 @@ pub struct CommonArgs {
     /// Sampling temperature: 0 always takes the likeliest note, 1 samples the model as trained.
     #[arg(long, default_value_t = 0.8)]
     pub temperature: f32,
+    /// Let voices move in parallel fifths and octaves (by default they may not).
+    #[arg(long)]
+    pub free_voice_leading: bool,
     /// Random seed: the same seed and input give the same notes.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -84,6 +87,7 @@ pub fn load_model(path: Option<&Path>) -> Result<Model> {
 fn options(common: &CommonArgs, track: Option<String>) -> Options {
     Options {
         temperature: common.temperature,
+        strict: !common.free_voice_leading,
         seed: common.seed,
         bpm: common.bpm,
         track,

@@ -25,6 +25,7 @@ pub fn generate(model: &mut Model, bars: u32, opts: &Options) -> Result<Offline,
     let steps = bars as usize * bar;
     let sampler = Sampler {
         temperature: opts.temperature,
+        strict: opts.strict,
         ..Sampler::default()
     };
     let mut rng = Rng::new(opts.seed);

@@ -59,6 +59,8 @@ pub const MAX_BARS: u32 = 4096;
 #[derive(Clone, Debug, PartialEq)]
 pub struct Options {
     pub temperature: f32,
+    /// Strict voice leading (no parallel fifths or octaves), as in the plugin.
+    pub strict: bool,
     pub seed: u64,
     /// Overrides the file's tempo map.
     pub bpm: Option<f64>,
@@ -71,6 +73,7 @@ impl Default for Options {
         let s = Settings::default();
         Self {
             temperature: s.temperature,
+            strict: s.strict,
             seed: s.seed,
             bpm: None,
             track: None,
@@ -96,6 +99,7 @@ impl Options {
         Settings {
             mode,
             temperature: self.temperature,
+            strict: self.strict,
             seed: self.seed,
             ..Settings::default()
         }
