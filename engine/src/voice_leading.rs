@@ -45,7 +45,8 @@ pub fn forbidden_onsets(
         let (Some(a0), Some(a1)) = (a0, a1) else {
             continue;
         };
-        if a0 == a1 {
+        // Only voices a perfect fifth or octave apart before the step can move in parallel.
+        if a0 == a1 || !matches!((a0 as i32 - b0 as i32).rem_euclid(12), 0 | 7) {
             continue;
         }
         for p in 0..=127u8 {

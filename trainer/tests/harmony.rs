@@ -27,6 +27,7 @@ fn args(model: PathBuf, dataset: PathBuf) -> HarmonyArgs {
         split: Split::Test,
         temperature: 0.8,
         seed: 1,
+        free_voice_leading: false,
         json: false,
     }
 }
@@ -85,7 +86,7 @@ fn bachs_test_chorales() {
         return;
     }
     let dir = temp_dir("bach");
-    let r = report(&args(random_satb(&dir), data)).unwrap();
+    let r = report(&args(random_satb(&dir), data.clone())).unwrap();
     assert_eq!(r.pieces, 77);
     assert_eq!(r.bach.steps, 18_900);
     assert!(r.bach.parallels_per_100 < 1.0, "{:?}", r.bach);
@@ -93,5 +94,14 @@ fn bachs_test_chorales() {
     assert_eq!(r.bach.out_of_range_share, 0.0);
     // An untrained model writes worse harmony than Bach.
     assert!(r.model.consonant_strong_beats < r.bach.consonant_strong_beats);
+    // Sampled as the plugin samples (strict voice leading), even an untrained
+    // model makes no parallels; left free, it makes plenty.
+    assert_eq!(r.model.parallels_per_100, 0.0, "{:?}", r.model);
+    let free = report(&HarmonyArgs {
+        free_voice_leading: true,
+        ..args(random_satb(&dir), data)
+    })
+    .unwrap();
+    assert!(free.model.parallels_per_100 > 1.0, "{:?}", free.model);
     std::fs::remove_dir_all(&dir).unwrap();
 }
