@@ -140,8 +140,16 @@ pub fn sample_token(
     rng: &mut Rng,
 ) -> usize {
     let allowed = |i: usize| mask.allows(range, i) && logits[i].is_finite();
+    // The rhythm is decided before voice leading has its say: a forbidden
+    // note turns into the next-best note, not into a held one (holding under
+    // a moving melody is how dissonance happens).
+    let rhythm = TokenMask {
+        forbidden: 0,
+        ..mask
+    };
+    let allowed_in_rhythm = |i: usize| rhythm.allows(range, i) && logits[i].is_finite();
     let top = (0..logits.len())
-        .filter(|&i| allowed(i))
+        .filter(|&i| allowed_in_rhythm(i))
         .map(|i| logits[i])
         .fold(f32::NEG_INFINITY, f32::max);
     if top == f32::NEG_INFINITY {
@@ -155,12 +163,16 @@ pub fn sample_token(
     } else {
         0.0
     };
-    let onsets: f64 = (2..logits.len()).filter(|&i| allowed(i)).map(weight).sum();
+    let onsets: f64 = (2..logits.len())
+        .filter(|&i| allowed_in_rhythm(i))
+        .map(weight)
+        .sum();
+    let any_onset = (2..logits.len()).any(allowed);
     let u = rng.next_f64() * (rest + hold + onsets);
-    if u < rest || (hold == 0.0 && onsets == 0.0) {
+    if u < rest || (hold == 0.0 && !any_onset) {
         return REST;
     }
-    if u < rest + hold || onsets == 0.0 {
+    if u < rest + hold || !any_onset {
         return HOLD;
     }
     // Stage 2: which note.

@@ -148,7 +148,7 @@ impl Default for Settings {
         }
         Self {
             mode: Mode::Harmonize,
-            temperature: 0.8,
+            temperature: 0.3,
             strict: true,
             voices: [true; MAX_VOICES],
             channels,

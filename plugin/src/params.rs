@@ -80,7 +80,7 @@ impl Default for BachParams {
             mode: EnumParam::new("Mode", ModeParam::Harmonize),
             temperature: FloatParam::new(
                 "Temperature",
-                0.8,
+                0.3,
                 FloatRange::Linear { min: 0.0, max: 2.0 },
             )
             .with_step_size(0.01),

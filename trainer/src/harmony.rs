@@ -210,7 +210,7 @@ pub struct HarmonyArgs {
     #[arg(long, value_enum, default_value = "test")]
     pub split: Split,
     /// Sampling temperature for alto, tenor and bass (0: most likely).
-    #[arg(long, default_value_t = 0.8)]
+    #[arg(long, default_value_t = 0.3)]
     pub temperature: f32,
     /// Let voices move in parallel fifths and octaves (the plugin's strict
     /// voice leading off), to measure the model alone.

@@ -25,7 +25,7 @@ fn args(model: PathBuf, dataset: PathBuf) -> HarmonyArgs {
         model,
         dataset,
         split: Split::Test,
-        temperature: 0.8,
+        temperature: 0.3,
         seed: 1,
         free_voice_leading: false,
         json: false,

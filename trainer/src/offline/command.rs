@@ -24,7 +24,7 @@ pub struct CommonArgs {
     #[arg(long)]
     pub model: Option<PathBuf>,
     /// Sampling temperature: 0 always takes the likeliest note, 1 samples the model as trained.
-    #[arg(long, default_value_t = 0.8)]
+    #[arg(long, default_value_t = 0.3)]
     pub temperature: f32,
     /// Let voices move in parallel fifths and octaves (by default they may not).
     #[arg(long)]
