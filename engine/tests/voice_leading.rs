@@ -19,7 +19,11 @@ fn melody(steps: usize, seed: u64) -> Vec<Token> {
         degree = (degree + step as usize)
             .saturating_sub(2)
             .min(scale.len() - 1);
-        let length = if rng.next_u32() % 3 == 0 { 2 } else { 4 };
+        let length = if rng.next_u32().is_multiple_of(3) {
+            2
+        } else {
+            4
+        };
         out.push(Token::Onset(scale[degree]));
         out.extend(std::iter::repeat_n(Token::Hold, length - 1));
     }
