@@ -58,16 +58,17 @@ fn jsb_comparison_models_score_as_documented() {
 }
 
 #[test]
-fn nottingham_gru_scores_as_documented() {
+fn nottingham_gru_meets_bai_et_al() {
+    // GRU, Bai et al. 2018: 3.46 nats per frame; ours as documented.
     check(
         "nottingham-pianoroll-gru.safetensors",
         "pianoroll/nottingham.json",
-        NOTTINGHAM_DOCUMENTED + 5e-4,
+        (NOTTINGHAM_DOCUMENTED + 5e-4).min(3.46),
     );
 }
 
 /// The shipped Nottingham GRU's test NLL as given in BENCHMARKS.md.
-const NOTTINGHAM_DOCUMENTED: f64 = 3.4787;
+const NOTTINGHAM_DOCUMENTED: f64 = 3.3575;
 
 #[test]
 fn the_harmonizer_keeps_the_voice_leading_target() {
