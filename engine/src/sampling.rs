@@ -280,6 +280,24 @@ mod tests {
     }
 
     #[test]
+    fn a_ruled_out_note_gives_way_to_the_next_note_not_to_a_hold() {
+        // Hold and note 60 equally likely, note 61 far less: with 60 ruled
+        // out, the voice still moves half the time, to 61.
+        let range = VoiceRange::new(60, 61);
+        let logits = [f32::NEG_INFINITY, 0.0, 0.0, -6.0];
+        let mask = TokenMask::new(range, None, true).forbid(1 << 60);
+        let mut rng = Rng::new(5);
+        let n = 20_000;
+        let picks: Vec<usize> = (0..n)
+            .map(|_| sample_token(&logits, range, mask, 1.0, &mut rng))
+            .collect();
+        assert!(!picks.contains(&2), "the ruled-out note never sounds");
+        let moves = picks.iter().filter(|&&i| i == 3).count() as f64 / n as f64;
+        let expected = (1.0 + (-6.0f64).exp()) / (2.0 + (-6.0f64).exp());
+        assert!((moves - expected).abs() < 0.02, "{moves} vs {expected}");
+    }
+
+    #[test]
     fn rhythm_keeps_the_model_odds_at_any_temperature() {
         // Hold 3 : note 1 : note 1, so the voice holds 3/5 of the time
         // whatever the temperature; the temperature only picks the note.
