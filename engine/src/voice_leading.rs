@@ -28,6 +28,19 @@ pub fn parallel(a0: u8, a1: u8, b0: u8, b1: u8) -> Option<Parallel> {
     }
 }
 
+/// Every parallel between two steps of a texture: `before[v]` and `now[v]`
+/// are the pitches voice `v` sounds (`None` while resting), voices ordered
+/// from the top; each pair of voices that both sound on both steps is checked.
+pub fn parallels<'a>(
+    before: &'a [Option<u8>],
+    now: &'a [Option<u8>],
+) -> impl Iterator<Item = Parallel> + 'a {
+    let voices = before.len().min(now.len());
+    (0..voices)
+        .flat_map(move |u| (u + 1..voices).map(move |l| (u, l)))
+        .filter_map(move |(u, l)| parallel(before[u]?, now[u]?, before[l]?, now[l]?))
+}
+
 /// The onset pitches (as a bit set over MIDI 0..=127) that would make a voice,
 /// sounding `b0` before this step, move in parallel fifths or octaves with
 /// any voice above it. `above` holds, per voice above, the pitch it sounded
@@ -71,6 +84,19 @@ mod tests {
         assert_eq!(parallel(67, 67, 48, 50), None, "one voice holds");
         assert_eq!(parallel(67, 69, 60, 65), None, "fifth to fourth");
         assert_eq!(parallel(64, 67, 60, 60), None, "oblique motion");
+    }
+
+    #[test]
+    fn parallels_checks_every_pair_of_sounding_voices() {
+        // All four rise a tone: S-T, S-B and T-B move in octaves, A-T and
+        // A-B in fifths, S-A in fourths (allowed). Then the tenor rests.
+        let before = [Some(72), Some(67), Some(60), Some(48)];
+        let now = [Some(74), Some(69), Some(62), Some(50)];
+        let found: Vec<Parallel> = parallels(&before, &now).collect();
+        assert_eq!(found.iter().filter(|&&p| p == Parallel::Octave).count(), 3);
+        assert_eq!(found.iter().filter(|&&p| p == Parallel::Fifth).count(), 2);
+        let resting = [Some(74), Some(69), None, Some(50)];
+        assert_eq!(parallels(&before, &resting).count(), 2);
     }
 
     #[test]

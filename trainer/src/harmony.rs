@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 use bach_engine::token::sounding;
-use bach_engine::voice_leading::{parallel, Parallel};
+use bach_engine::voice_leading::{parallels, Parallel};
 use bach_engine::{Model, ModelKind, Rng, Sampler, Token, VoiceRange};
 use serde::Serialize;
 
@@ -119,19 +119,10 @@ impl HarmonyStats {
             if t == 0 {
                 continue;
             }
-            let before = &steps[t - 1];
-            for u in 0..voices {
-                for l in u + 1..voices {
-                    let (Some(a0), Some(b0), Some(a1), Some(b1)) =
-                        (before[u], before[l], now[u], now[l])
-                    else {
-                        continue;
-                    };
-                    match parallel(a0, a1, b0, b1) {
-                        Some(Parallel::Fifth) => self.parallel_fifths += 1,
-                        Some(Parallel::Octave) => self.parallel_octaves += 1,
-                        None => {}
-                    }
+            for p in parallels(&steps[t - 1], now) {
+                match p {
+                    Parallel::Fifth => self.parallel_fifths += 1,
+                    Parallel::Octave => self.parallel_octaves += 1,
                 }
             }
         }
