@@ -5,13 +5,16 @@
 //! sampled heads and the clamped soprano. `step/candle` is only the forward
 //! pass (core plus the four heads, no sampling), so the comparison favours candle.
 //!
+//! `frame/*` is one piano-roll frame of the continue mode, with independent
+//! keys and with an NADE frame output.
+//!
 //! Run: `cargo bench -p bach-engine --bench step`
 
 use std::collections::HashMap;
 use std::hint::black_box;
 
 use bach_engine::file::{random_tensors, to_bytes};
-use bach_engine::{CoreKind, Model, ModelMeta, Rng, Sampler, Token};
+use bach_engine::{CoreKind, FrameOutput, Model, ModelMeta, Rng, Sampler, Token};
 use candle_core::{DType, Device, Tensor, D};
 use candle_nn::rnn::{GRUConfig, GRUState, GRU, RNN};
 use candle_nn::VarBuilder;
@@ -112,5 +115,29 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench);
+/// One piano-roll frame (continue mode) of a 2 x 256 GRU: 88 independent
+/// keys against an NADE of 128 units that walks the keys one by one.
+fn frames(c: &mut Criterion) {
+    let mut group = c.benchmark_group("frame");
+    let mut nade = ModelMeta::pianoroll(CoreKind::Gru, 2, 256, 0.5);
+    nade.frame = FrameOutput::Nade { hidden: 128 };
+    for (name, meta) in [
+        (
+            "independent",
+            ModelMeta::pianoroll(CoreKind::Gru, 2, 256, 0.5),
+        ),
+        ("nade", nade),
+    ] {
+        let tensors = random_tensors(&meta, 1, 0.1);
+        let mut model = Model::from_bytes(&to_bytes(&meta, &tensors).unwrap()).unwrap();
+        let sampler = Sampler::with_temperature(1.0);
+        let mut rng = Rng::new(0);
+        group.bench_function(name, |b| {
+            b.iter(|| black_box(model.step_keys(None, &sampler, &mut rng)))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench, frames);
 criterion_main!(benches);

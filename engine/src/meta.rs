@@ -8,7 +8,8 @@ use crate::pianoroll::KEYS;
 use crate::token::{VoiceSpec, MAX_VOICES};
 
 /// The metadata format this engine writes and the newest it reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// Version 2 added [`ModelMeta::frame`]; version 1 files read as independent keys.
+pub const FORMAT_VERSION: u32 = 2;
 /// Key of the JSON entry in the safetensors `__metadata__` map.
 pub const METADATA_KEY: &str = "bach";
 
@@ -77,6 +78,26 @@ pub enum Feature {
     BarPosition { steps: usize },
 }
 
+/// How a piano-roll model turns the core's state into a frame's 88 keys.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum FrameOutput {
+    /// Each key an independent Bernoulli given the state (the TCN papers' output).
+    #[default]
+    Independent,
+    /// An NADE over the keys, lowest first, whose biases the state sets
+    /// (Boulanger-Lewandowski et al. 2012's RNN-NADE): key k's probability
+    /// depends on the state and on which keys below it sound, so a frame is
+    /// a chord rather than 88 separate coin flips. `hidden` is the NADE's size.
+    Nade { hidden: usize },
+}
+
+impl FrameOutput {
+    pub fn is_independent(&self) -> bool {
+        *self == FrameOutput::Independent
+    }
+}
+
 /// Where a model came from and how well it did.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Provenance {
@@ -115,6 +136,9 @@ pub struct ModelMeta {
     #[serde(default)]
     pub voices: Vec<VoiceSpec>,
     pub features: Vec<Feature>,
+    /// Piano rolls: how the keys of a frame depend on each other.
+    #[serde(default, skip_serializing_if = "FrameOutput::is_independent")]
+    pub frame: FrameOutput,
     #[serde(default)]
     pub training: Option<Provenance>,
 }
@@ -129,6 +153,14 @@ impl ModelMeta {
                 Feature::BarPosition { steps } => *steps,
             })
             .sum()
+    }
+
+    /// Number of output heads: one per voice, or the piano roll's one.
+    pub fn heads(&self) -> usize {
+        match self.kind {
+            ModelKind::Voices => self.voices.len(),
+            ModelKind::Pianoroll => 1,
+        }
     }
 
     /// Size of the one-hot/multi-hot block for one step's content.
@@ -198,6 +230,16 @@ impl ModelMeta {
                 }
             }
         }
+        if let FrameOutput::Nade { hidden } = self.frame {
+            if self.kind != ModelKind::Pianoroll {
+                return Err("only a piano-roll model can have an NADE frame output".into());
+            }
+            if hidden == 0 || hidden > MAX_HIDDEN {
+                return Err(format!(
+                    "the NADE's hidden size is {hidden}, expected 1 to {MAX_HIDDEN}"
+                ));
+            }
+        }
         let previous = self
             .features
             .iter()
@@ -226,6 +268,11 @@ impl ModelMeta {
     /// `core.{l}.bias_ih` and `core.{l}.bias_hh` `[G*H]` (PyTorch layout and gate order).
     /// Head `v`: `head.{v}.weight` `[vocab_v, H + sum of vocab_u for u < v]` and
     /// `head.{v}.bias` `[vocab_v]`; a piano-roll model has one head of 88 rows on `H`.
+    /// An NADE frame output of size `N` adds `nade.cond.weight` `[N, H]` and
+    /// `nade.cond.bias` `[N]` (its hidden biases from the state), `nade.in.weight`
+    /// `[N, 88]` (what each sounding key adds to the hidden units of the keys
+    /// above it) and `nade.out.weight` `[88, N]` (hidden units to key logits);
+    /// the head then gives the NADE's visible biases.
     pub fn tensor_shapes(&self) -> Vec<(String, Vec<usize>)> {
         let h = self.hidden;
         let g = self.core.gates() * h;
@@ -251,6 +298,12 @@ impl ModelMeta {
                 shapes.push(("head.0.weight".into(), vec![KEYS, h]));
                 shapes.push(("head.0.bias".into(), vec![KEYS]));
             }
+        }
+        if let FrameOutput::Nade { hidden: n } = self.frame {
+            shapes.push(("nade.cond.weight".into(), vec![n, h]));
+            shapes.push(("nade.cond.bias".into(), vec![n]));
+            shapes.push(("nade.in.weight".into(), vec![n, KEYS]));
+            shapes.push(("nade.out.weight".into(), vec![KEYS, n]));
         }
         shapes
     }
@@ -280,6 +333,7 @@ impl ModelMeta {
                 voice("B", 30, 72),
             ],
             features: vec![Feature::PreviousStep, Feature::BarPosition { steps: 16 }],
+            frame: FrameOutput::Independent,
             training: None,
         }
     }
@@ -297,6 +351,7 @@ impl ModelMeta {
             step_beats,
             voices: Vec::new(),
             features: vec![Feature::PreviousStep],
+            frame: FrameOutput::Independent,
             training: None,
         }
     }
@@ -334,6 +389,35 @@ mod tests {
     }
 
     #[test]
+    fn nade_frames_add_their_tensors_and_say_so() {
+        let mut m = ModelMeta::pianoroll(CoreKind::Gru, 1, 32, 1.0);
+        let independent = serde_json::to_string(&m).unwrap();
+        // Version-1 readers never saw `frame`: independent models leave it out.
+        assert!(!independent.contains("frame"), "{independent}");
+        m.frame = FrameOutput::Nade { hidden: 20 };
+        m.validate().unwrap();
+        let shapes = m.tensor_shapes();
+        let tail: Vec<_> = shapes[shapes.len() - 4..].to_vec();
+        assert_eq!(
+            tail,
+            vec![
+                ("nade.cond.weight".into(), vec![20, 32]),
+                ("nade.cond.bias".into(), vec![20]),
+                ("nade.in.weight".into(), vec![20, KEYS]),
+                ("nade.out.weight".into(), vec![KEYS, 20]),
+            ]
+        );
+        let json = serde_json::to_string(&m).unwrap();
+        assert!(
+            json.contains(r#""frame":{"type":"nade","hidden":20}"#),
+            "{json}"
+        );
+        assert_eq!(serde_json::from_str::<ModelMeta>(&json).unwrap(), m);
+        let old: ModelMeta = serde_json::from_str(&independent).unwrap();
+        assert_eq!(old.frame, FrameOutput::Independent);
+    }
+
+    #[test]
     fn validation_names_the_problem() {
         let mut m = ModelMeta::satb(CoreKind::Gru, 2, 256);
         m.hidden = 1 << 20;
@@ -344,5 +428,11 @@ mod tests {
         let mut m = ModelMeta::pianoroll(CoreKind::Gru, 1, 8, 1.0);
         m.features = vec![Feature::BarPosition { steps: 4 }];
         assert!(m.validate().unwrap_err().contains("previous_step"));
+        let mut m = ModelMeta::satb(CoreKind::Gru, 2, 256);
+        m.frame = FrameOutput::Nade { hidden: 8 };
+        assert!(m.validate().unwrap_err().contains("NADE"));
+        let mut m = ModelMeta::pianoroll(CoreKind::Gru, 1, 8, 1.0);
+        m.frame = FrameOutput::Nade { hidden: 0 };
+        assert!(m.validate().unwrap_err().contains("NADE's hidden size"));
     }
 }

@@ -7,10 +7,12 @@
 use std::path::Path;
 
 use crate::file::{LoadError, ModelFile};
-use crate::meta::{CoreKind, ModelKind, ModelMeta};
-use crate::nn::{add_columns, matvec_add, Cell, Gru, Input, Layer, Lstm, TanhRnn};
+use crate::meta::{CoreKind, FrameOutput, ModelKind, ModelMeta};
+use crate::nn::{add_columns, matvec_add, Cell, Gru, Input, Layer, Lstm, Nade, TanhRnn};
 use crate::pianoroll::{KeyFrame, KEYS};
-use crate::sampling::{sample_keys, sample_token, Rng, Sampler, TokenMask};
+use crate::sampling::{
+    draw_key, keep_likeliest, sample_keys, sample_token, Rng, Sampler, TokenMask,
+};
 use crate::token::{sounding, Token, VoiceRange, MAX_VOICES};
 use crate::voice_leading::forbidden_onsets;
 
@@ -62,6 +64,8 @@ pub struct Model {
     meta: ModelMeta,
     layers: Vec<Layer>,
     heads: Vec<Head>,
+    /// Piano rolls with an NADE frame output: the keys' dependence on each other.
+    nade: Option<Nade>,
     ranges: Vec<VoiceRange>,
     /// Offset of each voice's one-hot block in the input (and in the heads' above-columns).
     offsets: Vec<usize>,
@@ -124,22 +128,28 @@ impl Model {
             offset += r.vocab();
         }
         let bar = meta.bar_steps().map(|steps| (meta.step_size(), steps));
-        let head_count = match meta.kind {
-            ModelKind::Voices => ranges.len(),
-            ModelKind::Pianoroll => 1,
-        };
-        let heads: Vec<Head> = (0..head_count)
+        let heads: Vec<Head> = (0..meta.heads())
             .map(|v| {
                 let bias = take(format!("head.{v}.bias"));
                 let weight = take(format!("head.{v}.weight"));
                 Head::new(bias.len(), h, &weight, bias)
             })
             .collect();
+        let nade = match meta.frame {
+            FrameOutput::Independent => None,
+            FrameOutput::Nade { .. } => Some(Nade::new(
+                take("nade.cond.weight".into()),
+                take("nade.cond.bias".into()),
+                &take("nade.in.weight".into()),
+                take("nade.out.weight".into()),
+            )),
+        };
         let max_vocab = heads.iter().map(|h| h.vocab).max().unwrap_or(0);
         let voices = ranges.len();
         Self {
             layers,
             heads,
+            nade,
             offsets,
             bar,
             active: Vec::with_capacity(KEYS.max(voices) + 1),
@@ -237,14 +247,48 @@ impl Model {
         self.run_core();
     }
 
-    /// The 88 Bernoulli logits for the current frame (empty for a voices model).
-    pub fn key_logits(&mut self) -> &[f32] {
+    /// The 88 Bernoulli logits for the current frame: key k's given that the
+    /// keys below it sound as in `given` (an NADE frame output reads them;
+    /// independent keys ignore them). Empty for a voices model.
+    pub fn key_logits(&mut self, given: &KeyFrame) -> &[f32] {
         if self.kind() != ModelKind::Pianoroll {
             return &[];
         }
         let top = self.layers.last().map(|l| l.hidden()).unwrap_or(&[]);
         self.heads[0].forward(top, &[], &mut self.logits);
+        if let Some(nade) = &mut self.nade {
+            nade.begin(top);
+            for k in 0..KEYS {
+                self.logits[k] = nade.logit(k, self.logits[k]);
+                if given.contains_key(k) {
+                    nade.sound(k);
+                }
+            }
+        }
         &self.logits[..KEYS]
+    }
+
+    /// Draws the current frame: key by key, lowest first, through an NADE,
+    /// or all keys at once when they are independent. Either way only the
+    /// `max_notes` likeliest drawn keys are kept.
+    fn sample_frame(&mut self, sampler: &Sampler, rng: &mut Rng) -> KeyFrame {
+        let top = self.layers.last().map(|l| l.hidden()).unwrap_or(&[]);
+        let Some(nade) = &mut self.nade else {
+            let logits = self.key_logits(&KeyFrame::EMPTY);
+            return sample_keys(logits, sampler, rng);
+        };
+        self.heads[0].forward(top, &[], &mut self.logits);
+        nade.begin(top);
+        let mut drawn = KeyFrame::EMPTY;
+        for k in 0..KEYS {
+            let logit = nade.logit(k, self.logits[k]);
+            self.logits[k] = logit;
+            if draw_key(logit, sampler.temperature, rng) {
+                drawn.insert_key(k);
+                nade.sound(k);
+            }
+        }
+        keep_likeliest(drawn, &self.logits[..KEYS], sampler.max_notes)
     }
 
     /// One step of generation for a voices model. Voices are decided in order;
@@ -323,10 +367,7 @@ impl Model {
         self.advance_keys(previous.as_ref());
         let frame = match observed {
             Some(f) => f,
-            None => {
-                let logits = self.key_logits();
-                sample_keys(logits, sampler, rng)
-            }
+            None => self.sample_frame(sampler, rng),
         };
         self.previous_frame = Some(frame);
         frame

@@ -208,25 +208,35 @@ pub fn sample_token(
 /// probability `sigmoid(logit / T)` (at T = 0, the keys above one half), then
 /// only the `max_notes` likeliest of the drawn keys are kept.
 pub fn sample_keys(logits: &[f32], sampler: &Sampler, rng: &mut Rng) -> crate::KeyFrame {
-    let t = sampler.temperature;
     let mut drawn = crate::KeyFrame::EMPTY;
     for (k, &l) in logits.iter().enumerate().take(KEYS) {
-        let on = if t < ARGMAX_BELOW {
-            l > 0.0
-        } else {
-            let p = 1.0 / (1.0 + (-(l / t) as f64).exp());
-            rng.next_f64() < p
-        };
-        if on && l.is_finite() {
+        if draw_key(l, sampler.temperature, rng) {
             drawn.insert_key(k);
         }
     }
-    if drawn.len() <= sampler.max_notes {
+    keep_likeliest(drawn, logits, sampler.max_notes)
+}
+
+/// Whether a key of logit `l` sounds at temperature `t`: with probability
+/// `sigmoid(l / t)`, or when `l > 0` below [`ARGMAX_BELOW`].
+pub fn draw_key(l: f32, t: f32, rng: &mut Rng) -> bool {
+    let on = if t < ARGMAX_BELOW {
+        l > 0.0
+    } else {
+        let p = 1.0 / (1.0 + (-(l / t) as f64).exp());
+        rng.next_f64() < p
+    };
+    on && l.is_finite()
+}
+
+/// The `max_notes` keys of `drawn` with the highest logits.
+pub fn keep_likeliest(drawn: crate::KeyFrame, logits: &[f32], max_notes: usize) -> crate::KeyFrame {
+    if drawn.len() <= max_notes {
         return drawn;
     }
-    // Keep the likeliest; the cap is small, so repeated maximum is cheap.
+    // The cap is small, so repeated maximum is cheap.
     let mut kept = crate::KeyFrame::EMPTY;
-    for _ in 0..sampler.max_notes {
+    for _ in 0..max_notes {
         let mut best: Option<usize> = None;
         for k in drawn.keys() {
             if !kept.contains_key(k) && best.is_none_or(|b| logits[k] > logits[b]) {

@@ -5,7 +5,9 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
 use bach_engine::file::{random_tensors, to_bytes};
-use bach_engine::{CoreKind, KeyFrame, Model, ModelMeta, Rng, Sampler, Token, VoiceRange};
+use bach_engine::{
+    CoreKind, FrameOutput, KeyFrame, Model, ModelMeta, Rng, Sampler, Token, VoiceRange,
+};
 
 struct Counting;
 
@@ -91,16 +93,20 @@ fn voices_steps_do_not_allocate() {
 
 #[test]
 fn pianoroll_steps_do_not_allocate() {
-    let mut m = model(&ModelMeta::pianoroll(CoreKind::Gru, 2, 64, 0.5));
-    let mut rng = Rng::new(3);
-    let sampler = Sampler::with_temperature(0.8);
-    let mut notes = 0;
-    let n = count(|| {
-        for t in 0..10_000 {
-            let observed = (t % 32 < 8).then(|| KeyFrame::from_pitches([60, 64, 67]));
-            notes += m.step_keys(observed, &sampler, &mut rng).len();
-        }
-    });
-    assert_eq!(n, 0, "{n} allocations in 10,000 frames");
-    assert!(notes > 0);
+    let mut nade = ModelMeta::pianoroll(CoreKind::Lstm, 1, 48, 0.5);
+    nade.frame = FrameOutput::Nade { hidden: 32 };
+    for meta in [ModelMeta::pianoroll(CoreKind::Gru, 2, 64, 0.5), nade] {
+        let mut m = model(&meta);
+        let mut rng = Rng::new(3);
+        let sampler = Sampler::with_temperature(0.8);
+        let mut notes = 0;
+        let n = count(|| {
+            for t in 0..10_000 {
+                let observed = (t % 32 < 8).then(|| KeyFrame::from_pitches([60, 64, 67]));
+                notes += m.step_keys(observed, &sampler, &mut rng).len();
+            }
+        });
+        assert_eq!(n, 0, "{:?}: {n} allocations in 10,000 frames", meta.frame);
+        assert!(notes > 0);
+    }
 }

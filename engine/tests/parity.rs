@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use bach_engine::file::{random_tensors, to_bytes};
-use bach_engine::{CoreKind, KeyFrame, Model, ModelMeta, Rng, Sampler, Token};
+use bach_engine::{CoreKind, FrameOutput, KeyFrame, Model, ModelMeta, Rng, Sampler, Token};
 use candle_core::{DType, Device, Tensor, D};
 use candle_nn::rnn::{GRUConfig, LSTMConfig, RNN};
 use candle_nn::VarBuilder;
@@ -44,6 +44,8 @@ struct Reference {
     layers: Vec<RefLayer>,
     states: Vec<RefState>,
     heads: Vec<(Tensor, Tensor)>,
+    /// NADE frame output: cond weight, cond bias, input weight, output weight.
+    nade: Option<[Tensor; 4]>,
 }
 
 impl Reference {
@@ -92,10 +94,19 @@ impl Reference {
                 )
             })
             .collect();
+        let nade = tensors.get("nade.cond.weight").map(|cond| {
+            [
+                cond.clone(),
+                tensors["nade.cond.bias"].clone(),
+                tensors["nade.in.weight"].clone(),
+                tensors["nade.out.weight"].clone(),
+            ]
+        });
         Self {
             layers,
             states,
             heads,
+            nade,
         }
     }
 
@@ -132,6 +143,43 @@ impl Reference {
         let (w, b) = &self.heads[v];
         let y = x.matmul(&w.t().unwrap()).unwrap().broadcast_add(b).unwrap();
         y.flatten_all().unwrap().to_vec1().unwrap()
+    }
+}
+
+impl Reference {
+    /// Piano-roll logits given the frame `x`: key k's NADE hidden layer reads
+    /// `x` masked to the keys below k, one key at a time, by the book.
+    fn frame(&self, x: &[f32]) -> Vec<f32> {
+        let visible = self.head(0, &[]);
+        let Some([cond, cond_bias, input, output]) = &self.nade else {
+            return visible;
+        };
+        let dev = Device::Cpu;
+        let h = self.states.last().unwrap().h();
+        let c = h
+            .matmul(&cond.t().unwrap())
+            .unwrap()
+            .broadcast_add(cond_bias)
+            .unwrap();
+        (0..x.len())
+            .map(|k| {
+                let below: Vec<f32> = (0..x.len())
+                    .map(|j| if j < k { x[j] } else { 0.0 })
+                    .collect();
+                let below = Tensor::from_vec(below, (1, x.len()), &dev).unwrap();
+                let pre = (&c + below.matmul(&input.t().unwrap()).unwrap()).unwrap();
+                let act = candle_nn::ops::sigmoid(&pre).unwrap();
+                let v = output.get(k).unwrap().unsqueeze(1).unwrap();
+                let l: f32 = act
+                    .matmul(&v)
+                    .unwrap()
+                    .flatten_all()
+                    .unwrap()
+                    .to_vec1()
+                    .unwrap()[0];
+                visible[k] + l
+            })
+            .collect()
     }
 }
 
@@ -213,8 +261,9 @@ fn check_voices(core: CoreKind) {
     }
 }
 
-fn check_pianoroll(core: CoreKind) {
-    let meta = ModelMeta::pianoroll(core, 2, 40, 1.0);
+fn check_pianoroll(core: CoreKind, frame: FrameOutput) {
+    let mut meta = ModelMeta::pianoroll(core, 2, 40, 1.0);
+    meta.frame = frame;
     let (mut model, mut reference) = build(&meta, 3);
     let mut rng = Rng::new(2);
     let mut previous: Option<KeyFrame> = None;
@@ -227,14 +276,18 @@ fn check_pianoroll(core: CoreKind) {
             }
         }
         reference.step(&x);
+        // The frame scored now, and fed back on the next step.
+        let now = KeyFrame::from_pitches((0..4).map(|_| 40 + (rng.next_u32() % 40) as u8));
+        let mut y = vec![0.0; 88];
+        for k in now.keys() {
+            y[k] = 1.0;
+        }
         assert_close(
-            model.key_logits(),
-            &reference.head(0, &[]),
-            &format!("{core:?} frame {t}"),
+            model.key_logits(&now),
+            &reference.frame(&y),
+            &format!("{core:?} {frame:?} frame {t}"),
         );
-        previous = Some(KeyFrame::from_pitches(
-            (0..4).map(|_| 40 + (rng.next_u32() % 40) as u8),
-        ));
+        previous = Some(now);
     }
 }
 
@@ -255,17 +308,23 @@ fn tanh_voices_match_candle() {
 
 #[test]
 fn gru_pianoroll_matches_candle() {
-    check_pianoroll(CoreKind::Gru);
+    check_pianoroll(CoreKind::Gru, FrameOutput::Independent);
 }
 
 #[test]
 fn lstm_pianoroll_matches_candle() {
-    check_pianoroll(CoreKind::Lstm);
+    check_pianoroll(CoreKind::Lstm, FrameOutput::Independent);
 }
 
 #[test]
 fn tanh_pianoroll_matches_candle() {
-    check_pianoroll(CoreKind::Tanh);
+    check_pianoroll(CoreKind::Tanh, FrameOutput::Independent);
+}
+
+#[test]
+fn nade_pianoroll_matches_candle() {
+    check_pianoroll(CoreKind::Gru, FrameOutput::Nade { hidden: 24 });
+    check_pianoroll(CoreKind::Lstm, FrameOutput::Nade { hidden: 7 });
 }
 
 /// Generation with every voice clamped is teacher forcing: it must walk the

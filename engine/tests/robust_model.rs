@@ -15,7 +15,7 @@
 use std::cell::Cell;
 
 use bach_engine::file::{random_tensors, to_bytes, LoadError, NamedTensor};
-use bach_engine::meta::{Feature, ModelKind, Provenance, METADATA_KEY};
+use bach_engine::meta::{Feature, FrameOutput, ModelKind, Provenance, METADATA_KEY};
 use bach_engine::token::sounding;
 use bach_engine::{CoreKind, Model, ModelMeta, Rng, Sampler, Token, VoiceSpec};
 use proptest::prelude::*;
@@ -54,6 +54,13 @@ fn duet(core: CoreKind) -> ModelMeta {
     meta
 }
 
+/// A piano roll whose frame is an NADE.
+fn nade() -> ModelMeta {
+    let mut meta = ModelMeta::pianoroll(CoreKind::Gru, 1, 6, 1.0);
+    meta.frame = FrameOutput::Nade { hidden: 5 };
+    meta
+}
+
 /// Each seed with the length of its header region (8 length bytes plus the JSON).
 fn seeds() -> Vec<(Vec<u8>, usize)> {
     let mut trained = ModelMeta::satb(CoreKind::Tanh, 1, 4);
@@ -75,6 +82,7 @@ fn seeds() -> Vec<(Vec<u8>, usize)> {
         ModelMeta::pianoroll(CoreKind::Gru, 1, 8, 1.0),
         ModelMeta::pianoroll(CoreKind::Lstm, 2, 4, 0.5),
         ModelMeta::pianoroll(CoreKind::Tanh, 1, 8, 0.5),
+        nade(),
     ];
     metas
         .iter()
@@ -625,6 +633,29 @@ fn absurd_sizes_in_the_metadata_are_refused_before_allocating() {
         m["hidden"] = json!(4096);
     });
     rejected(&big, &["shape", "core.0.weight_ih"]);
+}
+
+#[test]
+fn nade_metadata_must_match_its_tensors() {
+    // The base file has no NADE tensors: claiming an NADE names the first missing.
+    rejected(
+        &with_meta(|m| m["frame"] = json!({"type": "nade", "hidden": 4})),
+        &["nade.cond.weight"],
+    );
+    rejected(
+        &with_meta(|m| m["frame"] = json!({"type": "nade", "hidden": 1u64 << 40})),
+        &["NADE's hidden size"],
+    );
+    rejected(
+        &with_meta(|m| m["frame"] = json!({"type": "made"})),
+        &["metadata is not valid"],
+    );
+    // And an NADE file whose metadata forgets the NADE has tensors left over.
+    let mut meta = nade();
+    let tensors = random_tensors(&meta, 1, 0.5);
+    meta.frame = FrameOutput::Independent;
+    let (header, data) = parts(&meta, &tensors);
+    rejected(&file_of(&header.to_string(), &data), &["nade"]);
 }
 
 #[test]

@@ -120,6 +120,11 @@ pub struct TrainArgs {
     pub hidden: usize,
     #[arg(long, value_enum, default_value = "default")]
     pub init: InitArg,
+    /// Piano rolls: decide each frame's keys lowest first through an NADE of
+    /// this many hidden units (the RNN-NADE), so a key's odds depend on the
+    /// keys below it; 0 keeps the 88 keys independent.
+    #[arg(long, default_value_t = 0)]
+    pub nade: usize,
     /// Epochs to train [default: 50]; with --resume, a new total.
     #[arg(long)]
     pub epochs: Option<usize>,
@@ -276,6 +281,7 @@ fn train(args: TrainArgs) -> Result<()> {
             c.layers = args.layers;
             c.hidden = args.hidden;
             c.init = args.init.into();
+            c.nade = args.nade;
             c.epochs = args.epochs.unwrap_or(50);
             c.batch = args.batch;
             c.seq_len = args.seq_len;
@@ -509,7 +515,16 @@ pub fn info(path: &Path) -> Result<String> {
     let mut s = String::new();
     let kind = match meta.kind {
         ModelKind::Voices => format!("a voices model ({} voices)", meta.voices.len()),
-        ModelKind::Pianoroll => "a piano-roll model (88 keys)".to_string(),
+        ModelKind::Pianoroll => {
+            match meta.frame {
+                bach_engine::FrameOutput::Independent => {
+                    "a piano-roll model (88 independent keys)".to_string()
+                }
+                bach_engine::FrameOutput::Nade { hidden } => {
+                    format!("a piano-roll model (88 keys drawn lowest first by an NADE of {hidden} units)")
+                }
+            }
+        }
     };
     let params: usize = meta
         .tensor_shapes()

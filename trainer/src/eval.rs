@@ -3,7 +3,9 @@
 //! As in the TCN paper's code, each piece x is scored on x[1:] given x[:-1]:
 //! the first step is run (it primes the state) but not scored, and the total
 //! over all scored steps of all pieces is divided by their number. For piano
-//! rolls the NLL of a step is the sum over the 88 keys of the Bernoulli NLL;
+//! rolls the NLL of a step is the sum over the 88 keys of the Bernoulli NLL
+//! (with an NADE frame output, of each key given the keys below it, which is
+//! the frame's exact NLL);
 //! for voices, the sum over voices of the cross-entropy (also reported per voice).
 
 use candle_core::Result;

@@ -29,6 +29,9 @@ pub struct TrainConfig {
     pub layers: usize,
     pub hidden: usize,
     pub init: Init,
+    /// Piano rolls: the NADE frame output's hidden size (0: independent keys).
+    #[serde(default)]
+    pub nade: usize,
     pub epochs: usize,
     pub batch: usize,
     pub seq_len: usize,
@@ -63,6 +66,7 @@ impl TrainConfig {
             layers: 2,
             hidden: 256,
             init: Init::Default,
+            nade: 0,
             epochs: 50,
             batch: 32,
             seq_len: 128,
@@ -203,6 +207,11 @@ pub fn meta_for(config: &TrainConfig, data: &Dataset) -> ModelMeta {
         }
     };
     meta.init = config.init;
+    if config.nade > 0 {
+        meta.frame = bach_engine::FrameOutput::Nade {
+            hidden: config.nade,
+        };
+    }
     meta.name = config.name.clone();
     meta
 }

@@ -6,6 +6,7 @@ mod gru;
 mod kernels;
 mod layer;
 mod lstm;
+mod nade;
 mod tanh_rnn;
 
 pub use cell::RecurrentCell;
@@ -13,6 +14,7 @@ pub use gru::Gru;
 pub use kernels::{add_columns, detect_simd, dot, matvec_add};
 pub use layer::{Cell, Input, Layer};
 pub use lstm::Lstm;
+pub use nade::Nade;
 pub use tanh_rnn::TanhRnn;
 
 #[inline]
