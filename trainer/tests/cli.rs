@@ -174,6 +174,15 @@ fn errors_are_one_line_and_exit_1() {
             "train",
             "--dataset",
             voices.to_str().unwrap(),
+            "--nade",
+            "16",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        vec![
+            "train",
+            "--dataset",
+            voices.to_str().unwrap(),
             "--resume",
             bad.to_str().unwrap(),
             "--out",
@@ -186,6 +195,41 @@ fn errors_are_one_line_and_exit_1() {
         assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
         assert!(err.starts_with("error: "), "{err}");
     }
+}
+
+#[test]
+fn train_an_nade_and_describe_it() {
+    let dir = common::temp_dir("cli-nade");
+    let data = common::write(&dir, "roll.json", &common::pianoroll_json(4));
+    let out = dir.join("n.safetensors");
+    let (d, o) = (data.to_str().unwrap(), out.to_str().unwrap());
+    let (code, _, err) = run(&[
+        "train",
+        "--dataset",
+        d,
+        "--layers",
+        "1",
+        "--hidden",
+        "6",
+        "--nade",
+        "5",
+        "--epochs",
+        "1",
+        "--batch",
+        "2",
+        "--seq-len",
+        "4",
+        "--quiet",
+        "--out",
+        o,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (code, stdout, _) = run(&["info", o]);
+    assert_eq!(code, 0);
+    assert!(
+        stdout.contains("drawn lowest first by an NADE of 5 units"),
+        "{stdout}"
+    );
 }
 
 /// Ctrl-C (SIGINT) saves a checkpoint and exits cleanly; the run resumes from it.
