@@ -508,6 +508,59 @@ fn continue_and_generate_make_n_bars() {
     );
 }
 
+/// `generate` plays a piano-roll model too: frames fed back one by one (key
+/// by key through an NADE), in 4/4 bars of the model's grid.
+#[test]
+fn generate_plays_piano_roll_models() {
+    use bach_engine::file::{random_tensors, save};
+    use bach_engine::{CoreKind, FrameOutput, ModelMeta};
+    let dir = temp_dir("generate-roll");
+    let mut meta = ModelMeta::pianoroll(CoreKind::Gru, 1, 16, 1.0);
+    meta.frame = FrameOutput::Nade { hidden: 8 };
+    let file = dir.join("roll.safetensors");
+    save(&file, &meta, &random_tensors(&meta, 5, 0.5)).unwrap();
+    let out = dir.join("roll.mid");
+    let args = [
+        "generate",
+        "--model",
+        s(&file),
+        "--bars",
+        "3",
+        "--temperature",
+        "1",
+        "--seed",
+        "2",
+    ];
+    let (code, o, e) = run(&[&args[..], &["--out", s(&out)]].concat());
+    assert_eq!(code, 0, "{o}{e}");
+    let g = read(&out);
+    // Three bars of 4/4 (read back on the 16th grid): JSB's frames are quarter notes.
+    assert_eq!(g.len, 48);
+    let notes: Vec<&Note> = g.parts.iter().flat_map(|p| &p.notes).collect();
+    assert!(!notes.is_empty());
+    for step in 0..48 {
+        let sounding = notes
+            .iter()
+            .filter(|n| n.start <= step && step < n.end())
+            .count();
+        assert!(
+            sounding <= 8,
+            "{sounding} notes at step {step}, over the cap"
+        );
+    }
+    // The same seed gives the same file; another seed, another one.
+    let again = dir.join("again.mid");
+    let (code, _, e) = run(&[&args[..], &["--out", s(&again)]].concat());
+    assert_eq!(code, 0, "{e}");
+    assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(&again).unwrap());
+    let other = dir.join("other.mid");
+    let mut changed = args;
+    changed[8] = "3";
+    let (code, _, e) = run(&[&changed[..], &["--out", s(&other)]].concat());
+    assert_eq!(code, 0, "{e}");
+    assert_ne!(std::fs::read(&out).unwrap(), std::fs::read(&other).unwrap());
+}
+
 #[test]
 fn bad_input_fails_in_one_line_and_writes_nothing() {
     let dir = temp_dir("errors");

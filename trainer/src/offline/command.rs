@@ -20,7 +20,8 @@ pub struct CommonArgs {
     /// Where to write the result (a format-1 MIDI file, one track per voice).
     #[arg(long)]
     pub out: PathBuf,
-    /// A voices model (.safetensors); the built-in chorale model when left out.
+    /// A voices model (.safetensors), or for `generate` also a piano-roll
+    /// model; the built-in chorale model when left out.
     #[arg(long)]
     pub model: Option<PathBuf>,
     /// Sampling temperature: 0 always takes the likeliest note, 1 samples the model as trained.

@@ -4,12 +4,15 @@
 //! so from nothing there is no host session to run. This steps the model as
 //! the sequencer does on the model's turn: every voice sampled (no clamps),
 //! the position in the bar from the step count, a fresh random stream from
-//! the seed, and the sequencer's sampler.
+//! the seed, and the sequencer's sampler. A piano-roll model (the JSB and
+//! Nottingham benchmark models) plays frames instead, as one part.
 
 use bach_engine::model::Model;
+use bach_engine::pianoroll::KeyFrame;
 use bach_engine::sampling::{Rng, Sampler};
 use bach_engine::score::{MeterChange, Score, TempoChange};
 use bach_engine::token::{Token, MAX_VOICES};
+use bach_engine::ModelKind;
 
 use super::{check_bars, check_voices_model, voice_name, Offline, OfflineError, Options, Timeline};
 
@@ -20,6 +23,9 @@ const VELOCITY: u8 = 90;
 pub fn generate(model: &mut Model, bars: u32, opts: &Options) -> Result<Offline, OfflineError> {
     opts.check()?;
     check_bars(bars)?;
+    if model.kind() == ModelKind::Pianoroll {
+        return Ok(frames(model, bars, opts));
+    }
     let n = check_voices_model(model)?.min(MAX_VOICES);
     let bar = model.meta().bar_steps().unwrap_or(16).max(1);
     let steps = bars as usize * bar;
@@ -45,7 +51,35 @@ pub fn generate(model: &mut Model, bars: u32, opts: &Options) -> Result<Offline,
         .map(|(name, t)| (name.as_str(), t.as_slice()))
         .collect();
     let step_beats = model.meta().step_beats;
-    let mut score = Score::from_voices(step_beats, &named, VELOCITY);
+    let score = Score::from_voices(step_beats, &named, VELOCITY);
+    Ok(finish(score, bar, opts))
+}
+
+/// `bars` bars of 4/4 from a piano-roll model: each frame sampled (through
+/// its NADE, key by key, when it has one) and fed back as the next input.
+fn frames(model: &mut Model, bars: u32, opts: &Options) -> Offline {
+    let step_beats = model.meta().step_beats;
+    let bar = (4.0 / step_beats).round().max(1.0) as usize;
+    let sampler = Sampler {
+        temperature: opts.temperature,
+        ..Sampler::default()
+    };
+    let mut rng = Rng::new(opts.seed);
+    model.reset();
+    let frames: Vec<KeyFrame> = (0..bars as usize * bar)
+        .map(|_| model.step_keys(None, &sampler, &mut rng))
+        .collect();
+    let name = model.meta().name.clone();
+    finish(
+        Score::from_frames(step_beats, &name, &frames, VELOCITY),
+        bar,
+        opts,
+    )
+}
+
+/// The score at the chosen tempo (120 bpm by default) in a bar of `bar` steps.
+fn finish(mut score: Score, bar: usize, opts: &Options) -> Offline {
+    let step_beats = score.step_beats;
     let bpm = opts.bpm.unwrap_or(120.0);
     score.tempos = vec![TempoChange { step: 0, bpm }];
     // The model's bar in quarter notes (4/4 for the chorale model).
@@ -55,11 +89,11 @@ pub fn generate(model: &mut Model, bars: u32, opts: &Options) -> Result<Offline,
         numerator: quarters,
         denominator: 4,
     }];
-    Ok(Offline {
+    Offline {
         timeline: Timeline::constant(step_beats, 0.0, bpm),
         length: 0,
         input: Vec::new(),
         events: Vec::new(),
         score,
-    })
+    }
 }
