@@ -5,8 +5,8 @@
 //! sampled heads and the clamped soprano. `step/candle` is only the forward
 //! pass (core plus the four heads, no sampling), so the comparison favours candle.
 //!
-//! `frame/*` is one piano-roll frame of the continue mode, with independent
-//! keys and with an NADE frame output.
+//! `frame/*` is one sampled frame of the shipped Nottingham piano-roll
+//! models, with independent keys and with the NADE frame output.
 //!
 //! Run: `cargo bench -p bach-engine --bench step`
 
@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::hint::black_box;
 
 use bach_engine::file::{random_tensors, to_bytes};
-use bach_engine::{CoreKind, FrameOutput, Model, ModelMeta, Rng, Sampler, Token};
+use bach_engine::{CoreKind, Model, ModelMeta, Rng, Sampler, Token};
 use candle_core::{DType, Device, Tensor, D};
 use candle_nn::rnn::{GRUConfig, GRUState, GRU, RNN};
 use candle_nn::VarBuilder;
@@ -115,21 +115,18 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-/// One piano-roll frame (continue mode) of a 2 x 256 GRU: 88 independent
-/// keys against an NADE of 128 units that walks the keys one by one.
+/// One piano-roll frame of the shipped Nottingham models (2 GRU layers of
+/// 256, fed back their own frames): 88 independent keys against the NADE of
+/// 128 units that walks the keys one by one. Trained weights, because the
+/// NADE's cost depends on how many keys sound.
 fn frames(c: &mut Criterion) {
     let mut group = c.benchmark_group("frame");
-    let mut nade = ModelMeta::pianoroll(CoreKind::Gru, 2, 256, 0.5);
-    nade.frame = FrameOutput::Nade { hidden: 128 };
-    for (name, meta) in [
-        (
-            "independent",
-            ModelMeta::pianoroll(CoreKind::Gru, 2, 256, 0.5),
-        ),
-        ("nade", nade),
+    let models = concat!(env!("CARGO_MANIFEST_DIR"), "/../models/");
+    for (name, file) in [
+        ("independent", "nottingham-pianoroll-gru.safetensors"),
+        ("nade", "nottingham-pianoroll-gru-nade.safetensors"),
     ] {
-        let tensors = random_tensors(&meta, 1, 0.1);
-        let mut model = Model::from_bytes(&to_bytes(&meta, &tensors).unwrap()).unwrap();
+        let mut model = Model::load(std::path::Path::new(&format!("{models}{file}"))).unwrap();
         let sampler = Sampler::with_temperature(1.0);
         let mut rng = Rng::new(0);
         group.bench_function(name, |b| {

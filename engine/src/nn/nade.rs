@@ -3,7 +3,8 @@
 //! frame are decided lowest first, and key k's logit is
 //! `b_k + V_k · σ(c + Σ_{j<k sounding} W_j)`, where the state sets `b` and `c`.
 //! Adding a sounding key's column to `c` as the walk goes up keeps each key
-//! O(N), the whole frame O(88·N), with no allocation.
+//! O(N), the whole frame O(88·N), with no allocation; the sigmoids are only
+//! recomputed after a key sounds.
 
 use super::{dot, matvec_add, sigmoid};
 use crate::pianoroll::KEYS;
@@ -20,6 +21,9 @@ pub struct Nade {
     /// The running hidden pre-activation and its sigmoid.
     pre: Vec<f32>,
     act: Vec<f32>,
+    /// `act` is out of date: a key sounded since it was computed. Most keys
+    /// are silent, so the sigmoids run a handful of times per frame, not 88.
+    stale: bool,
 }
 
 impl Nade {
@@ -40,6 +44,7 @@ impl Nade {
             output,
             pre: vec![0.0; n],
             act: vec![0.0; n],
+            stale: true,
         }
     }
 
@@ -47,13 +52,17 @@ impl Nade {
     pub fn begin(&mut self, h: &[f32]) {
         self.pre.copy_from_slice(&self.cond_bias);
         matvec_add(&self.cond, h, &mut self.pre);
+        self.stale = true;
     }
 
     /// Key `k`'s logit given the keys below it made to sound since [`Self::begin`];
     /// `bias` is its visible bias from the state. Keys go in rising order.
     pub fn logit(&mut self, k: usize, bias: f32) -> f32 {
-        for (a, p) in self.act.iter_mut().zip(&self.pre) {
-            *a = sigmoid(*p);
+        if self.stale {
+            for (a, p) in self.act.iter_mut().zip(&self.pre) {
+                *a = sigmoid(*p);
+            }
+            self.stale = false;
         }
         let n = self.act.len();
         bias + dot(&self.output[k * n..(k + 1) * n], &self.act)
@@ -65,5 +74,6 @@ impl Nade {
         for (p, w) in self.pre.iter_mut().zip(&self.input[k * n..(k + 1) * n]) {
             *p += w;
         }
+        self.stale = true;
     }
 }
