@@ -117,8 +117,9 @@ fn output_is_the_same_for_every_buffer_size() {
     let mut plugin = ClapBach::load(4096);
     let seed = plugin.param("Seed");
     let reference = plugin.run(&full, 1, &[(seed, 7.0)]);
-    // The melody alone is 28 note events; the rest is harmony to compare.
-    assert!(reference.len() > 60, "{} notes", reference.len());
+    // The melody alone is 28 note events; the rest is harmony to compare
+    // (the shipped model makes 96 events in all here).
+    assert!(reference.len() > 80, "{} notes", reference.len());
     for size in [37, 512, 4096] {
         let mut plugin = ClapBach::load(4096);
         let out = plugin.run(&full, size, &[(seed, 7.0)]);

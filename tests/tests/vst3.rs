@@ -121,8 +121,9 @@ fn output_is_the_same_for_every_buffer_size() {
     let mut plugin = Vst3Bach::load(4096);
     let seed = plugin.param("Seed");
     let reference = plugin.run(&full, 1, &[(seed, 7.0)]);
-    // The melody alone is 28 note events; the rest is harmony to compare.
-    assert!(reference.len() > 60, "{} notes", reference.len());
+    // The melody alone is 28 note events; the rest is harmony to compare
+    // (the shipped model makes 96 events in all here).
+    assert!(reference.len() > 80, "{} notes", reference.len());
     for size in [37, 512, 4096] {
         let mut plugin = Vst3Bach::load(4096);
         let out = plugin.run(&full, size, &[(seed, 7.0)]);
@@ -148,7 +149,8 @@ fn vst3_and_clap_builds_play_the_same_notes() {
     let mut clap = ClapBach::load(4096);
     let seed = clap.param("Seed");
     let b = clap.run(&full, 512, &[(seed, 11.0)]);
-    assert!(a.len() > 60, "{} notes", a.len());
+    // 100 note events with the shipped model, 28 of them the melody.
+    assert!(a.len() > 80, "{} notes", a.len());
     // CLAP sends the song position in 31-bit fixed point, VST3 as f64: a grid
     // step may land one sample apart. Everything else must match.
     assert_eq!(a.len(), b.len(), "same number of notes");
