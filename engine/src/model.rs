@@ -254,17 +254,7 @@ impl Model {
         if self.kind() != ModelKind::Pianoroll {
             return &[];
         }
-        let top = self.layers.last().map(|l| l.hidden()).unwrap_or(&[]);
-        self.heads[0].forward(top, &[], &mut self.logits);
-        if let Some(nade) = &mut self.nade {
-            nade.begin(top);
-            for k in 0..KEYS {
-                self.logits[k] = nade.logit(k, self.logits[k]);
-                if given.contains_key(k) {
-                    nade.sound(k);
-                }
-            }
-        }
+        self.walk_keys(|k, _| given.contains_key(k));
         &self.logits[..KEYS]
     }
 
@@ -272,23 +262,37 @@ impl Model {
     /// or all keys at once when they are independent. Either way only the
     /// `max_notes` likeliest drawn keys are kept.
     fn sample_frame(&mut self, sampler: &Sampler, rng: &mut Rng) -> KeyFrame {
-        let top = self.layers.last().map(|l| l.hidden()).unwrap_or(&[]);
-        let Some(nade) = &mut self.nade else {
+        if self.nade.is_none() {
             let logits = self.key_logits(&KeyFrame::EMPTY);
             return sample_keys(logits, sampler, rng);
-        };
+        }
+        let t = sampler.temperature;
+        let drawn = self.walk_keys(|_, logit| draw_key(logit, t, rng));
+        keep_likeliest(drawn, &self.logits[..KEYS], sampler.max_notes)
+    }
+
+    /// Fills `logits` with the current frame's key logits, lowest key first.
+    /// `sounds(k, logit)` says whether key k sounds; through an NADE the keys
+    /// above hear it. Returns the keys that sounded.
+    fn walk_keys(&mut self, mut sounds: impl FnMut(usize, f32) -> bool) -> KeyFrame {
+        let top = self.layers.last().map(|l| l.hidden()).unwrap_or(&[]);
         self.heads[0].forward(top, &[], &mut self.logits);
-        nade.begin(top);
-        let mut drawn = KeyFrame::EMPTY;
+        if let Some(nade) = &mut self.nade {
+            nade.begin(top);
+        }
+        let mut frame = KeyFrame::EMPTY;
         for k in 0..KEYS {
-            let logit = nade.logit(k, self.logits[k]);
-            self.logits[k] = logit;
-            if draw_key(logit, sampler.temperature, rng) {
-                drawn.insert_key(k);
-                nade.sound(k);
+            if let Some(nade) = &mut self.nade {
+                self.logits[k] = nade.logit(k, self.logits[k]);
+            }
+            if sounds(k, self.logits[k]) {
+                frame.insert_key(k);
+                if let Some(nade) = &mut self.nade {
+                    nade.sound(k);
+                }
             }
         }
-        keep_likeliest(drawn, &self.logits[..KEYS], sampler.max_notes)
+        frame
     }
 
     /// One step of generation for a voices model. Voices are decided in order;

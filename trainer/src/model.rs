@@ -25,7 +25,6 @@ pub struct Weights {
     /// `(weightᵀ, bias)` per head.
     heads: Vec<(Tensor, Tensor)>,
     nade: Option<NadeWeights>,
-    device: Device,
 }
 
 /// An NADE frame output's weights, laid out for batched teacher forcing.
@@ -239,7 +238,6 @@ impl Network {
             layers,
             heads,
             nade,
-            device: self.device.clone(),
         })
     }
 
@@ -336,7 +334,7 @@ impl Weights {
         // than a pre-activation per key, since frames hold a handful of notes.
         let (rows, keys) = frames.dims2()?;
         let n = nade.output_t.dim(0)?;
-        let (prefix, segment, segments) = segments(&frames.to_vec2::<f32>()?, &self.device)?;
+        let (prefix, segment, segments) = segments(&frames.to_vec2::<f32>()?, frames.device())?;
         let cond = top.matmul(&nade.cond_t)?.broadcast_add(&nade.cond_bias)?;
         let pre = prefix
             .matmul(&nade.input_t)?
