@@ -20,7 +20,10 @@ pub mod token;
 pub mod voice_leading;
 
 pub use file::{FileError, LoadError, ModelFile};
-pub use meta::{CoreKind, Feature, FrameOutput, Init, ModelKind, ModelMeta, Provenance};
+pub use meta::{
+    CoreKind, Feature, FrameOutput, Init, ModelKind, ModelMeta, Provenance, SplitSizes,
+    TrainerBuild,
+};
 pub use model::Model;
 pub use pianoroll::KeyFrame;
 pub use sampling::{Rng, Sampler};
