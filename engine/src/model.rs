@@ -1,8 +1,13 @@
 //! A loaded model, ready for the audio thread.
 //!
 //! Every buffer is allocated in [`Model::from_file`]; after that, stepping
-//! only reads weights and writes those buffers, so [`Model::step_voices`] and
-//! [`Model::step_keys`] never allocate, lock or fail.
+//! only reads weights and writes those buffers, so [`Model::step_voices`],
+//! [`Model::advance_keys`] and the logits never allocate, lock or fail.
+//!
+//! The model is inference only, like one layer of a realtime network
+//! library: it advances its recurrent core and gives logits. Which token a
+//! voice takes (temperature, masks, voice leading, the random stream) is
+//! decided by the caller, the [`crate::perform::Performer`].
 
 use std::path::Path;
 
@@ -10,11 +15,7 @@ use crate::file::{LoadError, ModelFile};
 use crate::meta::{CoreKind, FrameOutput, ModelKind, ModelMeta};
 use crate::nn::{add_columns, matvec_add, Cell, Gru, Input, Layer, Lstm, Nade, TanhRnn};
 use crate::pianoroll::{KeyFrame, KEYS};
-use crate::sampling::{
-    draw_key, keep_likeliest, sample_keys, sample_token, Rng, Sampler, TokenMask,
-};
-use crate::token::{sounding, Token, VoiceRange, MAX_VOICES};
-use crate::voice_leading::forbidden_onsets;
+use crate::token::{Token, VoiceRange, MAX_VOICES};
 
 /// An output head. Voice `v`'s logits are
 /// `b + W_h · h + sum over voices u < v of W_u[:, token_u]`,
@@ -80,8 +81,19 @@ pub struct Model {
     previous: Vec<Token>,
     started: bool,
     chosen: Vec<Token>,
-    sounding: Vec<Option<u8>>,
-    previous_frame: Option<KeyFrame>,
+}
+
+/// One voice to decide on a step: what the model predicts for it, and the
+/// voices above it, decided already.
+#[derive(Clone, Copy, Debug)]
+pub struct Decision<'a> {
+    pub voice: usize,
+    /// The model's range for the voice.
+    pub range: VoiceRange,
+    /// Logits over the voice's vocabulary (see [`VoiceRange::token`]).
+    pub logits: &'a [f32],
+    /// The tokens of voices `0..voice` on this step.
+    pub above: &'a [Token],
 }
 
 impl Model {
@@ -158,8 +170,6 @@ impl Model {
             previous: vec![Token::Rest; voices],
             started: false,
             chosen: vec![Token::Rest; voices],
-            sounding: vec![None; voices],
-            previous_frame: None,
             ranges,
             meta,
         }
@@ -196,8 +206,6 @@ impl Model {
         self.started = false;
         self.previous.fill(Token::Rest);
         self.chosen.fill(Token::Rest);
-        self.sounding.fill(None);
-        self.previous_frame = None;
     }
 
     /// Advances the core by one step of a voices model: its input is the
@@ -258,23 +266,14 @@ impl Model {
         &self.logits[..KEYS]
     }
 
-    /// Draws the current frame: key by key, lowest first, through an NADE,
-    /// or all keys at once when they are independent. Either way only the
-    /// `max_notes` likeliest drawn keys are kept.
-    fn sample_frame(&mut self, sampler: &Sampler, rng: &mut Rng) -> KeyFrame {
-        if self.nade.is_none() {
-            let logits = self.key_logits(&KeyFrame::EMPTY);
-            return sample_keys(logits, sampler, rng);
+    /// Fills the current frame's key logits, lowest key first (read them
+    /// after with [`frame_logits`](Self::frame_logits)). `sounds(k, logit)`
+    /// says whether key k sounds; through an NADE the keys above hear it.
+    /// Returns the keys that sounded (nothing for a voices model).
+    pub fn walk_keys(&mut self, mut sounds: impl FnMut(usize, f32) -> bool) -> KeyFrame {
+        if self.kind() != ModelKind::Pianoroll {
+            return KeyFrame::EMPTY;
         }
-        let t = sampler.temperature;
-        let drawn = self.walk_keys(|_, logit| draw_key(logit, t, rng));
-        keep_likeliest(drawn, &self.logits[..KEYS], sampler.max_notes)
-    }
-
-    /// Fills `logits` with the current frame's key logits, lowest key first.
-    /// `sounds(k, logit)` says whether key k sounds; through an NADE the keys
-    /// above hear it. Returns the keys that sounded.
-    fn walk_keys(&mut self, mut sounds: impl FnMut(usize, f32) -> bool) -> KeyFrame {
         let top = self.layers.last().map(|l| l.hidden()).unwrap_or(&[]);
         self.heads[0].forward(top, &[], &mut self.logits);
         if let Some(nade) = &mut self.nade {
@@ -295,86 +294,54 @@ impl Model {
         frame
     }
 
-    /// One step of generation for a voices model. Voices are decided in order;
+    /// The key logits the last [`walk_keys`](Self::walk_keys) filled.
+    pub fn frame_logits(&self) -> &[f32] {
+        &self.logits[..KEYS]
+    }
+
+    /// One step of a voices model. Voices are decided in order, top first:
     /// voice `v` takes `clamp[v]` when it is `Some` (the melody when
-    /// harmonizing, everything when listening), otherwise it is sampled from
-    /// its head given the voices above. The model remembers the step as the
-    /// input of the next one. Returns the step's tokens (empty for a
-    /// piano-roll model).
+    /// harmonizing, everything when listening), otherwise `choose` picks its
+    /// token from the head's logits given the voices above. The model
+    /// remembers the step as the input of the next one. Returns the step's
+    /// tokens (empty for a piano-roll model).
     pub fn step_voices(
         &mut self,
         position_in_bar: usize,
         clamp: &[Option<Token>],
-        sampler: &Sampler,
-        rng: &mut Rng,
+        choose: &mut dyn FnMut(Decision<'_>) -> Token,
     ) -> &[Token] {
         if self.kind() != ModelKind::Voices {
             return &[];
         }
-        // The previous step lives in `previous`; swap it out to lend it to the core.
+        // The previous step lives in `previous`; swap it out to lend it to the
+        // core (`take` leaves an empty Vec, which does not allocate).
         let previous = std::mem::take(&mut self.previous);
         let started = self.started;
         self.advance_voices(started.then_some(previous.as_slice()), position_in_bar);
         self.previous = previous;
-
-        // What each voice sounded before this step, for the voice-leading rules.
-        let mut before = [None; MAX_VOICES];
-        before[..self.sounding.len()].copy_from_slice(&self.sounding);
         for v in 0..self.ranges.len() {
             let token = match clamp.get(v).copied().flatten() {
                 Some(t) => t,
                 None => {
                     let range = self.ranges[v];
-                    let user = sampler.ranges.get(v).copied().flatten();
-                    let mut mask = TokenMask::new(range, user, self.sounding[v].is_some());
-                    if sampler.strict {
-                        // Voices above are decided already: rule out parallels with them.
-                        let above = before[..v]
-                            .iter()
-                            .copied()
-                            .zip(self.sounding[..v].iter().copied());
-                        mask = mask.forbid(forbidden_onsets(before[v], above));
-                    }
                     let chosen = std::mem::take(&mut self.chosen);
                     let logits = self.voice_logits(v, &chosen[..v]);
-                    let index = sample_token(logits, range, mask, sampler.temperature, rng);
+                    let token = choose(Decision {
+                        voice: v,
+                        range,
+                        logits,
+                        above: &chosen[..v],
+                    });
                     self.chosen = chosen;
-                    range.token(index)
+                    token
                 }
             };
             self.chosen[v] = token;
-            self.sounding[v] = sounding(self.sounding[v], token);
         }
         self.previous.copy_from_slice(&self.chosen);
         self.started = true;
         &self.chosen
-    }
-
-    /// The pitch each voice sounds after the last step.
-    pub fn sounding(&self) -> &[Option<u8>] {
-        &self.sounding
-    }
-
-    /// One frame of generation for a piano-roll model: `observed` clamps the
-    /// frame (listening), otherwise it is sampled. The frame becomes the input
-    /// of the next one.
-    pub fn step_keys(
-        &mut self,
-        observed: Option<KeyFrame>,
-        sampler: &Sampler,
-        rng: &mut Rng,
-    ) -> KeyFrame {
-        if self.kind() != ModelKind::Pianoroll {
-            return KeyFrame::EMPTY;
-        }
-        let previous = self.previous_frame;
-        self.advance_keys(previous.as_ref());
-        let frame = match observed {
-            Some(f) => f,
-            None => self.sample_frame(sampler, rng),
-        };
-        self.previous_frame = Some(frame);
-        frame
     }
 
     fn push_position(&mut self, position_in_bar: usize) {

@@ -5,7 +5,9 @@
 use std::collections::HashMap;
 
 use bach_engine::file::{random_tensors, to_bytes};
-use bach_engine::{CoreKind, FrameOutput, KeyFrame, Model, ModelMeta, Rng, Sampler, Token};
+use bach_engine::{
+    CoreKind, FrameOutput, KeyFrame, Model, ModelMeta, Performer, Rng, Sampler, Token,
+};
 use candle_core::{DType, Device, Tensor, D};
 use candle_nn::rnn::{GRUConfig, LSTMConfig, RNN};
 use candle_nn::VarBuilder;
@@ -337,12 +339,10 @@ fn clamped_generation_is_teacher_forcing() {
     let mut a = Model::from_bytes(&bytes).unwrap();
     let mut b = Model::from_bytes(&bytes).unwrap();
     let stream = token_stream(&meta, 1);
-    let mut rng = Rng::new(0);
+    let mut performer = Performer::new(Sampler::default(), 0);
     for t in 0..50 {
         let clamp: Vec<Option<Token>> = stream[t].iter().map(|&x| Some(x)).collect();
-        let out = a
-            .step_voices(t, &clamp, &Sampler::default(), &mut rng)
-            .to_vec();
+        let out = performer.step(&mut a, t, &clamp).to_vec();
         assert_eq!(out, stream[t]);
         b.advance_voices(t.checked_sub(1).map(|p| stream[p].as_slice()), t);
     }

@@ -17,7 +17,7 @@ use std::cell::Cell;
 use bach_engine::file::{random_tensors, to_bytes, LoadError, NamedTensor};
 use bach_engine::meta::{Feature, FrameOutput, ModelKind, Provenance, METADATA_KEY};
 use bach_engine::token::sounding;
-use bach_engine::{CoreKind, Model, ModelMeta, Rng, Sampler, Token, VoiceSpec};
+use bach_engine::{CoreKind, Model, ModelMeta, Performer, Sampler, Token, VoiceSpec};
 use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::{Config, RngSeed, TestCaseError, TestRunner};
@@ -253,15 +253,16 @@ fn apply(m: &Mutation, bytes: &mut Vec<u8>, head_len: usize, seeds: &[(Vec<u8>, 
 /// the state stayed finite (huge but finite weights may overflow it; that is
 /// allowed, but counted).
 fn step_and_check(model: &mut Model, seed: u64) -> Result<bool, String> {
-    let mut rng = Rng::new(seed);
+    let mut performer = Performer::default();
     let mut finite = true;
     for (round, temperature) in [(0, 1.0), (1, 0.0)] {
-        model.reset();
         let sampler = Sampler {
             temperature,
             max_notes: 6,
             ..Sampler::default()
         };
+        performer.set_sampler(sampler);
+        performer.restart(model, seed.wrapping_add(round));
         let voices = model.voices();
         let mut was = vec![None; voices];
         for step in 0..25 {
@@ -269,7 +270,7 @@ fn step_and_check(model: &mut Model, seed: u64) -> Result<bool, String> {
                 ModelKind::Voices => {
                     let top = model.range(0).ok_or("a voices model without voice 0")?;
                     let clamp = [(round == 1 && step % 4 == 0).then_some(Token::Onset(top.low))];
-                    let tokens = model.step_voices(step, &clamp, &sampler, &mut rng).to_vec();
+                    let tokens = performer.step(model, step, &clamp).to_vec();
                     if tokens.len() != voices {
                         return Err(format!("{} tokens for {voices} voices", tokens.len()));
                     }
@@ -285,12 +286,12 @@ fn step_and_check(model: &mut Model, seed: u64) -> Result<bool, String> {
                         }
                         was[v] = sounding(was[v], token);
                     }
-                    if model.sounding() != was.as_slice() {
+                    if performer.sounding()[..voices] != was[..] {
                         return Err("the model's sounding notes disagree with its tokens".into());
                     }
                 }
                 ModelKind::Pianoroll => {
-                    let frame = model.step_keys(None, &sampler, &mut rng);
+                    let frame = performer.play_frame(model, None);
                     if frame.len() > sampler.max_notes {
                         return Err(format!(
                             "{} keys over the cap of {}",

@@ -6,8 +6,8 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
 use bach_engine::file::{random_tensors, to_bytes};
+use bach_engine::model::Decision;
 use bach_engine::model::Model;
-use bach_engine::sampling::{Rng, Sampler};
 use bach_engine::sequencer::{
     Block, EventBuffer, InputEvent, Mode, NoteEvent, Sequencer, Settings, Source, Transport,
     Velocity, VoiceModel,
@@ -106,8 +106,7 @@ impl VoiceModel for Busy {
         &mut self,
         position: usize,
         clamp: &[Option<Token>],
-        _: &Sampler,
-        _: &mut Rng,
+        _: &mut dyn FnMut(Decision<'_>) -> Token,
     ) -> &[Token] {
         if self.positions.len() < self.positions.capacity() {
             self.positions.push(position);

@@ -3,7 +3,7 @@
 //! it; with it off, the same model does (so the check can see them).
 
 use bach_engine::voice_leading::parallels;
-use bach_engine::{Model, Rng, Sampler, Token};
+use bach_engine::{Model, Performer, Rng, Sampler, Token};
 
 const MODEL: &[u8] = include_bytes!("../../models/chorale-satb.safetensors");
 
@@ -32,16 +32,16 @@ fn melody(steps: usize, seed: u64) -> Vec<Token> {
 
 /// Harmonizes `soprano` and counts parallel fifths and octaves between any two voices.
 fn parallel_count(model: &mut Model, soprano: &[Token], sampler: &Sampler, seed: u64) -> usize {
-    model.reset();
-    let mut rng = Rng::new(seed);
+    let mut performer = Performer::new(*sampler, seed);
+    performer.restart(model, seed);
     let mut clamp = vec![None; model.voices()];
-    let mut before = model.sounding().to_vec();
+    let mut before = *performer.sounding();
     let mut count = 0;
     for (t, s) in soprano.iter().enumerate() {
         clamp[0] = Some(*s);
-        model.step_voices(t, &clamp, sampler, &mut rng);
-        count += parallels(&before, model.sounding()).count();
-        before.copy_from_slice(model.sounding());
+        performer.step(model, t, &clamp);
+        count += parallels(&before, performer.sounding()).count();
+        before = *performer.sounding();
     }
     count
 }
