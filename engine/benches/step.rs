@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::hint::black_box;
 
 use bach_engine::file::{random_tensors, to_bytes};
-use bach_engine::{CoreKind, Model, ModelMeta, Performer, Sampler, Token};
+use bach_engine::{CoreKind, ModelMeta, Performer, PianoRollModel, Sampler, Token, VoicesModel};
 use candle_core::{DType, Device, Tensor, D};
 use candle_nn::rnn::{GRUConfig, GRUState, GRU, RNN};
 use candle_nn::VarBuilder;
@@ -23,7 +23,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 fn bench(c: &mut Criterion) {
     let meta = ModelMeta::satb(CoreKind::Gru, 2, 256);
     let tensors = random_tensors(&meta, 1, 0.1);
-    let mut model = Model::from_bytes(&to_bytes(&meta, &tensors).unwrap()).unwrap();
+    let mut model = VoicesModel::from_bytes(&to_bytes(&meta, &tensors).unwrap()).unwrap();
 
     let mut group = c.benchmark_group("step");
     let mut performer = Performer::new(Sampler::with_temperature(1.0), 0);
@@ -120,7 +120,8 @@ fn frames(c: &mut Criterion) {
         ("independent", "nottingham-pianoroll-gru.safetensors"),
         ("nade", "nottingham-pianoroll-gru-nade.safetensors"),
     ] {
-        let mut model = Model::load(std::path::Path::new(&format!("{models}{file}"))).unwrap();
+        let path = format!("{models}{file}");
+        let mut model = PianoRollModel::load(std::path::Path::new(&path)).unwrap();
         let mut performer = Performer::new(Sampler::with_temperature(1.0), 0);
         group.bench_function(name, |b| {
             b.iter(|| black_box(performer.play_frame(&mut model, None)))

@@ -22,7 +22,7 @@ pub mod voice_leading;
 
 pub use file::{FileError, LoadError, ModelFile};
 pub use meta::{CoreKind, Feature, FrameOutput, Init, ModelKind, ModelMeta, Provenance};
-pub use model::Model;
+pub use model::{AnyModel, PianoRollModel, VoicesModel};
 pub use perform::Performer;
 pub use pianoroll::KeyFrame;
 pub use sampling::{Rng, Sampler};

@@ -8,7 +8,8 @@ use std::cell::Cell;
 use bach_engine::file::{random_tensors, to_bytes};
 use bach_engine::perform::{HarmonizeStep, Heard, MelodyNote};
 use bach_engine::{
-    CoreKind, FrameOutput, KeyFrame, Model, ModelMeta, Performer, Sampler, Token, VoiceRange,
+    AnyModel, CoreKind, FrameOutput, KeyFrame, ModelMeta, Performer, PianoRollModel, Sampler,
+    Token, VoiceRange, VoicesModel,
 };
 
 struct Counting;
@@ -54,8 +55,16 @@ fn count<F: FnOnce()>(f: F) -> usize {
     ALLOCATIONS.with(|a| a.get()) - before
 }
 
-fn model(meta: &ModelMeta) -> Model {
-    Model::from_bytes(&to_bytes(meta, &random_tensors(meta, 1, 0.3)).unwrap()).unwrap()
+fn model(meta: &ModelMeta) -> AnyModel {
+    AnyModel::from_bytes(&to_bytes(meta, &random_tensors(meta, 1, 0.3)).unwrap()).unwrap()
+}
+
+fn voices(meta: &ModelMeta) -> VoicesModel {
+    model(meta).into_voices().unwrap()
+}
+
+fn piano_roll(meta: &ModelMeta) -> PianoRollModel {
+    model(meta).into_piano_roll().unwrap()
 }
 
 #[test]
@@ -67,7 +76,7 @@ fn the_counter_sees_allocations() {
 #[test]
 fn voices_steps_do_not_allocate() {
     for core in [CoreKind::Gru, CoreKind::Lstm, CoreKind::Tanh] {
-        let mut m = model(&ModelMeta::satb(core, 2, 64));
+        let mut m = voices(&ModelMeta::satb(core, 2, 64));
         let mut sampler = Sampler::with_temperature(1.0);
         sampler.ranges[2] = Some(VoiceRange::new(48, 67));
         let mut performer = Performer::new(sampler, 7);
@@ -98,7 +107,7 @@ fn pianoroll_steps_do_not_allocate() {
     let mut nade = ModelMeta::pianoroll(CoreKind::Lstm, 1, 48, 0.5);
     nade.frame = FrameOutput::Nade { hidden: 32 };
     for meta in [ModelMeta::pianoroll(CoreKind::Gru, 2, 64, 0.5), nade] {
-        let mut m = model(&meta);
+        let mut m = piano_roll(&meta);
         let mut performer = Performer::new(Sampler::with_temperature(0.8), 3);
         let mut notes = 0;
         let n = count(|| {
@@ -114,7 +123,7 @@ fn pianoroll_steps_do_not_allocate() {
 
 #[test]
 fn performer_operations_do_not_allocate() {
-    let mut m = model(&ModelMeta::satb(CoreKind::Gru, 1, 48));
+    let mut m = voices(&ModelMeta::satb(CoreKind::Gru, 1, 48));
     let mut performer = Performer::new(Sampler::with_temperature(0.7), 11);
     let (mut rests, mut voiced, mut played) = (0, 0, 0);
     let n = count(|| {

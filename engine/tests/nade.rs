@@ -3,7 +3,7 @@
 //! "this note, and then that one with it", which 88 independent keys cannot.
 
 use bach_engine::file::to_bytes;
-use bach_engine::{CoreKind, FrameOutput, KeyFrame, Model, ModelMeta, Performer, Sampler};
+use bach_engine::{CoreKind, FrameOutput, KeyFrame, ModelMeta, Performer, PianoRollModel, Sampler};
 
 const LOW: usize = 10;
 const HIGH: usize = 20;
@@ -12,7 +12,7 @@ const HIGH: usize = 20;
 /// "key LOW at even odds, key HIGH with it and almost never without it":
 /// HIGH's visible bias is -4, and the NADE's one hidden unit, off unless LOW
 /// sounds, adds 8 to HIGH's logit. Every other key is all but impossible.
-fn paired_model() -> Model {
+fn paired_model() -> PianoRollModel {
     let mut meta = ModelMeta::pianoroll(CoreKind::Gru, 1, 4, 1.0);
     meta.frame = FrameOutput::Nade { hidden: 1 };
     let tensors = meta
@@ -34,7 +34,7 @@ fn paired_model() -> Model {
             (name, shape, data)
         })
         .collect::<Vec<_>>();
-    Model::from_bytes(&to_bytes(&meta, &tensors).unwrap()).unwrap()
+    PianoRollModel::from_bytes(&to_bytes(&meta, &tensors).unwrap()).unwrap()
 }
 
 #[test]

@@ -7,7 +7,7 @@ use std::cell::Cell;
 
 use bach_engine::file::{random_tensors, to_bytes};
 use bach_engine::model::Decision;
-use bach_engine::model::Model;
+use bach_engine::model::VoicesModel;
 use bach_engine::sequencer::{
     Block, EventBuffer, InputEvent, Mode, NoteEvent, Sequencer, Settings, Source, Transport,
     Velocity, VoiceModel,
@@ -52,10 +52,10 @@ static GLOBAL: Counting = Counting;
 
 const SR: f64 = 48_000.0;
 
-fn random_model(seed: u64) -> Model {
+fn random_model(seed: u64) -> VoicesModel {
     let meta = ModelMeta::satb(CoreKind::Gru, 1, 32);
     let bytes = to_bytes(&meta, &random_tensors(&meta, seed, 0.5)).unwrap();
-    Model::from_bytes(&bytes).unwrap()
+    VoicesModel::from_bytes(&bytes).unwrap()
 }
 
 /// A model whose free voices start a new note on every step, so every step

@@ -3,7 +3,7 @@
 //! it; with it off, the same model does (so the check can see them).
 
 use bach_engine::voice_leading::parallels;
-use bach_engine::{Model, Performer, Rng, Sampler, Token};
+use bach_engine::{Performer, Rng, Sampler, Token, VoicesModel};
 
 const MODEL: &[u8] = include_bytes!("../../models/chorale-satb.safetensors");
 
@@ -31,7 +31,12 @@ fn melody(steps: usize, seed: u64) -> Vec<Token> {
 }
 
 /// Harmonizes `soprano` and counts parallel fifths and octaves between any two voices.
-fn parallel_count(model: &mut Model, soprano: &[Token], sampler: &Sampler, seed: u64) -> usize {
+fn parallel_count(
+    model: &mut VoicesModel,
+    soprano: &[Token],
+    sampler: &Sampler,
+    seed: u64,
+) -> usize {
     let mut performer = Performer::new(*sampler, seed);
     performer.restart(model, seed);
     let mut clamp = vec![None; model.voices()];
@@ -48,7 +53,7 @@ fn parallel_count(model: &mut Model, soprano: &[Token], sampler: &Sampler, seed:
 
 #[test]
 fn strict_voice_leading_rules_out_parallels() {
-    let mut model = Model::from_bytes(MODEL).unwrap();
+    let mut model = VoicesModel::from_bytes(MODEL).unwrap();
     let mut free_total = 0;
     for seed in 0..3 {
         let soprano = melody(2000, seed);

@@ -10,7 +10,7 @@ use anyhow::{bail, Result};
 use bach_engine::perform::{user_sampler, HarmonizeStep, Performer};
 use bach_engine::token::sounding;
 use bach_engine::voice_leading::{parallels, Parallel};
-use bach_engine::{Model, ModelKind, Sampler, Token, VoiceRange};
+use bach_engine::{ModelKind, Sampler, Token, VoiceRange, VoicesModel};
 use serde::Serialize;
 
 use crate::dataset::{Piece, Split};
@@ -161,7 +161,7 @@ impl HarmonyStats {
 /// while the soprano rests, and a phrase after a rest starts from a fresh
 /// state. Returns the whole score in the same layout.
 pub fn harmonize(
-    model: &mut Model,
+    model: &mut VoicesModel,
     tokens: &[Token],
     voices: usize,
     sampler: &Sampler,
@@ -277,7 +277,7 @@ pub fn report(args: &HarmonyArgs) -> Result<HarmonyReport> {
     let nll = crate::eval::evaluate(&net, pieces)?;
     let atb_given_s_nll = nll.per_voice.iter().skip(1).map(|(_, v)| v).sum();
 
-    let mut model = Model::load(&args.model)?;
+    let mut model = VoicesModel::load(&args.model)?;
     let sampler = user_sampler(args.temperature, !args.free_voice_leading);
     let (mut ours, mut bach) = (HarmonyStats::default(), HarmonyStats::default());
     for (i, piece) in pieces.iter().enumerate() {

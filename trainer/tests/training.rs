@@ -237,7 +237,7 @@ fn an_nade_learns_chords_that_independent_keys_cannot() {
     assert!(independent > 7.0, "{independent}");
     assert!(chords < 3.5, "{chords}");
 
-    let mut model = bach_engine::Model::load(&nade.config.out).unwrap();
+    let mut model = bach_engine::PianoRollModel::load(&nade.config.out).unwrap();
     let sampler = bach_engine::Sampler::with_temperature(1.0);
     let mut performer = bach_engine::Performer::new(sampler, 4);
     let n = 300;

@@ -1,7 +1,7 @@
 //! Performing with a model: the musical rules between time and inference.
 //!
 //! The [`crate::sequencer`] decides *when* a step happens (host time, the
-//! grid, input notes); the [`Model`](crate::model::Model) computes logits.
+//! grid, input notes); the model ([`crate::model`]) computes logits.
 //! Between them a [`Performer`] decides *what* sounds: it owns the random
 //! stream, the sampler and what each voice is sounding, and offers the
 //! musical operations — harmonize a melody step ([`harmonize`]), listen to
@@ -22,7 +22,7 @@ pub mod listen;
 pub mod sampler;
 pub mod sounding;
 
-use crate::model::{Decision, Model};
+use crate::model::{Decision, VoicesModel};
 use crate::sampling::{Rng, Sampler};
 use crate::token::{Token, VoiceRange, MAX_VOICES};
 
@@ -31,11 +31,11 @@ pub use listen::Heard;
 pub use sampler::user_sampler;
 pub use sounding::Sounding;
 
-/// What a performer needs from a voices model: the [`Model`]'s stepping,
-/// behind a trait so tests can drive the sequencer's timing with a scripted
-/// model.
+/// What a performer needs from a voices model: the [`VoicesModel`]'s
+/// stepping, behind a trait so tests can drive the sequencer's timing with a
+/// scripted model.
 pub trait VoiceModel {
-    /// Number of voices (0 for a model that cannot play voices).
+    /// Number of voices (a model without any plays nothing).
     fn voice_count(&self) -> usize;
     /// Range of voice `v`.
     fn voice_range(&self, v: usize) -> VoiceRange;
@@ -55,7 +55,7 @@ pub trait VoiceModel {
     ) -> &[Token];
 }
 
-impl VoiceModel for Model {
+impl VoiceModel for VoicesModel {
     fn voice_count(&self) -> usize {
         self.voices()
     }
@@ -73,7 +73,7 @@ impl VoiceModel for Model {
     }
 
     fn reset(&mut self) {
-        Model::reset(self)
+        VoicesModel::reset(self)
     }
 
     fn step(
