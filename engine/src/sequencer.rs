@@ -7,6 +7,13 @@
 //! offsets. It writes note events into a caller-sized [`EventBuffer`].
 //! Nothing in [`Sequencer::process`] allocates, locks or does I/O.
 //!
+//! This module decides *when* a step happens; *what* sounds on it (the
+//! harmonize and listening rules, sampling, voice leading) is the
+//! [`Performer`]'s. Its parts: [`block`] (what the host hands in),
+//! [`settings`], [`clock`] (the grid and the one decision about it per
+//! block), [`input`] (held keys), [`turn`] (continue's turn-taking) and
+//! [`notes`] (output events).
+//!
 //! ## Time
 //! Step `k` of the grid sits on beat `k * step_beats` (16ths for the chorale
 //! model). Its sample is found from an [`clock::Anchor`] (a sample, the beat
