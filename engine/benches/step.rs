@@ -1,8 +1,8 @@
 //! One step of the chorale harmonizer's shape (SATB voices, 2 GRU layers of
 //! 256, 16 bar positions): this engine against candle-nn on the same weights.
 //!
-//! `step/engine` is what the plugin runs per grid step: the core, the three
-//! sampled heads and the clamped soprano. `step/candle` is only the forward
+//! `step/engine` is what the plugin runs per grid step: a performer's step
+//! of the core, the three sampled heads and the clamped soprano. `step/candle` is only the forward
 //! pass (core plus the four heads, no sampling), so the comparison favours candle.
 //!
 //! `frame/*` is one sampled frame of the shipped Nottingham piano-roll
@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::hint::black_box;
 
 use bach_engine::file::{random_tensors, to_bytes};
-use bach_engine::{CoreKind, Model, ModelMeta, Rng, Sampler, Token};
+use bach_engine::{CoreKind, ModelMeta, Performer, PianoRollModel, Sampler, Token, VoicesModel};
 use candle_core::{DType, Device, Tensor, D};
 use candle_nn::rnn::{GRUConfig, GRUState, GRU, RNN};
 use candle_nn::VarBuilder;
@@ -23,11 +23,10 @@ use criterion::{criterion_group, criterion_main, Criterion};
 fn bench(c: &mut Criterion) {
     let meta = ModelMeta::satb(CoreKind::Gru, 2, 256);
     let tensors = random_tensors(&meta, 1, 0.1);
-    let mut model = Model::from_bytes(&to_bytes(&meta, &tensors).unwrap()).unwrap();
+    let mut model = VoicesModel::from_bytes(&to_bytes(&meta, &tensors).unwrap()).unwrap();
 
     let mut group = c.benchmark_group("step");
-    let sampler = Sampler::with_temperature(1.0);
-    let mut rng = Rng::new(0);
+    let mut performer = Performer::new(Sampler::with_temperature(1.0), 0);
     let mut t = 0usize;
     group.bench_function("engine", |b| {
         b.iter(|| {
@@ -36,12 +35,7 @@ fn bench(c: &mut Criterion) {
             } else {
                 Token::Hold
             };
-            let out = model.step_voices(
-                t % 16,
-                &[Some(melody), None, None, None],
-                &sampler,
-                &mut rng,
-            );
+            let out = performer.step(&mut model, t % 16, &[Some(melody), None, None, None]);
             black_box(out);
             t += 1;
         })
@@ -126,11 +120,11 @@ fn frames(c: &mut Criterion) {
         ("independent", "nottingham-pianoroll-gru.safetensors"),
         ("nade", "nottingham-pianoroll-gru-nade.safetensors"),
     ] {
-        let mut model = Model::load(std::path::Path::new(&format!("{models}{file}"))).unwrap();
-        let sampler = Sampler::with_temperature(1.0);
-        let mut rng = Rng::new(0);
+        let path = format!("{models}{file}");
+        let mut model = PianoRollModel::load(std::path::Path::new(&path)).unwrap();
+        let mut performer = Performer::new(Sampler::with_temperature(1.0), 0);
         group.bench_function(name, |b| {
-            b.iter(|| black_box(model.step_keys(None, &sampler, &mut rng)))
+            b.iter(|| black_box(performer.play_frame(&mut model, None)))
         });
     }
     group.finish();

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
-use crate::meta::{ModelMeta, FORMAT_VERSION, METADATA_KEY};
+use crate::meta::{ModelKind, ModelMeta, FORMAT_VERSION, METADATA_KEY};
 
 /// Largest model file accepted; the shipped ones are a few MB.
 pub const MAX_FILE_BYTES: u64 = 1 << 30;
@@ -42,6 +42,11 @@ pub enum LoadError {
     FutureVersion { found: u64, supported: u32 },
     #[error("the model's configuration is not usable: {0}")]
     InvalidConfig(String),
+    #[error("this is a {} model; a {} model is needed here", .found.describe(), .expected.describe())]
+    WrongKind {
+        expected: ModelKind,
+        found: ModelKind,
+    },
     #[error("tensor {0} is missing")]
     MissingTensor(String),
     #[error("tensor {0} is not part of this model's layout")]

@@ -3,15 +3,16 @@
 //! The realtime core shared by the plugin and the command line: the music
 //! representation (voice tokens on a grid, the 88-key piano roll), MIDI files,
 //! the model file format, allocation-free recurrent inference and sampling.
-//! Nothing here has a GUI or trains; everything reachable from
-//! [`Model::step_voices`] and [`Model::step_keys`] is free of allocation,
-//! locks and I/O so it can run on a plugin's audio thread.
+//! Nothing here has a GUI or trains; everything reachable from a
+//! [`perform::Performer`] step and [`sequencer::Sequencer::process`] is free
+//! of allocation, locks and I/O so it can run on a plugin's audio thread.
 
 pub mod file;
 pub mod meta;
 pub mod midi;
 pub mod model;
 pub mod nn;
+pub mod perform;
 pub mod pianoroll;
 pub mod sampling;
 pub mod score;
@@ -24,7 +25,8 @@ pub use meta::{
     CoreKind, Feature, FrameOutput, Init, ModelKind, ModelMeta, Provenance, SplitSizes,
     TrainerBuild,
 };
-pub use model::Model;
+pub use model::{AnyModel, PianoRollModel, VoicesModel};
+pub use perform::Performer;
 pub use pianoroll::KeyFrame;
 pub use sampling::{Rng, Sampler};
 pub use token::{Token, VoiceRange, VoiceSpec};

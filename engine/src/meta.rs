@@ -28,6 +28,16 @@ pub enum ModelKind {
     Pianoroll,
 }
 
+impl ModelKind {
+    /// The kind as a reader says it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            ModelKind::Voices => "voices",
+            ModelKind::Pianoroll => "piano-roll",
+        }
+    }
+}
+
 /// The recurrent core.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

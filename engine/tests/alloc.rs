@@ -1,12 +1,15 @@
 //! Stepping a loaded model allocates nothing: a counting global allocator
-//! watches 10,000 steps of each kind of model, sampling included.
+//! watches 10,000 steps of each kind of model, sampling included, and
+//! every musical operation of a performer.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
 use bach_engine::file::{random_tensors, to_bytes};
+use bach_engine::perform::{HarmonizeStep, Heard, MelodyNote};
 use bach_engine::{
-    CoreKind, FrameOutput, KeyFrame, Model, ModelMeta, Rng, Sampler, Token, VoiceRange,
+    AnyModel, CoreKind, FrameOutput, KeyFrame, ModelMeta, Performer, PianoRollModel, Sampler,
+    Token, VoiceRange, VoicesModel,
 };
 
 struct Counting;
@@ -52,8 +55,16 @@ fn count<F: FnOnce()>(f: F) -> usize {
     ALLOCATIONS.with(|a| a.get()) - before
 }
 
-fn model(meta: &ModelMeta) -> Model {
-    Model::from_bytes(&to_bytes(meta, &random_tensors(meta, 1, 0.3)).unwrap()).unwrap()
+fn model(meta: &ModelMeta) -> AnyModel {
+    AnyModel::from_bytes(&to_bytes(meta, &random_tensors(meta, 1, 0.3)).unwrap()).unwrap()
+}
+
+fn voices(meta: &ModelMeta) -> VoicesModel {
+    model(meta).into_voices().unwrap()
+}
+
+fn piano_roll(meta: &ModelMeta) -> PianoRollModel {
+    model(meta).into_piano_roll().unwrap()
 }
 
 #[test]
@@ -65,10 +76,10 @@ fn the_counter_sees_allocations() {
 #[test]
 fn voices_steps_do_not_allocate() {
     for core in [CoreKind::Gru, CoreKind::Lstm, CoreKind::Tanh] {
-        let mut m = model(&ModelMeta::satb(core, 2, 64));
-        let mut rng = Rng::new(7);
+        let mut m = voices(&ModelMeta::satb(core, 2, 64));
         let mut sampler = Sampler::with_temperature(1.0);
         sampler.ranges[2] = Some(VoiceRange::new(48, 67));
+        let mut performer = Performer::new(sampler, 7);
         let mut sampled_notes = 0usize;
         let n = count(|| {
             for t in 0..10_000 {
@@ -79,10 +90,10 @@ fn voices_steps_do_not_allocate() {
                     Token::Hold
                 };
                 let clamp = [Some(melody), None, None, None];
-                let out = m.step_voices(t % 16, &clamp, &sampler, &mut rng);
+                let out = performer.step(&mut m, t % 16, &clamp);
                 sampled_notes += out[1..].iter().filter(|t| t.onset().is_some()).count();
                 if t % 2_500 == 0 {
-                    m.reset();
+                    performer.restart(&mut m, t as u64);
                 }
             }
         });
@@ -96,17 +107,58 @@ fn pianoroll_steps_do_not_allocate() {
     let mut nade = ModelMeta::pianoroll(CoreKind::Lstm, 1, 48, 0.5);
     nade.frame = FrameOutput::Nade { hidden: 32 };
     for meta in [ModelMeta::pianoroll(CoreKind::Gru, 2, 64, 0.5), nade] {
-        let mut m = model(&meta);
-        let mut rng = Rng::new(3);
-        let sampler = Sampler::with_temperature(0.8);
+        let mut m = piano_roll(&meta);
+        let mut performer = Performer::new(Sampler::with_temperature(0.8), 3);
         let mut notes = 0;
         let n = count(|| {
             for t in 0..10_000 {
                 let observed = (t % 32 < 8).then(|| KeyFrame::from_pitches([60, 64, 67]));
-                notes += m.step_keys(observed, &sampler, &mut rng).len();
+                notes += performer.play_frame(&mut m, observed).len();
             }
         });
         assert_eq!(n, 0, "{:?}: {n} allocations in 10,000 frames", meta.frame);
         assert!(notes > 0);
     }
+}
+
+#[test]
+fn performer_operations_do_not_allocate() {
+    let mut m = voices(&ModelMeta::satb(CoreKind::Gru, 1, 48));
+    let mut performer = Performer::new(Sampler::with_temperature(0.7), 11);
+    let (mut rests, mut voiced, mut played) = (0, 0, 0);
+    let n = count(|| {
+        for t in 0..10_000usize {
+            match (t / 64) % 3 {
+                // Harmonize a melody with a rest in every eight steps.
+                0 => {
+                    let melody = (t % 8 != 7).then_some(MelodyNote {
+                        pitch: 60 + (t % 5) as u8,
+                        struck: t % 2 == 0,
+                    });
+                    match performer.harmonize(&mut m, t % 16, melody) {
+                        HarmonizeStep::Rest => rests += 1,
+                        HarmonizeStep::Voices(v) => voiced += v.len(),
+                    }
+                }
+                // Listen to a chord, then let the model play on.
+                1 => {
+                    let chord = (1u128 << 48) | (1u128 << 64) | (1u128 << (67 + t % 3));
+                    let heard = Heard {
+                        keys: chord,
+                        struck: if t % 4 == 0 { chord } else { 0 },
+                    };
+                    performer.listen(&mut m, t % 16, heard);
+                    if t % 64 == 63 {
+                        performer.take_turn();
+                    }
+                }
+                _ => played += performer.play(&mut m, t % 16).len(),
+            }
+            if t % 1_000 == 999 {
+                performer.restart(&mut m, t as u64);
+            }
+        }
+    });
+    assert_eq!(n, 0, "{n} allocations in 10,000 performer steps");
+    assert!(rests > 0 && voiced > 0 && played > 0);
 }

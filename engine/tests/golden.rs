@@ -24,11 +24,11 @@ use std::path::{Path, PathBuf};
 
 use bach_engine::file::{random_tensors, save, write_atomic, ModelFile, NamedTensor};
 use bach_engine::meta::{FrameOutput, FORMAT_VERSION};
-use bach_engine::model::Model;
+use bach_engine::model::{AnyModel, PianoRollModel, VoicesModel};
 use bach_engine::sampling::Rng;
 use bach_engine::sequencer::{Mode, Settings, Source, Velocity};
 use bach_engine::token::{Token, VoiceSpec};
-use bach_engine::{CoreKind, KeyFrame, ModelKind, ModelMeta, Provenance};
+use bach_engine::{CoreKind, KeyFrame, ModelMeta, Provenance};
 use host::{assert_nothing_hangs, play, samples_per_beat, stop, Session, Timed, SR};
 
 const GOLDEN_MODEL: &str = "golden-voices.safetensors";
@@ -210,7 +210,7 @@ type Probes = Vec<(String, Vec<f32>)>;
 /// A voices model fed a fixed SATB sequence (with an onset outside the
 /// soprano's range, which the model folds), from bar position 12 so the
 /// position wraps; every voice's logits on three of the steps.
-fn voice_probes(model: &mut Model) -> Probes {
+fn voice_probes(model: &mut VoicesModel) -> Probes {
     use Token::{Hold, Onset, Rest};
     let steps = [
         [Onset(72), Onset(67), Onset(64), Onset(48)],
@@ -240,7 +240,7 @@ fn voice_probes(model: &mut Model) -> Probes {
 
 /// A piano-roll model fed fixed chords; the 88 logits of three frames,
 /// each given that frame's keys (an NADE reads the keys below each key).
-fn key_probes(model: &mut Model) -> Probes {
+fn key_probes(model: &mut PianoRollModel) -> Probes {
     let frames = [
         KeyFrame::from_pitches([48, 60, 64, 67]),
         KeyFrame::from_pitches([50, 62, 65, 69]),
@@ -259,10 +259,10 @@ fn key_probes(model: &mut Model) -> Probes {
     probes
 }
 
-fn probes(model: &mut Model) -> Probes {
-    match model.kind() {
-        ModelKind::Voices => voice_probes(model),
-        ModelKind::Pianoroll => key_probes(model),
+fn probes(model: &mut AnyModel) -> Probes {
+    match model {
+        AnyModel::Voices(m) => voice_probes(m),
+        AnyModel::PianoRoll(m) => key_probes(m),
     }
 }
 
@@ -336,7 +336,7 @@ fn read_json(path: &Path) -> serde_json::Value {
 
 #[test]
 fn the_golden_models_logits_are_pinned() {
-    let mut model = Model::from_file(load_fixture(&GOLDEN));
+    let mut model = AnyModel::from_file(load_fixture(&GOLDEN));
     check_logits(GOLDEN.file, &probes(&mut model));
 }
 
@@ -355,7 +355,7 @@ fn a_model_file_of_every_format_version_still_loads() {
             "{}",
             fixture_model.file
         );
-        let mut model = Model::from_file(file);
+        let mut model = AnyModel::from_file(file);
         check_logits(fixture_model.file, &probes(&mut model));
     }
 }
@@ -573,7 +573,9 @@ fn assert_same_text(got: &str, want: &str, what: &str) {
 
 #[test]
 fn the_golden_performances_play_the_stored_notes() {
-    let model = Model::from_file(load_fixture(&GOLDEN));
+    let model = AnyModel::from_file(load_fixture(&GOLDEN))
+        .into_voices()
+        .expect("the golden model is a voices model");
     let mut played = Vec::new();
     for perf in performances() {
         let session = perf.session();

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use bach_engine::file::{random_tensors, save, to_bytes, LoadError, ModelFile, NamedTensor};
 use bach_engine::meta::METADATA_KEY;
-use bach_engine::{CoreKind, Model, ModelMeta};
+use bach_engine::{AnyModel, CoreKind, ModelMeta, PianoRollModel, VoicesModel};
 use safetensors::tensor::{Dtype, TensorView};
 
 fn meta() -> ModelMeta {
@@ -40,12 +40,12 @@ fn good() -> Vec<u8> {
 }
 
 fn err(bytes: &[u8]) -> LoadError {
-    Model::from_bytes(bytes).expect_err("loading should fail")
+    AnyModel::from_bytes(bytes).expect_err("loading should fail")
 }
 
 #[test]
 fn a_valid_file_loads() {
-    let m = Model::from_bytes(&good()).unwrap();
+    let m = VoicesModel::from_bytes(&good()).unwrap();
     assert_eq!(m.meta(), &meta());
     assert_eq!(m.voices(), 4);
 }
@@ -83,7 +83,7 @@ fn a_header_claiming_terabytes_is_rejected_before_reading() {
     let path = dir.join("huge.safetensors");
     std::fs::write(&path, &bytes).unwrap();
     assert!(matches!(
-        Model::load(&path).err().unwrap(),
+        AnyModel::load(&path).err().unwrap(),
         LoadError::Truncated { .. }
     ));
     std::fs::remove_dir_all(&dir).unwrap();
@@ -181,8 +181,35 @@ fn missing_extra_and_mistyped_tensors_are_named() {
 }
 
 #[test]
+fn each_kind_loads_only_as_itself() {
+    let voices = good();
+    let roll_meta = ModelMeta::pianoroll(CoreKind::Gru, 1, 8, 1.0);
+    let roll = to_bytes(&roll_meta, &random_tensors(&roll_meta, 0, 0.1)).unwrap();
+    assert!(matches!(
+        AnyModel::from_bytes(&voices).unwrap(),
+        AnyModel::Voices(_)
+    ));
+    assert!(matches!(
+        AnyModel::from_bytes(&roll).unwrap(),
+        AnyModel::PianoRoll(_)
+    ));
+    assert!(PianoRollModel::from_bytes(&roll).is_ok());
+    let e = VoicesModel::from_bytes(&roll).unwrap_err();
+    assert!(matches!(e, LoadError::WrongKind { .. }), "{e:?}");
+    assert_eq!(
+        e.to_string(),
+        "this is a piano-roll model; a voices model is needed here"
+    );
+    let e = PianoRollModel::from_bytes(&voices).unwrap_err();
+    assert!(
+        e.to_string().contains("a piano-roll model is needed"),
+        "{e}"
+    );
+}
+
+#[test]
 fn missing_files_say_which() {
-    let e = Model::load(std::path::Path::new("/nonexistent/x.safetensors"))
+    let e = AnyModel::load(std::path::Path::new("/nonexistent/x.safetensors"))
         .err()
         .unwrap();
     assert!(e.to_string().contains("/nonexistent/x.safetensors"), "{e}");

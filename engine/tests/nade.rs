@@ -3,7 +3,7 @@
 //! "this note, and then that one with it", which 88 independent keys cannot.
 
 use bach_engine::file::to_bytes;
-use bach_engine::{CoreKind, FrameOutput, KeyFrame, Model, ModelMeta, Rng, Sampler};
+use bach_engine::{CoreKind, FrameOutput, KeyFrame, ModelMeta, Performer, PianoRollModel, Sampler};
 
 const LOW: usize = 10;
 const HIGH: usize = 20;
@@ -12,7 +12,7 @@ const HIGH: usize = 20;
 /// "key LOW at even odds, key HIGH with it and almost never without it":
 /// HIGH's visible bias is -4, and the NADE's one hidden unit, off unless LOW
 /// sounds, adds 8 to HIGH's logit. Every other key is all but impossible.
-fn paired_model() -> Model {
+fn paired_model() -> PianoRollModel {
     let mut meta = ModelMeta::pianoroll(CoreKind::Gru, 1, 4, 1.0);
     meta.frame = FrameOutput::Nade { hidden: 1 };
     let tensors = meta
@@ -34,7 +34,7 @@ fn paired_model() -> Model {
             (name, shape, data)
         })
         .collect::<Vec<_>>();
-    Model::from_bytes(&to_bytes(&meta, &tensors).unwrap()).unwrap()
+    PianoRollModel::from_bytes(&to_bytes(&meta, &tensors).unwrap()).unwrap()
 }
 
 #[test]
@@ -55,12 +55,11 @@ fn a_key_hears_the_keys_below_it() {
 #[test]
 fn sampled_frames_keep_the_pairing() {
     let mut m = paired_model();
-    let mut rng = Rng::new(9);
-    let sampler = Sampler::with_temperature(1.0);
+    let mut performer = Performer::new(Sampler::with_temperature(1.0), 9);
     let (mut low, mut both, mut high_alone, mut other) = (0, 0, 0, 0);
     let n = 4_000;
     for _ in 0..n {
-        let f = m.step_keys(None, &sampler, &mut rng);
+        let f = performer.play_frame(&mut m, None);
         low += f.contains_key(LOW) as usize;
         both += (f.contains_key(LOW) && f.contains_key(HIGH)) as usize;
         high_alone += (!f.contains_key(LOW) && f.contains_key(HIGH)) as usize;
@@ -79,17 +78,18 @@ fn sampled_frames_keep_the_pairing() {
 #[test]
 fn argmax_and_the_note_cap_hold_through_the_nade() {
     let mut m = paired_model();
-    let mut rng = Rng::new(1);
+    let mut performer = Performer::new(Sampler::with_temperature(0.0), 1);
     // At T = 0, LOW's logit is 0: not above one half, so it stays off, and
     // then so does HIGH.
-    let f = m.step_keys(None, &Sampler::with_temperature(0.0), &mut rng);
+    let f = performer.play_frame(&mut m, None);
     assert_eq!(f, KeyFrame::EMPTY);
     let mut one = Sampler::with_temperature(1.0);
     one.max_notes = 1;
+    performer.set_sampler(one);
     let (mut high, mut low) = (0, 0);
     let n = 2_000;
     for _ in 0..n {
-        let f = m.step_keys(None, &one, &mut rng);
+        let f = performer.play_frame(&mut m, None);
         assert!(f.len() <= 1);
         high += f.contains_key(HIGH) as usize;
         low += f.contains_key(LOW) as usize;

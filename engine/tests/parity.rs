@@ -5,7 +5,10 @@
 use std::collections::HashMap;
 
 use bach_engine::file::{random_tensors, to_bytes};
-use bach_engine::{CoreKind, FrameOutput, KeyFrame, Model, ModelMeta, Rng, Sampler, Token};
+use bach_engine::{
+    AnyModel, CoreKind, FrameOutput, KeyFrame, ModelMeta, Performer, Rng, Sampler, Token,
+    VoicesModel,
+};
 use candle_core::{DType, Device, Tensor, D};
 use candle_nn::rnn::{GRUConfig, LSTMConfig, RNN};
 use candle_nn::VarBuilder;
@@ -183,10 +186,10 @@ impl Reference {
     }
 }
 
-fn build(meta: &ModelMeta, seed: u64) -> (Model, Reference) {
+fn build(meta: &ModelMeta, seed: u64) -> (AnyModel, Reference) {
     let tensors = random_tensors(meta, seed, 0.25);
     let bytes = to_bytes(meta, &tensors).unwrap();
-    let model = Model::from_bytes(&bytes).unwrap();
+    let model = AnyModel::from_bytes(&bytes).unwrap();
     let map = tensors
         .into_iter()
         .map(|(n, s, v)| (n, Tensor::from_vec(v, s, &Device::Cpu).unwrap()))
@@ -240,7 +243,8 @@ fn one_hot_step(meta: &ModelMeta, step: Option<&[Token]>, position: usize) -> Ve
 
 fn check_voices(core: CoreKind) {
     let meta = ModelMeta::satb(core, 2, 48);
-    let (mut model, mut reference) = build(&meta, 11);
+    let (model, mut reference) = build(&meta, 11);
+    let mut model = model.into_voices().unwrap();
     let stream = token_stream(&meta, 5);
     for t in 0..STEPS {
         let previous = t.checked_sub(1).map(|p| stream[p].as_slice());
@@ -264,7 +268,8 @@ fn check_voices(core: CoreKind) {
 fn check_pianoroll(core: CoreKind, frame: FrameOutput) {
     let mut meta = ModelMeta::pianoroll(core, 2, 40, 1.0);
     meta.frame = frame;
-    let (mut model, mut reference) = build(&meta, 3);
+    let (model, mut reference) = build(&meta, 3);
+    let mut model = model.into_piano_roll().unwrap();
     let mut rng = Rng::new(2);
     let mut previous: Option<KeyFrame> = None;
     for t in 0..STEPS {
@@ -334,15 +339,13 @@ fn clamped_generation_is_teacher_forcing() {
     let meta = ModelMeta::satb(CoreKind::Gru, 2, 32);
     let tensors = random_tensors(&meta, 8, 0.3);
     let bytes = to_bytes(&meta, &tensors).unwrap();
-    let mut a = Model::from_bytes(&bytes).unwrap();
-    let mut b = Model::from_bytes(&bytes).unwrap();
+    let mut a = VoicesModel::from_bytes(&bytes).unwrap();
+    let mut b = VoicesModel::from_bytes(&bytes).unwrap();
     let stream = token_stream(&meta, 1);
-    let mut rng = Rng::new(0);
+    let mut performer = Performer::new(Sampler::default(), 0);
     for t in 0..50 {
         let clamp: Vec<Option<Token>> = stream[t].iter().map(|&x| Some(x)).collect();
-        let out = a
-            .step_voices(t, &clamp, &Sampler::default(), &mut rng)
-            .to_vec();
+        let out = performer.step(&mut a, t, &clamp).to_vec();
         assert_eq!(out, stream[t]);
         b.advance_voices(t.checked_sub(1).map(|p| stream[p].as_slice()), t);
     }

@@ -15,9 +15,9 @@
 use std::cell::Cell;
 
 use bach_engine::file::{random_tensors, to_bytes, LoadError, NamedTensor};
-use bach_engine::meta::{Feature, FrameOutput, ModelKind, Provenance, METADATA_KEY};
+use bach_engine::meta::{Feature, FrameOutput, Provenance, METADATA_KEY};
 use bach_engine::token::sounding;
-use bach_engine::{CoreKind, Model, ModelMeta, Rng, Sampler, Token, VoiceSpec};
+use bach_engine::{AnyModel, CoreKind, ModelMeta, Performer, Sampler, Token, VoiceSpec};
 use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::{Config, RngSeed, TestCaseError, TestRunner};
@@ -114,7 +114,7 @@ fn seeds() -> Vec<(Vec<u8>, usize)> {
 #[test]
 fn the_seeds_are_valid_and_the_tracker_counts() {
     for (i, (bytes, _)) in seeds().iter().enumerate() {
-        let mut model = Model::from_bytes(bytes).unwrap_or_else(|e| panic!("seed {i}: {e}"));
+        let mut model = AnyModel::from_bytes(bytes).unwrap_or_else(|e| panic!("seed {i}: {e}"));
         step_and_check(&mut model, i as u64).unwrap_or_else(|e| panic!("seed {i}: {e}"));
     }
     // A broken tracker would let every memory bound pass.
@@ -268,24 +268,29 @@ fn apply(m: &Mutation, bytes: &mut Vec<u8>, head_len: usize, seeds: &[(Vec<u8>, 
 /// holds only on a sounding voice, frames within the note cap. Returns whether
 /// the state stayed finite (huge but finite weights may overflow it; that is
 /// allowed, but counted).
-fn step_and_check(model: &mut Model, seed: u64) -> Result<bool, String> {
-    let mut rng = Rng::new(seed);
+fn step_and_check(model: &mut AnyModel, seed: u64) -> Result<bool, String> {
+    let mut performer = Performer::default();
     let mut finite = true;
     for (round, temperature) in [(0, 1.0), (1, 0.0)] {
-        model.reset();
         let sampler = Sampler {
             temperature,
             max_notes: 6,
             ..Sampler::default()
         };
-        let voices = model.voices();
+        performer.set_sampler(sampler);
+        let seed = seed.wrapping_add(round);
+        match model {
+            AnyModel::Voices(m) => performer.restart(m, seed),
+            AnyModel::PianoRoll(m) => performer.restart_piano_roll(m, seed),
+        }
+        let voices = model.meta().voices.len();
         let mut was = vec![None; voices];
         for step in 0..25 {
-            match model.kind() {
-                ModelKind::Voices => {
+            match model {
+                AnyModel::Voices(model) => {
                     let top = model.range(0).ok_or("a voices model without voice 0")?;
                     let clamp = [(round == 1 && step % 4 == 0).then_some(Token::Onset(top.low))];
-                    let tokens = model.step_voices(step, &clamp, &sampler, &mut rng).to_vec();
+                    let tokens = performer.step(model, step, &clamp).to_vec();
                     if tokens.len() != voices {
                         return Err(format!("{} tokens for {voices} voices", tokens.len()));
                     }
@@ -301,12 +306,12 @@ fn step_and_check(model: &mut Model, seed: u64) -> Result<bool, String> {
                         }
                         was[v] = sounding(was[v], token);
                     }
-                    if model.sounding() != was.as_slice() {
+                    if performer.sounding()[..voices] != was[..] {
                         return Err("the model's sounding notes disagree with its tokens".into());
                     }
                 }
-                ModelKind::Pianoroll => {
-                    let frame = model.step_keys(None, &sampler, &mut rng);
+                AnyModel::PianoRoll(model) => {
+                    let frame = performer.play_frame(model, None);
                     if frame.len() > sampler.max_notes {
                         return Err(format!(
                             "{} keys over the cap of {}",
@@ -335,7 +340,7 @@ struct Tally {
 
 /// Loads one mutated input and checks the outcome; counts it in `tally`.
 fn check(bytes: &[u8], tally: &Cell<Tally>) -> Result<(), String> {
-    let (result, peak) = peak_of(|| Model::from_bytes(bytes));
+    let (result, peak) = peak_of(|| AnyModel::from_bytes(bytes));
     let mut t = tally.get();
     t.cases += 1;
     t.largest_input = t.largest_input.max(bytes.len());
@@ -507,8 +512,8 @@ fn valid_parts() -> (Value, Vec<u8>) {
 }
 
 /// Loads `bytes` under the memory bound and returns the result.
-fn load_bounded(bytes: &[u8]) -> Result<Model, LoadError> {
-    let (result, peak) = peak_of(|| Model::from_bytes(bytes));
+fn load_bounded(bytes: &[u8]) -> Result<AnyModel, LoadError> {
+    let (result, peak) = peak_of(|| AnyModel::from_bytes(bytes));
     assert!(
         peak <= memory_bound(bytes.len()),
         "{} bytes took {peak} bytes of heap",

@@ -11,8 +11,8 @@ use host::{
 };
 
 use bach_engine::file::{random_tensors, to_bytes};
-use bach_engine::model::Model;
-use bach_engine::sampling::{Rng, Sampler};
+use bach_engine::model::Decision;
+use bach_engine::model::VoicesModel;
 use bach_engine::sequencer::{
     Block, EventBuffer, InputEvent, Mode, Sequencer, Settings, Source, Transport, Velocity,
     VoiceModel,
@@ -54,10 +54,10 @@ static GLOBAL: Counting = Counting;
 
 // ---------------------------------------------------------------- models
 
-fn random_model(seed: u64) -> Model {
+fn random_model(seed: u64) -> VoicesModel {
     let meta = ModelMeta::satb(CoreKind::Gru, 1, 32);
     let bytes = to_bytes(&meta, &random_tensors(&meta, seed, 0.5)).unwrap();
-    Model::from_bytes(&bytes).unwrap()
+    VoicesModel::from_bytes(&bytes).unwrap()
 }
 
 /// A model whose free voices start a new note on every step, so every step
@@ -108,8 +108,7 @@ impl VoiceModel for Busy {
         &mut self,
         position: usize,
         clamp: &[Option<Token>],
-        _: &Sampler,
-        _: &mut Rng,
+        _: &mut dyn FnMut(Decision<'_>) -> Token,
     ) -> &[Token] {
         if self.positions.len() < self.positions.capacity() {
             self.positions.push(position);

@@ -3,7 +3,7 @@
 //! it; with it off, the same model does (so the check can see them).
 
 use bach_engine::voice_leading::parallels;
-use bach_engine::{Model, Rng, Sampler, Token};
+use bach_engine::{Performer, Rng, Sampler, Token, VoicesModel};
 
 const MODEL: &[u8] = include_bytes!("../../models/chorale-satb.safetensors");
 
@@ -31,24 +31,29 @@ fn melody(steps: usize, seed: u64) -> Vec<Token> {
 }
 
 /// Harmonizes `soprano` and counts parallel fifths and octaves between any two voices.
-fn parallel_count(model: &mut Model, soprano: &[Token], sampler: &Sampler, seed: u64) -> usize {
-    model.reset();
-    let mut rng = Rng::new(seed);
+fn parallel_count(
+    model: &mut VoicesModel,
+    soprano: &[Token],
+    sampler: &Sampler,
+    seed: u64,
+) -> usize {
+    let mut performer = Performer::new(*sampler, seed);
+    performer.restart(model, seed);
     let mut clamp = vec![None; model.voices()];
-    let mut before = model.sounding().to_vec();
+    let mut before = *performer.sounding();
     let mut count = 0;
     for (t, s) in soprano.iter().enumerate() {
         clamp[0] = Some(*s);
-        model.step_voices(t, &clamp, sampler, &mut rng);
-        count += parallels(&before, model.sounding()).count();
-        before.copy_from_slice(model.sounding());
+        performer.step(model, t, &clamp);
+        count += parallels(&before, performer.sounding()).count();
+        before = *performer.sounding();
     }
     count
 }
 
 #[test]
 fn strict_voice_leading_rules_out_parallels() {
-    let mut model = Model::from_bytes(MODEL).unwrap();
+    let mut model = VoicesModel::from_bytes(MODEL).unwrap();
     let mut free_total = 0;
     for seed in 0..3 {
         let soprano = melody(2000, seed);

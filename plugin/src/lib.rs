@@ -9,6 +9,7 @@
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
+use arrayvec::ArrayVec;
 use bach_engine::sequencer::{Block, EventBuffer, InputEvent, Sequencer, Source, Transport};
 use nice_plug::midi::{Channel, Key, VoiceID};
 use nice_plug::prelude::*;
@@ -30,11 +31,13 @@ pub struct Bach {
     shared: Arc<Shared>,
     model: Box<Loaded>,
     sequencer: Sequencer,
-    input: Vec<InputEvent>,
+    /// This block's input notes: a fixed array, so reading them on the
+    /// audio thread can never allocate (when full, the rest are dropped).
+    input: ArrayVec<InputEvent, MAX_INPUT>,
     output: EventBuffer,
     /// Input MIDI that is not a note (sustain pedal, pitch bend, pressure,
     /// program changes): passed on unchanged, in time with the notes.
-    forward: Vec<PluginNoteEvent<Self>>,
+    forward: ArrayVec<PluginNoteEvent<Self>, MAX_INPUT>,
     sample_rate: f64,
     /// Running sample count for the piano roll.
     now: i64,
@@ -50,9 +53,9 @@ impl Default for Bach {
             shared,
             model,
             sequencer: Sequencer::new(),
-            input: Vec::with_capacity(MAX_INPUT),
+            input: ArrayVec::new(),
             output: EventBuffer::with_capacity(MAX_OUTPUT),
-            forward: Vec::with_capacity(MAX_INPUT),
+            forward: ArrayVec::new(),
             sample_rate: 48_000.0,
             now: 0,
         }
@@ -181,9 +184,7 @@ impl Plugin for Bach {
                     ..
                 } => InputEvent::note(timing, false, channel.number().unwrap_or(0), pitch, 0),
                 other => {
-                    if self.forward.len() < self.forward.capacity() {
-                        self.forward.push(other);
-                    }
+                    let _ = self.forward.try_push(other);
                     match other {
                         // All notes off, all sound off.
                         NoteEvent::MidiCC {
@@ -196,9 +197,7 @@ impl Plugin for Bach {
                     }
                 }
             };
-            if self.input.len() < self.input.capacity() {
-                self.input.push(ev);
-            }
+            let _ = self.input.try_push(ev);
         }
 
         let t = context.transport();

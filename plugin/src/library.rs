@@ -4,8 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use bach_engine::model::Model;
-use bach_engine::ModelKind;
+use bach_engine::model::{AnyModel, VoicesModel};
 use crossbeam::queue::ArrayQueue;
 use serde::{Deserialize, Serialize};
 
@@ -49,7 +48,7 @@ pub struct ModelInfo {
 
 /// A model ready to play, with its description.
 pub struct Loaded {
-    pub model: Model,
+    pub model: VoicesModel,
     pub info: ModelInfo,
 }
 
@@ -73,14 +72,15 @@ impl Loaded {
                     .find(|(n, _)| n == name)
                     .map(|(_, b)| *b)
                     .ok_or_else(|| LibraryError::UnknownEmbedded(name.clone()))?;
-                Model::from_bytes(bytes)?
+                AnyModel::from_bytes(bytes)?
             }
-            ModelChoice::File(path) => Model::load(path)?,
+            ModelChoice::File(path) => AnyModel::load(path)?,
+        };
+        let model = match model {
+            AnyModel::Voices(m) => m,
+            AnyModel::PianoRoll(m) => return Err(LibraryError::NotVoices(m.meta().name.clone())),
         };
         let meta = model.meta();
-        if meta.kind != ModelKind::Voices {
-            return Err(LibraryError::NotVoices(meta.name.clone()));
-        }
         let info = ModelInfo {
             choice: choice.clone(),
             name: meta.name.clone(),

@@ -7,9 +7,10 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Result};
+use bach_engine::perform::{user_sampler, HarmonizeStep, Performer};
 use bach_engine::token::sounding;
 use bach_engine::voice_leading::{parallels, Parallel};
-use bach_engine::{Model, ModelKind, Rng, Sampler, Token, VoiceRange};
+use bach_engine::{ModelKind, Sampler, Token, VoiceRange, VoicesModel};
 use serde::Serialize;
 
 use crate::dataset::{Piece, Split};
@@ -154,36 +155,26 @@ impl HarmonyStats {
     }
 }
 
-/// Harmonizes a soprano line (voice 0 of `tokens`) the way the plugin does:
-/// the soprano is clamped, the other voices are sampled step by step with
-/// the bar position `t % 16`; they rest while the soprano rests. Returns the
-/// whole score in the same layout.
+/// Harmonizes a soprano line (voice 0 of `tokens`) through the plugin's
+/// performer, so by the plugin's rules: the soprano is clamped, the other
+/// voices are sampled step by step with the bar position `t % 16`; they rest
+/// while the soprano rests, and a phrase after a rest starts from a fresh
+/// state. Returns the whole score in the same layout.
 pub fn harmonize(
-    model: &mut Model,
+    model: &mut VoicesModel,
     tokens: &[Token],
     voices: usize,
     sampler: &Sampler,
     seed: u64,
 ) -> Vec<Token> {
-    model.reset();
-    let mut rng = Rng::new(seed);
-    let mut clamp = vec![None; model.voices()];
+    let mut performer = Performer::new(*sampler, seed);
+    performer.restart(model, seed);
     let mut out = Vec::with_capacity(tokens.len());
-    let mut silent = true;
     for (t, step) in tokens.chunks_exact(voices).enumerate() {
-        // As the plugin's sequencer does: no melody, no harmony, and a
-        // phrase after silence starts from a fresh state.
-        if step[0] == Token::Rest {
-            out.extend(std::iter::repeat_n(Token::Rest, voices));
-            silent = true;
-            continue;
+        match performer.harmonize_token(model, t, step[0]) {
+            HarmonizeStep::Rest => out.extend(std::iter::repeat_n(Token::Rest, voices)),
+            HarmonizeStep::Voices(voiced) => out.extend_from_slice(voiced),
         }
-        if silent {
-            model.reset();
-            silent = false;
-        }
-        clamp[0] = Some(step[0]);
-        out.extend_from_slice(model.step_voices(t, &clamp, sampler, &mut rng));
     }
     out
 }
@@ -286,12 +277,8 @@ pub fn report(args: &HarmonyArgs) -> Result<HarmonyReport> {
     let nll = crate::eval::evaluate(&net, pieces)?;
     let atb_given_s_nll = nll.per_voice.iter().skip(1).map(|(_, v)| v).sum();
 
-    let mut model = Model::load(&args.model)?;
-    let sampler = Sampler {
-        temperature: args.temperature,
-        strict: !args.free_voice_leading,
-        ..Sampler::default()
-    };
+    let mut model = VoicesModel::load(&args.model)?;
+    let sampler = user_sampler(args.temperature, !args.free_voice_leading);
     let (mut ours, mut bach) = (HarmonyStats::default(), HarmonyStats::default());
     for (i, piece) in pieces.iter().enumerate() {
         let Piece::Voices { voices, tokens } = piece else {

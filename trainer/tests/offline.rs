@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use bach_engine::midi;
-use bach_engine::model::Model;
+use bach_engine::model::{AnyModel, VoicesModel};
 use bach_engine::score::{MeterChange, Note, Part, Score, TempoChange};
 use bach_engine::sequencer::{Block, EventBuffer, InputEvent, Mode, Sequencer, Settings, Source};
 use bach_trainer::offline::command::DEFAULT_MODEL;
@@ -83,8 +83,8 @@ fn write_midi(dir: &Path, name: &str, score: &Score) -> PathBuf {
     path
 }
 
-fn model() -> Model {
-    Model::from_bytes(DEFAULT_MODEL).unwrap()
+fn model() -> VoicesModel {
+    VoicesModel::from_bytes(DEFAULT_MODEL).unwrap()
 }
 
 fn read(path: &Path) -> Score {
@@ -494,7 +494,7 @@ fn continue_and_generate_make_n_bars() {
     assert!(g.parts.iter().all(|p| p.end() <= 32));
     assert!(g.parts.iter().map(|p| p.notes.len()).sum::<usize>() > 0);
     let again = offline::generate(
-        &mut model(),
+        &mut AnyModel::Voices(model()),
         2,
         &Options {
             seed: 3,

@@ -8,7 +8,7 @@
 //! must never pass by skipping.
 
 use bach_e2e::{bundled, play, ClapBach, Session};
-use bach_engine::model::Model;
+use bach_engine::model::VoicesModel;
 use bach_engine::score::{MeterChange, Note, Part, Score, TempoChange};
 use bach_trainer::offline::command::DEFAULT_MODEL;
 use bach_trainer::offline::session::voice_notes;
@@ -146,7 +146,7 @@ fn assert_same(plugin: &[VoiceEvent], offline: &[VoiceEvent]) {
 #[test]
 fn harmonize_gives_the_plugins_notes() {
     bundle_ready();
-    let mut model = Model::from_bytes(DEFAULT_MODEL).unwrap();
+    let mut model = VoicesModel::from_bytes(DEFAULT_MODEL).unwrap();
     let opts = Options {
         temperature: 1.0,
         seed: 42,
@@ -176,7 +176,7 @@ fn harmonize_gives_the_plugins_notes() {
 #[test]
 fn continue_gives_the_plugins_notes() {
     bundle_ready();
-    let mut model = Model::from_bytes(DEFAULT_MODEL).unwrap();
+    let mut model = VoicesModel::from_bytes(DEFAULT_MODEL).unwrap();
     let opts = Options {
         temperature: 0.9,
         seed: 7,

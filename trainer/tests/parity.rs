@@ -3,7 +3,7 @@
 
 mod common;
 
-use bach_engine::model::Model;
+use bach_engine::model::AnyModel;
 use bach_engine::{CoreKind, Init, ModelKind};
 use bach_trainer::batch;
 use bach_trainer::dataset::{self, Dataset, Piece};
@@ -40,9 +40,8 @@ fn close(a: f32, b: f32) -> bool {
 }
 
 fn check(data: &Dataset, t: &Trainer) {
-    let engine_model =
-        Model::load(&t.config.out).expect("the engine loads what the trainer writes");
-    let mut model = engine_model;
+    let mut model =
+        AnyModel::load(&t.config.out).expect("the engine loads what the trainer writes");
     assert_eq!(model.meta().core, t.net.meta.core);
     assert_eq!(model.meta().frame, t.net.meta.frame);
     // The biases were trained away from zero, so they are checked too.
@@ -64,8 +63,8 @@ fn check(data: &Dataset, t: &Trainer) {
             .run(&chunk.inputs, &t.net.zero_state(1).unwrap(), None)
             .unwrap();
         model.reset();
-        match piece {
-            Piece::Keys(frames) => {
+        match (piece, &mut model) {
+            (Piece::Keys(frames), AnyModel::PianoRoll(model)) => {
                 let bach_trainer::batch::Targets::Keys(y) = &chunk.targets else {
                     unreachable!()
                 };
@@ -84,7 +83,7 @@ fn check(data: &Dataset, t: &Trainer) {
                     }
                 }
             }
-            Piece::Voices { voices, tokens } => {
+            (Piece::Voices { voices, tokens }, AnyModel::Voices(model)) => {
                 let bar = t.net.meta.bar_steps().unwrap();
                 let bach_trainer::batch::Targets::Voices { onehot, .. } = &chunk.targets else {
                     unreachable!()
@@ -109,6 +108,7 @@ fn check(data: &Dataset, t: &Trainer) {
                     }
                 }
             }
+            _ => panic!("the engine loaded another kind of model than the data's"),
         }
     }
     assert!(compared > 100);

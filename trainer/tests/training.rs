@@ -237,16 +237,13 @@ fn an_nade_learns_chords_that_independent_keys_cannot() {
     assert!(independent > 7.0, "{independent}");
     assert!(chords < 3.5, "{chords}");
 
-    let mut model = bach_engine::Model::load(&nade.config.out).unwrap();
-    let mut rng = bach_engine::Rng::new(4);
+    let mut model = bach_engine::PianoRollModel::load(&nade.config.out).unwrap();
     let sampler = bach_engine::Sampler::with_temperature(1.0);
+    let mut performer = bach_engine::Performer::new(sampler, 4);
     let n = 300;
     let triads = (0..n)
         .filter(|_| {
-            let f: Vec<u8> = model
-                .step_keys(None, &sampler, &mut rng)
-                .pitches()
-                .collect();
+            let f: Vec<u8> = performer.play_frame(&mut model, None).pitches().collect();
             f.len() == 3 && f[1] == f[0] + 4 && f[2] == f[0] + 7
         })
         .count();

@@ -4,6 +4,16 @@
 //! it sits on, at one tempo), never from the start of the current buffer. The
 //! anchor only moves when the tempo changes or the position jumps, so cutting a
 //! session into buffers of any size gives the very same boundary samples.
+//!
+//! [`Clock::sync`] is the one place that compares a block's transport with
+//! the running clock and decides what happens to the grid: kept, bent (a new
+//! tempo from here, same steps), or restarted (a seek, a start or stop, a new
+//! sample rate); [`Clock::loop_wrap`] finds a loop end inside a block.
+
+use super::Transport;
+
+/// A position jump (in beats) smaller than this is host rounding, not a seek.
+const MAX_DRIFT_BEATS: f64 = 0.01;
 
 /// Slack for float noise: a boundary computed as 6000.000000001 samples is 6000.
 const EPSILON_SAMPLES: f64 = 1e-6;
@@ -67,6 +77,108 @@ pub fn first_step_at_or_after(beat: f64, step_beats: f64) -> i64 {
 /// Index of the step whose boundary is nearest to `beat` (ties go to the later step).
 pub fn nearest_step(beat: f64, step_beats: f64) -> i64 {
     (beat / step_beats + 0.5 + 1e-9).floor() as i64
+}
+
+/// What drives the grid.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ClockSource {
+    /// Steps follow the host's beat position.
+    Host,
+    /// Transport stopped: a free-running grid at the host tempo.
+    Internal,
+}
+
+/// The running grid: where beats fall on the sample timeline, and what the
+/// next block's transport should say if nothing jumps.
+#[derive(Clone, Copy, Debug)]
+pub struct Clock {
+    pub source: ClockSource,
+    pub anchor: Anchor,
+    pub tempo: f64,
+    pub sample_rate: f64,
+    /// The host position expected at the next block's start if nothing jumps.
+    pub expected_pos: f64,
+}
+
+/// What a block's transport does to the clock.
+#[derive(Clone, Copy, Debug)]
+pub enum Sync {
+    /// Nothing changed: the grid runs on.
+    Keep,
+    /// Same position, new tempo: the grid bends here; the step count goes on.
+    Bend(Clock),
+    /// A jump, a start or stop, a new sample rate, or no clock yet: every
+    /// note ends and the music restarts on this new grid.
+    Restart(Clock),
+}
+
+impl Clock {
+    pub fn new(source: ClockSource, anchor: Anchor, tempo: f64) -> Self {
+        Self {
+            source,
+            anchor,
+            tempo,
+            sample_rate: anchor.samples_per_beat * tempo / 60.0,
+            expected_pos: anchor.beat,
+        }
+    }
+
+    /// Compares the transport at absolute sample `start` with the running
+    /// clock (`None`: none yet, or it was dropped) and decides.
+    pub fn sync(current: Option<Clock>, t: &Transport, sample_rate: f64, start: i64) -> Sync {
+        let tempo = sanitize_tempo(t.tempo);
+        let sr = sample_rate;
+        let same_rate = |c: &Clock| (c.sample_rate - sr).abs() < 1e-6;
+        let at = |source, beat| Clock::new(source, Anchor::new(start, beat, sr, tempo), tempo);
+        match (t.playing, t.pos_beats.filter(|p| p.is_finite())) {
+            (true, Some(pos)) => match current {
+                Some(c) if c.source == ClockSource::Host && same_rate(&c) => {
+                    let drift = (pos - c.expected_pos).abs();
+                    if drift > MAX_DRIFT_BEATS {
+                        Sync::Restart(at(ClockSource::Host, pos))
+                    } else if c.tempo != tempo || drift * c.anchor.samples_per_beat > 1.5 {
+                        Sync::Bend(at(ClockSource::Host, pos))
+                    } else {
+                        Sync::Keep
+                    }
+                }
+                _ => Sync::Restart(at(ClockSource::Host, pos)),
+            },
+            _ => match current {
+                Some(c) if c.source == ClockSource::Internal && same_rate(&c) => {
+                    if c.tempo != tempo {
+                        Sync::Bend(at(ClockSource::Internal, c.anchor.beat_at(start)))
+                    } else {
+                        Sync::Keep
+                    }
+                }
+                _ => Sync::Restart(at(ClockSource::Internal, 0.0)),
+            },
+        }
+    }
+
+    /// A loop end inside the block of `frames` starting at absolute sample
+    /// `start`: its offset and the clock that starts at the loop start
+    /// there. The host will jump back; doing it at the exact sample keeps the
+    /// wrap independent of where the host cut its buffers.
+    pub fn loop_wrap(&self, t: &Transport, start: i64, frames: u32) -> Option<(u32, Clock)> {
+        if self.source != ClockSource::Host {
+            return None;
+        }
+        let (loop_start, loop_end) = t.loop_range?;
+        if loop_end <= loop_start + 1e-6
+            || loop_end.is_nan()
+            || self.anchor.beat_at(start) >= loop_end
+        {
+            return None;
+        }
+        let at = self.anchor.sample_of(loop_end) - start;
+        if at <= 0 || at >= frames as i64 {
+            return None;
+        }
+        let anchor = Anchor::new(start + at, loop_start, self.sample_rate, self.tempo);
+        Some((at as u32, Clock::new(ClockSource::Host, anchor, self.tempo)))
+    }
 }
 
 #[cfg(test)]

@@ -28,37 +28,50 @@ pub struct NoteEvent {
 }
 
 /// A fixed-capacity list of output events. It is sized once, outside the
-/// audio thread; pushing never reallocates. When it runs low it refuses new
-/// note-ons first, so there is always room left to end the notes that sound.
+/// audio thread, as a boxed slice that never grows: pushing writes into it or
+/// counts a drop. When it runs low it refuses new note-ons first, so there is
+/// always room left to end the notes that sound.
 #[derive(Clone, Debug)]
 pub struct EventBuffer {
-    events: Vec<NoteEvent>,
+    slots: Box<[NoteEvent]>,
+    len: usize,
     dropped: usize,
 }
 
 /// Room kept back for note-offs: every voice plus a few pass-through notes.
 const RESERVE: usize = 2 * MAX_VOICES + 16;
 
+/// What fills the slots not written yet (never read).
+const EMPTY: NoteEvent = NoteEvent {
+    offset: 0,
+    on: false,
+    channel: 0,
+    pitch: 0,
+    velocity: 0,
+    source: Source::Input,
+};
+
 impl EventBuffer {
     /// A buffer holding at most `capacity` events (at least enough for the reserve).
     pub fn with_capacity(capacity: usize) -> Self {
         Self {
-            events: Vec::with_capacity(capacity.max(2 * RESERVE)),
+            slots: vec![EMPTY; capacity.max(2 * RESERVE)].into_boxed_slice(),
+            len: 0,
             dropped: 0,
         }
     }
 
     pub fn clear(&mut self) {
-        self.events.clear();
+        self.len = 0;
         self.dropped = 0;
     }
 
     pub fn events(&self) -> &[NoteEvent] {
-        &self.events
+        &self.slots[..self.len]
     }
 
     pub fn capacity(&self) -> usize {
-        self.events.capacity()
+        self.slots.len()
     }
 
     /// Events that did not fit since the last [`clear`](Self::clear).
@@ -68,16 +81,20 @@ impl EventBuffer {
 
     /// Whether a note-on (with the note-off that will follow it) still fits.
     pub(crate) fn has_room_for_on(&self) -> bool {
-        self.events.len() + RESERVE < self.events.capacity()
+        self.len + RESERVE < self.capacity()
     }
 
     pub(crate) fn push(&mut self, event: NoteEvent) -> bool {
-        if self.events.len() < self.events.capacity() {
-            self.events.push(event);
-            true
-        } else {
-            self.dropped += 1;
-            false
+        match self.slots.get_mut(self.len) {
+            Some(slot) => {
+                *slot = event;
+                self.len += 1;
+                true
+            }
+            None => {
+                self.dropped += 1;
+                false
+            }
         }
     }
 }

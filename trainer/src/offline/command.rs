@@ -4,8 +4,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use bach_engine::file::write_atomic;
-use bach_engine::model::Model;
+use bach_engine::model::AnyModel;
 use bach_engine::score::Score;
+use bach_engine::ModelMeta;
 use clap::Args;
 
 use super::{Offline, Options};
@@ -78,10 +79,10 @@ pub struct GenerateArgs {
 }
 
 /// The model file, or the built-in one.
-pub fn load_model(path: Option<&Path>) -> Result<Model> {
+pub fn load_model(path: Option<&Path>) -> Result<AnyModel> {
     match path {
-        Some(p) => Model::load(p).with_context(|| format!("cannot load model {}", p.display())),
-        None => Model::from_bytes(DEFAULT_MODEL).context("the built-in model is unreadable"),
+        Some(p) => AnyModel::load(p).with_context(|| format!("cannot load model {}", p.display())),
+        None => AnyModel::from_bytes(DEFAULT_MODEL).context("the built-in model is unreadable"),
     }
 }
 
@@ -95,14 +96,15 @@ fn options(common: &CommonArgs, track: Option<String>) -> Options {
     }
 }
 
-fn read_input(path: &Path, model: &Model) -> Result<Score> {
-    bach_engine::midi::read_file(path, model.meta().step_beats)
+fn read_input(path: &Path, meta: &ModelMeta) -> Result<Score> {
+    bach_engine::midi::read_file(path, meta.step_beats)
         .with_context(|| format!("cannot use {}", path.display()))
 }
 
 pub fn harmonize(args: HarmonizeArgs) -> Result<()> {
-    let mut model = load_model(args.common.model.as_deref())?;
-    let score = read_input(&args.input, &model)?;
+    let mut model = super::voices_model(load_model(args.common.model.as_deref())?)
+        .with_context(|| format!("cannot harmonize {}", args.input.display()))?;
+    let score = read_input(&args.input, model.meta())?;
     let opts = options(&args.common, args.track);
     let result = super::harmonize(&mut model, &score, &opts)
         .with_context(|| format!("cannot harmonize {}", args.input.display()))?;
@@ -110,8 +112,9 @@ pub fn harmonize(args: HarmonizeArgs) -> Result<()> {
 }
 
 pub fn continue_(args: ContinueArgs) -> Result<()> {
-    let mut model = load_model(args.common.model.as_deref())?;
-    let score = read_input(&args.input, &model)?;
+    let mut model = super::voices_model(load_model(args.common.model.as_deref())?)
+        .with_context(|| format!("cannot continue {}", args.input.display()))?;
+    let score = read_input(&args.input, model.meta())?;
     let opts = options(&args.common, None);
     let result = super::continue_from(&mut model, &score, args.bars, &opts)
         .with_context(|| format!("cannot continue {}", args.input.display()))?;

@@ -1,6 +1,6 @@
 //! Continue: the model listens to a primer, then plays on for N bars.
 
-use bach_engine::model::Model;
+use bach_engine::model::VoicesModel;
 use bach_engine::score::{Note, Score};
 use bach_engine::sequencer::Mode;
 
@@ -16,7 +16,7 @@ use super::{
 /// primer, so it never cuts in before the primer is over. The output is the
 /// primer as read plus one part per voice with the continuation.
 pub fn continue_from(
-    model: &mut Model,
+    model: &mut VoicesModel,
     primer: &Score,
     bars: u32,
     opts: &Options,

@@ -1,18 +1,17 @@
 //! Generate: the model plays N bars from silence.
 //!
 //! The sequencer's continue mode answers only after it has heard something,
-//! so from nothing there is no host session to run. This steps the model as
-//! the sequencer does on the model's turn: every voice sampled (no clamps),
-//! the position in the bar from the step count, a fresh random stream from
-//! the seed, and the sequencer's sampler. A piano-roll model (the JSB and
-//! Nottingham benchmark models) plays frames instead, as one part.
+//! so from nothing there is no host session to run. This plays the model
+//! through the sequencer's performer as on the model's turn: every voice
+//! sampled, the position in the bar from the step count, a fresh random
+//! stream from the seed, and the user's sampler. A piano-roll model (the JSB
+//! and Nottingham benchmark models) plays frames instead, as one part.
 
-use bach_engine::model::Model;
+use bach_engine::model::{AnyModel, PianoRollModel, VoicesModel};
+use bach_engine::perform::{user_sampler, Performer};
 use bach_engine::pianoroll::KeyFrame;
-use bach_engine::sampling::{Rng, Sampler};
 use bach_engine::score::{MeterChange, Score, TempoChange};
 use bach_engine::token::{Token, MAX_VOICES};
-use bach_engine::ModelKind;
 
 use super::{check_bars, check_voices_model, voice_name, Offline, OfflineError, Options, Timeline};
 
@@ -20,26 +19,25 @@ use super::{check_bars, check_voices_model, voice_name, Offline, OfflineError, O
 const VELOCITY: u8 = 90;
 
 /// `bars` bars of the model's own music, in its bar (4/4 for chorales) at the given tempo (120 bpm by default).
-pub fn generate(model: &mut Model, bars: u32, opts: &Options) -> Result<Offline, OfflineError> {
+pub fn generate(model: &mut AnyModel, bars: u32, opts: &Options) -> Result<Offline, OfflineError> {
     opts.check()?;
     check_bars(bars)?;
-    if model.kind() == ModelKind::Pianoroll {
-        return Ok(frames(model, bars, opts));
+    match model {
+        AnyModel::Voices(model) => voices(model, bars, opts),
+        AnyModel::PianoRoll(model) => Ok(frames(model, bars, opts)),
     }
+}
+
+/// `bars` bars of a voices model, every voice sampled.
+fn voices(model: &mut VoicesModel, bars: u32, opts: &Options) -> Result<Offline, OfflineError> {
     let n = check_voices_model(model)?.min(MAX_VOICES);
     let bar = model.meta().bar_steps().unwrap_or(16).max(1);
     let steps = bars as usize * bar;
-    let sampler = Sampler {
-        temperature: opts.temperature,
-        strict: opts.strict,
-        ..Sampler::default()
-    };
-    let mut rng = Rng::new(opts.seed);
-    model.reset();
-    let clamp = [None; MAX_VOICES];
+    let mut performer = Performer::new(user_sampler(opts.temperature, opts.strict), opts.seed);
+    performer.restart(model, opts.seed);
     let mut voices: Vec<Vec<Token>> = vec![Vec::with_capacity(steps); n];
     for k in 0..steps {
-        let tokens = model.step_voices(k % bar, &clamp[..n], &sampler, &mut rng);
+        let tokens = performer.play(model, k % bar);
         for (v, voice) in voices.iter_mut().enumerate() {
             voice.push(tokens.get(v).copied().unwrap_or(Token::Rest));
         }
@@ -57,17 +55,13 @@ pub fn generate(model: &mut Model, bars: u32, opts: &Options) -> Result<Offline,
 
 /// `bars` bars of 4/4 from a piano-roll model: each frame sampled (through
 /// its NADE, key by key, when it has one) and fed back as the next input.
-fn frames(model: &mut Model, bars: u32, opts: &Options) -> Offline {
+fn frames(model: &mut PianoRollModel, bars: u32, opts: &Options) -> Offline {
     let step_beats = model.meta().step_beats;
     let bar = (4.0 / step_beats).round().max(1.0) as usize;
-    let sampler = Sampler {
-        temperature: opts.temperature,
-        ..Sampler::default()
-    };
-    let mut rng = Rng::new(opts.seed);
-    model.reset();
+    let mut performer = Performer::new(user_sampler(opts.temperature, opts.strict), opts.seed);
+    performer.restart_piano_roll(model, opts.seed);
     let frames: Vec<KeyFrame> = (0..bars as usize * bar)
-        .map(|_| model.step_keys(None, &sampler, &mut rng))
+        .map(|_| performer.play_frame(model, None))
         .collect();
     let name = model.meta().name.clone();
     finish(

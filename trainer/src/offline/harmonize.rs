@@ -1,6 +1,6 @@
 //! Harmonize: the file's melody is the soprano, the model adds the voices below.
 
-use bach_engine::model::Model;
+use bach_engine::model::VoicesModel;
 use bach_engine::score::{Part, Score};
 use bach_engine::sequencer::Mode;
 
@@ -14,7 +14,7 @@ use super::{
 /// would if the file played in a host from its start: the output has the
 /// melody exactly as read, on channel 1, and one part per generated voice.
 pub fn harmonize(
-    model: &mut Model,
+    model: &mut VoicesModel,
     score: &Score,
     opts: &Options,
 ) -> Result<Offline, OfflineError> {

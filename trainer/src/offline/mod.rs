@@ -16,10 +16,9 @@ pub mod melody;
 pub mod session;
 pub mod timeline;
 
-use bach_engine::model::Model;
+use bach_engine::model::{AnyModel, VoicesModel};
 use bach_engine::score::{Part, Score};
 use bach_engine::sequencer::{Mode, Settings};
-use bach_engine::ModelKind;
 
 pub use continuation::continue_from;
 pub use generate::generate;
@@ -120,10 +119,15 @@ pub struct Offline {
     pub events: Vec<VoiceEvent>,
 }
 
-fn check_voices_model(model: &Model) -> Result<usize, OfflineError> {
-    if model.kind() != ModelKind::Voices {
-        return Err(OfflineError::NotVoices);
+/// The voices model a harmonize or continue needs, from a loaded file.
+pub fn voices_model(model: AnyModel) -> Result<VoicesModel, OfflineError> {
+    match model {
+        AnyModel::Voices(m) => Ok(m),
+        AnyModel::PianoRoll(_) => Err(OfflineError::NotVoices),
     }
+}
+
+fn check_voices_model(model: &VoicesModel) -> Result<usize, OfflineError> {
     let n = model.voices();
     if n == 0 {
         return Err(OfflineError::TooFewVoices(0));
@@ -140,7 +144,7 @@ fn check_bars(bars: u32) -> Result<(), OfflineError> {
 }
 
 /// A readable track name for voice `v` of the model ("S" becomes "Soprano").
-pub fn voice_name(model: &Model, v: usize) -> String {
+pub fn voice_name(model: &VoicesModel, v: usize) -> String {
     let name = model
         .meta()
         .voices
@@ -165,14 +169,14 @@ fn tempo_map(score: &Score, bpm: Option<f64>) -> Vec<bach_engine::score::TempoCh
 
 /// The host beat of step 0: a pickup starts part-way into the model's bar,
 /// so the downbeat after it falls on a bar line of the model's grid.
-fn origin_beats(score: &Score, model: &Model) -> f64 {
+fn origin_beats(score: &Score, model: &VoicesModel) -> f64 {
     let bar_steps = model.meta().bar_steps().unwrap_or(16).max(1);
     (score.position_in_bar(0) % bar_steps) as f64 * score.step_beats
 }
 
 /// Parts made from per-voice notes, named after the model's voices.
 fn voice_parts(
-    model: &Model,
+    model: &VoicesModel,
     notes: Vec<Vec<bach_engine::score::Note>>,
     first_channel: usize,
 ) -> Vec<Part> {

@@ -6,7 +6,7 @@
 //! the input events of that buffer, the same settings, and an event buffer
 //! of the plugin's size. What comes out is what the plugin would send.
 
-use bach_engine::model::Model;
+use bach_engine::model::VoicesModel;
 use bach_engine::score::Note;
 use bach_engine::sequencer::{Block, EventBuffer, InputEvent, Sequencer, Settings, Source};
 
@@ -61,7 +61,7 @@ pub fn host_notes(notes: &[Note], timeline: &Timeline) -> Vec<HostNote> {
 
 /// Plays samples `0..length` through a fresh sequencer; returns the voices' events.
 pub fn play(
-    model: &mut Model,
+    model: &mut VoicesModel,
     settings: &Settings,
     timeline: &Timeline,
     input: &[HostNote],

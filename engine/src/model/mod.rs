@@ -1,0 +1,123 @@
+//! Loaded models, ready for the audio thread.
+//!
+//! Two kinds share one recurrent core ([`core`]): a [`VoicesModel`] (one
+//! token per voice and step: the harmonizer) and a [`PianoRollModel`] (88
+//! keys per frame). Loading a file gives an [`AnyModel`]; the places that
+//! play one kind take that kind, so handing a piano roll to the harmonizer
+//! is a type error, not an empty result at run time.
+//!
+//! Every buffer is allocated when a model is built; after that, stepping
+//! only reads weights and writes those buffers, so stepping and the logits
+//! never allocate, lock or fail.
+//!
+//! A model is inference only, like one layer of a realtime network library:
+//! it advances its recurrent core and gives logits. Which token a voice
+//! takes (temperature, masks, voice leading, the random stream) is decided by
+//! the caller, the [`crate::perform::Performer`].
+
+mod core;
+mod head;
+mod pianoroll;
+mod voices;
+
+use std::path::Path;
+
+use crate::file::{LoadError, ModelFile};
+use crate::meta::{ModelKind, ModelMeta};
+use crate::token::{Token, VoiceRange, MAX_VOICES};
+
+pub use pianoroll::PianoRollModel;
+pub use voices::VoicesModel;
+
+/// One voice to decide on a step: what the model predicts for it, and the
+/// voices above it, decided already.
+#[derive(Clone, Copy, Debug)]
+pub struct Decision<'a> {
+    pub voice: usize,
+    /// The model's range for the voice.
+    pub range: VoiceRange,
+    /// Logits over the voice's vocabulary (see [`VoiceRange::token`]).
+    pub logits: &'a [f32],
+    /// The tokens of voices `0..voice` on this step.
+    pub above: &'a [Token],
+}
+
+/// A model of either kind, as loaded from a file.
+#[derive(Clone, Debug)]
+pub enum AnyModel {
+    Voices(VoicesModel),
+    PianoRoll(PianoRollModel),
+}
+
+impl AnyModel {
+    /// Loads and checks a model file.
+    pub fn load(path: &Path) -> Result<Self, LoadError> {
+        Ok(Self::from_file(ModelFile::load(path)?))
+    }
+
+    /// Loads a model held in memory (the embedded default, say).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, LoadError> {
+        Ok(Self::from_file(ModelFile::from_bytes(bytes)?))
+    }
+
+    /// Builds the model from checked weights (names and shapes are guaranteed
+    /// by [`ModelFile`], so building cannot go wrong).
+    pub fn from_file(file: ModelFile) -> Self {
+        match file.meta.kind {
+            ModelKind::Voices => Self::Voices(VoicesModel::build(file)),
+            ModelKind::Pianoroll => Self::PianoRoll(PianoRollModel::build(file)),
+        }
+    }
+
+    pub fn meta(&self) -> &ModelMeta {
+        match self {
+            Self::Voices(m) => m.meta(),
+            Self::PianoRoll(m) => m.meta(),
+        }
+    }
+
+    pub fn kind(&self) -> ModelKind {
+        self.meta().kind
+    }
+
+    /// The top layer's state (for plots of the hidden trajectory).
+    pub fn hidden(&self) -> &[f32] {
+        match self {
+            Self::Voices(m) => m.hidden(),
+            Self::PianoRoll(m) => m.hidden(),
+        }
+    }
+
+    /// Forgets the state.
+    pub fn reset(&mut self) {
+        match self {
+            Self::Voices(m) => m.reset(),
+            Self::PianoRoll(m) => m.reset(),
+        }
+    }
+
+    /// The voices model, or an error saying this is a piano roll.
+    pub fn into_voices(self) -> Result<VoicesModel, LoadError> {
+        match self {
+            Self::Voices(m) => Ok(m),
+            Self::PianoRoll(_) => Err(LoadError::WrongKind {
+                expected: ModelKind::Voices,
+                found: ModelKind::Pianoroll,
+            }),
+        }
+    }
+
+    /// The piano-roll model, or an error saying this is a voices model.
+    pub fn into_piano_roll(self) -> Result<PianoRollModel, LoadError> {
+        match self {
+            Self::PianoRoll(m) => Ok(m),
+            Self::Voices(_) => Err(LoadError::WrongKind {
+                expected: ModelKind::Pianoroll,
+                found: ModelKind::Voices,
+            }),
+        }
+    }
+}
+
+/// Compile-time check that the fixed voice bound fits the sampler's arrays.
+const _: () = assert!(MAX_VOICES >= 4);

@@ -1,0 +1,173 @@
+//! A voices model: one token per voice and step (the harmonizer).
+
+use std::path::Path;
+
+use crate::file::{LoadError, ModelFile};
+use crate::meta::ModelMeta;
+use crate::token::{Token, VoiceRange};
+
+use super::core::{take, Core};
+use super::head::Head;
+use super::{AnyModel, Decision};
+
+/// A voices model with its state and scratch buffers, ready for the audio thread.
+#[derive(Clone, Debug)]
+pub struct VoicesModel {
+    core: Core,
+    /// One head per voice, top voice first.
+    heads: Vec<Head>,
+    ranges: Vec<VoiceRange>,
+    /// Offset of each voice's one-hot block in the input (and in the heads' above-columns).
+    offsets: Vec<usize>,
+    /// Active above-columns for a head.
+    above: Vec<usize>,
+    logits: Vec<f32>,
+    /// The previous step, the input of the next one once `started`.
+    previous: Vec<Token>,
+    started: bool,
+    chosen: Vec<Token>,
+}
+
+impl VoicesModel {
+    /// Loads and checks a model file; a piano-roll model is an error.
+    pub fn load(path: &Path) -> Result<Self, LoadError> {
+        AnyModel::load(path)?.into_voices()
+    }
+
+    /// Loads a model held in memory (the embedded default, say).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, LoadError> {
+        AnyModel::from_bytes(bytes)?.into_voices()
+    }
+
+    /// Builds the model from checked weights of a voices model.
+    pub(crate) fn build(mut file: ModelFile) -> Self {
+        let voices = file.meta.voices.len();
+        let core = Core::new(&mut file, voices);
+        let meta = &core.meta;
+        let ranges: Vec<VoiceRange> = meta.voices.iter().map(|v| v.range()).collect();
+        let mut offsets = Vec::with_capacity(voices);
+        let mut offset = 0;
+        for r in &ranges {
+            offsets.push(offset);
+            offset += r.vocab();
+        }
+        let heads: Vec<Head> = (0..meta.heads())
+            .map(|v| {
+                let bias = take(&mut file, format!("head.{v}.bias"));
+                let weight = take(&mut file, format!("head.{v}.weight"));
+                Head::new(bias.len(), meta.hidden, &weight, bias)
+            })
+            .collect();
+        let max_vocab = heads.iter().map(|h| h.vocab).max().unwrap_or(0);
+        Self {
+            heads,
+            ranges,
+            offsets,
+            above: Vec::with_capacity(voices),
+            logits: vec![0.0; max_vocab],
+            previous: vec![Token::Rest; voices],
+            started: false,
+            chosen: vec![Token::Rest; voices],
+            core,
+        }
+    }
+
+    pub fn meta(&self) -> &ModelMeta {
+        &self.core.meta
+    }
+
+    /// Number of voices.
+    pub fn voices(&self) -> usize {
+        self.ranges.len()
+    }
+
+    /// The model's range for voice `v`.
+    pub fn range(&self, v: usize) -> Option<VoiceRange> {
+        self.ranges.get(v).copied()
+    }
+
+    /// The top layer's state (for plots of the hidden trajectory).
+    pub fn hidden(&self) -> &[f32] {
+        self.core.hidden()
+    }
+
+    /// Forgets everything: zero state, no previous step.
+    pub fn reset(&mut self) {
+        self.core.reset();
+        self.started = false;
+        self.previous.fill(Token::Rest);
+        self.chosen.fill(Token::Rest);
+    }
+
+    /// Advances the core by one step: its input is the previous step's
+    /// tokens (`None` on the first step) and the new step's position in the
+    /// bar. Onsets outside a voice's range are folded into it by octaves
+    /// (see [`VoiceRange::index_folded`]).
+    pub fn advance_voices(&mut self, previous: Option<&[Token]>, position_in_bar: usize) {
+        let inputs = previous.into_iter().flat_map(|prev| {
+            self.ranges
+                .iter()
+                .zip(&self.offsets)
+                .zip(prev)
+                .map(|((range, offset), token)| offset + range.index_folded(*token))
+        });
+        self.core.advance(inputs, position_in_bar);
+    }
+
+    /// Logits over voice `voice`'s vocabulary for the current step, given the
+    /// tokens already chosen for the voices above it (`above[u]` for `u < voice`).
+    /// Empty for a voice the model lacks.
+    pub fn voice_logits(&mut self, voice: usize, above: &[Token]) -> &[f32] {
+        let Some(head) = self.heads.get(voice) else {
+            return &[];
+        };
+        self.above.clear();
+        for ((offset, range), token) in self.offsets.iter().zip(&self.ranges).zip(above).take(voice)
+        {
+            self.above.push(offset + range.index_folded(*token));
+        }
+        head.forward(self.core.hidden(), &self.above, &mut self.logits);
+        &self.logits[..head.vocab]
+    }
+
+    /// One step. Voices are decided in order, top first: voice `v` takes
+    /// `clamp[v]` when it is `Some` (the melody when harmonizing, everything
+    /// when listening), otherwise `choose` picks its token from the head's
+    /// logits given the voices above. The model remembers the step as the
+    /// input of the next one. Returns the step's tokens.
+    pub fn step_voices(
+        &mut self,
+        position_in_bar: usize,
+        clamp: &[Option<Token>],
+        choose: &mut dyn FnMut(Decision<'_>) -> Token,
+    ) -> &[Token] {
+        // The previous step lives in `previous`; swap it out to lend it to the
+        // core (`take` leaves an empty Vec, which does not allocate).
+        let previous = std::mem::take(&mut self.previous);
+        let started = self.started;
+        self.advance_voices(started.then_some(previous.as_slice()), position_in_bar);
+        self.previous = previous;
+        for v in 0..self.ranges.len() {
+            let token = match clamp.get(v).copied().flatten() {
+                Some(t) => t,
+                None => {
+                    let range = self.ranges[v];
+                    let chosen = std::mem::take(&mut self.chosen);
+                    let logits = self.voice_logits(v, &chosen[..v]);
+                    let token = choose(Decision {
+                        voice: v,
+                        range,
+                        logits,
+                        above: &chosen[..v],
+                    });
+                    self.chosen = chosen;
+                    token
+                }
+            };
+            self.chosen[v] = token;
+        }
+        self.previous.copy_from_slice(&self.chosen);
+        self.started = true;
+        &self.chosen
+    }
+}

@@ -1,0 +1,197 @@
+//! Performing with a model: the musical rules between time and inference.
+//!
+//! The [`crate::sequencer`] decides *when* a step happens (host time, the
+//! grid, input notes); the model ([`crate::model`]) computes logits.
+//! Between them a [`Performer`] decides *what* sounds: it owns the random
+//! stream, the sampler and what each voice is sounding, and offers the
+//! musical operations — harmonize a melody step ([`harmonize`]), listen to
+//! what is played ([`listen`]), play on alone ([`Performer::play`]), play a
+//! piano-roll frame ([`frames`]). The plugin's sequencer, `bach-trainer
+//! harmony` and the offline commands all make their notes here, so the same
+//! seed and input give the same notes everywhere by construction.
+//!
+//! Nothing here knows about samples or tempo, and nothing allocates after
+//! [`Performer::new`]: the state is fixed arrays of [`MAX_VOICES`], the
+//! choice of a token is plain arithmetic on the model's logits, and the
+//! model's own stepping does not allocate (see [`crate::model`]).
+
+pub mod choose;
+pub mod frames;
+pub mod harmonize;
+pub mod listen;
+pub mod sampler;
+pub mod sounding;
+
+use crate::model::{Decision, VoicesModel};
+use crate::sampling::{Rng, Sampler};
+use crate::token::{Token, VoiceRange, MAX_VOICES};
+
+pub use harmonize::{HarmonizeStep, MelodyNote};
+pub use listen::Heard;
+pub use sampler::user_sampler;
+pub use sounding::Sounding;
+
+/// What a performer needs from a voices model: the [`VoicesModel`]'s
+/// stepping, behind a trait so tests can drive the sequencer's timing with a
+/// scripted model.
+pub trait VoiceModel {
+    /// Number of voices (a model without any plays nothing).
+    fn voice_count(&self) -> usize;
+    /// Range of voice `v`.
+    fn voice_range(&self, v: usize) -> VoiceRange;
+    /// Grid step in quarter notes.
+    fn step_beats(&self) -> f64;
+    /// Steps per bar for the position feature.
+    fn bar_steps(&self) -> usize;
+    /// Forgets the state: the next step starts as a piece does.
+    fn reset(&mut self);
+    /// One step: clamped voices take their clamp, `choose` decides the
+    /// others, top voice first. Returns the step's tokens.
+    fn step(
+        &mut self,
+        position_in_bar: usize,
+        clamp: &[Option<Token>],
+        choose: &mut dyn FnMut(Decision<'_>) -> Token,
+    ) -> &[Token];
+}
+
+impl VoiceModel for VoicesModel {
+    fn voice_count(&self) -> usize {
+        self.voices()
+    }
+
+    fn voice_range(&self, v: usize) -> VoiceRange {
+        self.range(v).unwrap_or(VoiceRange::new(0, 127))
+    }
+
+    fn step_beats(&self) -> f64 {
+        self.meta().step_beats
+    }
+
+    fn bar_steps(&self) -> usize {
+        self.meta().bar_steps().unwrap_or(16)
+    }
+
+    fn reset(&mut self) {
+        VoicesModel::reset(self)
+    }
+
+    fn step(
+        &mut self,
+        position_in_bar: usize,
+        clamp: &[Option<Token>],
+        choose: &mut dyn FnMut(Decision<'_>) -> Token,
+    ) -> &[Token] {
+        self.step_voices(position_in_bar, clamp, choose)
+    }
+}
+
+/// Plays a model: the random stream, the sampler, what each voice sounds,
+/// and the rules of harmonizing, listening and playing on.
+#[derive(Clone, Debug)]
+pub struct Performer {
+    rng: Rng,
+    sampler: Sampler,
+    /// What each voice sounds after the last step: the one tracker behind
+    /// voice leading, the melody's hold-or-strike and the listening clamp.
+    sounding: Sounding,
+    /// Harmonize: a melody phrase is under way (no rest since it began).
+    phrase: bool,
+    /// Continue: the model had the turn since the last listening step, so the
+    /// next one hears every played note as struck anew.
+    fresh_ears: bool,
+    /// The last step's tokens (`voices` of them).
+    tokens: [Token; MAX_VOICES],
+    voices: usize,
+    /// Piano rolls: the last frame, the next frame's input.
+    previous_frame: Option<crate::KeyFrame>,
+}
+
+impl Default for Performer {
+    fn default() -> Self {
+        Self::new(Sampler::default(), 0)
+    }
+}
+
+impl Performer {
+    /// A performer with `sampler`, its random stream seeded with `seed`.
+    pub fn new(sampler: Sampler, seed: u64) -> Self {
+        Self {
+            rng: Rng::new(seed),
+            sampler,
+            sounding: Sounding::default(),
+            phrase: false,
+            fresh_ears: false,
+            tokens: [Token::Rest; MAX_VOICES],
+            voices: 0,
+            previous_frame: None,
+        }
+    }
+
+    pub fn sampler(&self) -> &Sampler {
+        &self.sampler
+    }
+
+    /// Changes how tokens are chosen from the next step on (the state stays).
+    pub fn set_sampler(&mut self, sampler: Sampler) {
+        self.sampler = sampler;
+    }
+
+    /// Starts afresh, as at the top of a piece: the model's state, the random
+    /// stream (from `seed`), and every voice silent.
+    pub fn restart<M: VoiceModel + ?Sized>(&mut self, model: &mut M, seed: u64) {
+        model.reset();
+        self.rng = Rng::new(seed);
+        self.forget();
+        self.previous_frame = None;
+    }
+
+    /// What each voice sounds after the last step (`None`: resting); voices
+    /// the model lacks are `None`.
+    pub fn sounding(&self) -> &[Option<u8>; MAX_VOICES] {
+        self.sounding.voices()
+    }
+
+    /// The model plays a step on its own: every voice is sampled.
+    pub fn play<M: VoiceModel + ?Sized>(
+        &mut self,
+        model: &mut M,
+        position_in_bar: usize,
+    ) -> &[Token] {
+        let n = model.voice_count().min(MAX_VOICES);
+        self.step(model, position_in_bar, &[None; MAX_VOICES][..n])
+    }
+
+    /// One step with any clamps: voice `v` takes `clamp[v]` when it is
+    /// `Some`, the others are sampled top first, under the voice-leading
+    /// rules when the sampler is strict. The musical operations are built on
+    /// it; tests and figures use it directly.
+    pub fn step<M: VoiceModel + ?Sized>(
+        &mut self,
+        model: &mut M,
+        position_in_bar: usize,
+        clamp: &[Option<Token>],
+    ) -> &[Token] {
+        let n = model.voice_count().min(MAX_VOICES);
+        let before = self.sounding;
+        let sampler = self.sampler;
+        let rng = &mut self.rng;
+        // A closure on the stack, lent as `&mut dyn`: no box, no allocation.
+        let mut choose = |d: Decision<'_>| choose::choose(d, &sampler, &before, rng);
+        let tokens = model.step(position_in_bar, clamp, &mut choose);
+        for v in 0..n {
+            let token = tokens.get(v).copied().unwrap_or(Token::Rest);
+            self.tokens[v] = token;
+            self.sounding.update(v, token);
+        }
+        self.voices = n;
+        &self.tokens[..n]
+    }
+
+    /// Every voice silent, no phrase under way.
+    fn forget(&mut self) {
+        self.sounding.clear();
+        self.phrase = false;
+        self.fresh_ears = false;
+    }
+}
