@@ -1,0 +1,547 @@
+//! The fused recurrence: one candle op runs a layer's whole chunk of steps,
+//! and its backward is back-propagation through time written by hand.
+//!
+//! Built from ordinary ops, every step of every layer costs a dozen small
+//! tensors, each recorded for backward, and the per-step matrix products are
+//! too small for the GEMM to pay off its set-up; that made a training step
+//! about twice as slow as PyTorch's. Here the input projection of all steps is
+//! one ordinary matrix product (autograd handles it), and only the recurrence
+//! is a custom op over `(gates_x [T, B, G·H], state0 [B, S·H],
+//! [W_hh | b_hh] [G·H, H + 1])`. It returns `[T, B, S·H]`: each step's `h`,
+//! and for the LSTM its cell `c` beside it (S = 2), so the carried state and
+//! any gradient through the cells need nothing else. The forward keeps the
+//! gate activations the backward needs.
+//!
+//! Maths and gate order are PyTorch's, as in [`crate::model`]'s unfused
+//! cells, which stay the reference (`--recurrence unfused`). There is no CUDA
+//! kernel: on a GPU the model uses the unfused ops.
+
+use std::sync::Mutex;
+
+use bach_engine::CoreKind;
+use candle_core::{CpuStorage, CustomOp3, DType, Layout, Result, Shape, Storage, Tensor};
+
+/// Which implementation of the recurrence a network runs.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Recurrence {
+    /// One op per layer and chunk, with a hand-written backward (CPU only;
+    /// on CUDA the unfused ops run instead).
+    #[default]
+    Fused,
+    /// Candle's ops step by step: the reference.
+    Unfused,
+}
+
+impl Recurrence {
+    pub fn name(self) -> &'static str {
+        match self {
+            Recurrence::Fused => "fused",
+            Recurrence::Unfused => "unfused",
+        }
+    }
+}
+
+/// Gate blocks per core: G in `W_hh`'s `[G·H, H]`.
+pub fn gates(core: CoreKind) -> usize {
+    match core {
+        CoreKind::Tanh => 1,
+        CoreKind::Gru => 3,
+        CoreKind::Lstm => 4,
+    }
+}
+
+/// State vectors per step: S (the LSTM carries `h` and `c`).
+pub fn states(core: CoreKind) -> usize {
+    match core {
+        CoreKind::Lstm => 2,
+        _ => 1,
+    }
+}
+
+/// Runs one layer's recurrence over a chunk. `gates_x`: `[T, B, G·H]`, the
+/// input projection with `b_ih`; `state0`: `[B, S·H]` (`h`, then `c` for the
+/// LSTM); `w_hh`: `[G·H, H]`; `b_hh`: `[G·H]`. Returns `[T, B, S·H]`.
+pub fn recurrence(
+    core: CoreKind,
+    gates_x: &Tensor,
+    state0: &Tensor,
+    w_hh: &Tensor,
+    b_hh: &Tensor,
+) -> Result<Tensor> {
+    let (_, _, gh) = gates_x.dims3()?;
+    let hidden = gh / gates(core);
+    let w = Tensor::cat(&[w_hh, &b_hh.unsqueeze(1)?], 1)?;
+    let keep = gates_x.track_op() || state0.track_op() || w.track_op();
+    gates_x.contiguous()?.apply_op3(
+        &state0.contiguous()?,
+        &w.contiguous()?,
+        FusedRecurrence {
+            core,
+            hidden,
+            keep,
+            saved: Mutex::new(Vec::new()),
+        },
+    )
+}
+
+/// The op. `saved` holds, per step and row, what the backward needs beyond
+/// the outputs: GRU `r, z, n, W_hn·h + b_hn`; LSTM `i, f, g, o`; tanh nothing.
+struct FusedRecurrence {
+    core: CoreKind,
+    hidden: usize,
+    /// Whether a backward can follow (else nothing is saved).
+    keep: bool,
+    saved: Mutex<Vec<f32>>,
+}
+
+fn sigmoid(x: f32) -> f32 {
+    // candle_nn's formula, so both paths round alike.
+    ((-x).exp() + 1.0).recip()
+}
+
+/// A contiguous f32 CPU tensor's numbers.
+fn cpu_f32<'a>(s: &'a CpuStorage, l: &Layout) -> Result<&'a [f32]> {
+    let CpuStorage::F32(v) = s else {
+        candle_core::bail!("the fused recurrence runs on f32 only");
+    };
+    match l.contiguous_offsets() {
+        Some((a, b)) => Ok(&v[a..b]),
+        None => candle_core::bail!("the fused recurrence needs contiguous tensors"),
+    }
+}
+
+fn storage_f32<'a>(s: &'a Storage, l: &Layout) -> Result<&'a [f32]> {
+    match s {
+        Storage::Cpu(c) => cpu_f32(c, l),
+        _ => candle_core::bail!("the fused recurrence runs on the CPU only"),
+    }
+}
+
+/// A matrix view: element `(i, j)` is `data[i * rs + j * cs]`.
+#[derive(Clone, Copy)]
+struct Mat<'a> {
+    data: &'a [f32],
+    rs: usize,
+    cs: usize,
+}
+
+impl Mat<'_> {
+    fn fits(&self, rows: usize, cols: usize) -> bool {
+        rows == 0 || cols == 0 || (rows - 1) * self.rs + (cols - 1) * self.cs < self.data.len()
+    }
+}
+
+/// `dst[m×n]` (row stride `dst_rs`) = `dst` (when `accumulate`, else 0) + `a[m×k]·b[k×n]`,
+/// with the `gemm` crate candle's own CPU matmul uses.
+fn gemm(
+    m: usize,
+    n: usize,
+    k: usize,
+    dst: &mut [f32],
+    dst_rs: usize,
+    accumulate: bool,
+    a: Mat,
+    b: Mat,
+) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    // The bounds the unsafe call relies on.
+    assert!(a.fits(m, k) && b.fits(k, n));
+    assert!((m - 1) * dst_rs + n <= dst.len());
+    if k == 0 {
+        if !accumulate {
+            for row in 0..m {
+                dst[row * dst_rs..row * dst_rs + n].fill(0.0);
+            }
+        }
+        return;
+    }
+    let threads = candle_core::utils::get_num_threads();
+    let parallelism = if threads > 1 {
+        gemm::Parallelism::Rayon(threads)
+    } else {
+        gemm::Parallelism::None
+    };
+    // SAFETY: every index the product touches is in bounds (checked above),
+    // and `dst` is borrowed mutably, so it aliases neither input.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            dst_rs as isize,
+            accumulate,
+            a.data.as_ptr(),
+            a.cs as isize,
+            a.rs as isize,
+            b.data.as_ptr(),
+            b.cs as isize,
+            b.rs as isize,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            parallelism,
+        )
+    }
+}
+
+impl FusedRecurrence {
+    /// Runs the chunk: returns the outputs `[T, B, S·H]` and what backward needs.
+    fn forward(
+        &self,
+        gx: &[f32],
+        s0: &[f32],
+        w: &[f32],
+        t: usize,
+        b: usize,
+    ) -> (Vec<f32>, Vec<f32>) {
+        let h = self.hidden;
+        let gn = gates(self.core) * h;
+        let sh = states(self.core) * h;
+        let wr = h + 1;
+        let step_out = b * sh;
+        let mut out = vec![0f32; t * step_out];
+        let save = self.keep && self.core != CoreKind::Tanh;
+        let mut saved = vec![0f32; if save { t * b * 4 * h } else { 0 }];
+        let mut gh = vec![0f32; b * gn];
+        // W_hhᵀ: element (k, j) is W_hh[j, k].
+        let w_t = Mat {
+            data: w,
+            rs: 1,
+            cs: wr,
+        };
+        for step in 0..t {
+            let (done, rest) = out.split_at_mut(step * step_out);
+            let prev: &[f32] = if step == 0 {
+                s0
+            } else {
+                &done[(step - 1) * step_out..]
+            };
+            let cur = &mut rest[..step_out];
+            // gh = b_hh + h_prev · W_hhᵀ
+            for row in gh.chunks_mut(gn) {
+                for (j, v) in row.iter_mut().enumerate() {
+                    *v = w[j * wr + h];
+                }
+            }
+            let h_prev = Mat {
+                data: prev,
+                rs: sh,
+                cs: 1,
+            };
+            gemm(b, gn, h, &mut gh, gn, true, h_prev, w_t);
+            for r in 0..b {
+                let x = &gx[(step * b + r) * gn..][..gn];
+                let g = &gh[r * gn..][..gn];
+                let p = &prev[r * sh..][..sh];
+                let o = &mut cur[r * sh..][..sh];
+                let sv = if save {
+                    &mut saved[(step * b + r) * 4 * h..][..4 * h]
+                } else {
+                    &mut [][..]
+                };
+                match self.core {
+                    CoreKind::Tanh => {
+                        for j in 0..h {
+                            o[j] = (x[j] + g[j]).tanh();
+                        }
+                    }
+                    CoreKind::Gru => {
+                        for j in 0..h {
+                            let rr = sigmoid(x[j] + g[j]);
+                            let z = sigmoid(x[h + j] + g[h + j]);
+                            let ghn = g[2 * h + j];
+                            let n = (x[2 * h + j] + rr * ghn).tanh();
+                            o[j] = n + z * (p[j] - n);
+                            if save {
+                                sv[j] = rr;
+                                sv[h + j] = z;
+                                sv[2 * h + j] = n;
+                                sv[3 * h + j] = ghn;
+                            }
+                        }
+                    }
+                    CoreKind::Lstm => {
+                        for j in 0..h {
+                            let i = sigmoid(x[j] + g[j]);
+                            let f = sigmoid(x[h + j] + g[h + j]);
+                            let cand = (x[2 * h + j] + g[2 * h + j]).tanh();
+                            let og = sigmoid(x[3 * h + j] + g[3 * h + j]);
+                            let c = f * p[h + j] + i * cand;
+                            o[j] = og * c.tanh();
+                            o[h + j] = c;
+                            if save {
+                                sv[j] = i;
+                                sv[h + j] = f;
+                                sv[2 * h + j] = cand;
+                                sv[3 * h + j] = og;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        (out, saved)
+    }
+
+    /// Back-propagation through the chunk. `out`: the forward's outputs;
+    /// `grad`: their gradient. Returns the gradients of `gates_x`, `state0`
+    /// and `[W_hh | b_hh]`.
+    #[allow(clippy::too_many_arguments)]
+    fn backward(
+        &self,
+        s0: &[f32],
+        w: &[f32],
+        out: &[f32],
+        grad: &[f32],
+        saved: &[f32],
+        t: usize,
+        b: usize,
+    ) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+        let h = self.hidden;
+        let gn = gates(self.core) * h;
+        let sh = states(self.core) * h;
+        let wr = h + 1;
+        let step_out = b * sh;
+        let gru = self.core == CoreKind::Gru;
+        let mut d_gx = vec![0f32; t * b * gn];
+        // The GRU's n block reaches W_hn·h through r, so its recurrent
+        // gradient differs from its input gradient; the others share one.
+        let mut d_gh = vec![0f32; if gru { t * b * gn } else { 0 }];
+        let mut dh_next = vec![0f32; b * h];
+        let mut dc_next = vec![
+            0f32;
+            if self.core == CoreKind::Lstm {
+                b * h
+            } else {
+                0
+            }
+        ];
+        // W_hh without its bias column: element (j, k) is W_hh[j, k].
+        let w_hh = Mat {
+            data: w,
+            rs: wr,
+            cs: 1,
+        };
+        for step in (0..t).rev() {
+            let prev: &[f32] = if step == 0 {
+                s0
+            } else {
+                &out[(step - 1) * step_out..step * step_out]
+            };
+            let cur = &out[step * step_out..][..step_out];
+            let dcur = &grad[step * step_out..][..step_out];
+            let dx_step = &mut d_gx[step * b * gn..][..b * gn];
+            for r in 0..b {
+                let p = &prev[r * sh..][..sh];
+                let o = &cur[r * sh..][..sh];
+                let d = &dcur[r * sh..][..sh];
+                let dx = &mut dx_step[r * gn..][..gn];
+                let dhn = &mut dh_next[r * h..][..h];
+                match self.core {
+                    CoreKind::Tanh => {
+                        for j in 0..h {
+                            let dh = d[j] + dhn[j];
+                            dx[j] = dh * (1.0 - o[j] * o[j]);
+                        }
+                    }
+                    CoreKind::Gru => {
+                        let sv = &saved[(step * b + r) * 4 * h..][..4 * h];
+                        let dg = &mut d_gh[(step * b + r) * gn..][..gn];
+                        for j in 0..h {
+                            let dh = d[j] + dhn[j];
+                            let (rr, z, n, ghn) = (sv[j], sv[h + j], sv[2 * h + j], sv[3 * h + j]);
+                            let dz = dh * (p[j] - n);
+                            let dn = dh * (1.0 - z);
+                            let dnp = dn * (1.0 - n * n);
+                            let drp = dnp * ghn * rr * (1.0 - rr);
+                            let dzp = dz * z * (1.0 - z);
+                            dx[j] = drp;
+                            dx[h + j] = dzp;
+                            dx[2 * h + j] = dnp;
+                            dg[j] = drp;
+                            dg[h + j] = dzp;
+                            dg[2 * h + j] = dnp * rr;
+                            // The direct path h' = … + z·h; the product with W_hh adds the rest.
+                            dhn[j] = dh * z;
+                        }
+                    }
+                    CoreKind::Lstm => {
+                        let sv = &saved[(step * b + r) * 4 * h..][..4 * h];
+                        let dcn = &mut dc_next[r * h..][..h];
+                        for j in 0..h {
+                            let dh = d[j] + dhn[j];
+                            let (i, f, cand, og) = (sv[j], sv[h + j], sv[2 * h + j], sv[3 * h + j]);
+                            let tc = o[h + j].tanh();
+                            let dc = d[h + j] + dcn[j] + dh * og * (1.0 - tc * tc);
+                            dx[j] = dc * cand * i * (1.0 - i);
+                            dx[h + j] = dc * p[h + j] * f * (1.0 - f);
+                            dx[2 * h + j] = dc * i * (1.0 - cand * cand);
+                            dx[3 * h + j] = dh * tc * og * (1.0 - og);
+                            dcn[j] = dc * f;
+                        }
+                    }
+                }
+            }
+            // dh_prev (+)= d_gh · W_hh
+            let dg = if gru {
+                &d_gh[step * b * gn..][..b * gn]
+            } else {
+                &d_gx[step * b * gn..][..b * gn]
+            };
+            let dg = Mat {
+                data: dg,
+                rs: gn,
+                cs: 1,
+            };
+            gemm(b, h, gn, &mut dh_next, h, gru, dg, w_hh);
+        }
+        let mut d_s0 = vec![0f32; b * sh];
+        for r in 0..b {
+            d_s0[r * sh..r * sh + h].copy_from_slice(&dh_next[r * h..][..h]);
+            if self.core == CoreKind::Lstm {
+                d_s0[r * sh + h..r * sh + 2 * h].copy_from_slice(&dc_next[r * h..][..h]);
+            }
+        }
+        // d[W_hh | b_hh] = Σ_t d_ghᵀ · [h_prev | 1]: one product over all steps.
+        let dg_all = if gru { &d_gh } else { &d_gx };
+        let mut h_prev = vec![0f32; t * b * h];
+        for step in 0..t {
+            for r in 0..b {
+                let src = if step == 0 {
+                    &s0[r * sh..][..h]
+                } else {
+                    &out[(step - 1) * step_out + r * sh..][..h]
+                };
+                h_prev[(step * b + r) * h..][..h].copy_from_slice(src);
+            }
+        }
+        let mut d_w = vec![0f32; gn * wr];
+        gemm(
+            gn,
+            h,
+            t * b,
+            &mut d_w,
+            wr,
+            false,
+            Mat {
+                data: dg_all,
+                rs: 1,
+                cs: gn,
+            },
+            Mat {
+                data: &h_prev,
+                rs: h,
+                cs: 1,
+            },
+        );
+        for row in dg_all.chunks(gn) {
+            for (j, v) in row.iter().enumerate() {
+                d_w[j * wr + h] += v;
+            }
+        }
+        (d_gx, d_s0, d_w)
+    }
+
+    fn check(&self, gx: &[usize], s0: &[usize], w: &[usize]) -> Result<(usize, usize)> {
+        let h = self.hidden;
+        let gn = gates(self.core) * h;
+        let sh = states(self.core) * h;
+        match (gx, s0, w) {
+            ([t, b, g], [b2, s], [g2, c])
+                if *g == gn && *b2 == *b && *s == sh && *g2 == gn && *c == h + 1 =>
+            {
+                Ok((*t, *b))
+            }
+            _ => candle_core::bail!(
+                "fused {:?} recurrence of {h}: unexpected shapes {gx:?}, {s0:?}, {w:?}",
+                self.core
+            ),
+        }
+    }
+}
+
+impl CustomOp3 for FusedRecurrence {
+    fn name(&self) -> &'static str {
+        "fused-recurrence"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let (t, b) = self.check(l1.dims(), l2.dims(), l3.dims())?;
+        let (out, saved) = self.forward(cpu_f32(s1, l1)?, cpu_f32(s2, l2)?, cpu_f32(s3, l3)?, t, b);
+        if self.keep {
+            *self.saved.lock().expect("the saved activations' lock") = saved;
+        }
+        let sh = states(self.core) * self.hidden;
+        Ok((CpuStorage::F32(out), Shape::from((t, b, sh))))
+    }
+
+    fn bwd(
+        &self,
+        gx: &Tensor,
+        s0: &Tensor,
+        w: &Tensor,
+        res: &Tensor,
+        grad_res: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let (t, b) = self.check(gx.dims(), s0.dims(), w.dims())?;
+        if grad_res.dtype() != DType::F32 {
+            candle_core::bail!("the fused recurrence runs on f32 only");
+        }
+        let grad_res = grad_res.contiguous()?;
+        let (d_gx, d_s0, d_w) = {
+            let (s0g, s0l) = s0.storage_and_layout();
+            let (wg, wl) = w.storage_and_layout();
+            let (og, ol) = res.storage_and_layout();
+            let (gg, gl) = grad_res.storage_and_layout();
+            let saved = self.saved.lock().expect("the saved activations' lock");
+            let want = if self.core == CoreKind::Tanh {
+                0
+            } else {
+                t * b * 4 * self.hidden
+            };
+            if saved.len() != want {
+                candle_core::bail!("the fused recurrence kept no activations for its backward");
+            }
+            self.backward(
+                storage_f32(&s0g, s0l)?,
+                storage_f32(&wg, wl)?,
+                storage_f32(&og, ol)?,
+                storage_f32(&gg, gl)?,
+                &saved,
+                t,
+                b,
+            )
+        };
+        let dev = gx.device();
+        Ok((
+            Some(Tensor::from_vec(d_gx, gx.shape(), dev)?),
+            Some(Tensor::from_vec(d_s0, s0.shape(), dev)?),
+            Some(Tensor::from_vec(d_w, w.shape(), dev)?),
+        ))
+    }
+}
