@@ -12,10 +12,16 @@
 //! any gradient through the cells need nothing else. The forward keeps the
 //! gate activations the backward needs.
 //!
+//! Each batch row's recurrence is independent of the others', so the CPU
+//! threads split the batch and run whole chunks without meeting; each step's
+//! product is then a single-threaded GEMM (the `gemm` crate candle's matmul
+//! uses), and `W_hh`'s gradient is one product over all steps per thread.
+//!
 //! Maths and gate order are PyTorch's, as in [`crate::model`]'s unfused
 //! cells, which stay the reference (`--recurrence unfused`). There is no CUDA
 //! kernel: on a GPU the model uses the unfused ops.
 
+use std::ops::Range;
 use std::sync::Mutex;
 
 use bach_engine::CoreKind;
@@ -168,12 +174,6 @@ fn gemm(
         }
         return;
     }
-    let threads = candle_core::utils::get_num_threads();
-    let parallelism = if threads > 1 {
-        gemm::Parallelism::Rayon(threads)
-    } else {
-        gemm::Parallelism::None
-    };
     // SAFETY: every index the product touches is in bounds (checked above),
     // and `dst` is borrowed mutably, so it aliases neither input.
     unsafe {
@@ -196,8 +196,45 @@ fn gemm(
             false,
             false,
             false,
-            parallelism,
+            // The threads split the batch (see `row_groups`), not the products.
+            gemm::Parallelism::None,
         )
+    }
+}
+
+/// The rows of the batch each thread takes: every row's recurrence is
+/// independent of the others', so the threads never meet within a chunk.
+fn row_groups(b: usize) -> Vec<Range<usize>> {
+    let n = candle_core::utils::get_num_threads().clamp(1, b.max(1));
+    (0..n).map(|i| i * b / n..(i + 1) * b / n).collect()
+}
+
+/// Runs `f` on every group, on its own thread when there are several.
+fn each_group<R: Send>(groups: &[Range<usize>], f: impl Fn(Range<usize>) -> R + Sync) -> Vec<R> {
+    if groups.len() == 1 {
+        return vec![f(groups[0].clone())];
+    }
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = groups
+            .iter()
+            .map(|g| {
+                let f = &f;
+                let g = g.clone();
+                scope.spawn(move || f(g))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a fused recurrence thread panicked"))
+            .collect()
+    })
+}
+
+/// Copies a group's `[T, rows, width]` block into its rows of `[T, B, width]`.
+fn scatter(dst: &mut [f32], src: &[f32], t: usize, b: usize, rows: &Range<usize>, width: usize) {
+    let n = rows.len() * width;
+    for step in 0..t {
+        dst[(step * b + rows.start) * width..][..n].copy_from_slice(&src[step * n..][..n]);
     }
 }
 
@@ -212,20 +249,52 @@ impl FusedRecurrence {
         b: usize,
     ) -> (Vec<f32>, Vec<f32>) {
         let h = self.hidden;
+        let sh = states(self.core) * h;
+        let groups = row_groups(b);
+        let parts = each_group(&groups, |rows| self.forward_rows(gx, s0, w, t, b, rows));
+        if groups.len() == 1 {
+            return parts.into_iter().next().expect("one group");
+        }
+        let mut out = vec![0f32; t * b * sh];
+        let save = !parts[0].1.is_empty();
+        let mut saved = vec![0f32; if save { t * b * 4 * h } else { 0 }];
+        for (rows, (o, sv)) in groups.iter().zip(&parts) {
+            scatter(&mut out, o, t, b, rows, sh);
+            if save {
+                scatter(&mut saved, sv, t, b, rows, 4 * h);
+            }
+        }
+        (out, saved)
+    }
+
+    /// [`FusedRecurrence::forward`] for batch rows `rows`: `[T, rows, S·H]`
+    /// outputs and `[T, rows, 4·H]` saved activations.
+    fn forward_rows(
+        &self,
+        gx: &[f32],
+        s0: &[f32],
+        w: &[f32],
+        t: usize,
+        b: usize,
+        rows: Range<usize>,
+    ) -> (Vec<f32>, Vec<f32>) {
+        let h = self.hidden;
         let gn = gates(self.core) * h;
         let sh = states(self.core) * h;
         let wr = h + 1;
-        let step_out = b * sh;
+        let bg = rows.len();
+        let step_out = bg * sh;
         let mut out = vec![0f32; t * step_out];
         let save = self.keep && self.core != CoreKind::Tanh;
-        let mut saved = vec![0f32; if save { t * b * 4 * h } else { 0 }];
-        let mut gh = vec![0f32; b * gn];
+        let mut saved = vec![0f32; if save { t * bg * 4 * h } else { 0 }];
+        let mut gh = vec![0f32; bg * gn];
         // W_hhᵀ: element (k, j) is W_hh[j, k].
         let w_t = Mat {
             data: w,
             rs: 1,
             cs: wr,
         };
+        let s0 = &s0[rows.start * sh..rows.end * sh];
         for step in 0..t {
             let (done, rest) = out.split_at_mut(step * step_out);
             let prev: &[f32] = if step == 0 {
@@ -245,14 +314,14 @@ impl FusedRecurrence {
                 rs: sh,
                 cs: 1,
             };
-            gemm(b, gn, h, &mut gh, gn, true, h_prev, w_t);
-            for r in 0..b {
-                let x = &gx[(step * b + r) * gn..][..gn];
+            gemm(bg, gn, h, &mut gh, gn, true, h_prev, w_t);
+            for r in 0..bg {
+                let x = &gx[(step * b + rows.start + r) * gn..][..gn];
                 let g = &gh[r * gn..][..gn];
                 let p = &prev[r * sh..][..sh];
                 let o = &mut cur[r * sh..][..sh];
                 let sv = if save {
-                    &mut saved[(step * b + r) * 4 * h..][..4 * h]
+                    &mut saved[(step * bg + r) * 4 * h..][..4 * h]
                 } else {
                     &mut [][..]
                 };
@@ -317,41 +386,72 @@ impl FusedRecurrence {
         let h = self.hidden;
         let gn = gates(self.core) * h;
         let sh = states(self.core) * h;
-        let wr = h + 1;
-        let step_out = b * sh;
-        let gru = self.core == CoreKind::Gru;
+        let groups = row_groups(b);
+        let mut parts = each_group(&groups, |rows| {
+            self.backward_rows(s0, w, out, grad, saved, t, b, rows)
+        });
+        if groups.len() == 1 {
+            return parts.pop().expect("one group");
+        }
         let mut d_gx = vec![0f32; t * b * gn];
+        let mut d_s0 = vec![0f32; b * sh];
+        let mut d_w = vec![0f32; gn * (h + 1)];
+        for (rows, (dx, ds, dw)) in groups.iter().zip(&parts) {
+            scatter(&mut d_gx, dx, t, b, rows, gn);
+            d_s0[rows.start * sh..rows.end * sh].copy_from_slice(ds);
+            for (a, v) in d_w.iter_mut().zip(dw) {
+                *a += v;
+            }
+        }
+        (d_gx, d_s0, d_w)
+    }
+
+    /// [`FusedRecurrence::backward`] for batch rows `rows`: the gradients of
+    /// their `gates_x` (`[T, rows, G·H]`) and `state0` (`[rows, S·H]`), and
+    /// their share of `[W_hh | b_hh]`'s.
+    #[allow(clippy::too_many_arguments)]
+    fn backward_rows(
+        &self,
+        s0: &[f32],
+        w: &[f32],
+        out: &[f32],
+        grad: &[f32],
+        saved: &[f32],
+        t: usize,
+        b: usize,
+        rows: Range<usize>,
+    ) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+        let h = self.hidden;
+        let gn = gates(self.core) * h;
+        let sh = states(self.core) * h;
+        let wr = h + 1;
+        let bg = rows.len();
+        let gru = self.core == CoreKind::Gru;
+        let lstm = self.core == CoreKind::Lstm;
+        let mut d_gx = vec![0f32; t * bg * gn];
         // The GRU's n block reaches W_hn·h through r, so its recurrent
         // gradient differs from its input gradient; the others share one.
-        let mut d_gh = vec![0f32; if gru { t * b * gn } else { 0 }];
-        let mut dh_next = vec![0f32; b * h];
-        let mut dc_next = vec![
-            0f32;
-            if self.core == CoreKind::Lstm {
-                b * h
-            } else {
-                0
-            }
-        ];
+        let mut d_gh = vec![0f32; if gru { t * bg * gn } else { 0 }];
+        let mut dh_next = vec![0f32; bg * h];
+        let mut dc_next = vec![0f32; if lstm { bg * h } else { 0 }];
         // W_hh without its bias column: element (j, k) is W_hh[j, k].
         let w_hh = Mat {
             data: w,
             rs: wr,
             cs: 1,
         };
+        // Row `r` of this group at `step` in a `[T, B, width]` tensor.
+        let at = |step: usize, r: usize, width: usize| (step * b + rows.start + r) * width;
         for step in (0..t).rev() {
-            let prev: &[f32] = if step == 0 {
-                s0
-            } else {
-                &out[(step - 1) * step_out..step * step_out]
-            };
-            let cur = &out[step * step_out..][..step_out];
-            let dcur = &grad[step * step_out..][..step_out];
-            let dx_step = &mut d_gx[step * b * gn..][..b * gn];
-            for r in 0..b {
-                let p = &prev[r * sh..][..sh];
-                let o = &cur[r * sh..][..sh];
-                let d = &dcur[r * sh..][..sh];
+            let dx_step = &mut d_gx[step * bg * gn..][..bg * gn];
+            for r in 0..bg {
+                let p = if step == 0 {
+                    &s0[(rows.start + r) * sh..][..sh]
+                } else {
+                    &out[at(step - 1, r, sh)..][..sh]
+                };
+                let o = &out[at(step, r, sh)..][..sh];
+                let d = &grad[at(step, r, sh)..][..sh];
                 let dx = &mut dx_step[r * gn..][..gn];
                 let dhn = &mut dh_next[r * h..][..h];
                 match self.core {
@@ -362,8 +462,8 @@ impl FusedRecurrence {
                         }
                     }
                     CoreKind::Gru => {
-                        let sv = &saved[(step * b + r) * 4 * h..][..4 * h];
-                        let dg = &mut d_gh[(step * b + r) * gn..][..gn];
+                        let sv = &saved[at(step, r, 4 * h)..][..4 * h];
+                        let dg = &mut d_gh[(step * bg + r) * gn..][..gn];
                         for j in 0..h {
                             let dh = d[j] + dhn[j];
                             let (rr, z, n, ghn) = (sv[j], sv[h + j], sv[2 * h + j], sv[3 * h + j]);
@@ -383,7 +483,7 @@ impl FusedRecurrence {
                         }
                     }
                     CoreKind::Lstm => {
-                        let sv = &saved[(step * b + r) * 4 * h..][..4 * h];
+                        let sv = &saved[at(step, r, 4 * h)..][..4 * h];
                         let dcn = &mut dc_next[r * h..][..h];
                         for j in 0..h {
                             let dh = d[j] + dhn[j];
@@ -401,42 +501,42 @@ impl FusedRecurrence {
             }
             // dh_prev (+)= d_gh · W_hh
             let dg = if gru {
-                &d_gh[step * b * gn..][..b * gn]
+                &d_gh[step * bg * gn..][..bg * gn]
             } else {
-                &d_gx[step * b * gn..][..b * gn]
+                &d_gx[step * bg * gn..][..bg * gn]
             };
             let dg = Mat {
                 data: dg,
                 rs: gn,
                 cs: 1,
             };
-            gemm(b, h, gn, &mut dh_next, h, gru, dg, w_hh);
+            gemm(bg, h, gn, &mut dh_next, h, gru, dg, w_hh);
         }
-        let mut d_s0 = vec![0f32; b * sh];
-        for r in 0..b {
+        let mut d_s0 = vec![0f32; bg * sh];
+        for r in 0..bg {
             d_s0[r * sh..r * sh + h].copy_from_slice(&dh_next[r * h..][..h]);
-            if self.core == CoreKind::Lstm {
+            if lstm {
                 d_s0[r * sh + h..r * sh + 2 * h].copy_from_slice(&dc_next[r * h..][..h]);
             }
         }
         // d[W_hh | b_hh] = Σ_t d_ghᵀ · [h_prev | 1]: one product over all steps.
         let dg_all = if gru { &d_gh } else { &d_gx };
-        let mut h_prev = vec![0f32; t * b * h];
+        let mut h_prev = vec![0f32; t * bg * h];
         for step in 0..t {
-            for r in 0..b {
+            for r in 0..bg {
                 let src = if step == 0 {
-                    &s0[r * sh..][..h]
+                    &s0[(rows.start + r) * sh..][..h]
                 } else {
-                    &out[(step - 1) * step_out + r * sh..][..h]
+                    &out[at(step - 1, r, sh)..][..h]
                 };
-                h_prev[(step * b + r) * h..][..h].copy_from_slice(src);
+                h_prev[(step * bg + r) * h..][..h].copy_from_slice(src);
             }
         }
         let mut d_w = vec![0f32; gn * wr];
         gemm(
             gn,
             h,
-            t * b,
+            t * bg,
             &mut d_w,
             wr,
             false,
