@@ -149,7 +149,8 @@ impl Mat<'_> {
 }
 
 /// `dst[m×n]` (row stride `dst_rs`) = `dst` (when `accumulate`, else 0) + `a[m×k]·b[k×n]`,
-/// with the `gemm` crate candle's own CPU matmul uses.
+/// with the `gemm` crate candle's own CPU matmul uses. (BLAS's argument list.)
+#[allow(clippy::too_many_arguments)]
 fn gemm(
     m: usize,
     n: usize,
