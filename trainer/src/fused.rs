@@ -7,7 +7,7 @@
 //! about twice as slow as PyTorch's. Here the input projection of all steps is
 //! one ordinary matrix product (autograd handles it), and only the recurrence
 //! is a custom op over `(gates_x [T, B, G·H], state0 [B, S·H],
-//! [W_hh | b_hh] [G·H, H + 1])`. It returns `[T, B, S·H]`: each step's `h`,
+//! [W_hh | b_hh | b_ih] [G·H, H + 2])`. It returns `[T, B, S·H]`: each step's `h`,
 //! and for the LSTM its cell `c` beside it (S = 2), so the carried state and
 //! any gradient through the cells need nothing else. The forward keeps the
 //! gate activations the backward needs.
@@ -76,18 +76,23 @@ pub fn states(core: CoreKind) -> usize {
 }
 
 /// Runs one layer's recurrence over a chunk. `gates_x`: `[T, B, G·H]`, the
-/// input projection with `b_ih`; `state0`: `[B, S·H]` (`h`, then `c` for the
-/// LSTM); `w_hh`: `[G·H, H]`; `b_hh`: `[G·H]`. Returns `[T, B, S·H]`.
+/// input projection `x·W_ihᵀ` (without its bias); `state0`: `[B, S·H]` (`h`,
+/// then `c` for the LSTM); `w_hh`: `[G·H, H]`; `b_hh`, `b_ih`: `[G·H]`.
+/// Returns `[T, B, S·H]`.
 pub fn recurrence(
     core: CoreKind,
     gates_x: &Tensor,
     state0: &Tensor,
     w_hh: &Tensor,
     b_hh: &Tensor,
+    b_ih: &Tensor,
 ) -> Result<Tensor> {
     let (_, _, gh) = gates_x.dims3()?;
     let hidden = gh / gates(core);
-    let w = Tensor::cat(&[w_hh, &b_hh.unsqueeze(1)?], 1)?;
+    // Both biases ride beside W_hh: the op adds b_ih as it reads gates_x and
+    // sums its gradient over the rows itself, which is much cheaper than
+    // candle's broadcast add over [T·B, G·H] and its backward.
+    let w = Tensor::cat(&[w_hh, &b_hh.unsqueeze(1)?, &b_ih.unsqueeze(1)?], 1)?;
     let keep = gates_x.track_op() || state0.track_op() || w.track_op();
     gates_x.contiguous()?.apply_op3(
         &state0.contiguous()?,
@@ -109,6 +114,14 @@ struct FusedRecurrence {
     /// Whether a backward can follow (else nothing is saved).
     keep: bool,
     saved: Mutex<Vec<f32>>,
+}
+
+/// tanh through one `exp`: libm's `tanhf` is several times slower, and the
+/// error (about 1e-7 absolute) is far inside the parity tolerance. Beyond
+/// ±9 tanh rounds to ±1 in f32 anyway.
+fn tanh(x: f32) -> f32 {
+    let e = (2.0 * x.clamp(-9.0, 9.0)).exp();
+    (e - 1.0) / (e + 1.0)
 }
 
 fn sigmoid(x: f32) -> f32 {
@@ -282,7 +295,7 @@ impl FusedRecurrence {
         let h = self.hidden;
         let gn = gates(self.core) * h;
         let sh = states(self.core) * h;
-        let wr = h + 1;
+        let wr = h + 2;
         let bg = rows.len();
         let step_out = bg * sh;
         let mut out = vec![0f32; t * step_out];
@@ -296,6 +309,23 @@ impl FusedRecurrence {
             cs: wr,
         };
         let s0 = &s0[rows.start * sh..rows.end * sh];
+        // b_hh + b_ih, except the GRU's n block, where b_in stays outside r·(…).
+        let gru = self.core == CoreKind::Gru;
+        let bias: Vec<f32> = (0..gn)
+            .map(|j| {
+                w[j * wr + h]
+                    + if gru && j >= 2 * h {
+                        0.0
+                    } else {
+                        w[j * wr + h + 1]
+                    }
+            })
+            .collect();
+        let b_in: Vec<f32> = if gru {
+            (2 * h..gn).map(|j| w[j * wr + h + 1]).collect()
+        } else {
+            Vec::new()
+        };
         for step in 0..t {
             let (done, rest) = out.split_at_mut(step * step_out);
             let prev: &[f32] = if step == 0 {
@@ -304,11 +334,9 @@ impl FusedRecurrence {
                 &done[(step - 1) * step_out..]
             };
             let cur = &mut rest[..step_out];
-            // gh = b_hh + h_prev · W_hhᵀ
+            // gh = bias + h_prev · W_hhᵀ
             for row in gh.chunks_mut(gn) {
-                for (j, v) in row.iter_mut().enumerate() {
-                    *v = w[j * wr + h];
-                }
+                row.copy_from_slice(&bias);
             }
             let h_prev = Mat {
                 data: prev,
@@ -329,7 +357,7 @@ impl FusedRecurrence {
                 match self.core {
                     CoreKind::Tanh => {
                         for j in 0..h {
-                            o[j] = (x[j] + g[j]).tanh();
+                            o[j] = tanh(x[j] + g[j]);
                         }
                     }
                     CoreKind::Gru => {
@@ -337,7 +365,7 @@ impl FusedRecurrence {
                             let rr = sigmoid(x[j] + g[j]);
                             let z = sigmoid(x[h + j] + g[h + j]);
                             let ghn = g[2 * h + j];
-                            let n = (x[2 * h + j] + rr * ghn).tanh();
+                            let n = tanh(x[2 * h + j] + b_in[j] + rr * ghn);
                             o[j] = n + z * (p[j] - n);
                             if save {
                                 sv[j] = rr;
@@ -351,10 +379,10 @@ impl FusedRecurrence {
                         for j in 0..h {
                             let i = sigmoid(x[j] + g[j]);
                             let f = sigmoid(x[h + j] + g[h + j]);
-                            let cand = (x[2 * h + j] + g[2 * h + j]).tanh();
+                            let cand = tanh(x[2 * h + j] + g[2 * h + j]);
                             let og = sigmoid(x[3 * h + j] + g[3 * h + j]);
                             let c = f * p[h + j] + i * cand;
-                            o[j] = og * c.tanh();
+                            o[j] = og * tanh(c);
                             o[h + j] = c;
                             if save {
                                 sv[j] = i;
@@ -396,7 +424,7 @@ impl FusedRecurrence {
         }
         let mut d_gx = vec![0f32; t * b * gn];
         let mut d_s0 = vec![0f32; b * sh];
-        let mut d_w = vec![0f32; gn * (h + 1)];
+        let mut d_w = vec![0f32; gn * (h + 2)];
         for (rows, (dx, ds, dw)) in groups.iter().zip(&parts) {
             scatter(&mut d_gx, dx, t, b, rows, gn);
             d_s0[rows.start * sh..rows.end * sh].copy_from_slice(ds);
@@ -425,7 +453,7 @@ impl FusedRecurrence {
         let h = self.hidden;
         let gn = gates(self.core) * h;
         let sh = states(self.core) * h;
-        let wr = h + 1;
+        let wr = h + 2;
         let bg = rows.len();
         let gru = self.core == CoreKind::Gru;
         let lstm = self.core == CoreKind::Lstm;
@@ -489,7 +517,7 @@ impl FusedRecurrence {
                         for j in 0..h {
                             let dh = d[j] + dhn[j];
                             let (i, f, cand, og) = (sv[j], sv[h + j], sv[2 * h + j], sv[3 * h + j]);
-                            let tc = o[h + j].tanh();
+                            let tc = tanh(o[h + j]);
                             let dc = d[h + j] + dcn[j] + dh * og * (1.0 - tc * tc);
                             dx[j] = dc * cand * i * (1.0 - i);
                             dx[h + j] = dc * p[h + j] * f * (1.0 - f);
@@ -552,9 +580,15 @@ impl FusedRecurrence {
                 cs: 1,
             },
         );
+        // The biases: b_hh's gradient is the recurrent one's sum, b_ih's the input one's.
         for row in dg_all.chunks(gn) {
             for (j, v) in row.iter().enumerate() {
                 d_w[j * wr + h] += v;
+            }
+        }
+        for row in d_gx.chunks(gn) {
+            for (j, v) in row.iter().enumerate() {
+                d_w[j * wr + h + 1] += v;
             }
         }
         (d_gx, d_s0, d_w)
@@ -566,7 +600,7 @@ impl FusedRecurrence {
         let sh = states(self.core) * h;
         match (gx, s0, w) {
             ([t, b, g], [b2, s], [g2, c])
-                if *g == gn && *b2 == *b && *s == sh && *g2 == gn && *c == h + 1 =>
+                if *g == gn && *b2 == *b && *s == sh && *g2 == gn && *c == h + 2 =>
             {
                 Ok((*t, *b))
             }

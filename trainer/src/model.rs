@@ -358,14 +358,15 @@ impl Weights {
         below = below.reshape((steps * b, below.dim(2)?))?;
         let mut next = Vec::with_capacity(self.layers.len());
         for (l, w) in self.layers.iter().enumerate() {
-            let gx = below.matmul(&w.wih_t)?.broadcast_add(&w.bih)?;
+            // b_ih is added inside the op (see `fused::recurrence`).
+            let gx = below.matmul(&w.wih_t)?;
             let gx = gx.reshape((steps, b, gx.dim(1)?))?;
             let s = &state.0[l];
             let s0 = match &s.c {
                 Some(c) => Tensor::cat(&[&s.h, c], 1)?,
                 None => s.h.clone(),
             };
-            let out = fused::recurrence(self.core, &gx, &s0, &w.whh, &w.bhh)?;
+            let out = fused::recurrence(self.core, &gx, &s0, &w.whh, &w.bhh, &w.bih)?;
             let last = out.get(steps - 1)?;
             next.push(LayerState {
                 h: last.narrow(1, 0, h)?,

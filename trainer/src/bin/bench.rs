@@ -41,6 +41,9 @@ struct Args {
     /// Skip the PyTorch reference.
     #[arg(long)]
     no_torch: bool,
+    /// Time only this recurrence (default: both).
+    #[arg(long, value_enum)]
+    only: Option<Recurrence>,
 }
 
 /// Medians, means and minima of step times in ms.
@@ -197,28 +200,44 @@ fn run(args: Args) -> anyhow::Result<()> {
     if args.device != "cpu" {
         println!("  (the fused recurrence has no CUDA kernel: both rows run the unfused ops)");
     }
-    let unfused = ours(&args, Recurrence::Unfused, &pieces)?;
     let line = |name: &str, t: &Times| {
         format!(
             "  {name:<8} {:7.1} ms/step (mean {:.1}, min {:.1})",
             t.median, t.mean, t.min
         )
     };
-    println!("{}", line("unfused", &unfused));
-    let fused = ours(&args, Recurrence::Fused, &pieces)?;
-    println!(
-        "{}  {:.2}x the unfused step's speed",
-        line("fused", &fused),
-        unfused.median / fused.median
-    );
+    let unfused = if args.only != Some(Recurrence::Fused) {
+        let t = ours(&args, Recurrence::Unfused, &pieces)?;
+        println!("{}", line("unfused", &t));
+        Some(t)
+    } else {
+        None
+    };
+    let fused = if args.only != Some(Recurrence::Unfused) {
+        let t = ours(&args, Recurrence::Fused, &pieces)?;
+        match &unfused {
+            Some(u) => println!(
+                "{}  {:.2}x the unfused step's speed",
+                line("fused", &t),
+                u.median / t.median
+            ),
+            None => println!("{}", line("fused", &t)),
+        }
+        Some(t)
+    } else {
+        None
+    };
     if args.no_torch {
         return Ok(());
     }
     match torch(&args, threads) {
         Ok((version, t)) => println!(
-            "{}  torch {version}; fused / PyTorch = {:.2}",
+            "{}  torch {version}{}",
             line("PyTorch", &t),
-            fused.median / t.median
+            fused.map_or(String::new(), |f| format!(
+                "; fused / PyTorch = {:.2}",
+                f.median / t.median
+            ))
         ),
         Err(why) => println!("  PyTorch  skipped: {why}"),
     }
