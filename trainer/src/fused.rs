@@ -116,17 +116,36 @@ struct FusedRecurrence {
     saved: Mutex<Vec<f32>>,
 }
 
-/// tanh through one `exp`: libm's `tanhf` is several times slower, and the
-/// error (about 1e-7 absolute) is far inside the parity tolerance. Beyond
-/// ±9 tanh rounds to ±1 in f32 anyway.
+/// e^x without a branch or a call (Cephes' `expf`: Cody–Waite reduction and a
+/// degree-5 polynomial, within about 2 ulp), so the gate loops vectorize;
+/// libm's `expf` and `tanhf` are calls the compiler cannot.
+#[inline(always)]
+fn exp(x: f32) -> f32 {
+    let x = x.clamp(-87.0, 88.0);
+    // Round to nearest without `round` (which needs SSE4.1 to vectorize).
+    const MAGIC: f32 = 12_582_912.0; // 1.5 · 2^23
+    let n = (x * std::f32::consts::LOG2_E + MAGIC) - MAGIC;
+    let r = x - n * 0.693_359_4 + n * 2.121_944_4e-4;
+    let p = ((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r
+        + 0.166_666_65)
+        * r
+        + 0.5;
+    let y = p * r * r + r + 1.0;
+    y * f32::from_bits(((n as i32 + 127) << 23) as u32)
+}
+
+/// tanh through one `exp` (error about 1e-7 absolute, far inside the parity
+/// tolerance). Beyond ±9 tanh rounds to ±1 in f32 anyway.
+#[inline(always)]
 fn tanh(x: f32) -> f32 {
-    let e = (2.0 * x.clamp(-9.0, 9.0)).exp();
+    let e = exp(2.0 * x.clamp(-9.0, 9.0));
     (e - 1.0) / (e + 1.0)
 }
 
+#[inline(always)]
 fn sigmoid(x: f32) -> f32 {
-    // candle_nn's formula, so both paths round alike.
-    ((-x).exp() + 1.0).recip()
+    // candle_nn's formula.
+    (exp(-x) + 1.0).recip()
 }
 
 /// A contiguous f32 CPU tensor's numbers.
@@ -302,6 +321,8 @@ impl FusedRecurrence {
         let save = self.keep && self.core != CoreKind::Tanh;
         let mut saved = vec![0f32; if save { t * bg * 4 * h } else { 0 }];
         let mut gh = vec![0f32; bg * gn];
+        // Where a row's gate activations go when nothing is kept for backward.
+        let mut scratch = vec![0f32; 4 * h];
         // W_hhᵀ: element (k, j) is W_hh[j, k].
         let w_t = Mat {
             data: w,
@@ -361,18 +382,25 @@ impl FusedRecurrence {
                         }
                     }
                     CoreKind::Gru => {
+                        // Slices of exactly h, so the loop has no bounds checks and vectorizes.
+                        let (xr, xz, xn) = (&x[..h], &x[h..2 * h], &x[2 * h..3 * h]);
+                        let (gr, gz, gn_) = (&g[..h], &g[h..2 * h], &g[2 * h..3 * h]);
+                        let (bn, hp, o) = (&b_in[..h], &p[..h], &mut o[..h]);
+                        let sv = if save { sv } else { &mut scratch[..] };
+                        let (sr, rest) = sv.split_at_mut(h);
+                        let (sz, rest) = rest.split_at_mut(h);
+                        let (sn, sg) = rest.split_at_mut(h);
+                        let (sz, sn, sg) = (&mut sz[..h], &mut sn[..h], &mut sg[..h]);
                         for j in 0..h {
-                            let rr = sigmoid(x[j] + g[j]);
-                            let z = sigmoid(x[h + j] + g[h + j]);
-                            let ghn = g[2 * h + j];
-                            let n = tanh(x[2 * h + j] + b_in[j] + rr * ghn);
-                            o[j] = n + z * (p[j] - n);
-                            if save {
-                                sv[j] = rr;
-                                sv[h + j] = z;
-                                sv[2 * h + j] = n;
-                                sv[3 * h + j] = ghn;
-                            }
+                            let rr = sigmoid(xr[j] + gr[j]);
+                            let z = sigmoid(xz[j] + gz[j]);
+                            let ghn = gn_[j];
+                            let n = tanh(xn[j] + bn[j] + rr * ghn);
+                            o[j] = n + z * (hp[j] - n);
+                            sr[j] = rr;
+                            sz[j] = z;
+                            sn[j] = n;
+                            sg[j] = ghn;
                         }
                     }
                     CoreKind::Lstm => {
@@ -493,20 +521,34 @@ impl FusedRecurrence {
                     CoreKind::Gru => {
                         let sv = &saved[at(step, r, 4 * h)..][..4 * h];
                         let dg = &mut d_gh[(step * bg + r) * gn..][..gn];
+                        // Slices of exactly h, so the loop has no bounds checks and vectorizes.
+                        let (sr, sz, sn, sg) = (
+                            &sv[..h],
+                            &sv[h..2 * h],
+                            &sv[2 * h..3 * h],
+                            &sv[3 * h..4 * h],
+                        );
+                        let (d, hp, dhn) = (&d[..h], &p[..h], &mut dhn[..h]);
+                        let (dxr, rest) = dx.split_at_mut(h);
+                        let (dxz, dxn) = rest.split_at_mut(h);
+                        let (dxz, dxn) = (&mut dxz[..h], &mut dxn[..h]);
+                        let (dgr, rest) = dg.split_at_mut(h);
+                        let (dgz, dgn) = rest.split_at_mut(h);
+                        let (dgz, dgn) = (&mut dgz[..h], &mut dgn[..h]);
                         for j in 0..h {
                             let dh = d[j] + dhn[j];
-                            let (rr, z, n, ghn) = (sv[j], sv[h + j], sv[2 * h + j], sv[3 * h + j]);
-                            let dz = dh * (p[j] - n);
+                            let (rr, z, n, ghn) = (sr[j], sz[j], sn[j], sg[j]);
+                            let dz = dh * (hp[j] - n);
                             let dn = dh * (1.0 - z);
                             let dnp = dn * (1.0 - n * n);
                             let drp = dnp * ghn * rr * (1.0 - rr);
                             let dzp = dz * z * (1.0 - z);
-                            dx[j] = drp;
-                            dx[h + j] = dzp;
-                            dx[2 * h + j] = dnp;
-                            dg[j] = drp;
-                            dg[h + j] = dzp;
-                            dg[2 * h + j] = dnp * rr;
+                            dxr[j] = drp;
+                            dxz[j] = dzp;
+                            dxn[j] = dnp;
+                            dgr[j] = drp;
+                            dgz[j] = dzp;
+                            dgn[j] = dnp * rr;
                             // The direct path h' = … + z·h; the product with W_hh adds the rest.
                             dhn[j] = dh * z;
                         }
@@ -581,15 +623,23 @@ impl FusedRecurrence {
             },
         );
         // The biases: b_hh's gradient is the recurrent one's sum, b_ih's the input one's.
-        for row in dg_all.chunks(gn) {
-            for (j, v) in row.iter().enumerate() {
-                d_w[j * wr + h] += v;
+        // Summed into contiguous rows first (that vectorizes; the columns are strided).
+        let column_sums = |m: &[f32]| {
+            let mut acc = vec![0f32; gn];
+            for row in m.chunks(gn) {
+                for (a, v) in acc.iter_mut().zip(row) {
+                    *a += v;
+                }
             }
-        }
-        for row in d_gx.chunks(gn) {
-            for (j, v) in row.iter().enumerate() {
-                d_w[j * wr + h + 1] += v;
-            }
+            acc
+        };
+        for (j, (bh, bi)) in column_sums(dg_all)
+            .into_iter()
+            .zip(column_sums(&d_gx))
+            .enumerate()
+        {
+            d_w[j * wr + h] = bh;
+            d_w[j * wr + h + 1] = bi;
         }
         (d_gx, d_s0, d_w)
     }
@@ -678,5 +728,28 @@ impl CustomOp3 for FusedRecurrence {
             Some(Tensor::from_vec(d_s0, s0.shape(), dev)?),
             Some(Tensor::from_vec(d_w, w.shape(), dev)?),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_branch_free_exp_tanh_and_sigmoid_are_accurate() {
+        for i in -200_000..=200_000 {
+            let x = i as f32 * 5e-4; // -100 to 100
+            let xd = x as f64;
+            if (-87.0..=88.0).contains(&x) {
+                let rel = (exp(x) as f64 - xd.exp()).abs() / xd.exp();
+                assert!(rel < 3e-7, "exp({x}): {rel}");
+            }
+            assert!((tanh(x) as f64 - xd.tanh()).abs() < 3e-7, "tanh({x})");
+            let s = 1.0 / (1.0 + (-xd).exp());
+            assert!((sigmoid(x) as f64 - s).abs() < 3e-7, "sigmoid({x})");
+        }
+        assert_eq!(tanh(1e30), 1.0);
+        assert_eq!(tanh(-1e30), -1.0);
+        assert!(sigmoid(1e30) == 1.0 && sigmoid(-1e30) >= 0.0);
     }
 }
