@@ -123,15 +123,17 @@ struct FusedRecurrence {
 fn exp(x: f32) -> f32 {
     let x = x.clamp(-87.0, 88.0);
     // Round to nearest without `round` (which needs SSE4.1 to vectorize).
-    const MAGIC: f32 = 12_582_912.0; // 1.5 · 2^23
-    let n = (x * std::f32::consts::LOG2_E + MAGIC) - MAGIC;
+    const MAGIC: f32 = 12_582_912.0; // 1.5 · 2^23, whose bits are 0x4B40_0000
+    let t = x * std::f32::consts::LOG2_E + MAGIC;
+    let n = t - MAGIC;
     let r = x - n * 0.693_359_4 + n * 2.121_944_4e-4;
     let p = ((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r
         + 0.166_666_65)
         * r
         + 0.5;
     let y = p * r * r + r + 1.0;
-    y * f32::from_bits(((n as i32 + 127) << 23) as u32)
+    // 2^n from t's low bits, which hold n: integer ops only, no float-to-int cast.
+    y * f32::from_bits(t.to_bits().wrapping_sub(0x4B40_0000).wrapping_add(127) << 23)
 }
 
 /// tanh through one `exp` (error about 1e-7 absolute, far inside the parity
