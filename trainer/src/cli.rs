@@ -167,6 +167,11 @@ pub struct TrainArgs {
     /// cpu, or cuda (needs the `cuda` feature).
     #[arg(long, default_value = "cpu")]
     pub device: String,
+    /// How the recurrence runs: fused (one op per layer and chunk with a
+    /// hand-written backward; CPU only, so on cuda the unfused ops run
+    /// instead) or unfused (candle's ops step by step, the reference).
+    #[arg(long, value_enum, default_value = "fused")]
+    pub recurrence: crate::fused::Recurrence,
     /// The model file to write.
     #[arg(long)]
     pub out: PathBuf,
@@ -201,6 +206,10 @@ pub struct EvalArgs {
     /// Print one JSON object (with an `nll` field) instead of text.
     #[arg(long)]
     pub json: bool,
+    /// cpu, or cuda (needs the `cuda` feature; the recurrence then runs as
+    /// candle's unfused ops, since the fused op has no CUDA kernel).
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
 }
 
 /// Runs a parsed command line.
@@ -251,6 +260,8 @@ fn set_threads(threads: Option<usize>) {
 
 fn train(args: TrainArgs) -> Result<()> {
     set_threads(args.threads);
+    // A missing device fails before anything is read or written.
+    device(&args.device)?;
     // Unusable output paths fail before the dataset is read; the run checks
     // again, by writing, before it trains (see `Trainer::prepare_outputs`).
     crate::train::check_output_path(&args.out, "model file")?;
@@ -412,6 +423,7 @@ pub fn train_config(args: &TrainArgs) -> TrainConfig {
     c.transpose = !args.no_transpose;
     c.seed = args.seed;
     c.device = args.device.clone();
+    c.recurrence = args.recurrence;
     c.checkpoint = args
         .checkpoint
         .clone()
@@ -433,6 +445,11 @@ fn say(bar: &ProgressBar, line: String) {
 
 /// Loads a model file written by the trainer into a candle network.
 pub fn load_network(path: &Path) -> Result<Network> {
+    load_network_on(path, &device("cpu")?)
+}
+
+/// [`load_network`] onto `device`.
+pub fn load_network_on(path: &Path, device: &candle_core::Device) -> Result<Network> {
     let file = bach_engine::file::ModelFile::load(path)
         .with_context(|| format!("cannot load model {}", path.display()))?;
     let tensors: Vec<_> = file
@@ -444,7 +461,7 @@ pub fn load_network(path: &Path) -> Result<Network> {
             (name, shape, data)
         })
         .collect();
-    Ok(Network::from_tensors(file.meta, &tensors, &device("cpu")?)?)
+    Ok(Network::from_tensors(file.meta, &tensors, device)?)
 }
 
 /// Checks that a dataset suits a model.
@@ -470,7 +487,9 @@ pub fn check_fit(meta: &ModelMeta, data: &Dataset) -> Result<()> {
 }
 
 fn evaluate(args: EvalArgs) -> Result<()> {
-    let net = load_network(&args.model)?;
+    // A missing device fails before anything is read.
+    let dev = device(&args.device)?;
+    let net = load_network_on(&args.model, &dev)?;
     let data = load_dataset(&args.dataset, Some(net.meta.kind), None)?;
     check_fit(&net.meta, &data)?;
     if let Some(why) = crate::provenance::dataset_mismatch(&net.meta, &data) {

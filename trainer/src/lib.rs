@@ -9,6 +9,7 @@ pub mod checkpoint;
 pub mod cli;
 pub mod dataset;
 pub mod eval;
+pub mod fused;
 pub mod harmony;
 pub mod init;
 pub mod model;

@@ -6,12 +6,14 @@ use bach_engine::{CoreKind, FrameOutput, ModelKind, ModelMeta};
 use candle_core::{DType, Device, Result, Tensor, Var, D};
 
 use crate::batch::{Chunk, Targets};
+use crate::fused::{self, Recurrence};
 use crate::init::NamedTensor;
 use crate::rng::Rng;
 
 /// One recurrent layer's weights, transposed once per chunk for `x · Wᵀ`.
 struct Layer {
     wih_t: Tensor,
+    whh: Tensor,
     whh_t: Tensor,
     bih: Tensor,
     bhh: Tensor,
@@ -21,6 +23,7 @@ struct Layer {
 pub struct Weights {
     core: CoreKind,
     hidden: usize,
+    recurrence: Recurrence,
     layers: Vec<Layer>,
     /// `(weightᵀ, bias)` per head.
     heads: Vec<(Tensor, Tensor)>,
@@ -105,6 +108,8 @@ pub struct Network {
     /// `(name, var)` in the order of `meta.tensor_shapes()`.
     pub params: Vec<(String, Var)>,
     pub device: Device,
+    /// How the recurrence runs (fused by default; see [`crate::fused`]).
+    pub recurrence: Recurrence,
 }
 
 /// Dropout for one forward pass: probability and the stream its masks come from.
@@ -131,6 +136,30 @@ impl Dropout<'_> {
             .collect();
         x.mul(&Tensor::from_vec(mask, x.shape(), x.device())?)
     }
+
+    /// The masks [`Dropout::apply`] would draw for `layers` layers over
+    /// `steps` steps of `per_step` numbers, drawn in the same order (step by
+    /// step, layer by layer), laid out per layer as `[steps, per_step]`.
+    /// `None` when dropout is off.
+    fn masks(&mut self, layers: usize, steps: usize, per_step: usize) -> Option<Vec<Vec<f32>>> {
+        if self.p <= 0.0 {
+            return None;
+        }
+        let keep = 1.0 - self.p;
+        let mut masks = vec![Vec::with_capacity(steps * per_step); layers];
+        for _ in 0..steps {
+            for m in masks.iter_mut() {
+                m.extend((0..per_step).map(|_| {
+                    if self.rng.uniform() < keep as f64 {
+                        1.0 / keep
+                    } else {
+                        0.0
+                    }
+                }));
+            }
+        }
+        Some(masks)
+    }
 }
 
 impl Network {
@@ -156,6 +185,7 @@ impl Network {
             meta,
             params,
             device: device.clone(),
+            recurrence: Recurrence::default(),
         })
     }
 
@@ -212,6 +242,7 @@ impl Network {
         for l in 0..self.meta.layers {
             layers.push(Layer {
                 wih_t: get(4 * l).t()?,
+                whh: get(4 * l + 1),
                 whh_t: get(4 * l + 1).t()?,
                 bih: get(4 * l + 2),
                 bhh: get(4 * l + 3),
@@ -235,6 +266,12 @@ impl Network {
         Ok(Weights {
             core: self.meta.core,
             hidden: self.meta.hidden,
+            // No CUDA kernel for the fused op: a GPU runs the unfused ops.
+            recurrence: if self.device.is_cpu() {
+                self.recurrence
+            } else {
+                Recurrence::Unfused
+            },
             layers,
             heads,
             nade,
@@ -293,6 +330,69 @@ impl Weights {
     /// `state`. Returns the top layer's outputs as `[B*T, H]` (rows
     /// `b * T + t`) and the final state.
     pub fn run(
+        &self,
+        inputs: &[Tensor],
+        state: &State,
+        dropout: Option<&mut Dropout>,
+    ) -> Result<(Tensor, State)> {
+        if self.recurrence == Recurrence::Fused && !inputs.is_empty() {
+            self.run_fused(inputs, state, dropout)
+        } else {
+            self.run_unfused(inputs, state, dropout)
+        }
+    }
+
+    /// [`Weights::run`] with one fused op per layer.
+    fn run_fused(
+        &self,
+        inputs: &[Tensor],
+        state: &State,
+        dropout: Option<&mut Dropout>,
+    ) -> Result<(Tensor, State)> {
+        let steps = inputs.len();
+        let b = inputs[0].dim(0)?;
+        let h = self.hidden;
+        let masks = dropout.and_then(|d| d.masks(self.layers.len(), steps, b * h));
+        // Time-major rows `t * B + b`.
+        let mut below = Tensor::stack(inputs, 0)?;
+        below = below.reshape((steps * b, below.dim(2)?))?;
+        let mut next = Vec::with_capacity(self.layers.len());
+        for (l, w) in self.layers.iter().enumerate() {
+            // b_ih is added inside the op (see `fused::recurrence`).
+            let gx = below.matmul(&w.wih_t)?;
+            let gx = gx.reshape((steps, b, gx.dim(1)?))?;
+            let s = &state.0[l];
+            let s0 = match &s.c {
+                Some(c) => Tensor::cat(&[&s.h, c], 1)?,
+                None => s.h.clone(),
+            };
+            let out = fused::recurrence(self.core, &gx, &s0, &w.whh, &w.bhh, &w.bih)?;
+            let last = out.get(steps - 1)?;
+            next.push(LayerState {
+                h: last.narrow(1, 0, h)?,
+                c: s.c.as_ref().map(|_| last.narrow(1, h, h)).transpose()?,
+            });
+            below = if s.c.is_some() {
+                out.narrow(2, 0, h)?
+            } else {
+                out
+            }
+            .reshape((steps * b, h))?;
+            if let Some(m) = &masks {
+                // Between layers and before the heads, never on the recurrent path.
+                below = below.mul(&Tensor::from_slice(&m[l], (steps * b, h), below.device())?)?;
+            }
+        }
+        let top = below
+            .reshape((steps, b, h))?
+            .transpose(0, 1)?
+            .contiguous()?
+            .reshape((b * steps, h))?;
+        Ok((top, State(next)))
+    }
+
+    /// [`Weights::run`] step by step with candle's ops: the reference.
+    fn run_unfused(
         &self,
         inputs: &[Tensor],
         state: &State,

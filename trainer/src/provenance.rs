@@ -119,6 +119,8 @@ pub struct Settings {
     pub transpose: bool,
     pub seed: u64,
     pub device: String,
+    /// How the recurrence ran in training (the same model up to rounding).
+    pub recurrence: crate::fused::Recurrence,
     pub optim: AdamWConfig,
 }
 
@@ -147,6 +149,7 @@ impl Settings {
             transpose: config.transpose,
             seed: config.seed,
             device: config.device.clone(),
+            recurrence: config.recurrence,
             optim: config.optim.clone(),
         }
     }
@@ -380,11 +383,13 @@ fn settings_from_command(command: &str, kind: ModelKind, step_beats: f64) -> Opt
         // The checkpoint's settings won, and they are not in the command.
         return None;
     }
-    Some(Settings::new(
-        &crate::cli::train_config(&args),
-        kind,
-        step_beats,
-    ))
+    let mut config = crate::cli::train_config(&args);
+    if !command.contains("--recurrence") {
+        // Old records, the ones this rewrites, predate the fused recurrence:
+        // they were trained step by step.
+        config.recurrence = crate::fused::Recurrence::Unfused;
+    }
+    Some(Settings::new(&config, kind, step_beats))
 }
 
 /// `bytes` with the Bach metadata replaced by `meta` and every other header

@@ -15,6 +15,7 @@ use crate::batch;
 use crate::checkpoint::{Checkpoint, Header};
 use crate::dataset::{Dataset, Piece};
 use crate::eval;
+use crate::fused::Recurrence;
 use crate::init::{initial_tensors, NamedTensor};
 use crate::model::{device, Dropout, Network};
 use crate::optim::{learning_rate, AdamW, AdamWConfig};
@@ -45,6 +46,10 @@ pub struct TrainConfig {
     pub patience: usize,
     pub seed: u64,
     pub device: String,
+    /// The recurrence's implementation (fused: one op per layer and chunk on
+    /// the CPU; runs made before it existed read as fused).
+    #[serde(default)]
+    pub recurrence: Recurrence,
     /// Random transposition of each training piece.
     pub transpose: bool,
     pub optim: AdamWConfig,
@@ -78,6 +83,7 @@ impl TrainConfig {
             patience: 10,
             seed: 0,
             device: "cpu".into(),
+            recurrence: Recurrence::default(),
             transpose: true,
             optim: AdamWConfig::default(),
             out: out.to_owned(),
@@ -228,7 +234,8 @@ impl Trainer {
         let meta = meta_for(&config, data);
         meta.validate().map_err(anyhow::Error::msg)?;
         let tensors = initial_tensors(&meta, config.init, config.seed);
-        let net = Network::from_tensors(meta, &tensors, &dev)?;
+        let mut net = Network::from_tensors(meta, &tensors, &dev)?;
+        net.recurrence = config.recurrence;
         let names: Vec<String> = net.params.iter().map(|(n, _)| n.clone()).collect();
         let opt = AdamW::new(net.vars(), &names, config.optim.clone())?;
         Ok(Self {
@@ -258,7 +265,8 @@ impl Trainer {
             );
         }
         let dev = device(&config.device)?;
-        let net = Network::from_tensors(ck.header.meta, &ck.params, &dev)?;
+        let mut net = Network::from_tensors(ck.header.meta, &ck.params, &dev)?;
+        net.recurrence = config.recurrence;
         let names: Vec<String> = net.params.iter().map(|(n, _)| n.clone()).collect();
         let mut opt = AdamW::new(net.vars(), &names, config.optim.clone())?;
         let load = |ts: &[NamedTensor]| -> candle_core::Result<Vec<candle_core::Tensor>> {

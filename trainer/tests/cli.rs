@@ -295,3 +295,71 @@ fn ctrl_c_saves_and_exits_cleanly() {
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("done: best valid NLL"), "{err}");
 }
+
+/// On a build without CUDA, asking for it is one error line and status 1
+/// from `train`, `eval` and the bench, before any file is written.
+#[cfg(not(feature = "cuda"))]
+#[test]
+fn a_missing_device_is_one_line_and_writes_nothing() {
+    let dir = common::temp_dir("cli-device");
+    let roll = common::write(&dir, "roll.json", &common::pianoroll_json(2));
+    let out_dir = dir.join("out");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let out = out_dir.join("m.safetensors");
+    let (r, o) = (roll.to_str().unwrap(), out.to_str().unwrap());
+    // A model to evaluate, trained on the CPU.
+    let model = dir.join("cpu.safetensors");
+    let (code, _, err) = run(&[
+        "train",
+        "--dataset",
+        r,
+        "--hidden",
+        "4",
+        "--layers",
+        "1",
+        "--epochs",
+        "1",
+        "--quiet",
+        "--out",
+        model.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let bench = || Command::new(env!("CARGO_BIN_EXE_bach-trainer-bench"));
+    let cases: Vec<(Command, Vec<&str>)> = vec![
+        (
+            bin(),
+            vec!["train", "--dataset", r, "--device", "cuda", "--out", o],
+        ),
+        (
+            bin(),
+            vec![
+                "eval",
+                "--model",
+                model.to_str().unwrap(),
+                "--dataset",
+                r,
+                "--device",
+                "cuda",
+            ],
+        ),
+        (
+            bin(),
+            vec!["train", "--dataset", r, "--device", "tpu", "--out", o],
+        ),
+        (bench(), vec!["--device", "cuda", "--iters", "1"]),
+    ];
+    for (mut cmd, args) in cases {
+        let res = cmd.args(&args).output().unwrap();
+        let err = String::from_utf8_lossy(&res.stderr);
+        assert_eq!(res.status.code(), Some(1), "{args:?}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
+        assert!(err.starts_with("error: "), "{args:?}: {err}");
+        assert!(
+            err.contains("cuda") || err.contains("tpu"),
+            "{args:?}: {err}"
+        );
+        assert!(res.stdout.is_empty(), "{args:?}");
+        let written: Vec<_> = std::fs::read_dir(&out_dir).unwrap().collect();
+        assert!(written.is_empty(), "{args:?} wrote {written:?}");
+    }
+}
