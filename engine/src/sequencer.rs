@@ -38,6 +38,7 @@
 
 pub mod clock;
 pub mod notes;
+pub mod session;
 
 use crate::model::Model;
 use crate::sampling::{Rng, Sampler};

@@ -8,9 +8,12 @@ use std::cell::Cell;
 use bach_engine::file::{random_tensors, to_bytes};
 use bach_engine::model::Model;
 use bach_engine::sampling::{Rng, Sampler};
+use bach_engine::sequencer::session::{
+    notes as keys, play, stop, HostNote, Segment, Session, Timed, SAMPLE_RATE,
+};
 use bach_engine::sequencer::{
-    Block, EventBuffer, InputEvent, Mode, NoteEvent, Sequencer, Settings, Source, Transport,
-    Velocity, VoiceModel,
+    Block, EventBuffer, InputEvent, Mode, Sequencer, Settings, Source, Transport, Velocity,
+    VoiceModel,
 };
 use bach_engine::token::{Token, VoiceRange, MAX_VOICES};
 use bach_engine::{CoreKind, ModelMeta};
@@ -50,7 +53,7 @@ static GLOBAL: Counting = Counting;
 
 // ---------------------------------------------------------------- models
 
-const SR: f64 = 48_000.0;
+const SR: f64 = SAMPLE_RATE;
 
 fn random_model(seed: u64) -> Model {
     let meta = ModelMeta::satb(CoreKind::Gru, 1, 32);
@@ -124,126 +127,23 @@ impl VoiceModel for Busy {
 
 // ---------------------------------------------------------------- a host
 
-/// The transport from `start` on (until the next segment).
-#[derive(Clone, Copy, Debug)]
-struct Segment {
-    start: i64,
-    playing: bool,
-    tempo: f64,
-    pos: f64,
-    looped: Option<(f64, f64)>,
-}
-
-fn play(start: i64, tempo: f64, pos: f64) -> Segment {
-    Segment {
-        start,
-        playing: true,
-        tempo,
-        pos,
-        looped: None,
-    }
-}
-
-fn stop(start: i64, tempo: f64) -> Segment {
-    Segment {
-        start,
-        playing: false,
-        tempo,
-        pos: 0.0,
-        looped: None,
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Timed {
-    sample: i64,
-    event: NoteEvent,
-}
-
-struct Session {
-    segments: Vec<Segment>,
-    /// (absolute sample, on, pitch, velocity) on channel 0.
-    notes: Vec<(i64, bool, u8, u8)>,
-    length: i64,
-}
-
-impl Session {
-    fn transport_at(&self, sample: i64) -> Transport {
-        let seg = self
-            .segments
-            .iter()
-            .rev()
-            .find(|s| s.start <= sample)
-            .unwrap();
-        if !seg.playing {
-            return Transport {
-                playing: false,
-                tempo: Some(seg.tempo),
-                pos_beats: None,
-                loop_range: None,
-            };
-        }
-        let mut pos = seg.pos + (sample - seg.start) as f64 * seg.tempo / (60.0 * SR);
-        if let Some((a, b)) = seg.looped {
-            if pos >= b {
-                pos = a + (pos - b) % (b - a);
-            }
-        }
-        Transport {
-            playing: true,
-            tempo: Some(seg.tempo),
-            pos_beats: Some(pos),
-            loop_range: seg.looped,
-        }
-    }
-
-    /// Runs the session in buffers of `size` frames (cut at segment starts,
-    /// as hosts cut at seeks and tempo changes) and returns every output event.
-    fn run<M: VoiceModel>(
-        &self,
-        model: &mut M,
-        settings: &Settings,
-        size: u32,
-    ) -> (Vec<Timed>, Sequencer) {
-        let mut seq = Sequencer::new();
-        let mut out = EventBuffer::with_capacity(1024);
-        let mut input = Vec::with_capacity(256);
-        let mut all = Vec::new();
-        let mut s = 0i64;
-        while s < self.length {
-            let next_seg = self
-                .segments
-                .iter()
-                .map(|g| g.start)
-                .filter(|&t| t > s)
-                .min()
-                .unwrap_or(i64::MAX);
-            let frames = (size as i64).min(next_seg - s).min(self.length - s) as u32;
-            input.clear();
-            for &(t, on, pitch, velocity) in &self.notes {
-                if t >= s && t < s + frames as i64 {
-                    input.push(InputEvent::note((t - s) as u32, on, 0, pitch, velocity));
-                }
-            }
-            let block = Block {
-                sample_rate: SR,
-                frames,
-                transport: self.transport_at(s),
-                bypassed: false,
-            };
+/// Plays `session` in buffers of `size` frames through a fresh sequencer
+/// (the engine's pretend host), counting allocations inside `process` only.
+fn run<M: VoiceModel>(
+    session: &Session,
+    model: &mut M,
+    settings: &Settings,
+    size: u32,
+) -> (Vec<Timed>, Sequencer) {
+    let mut seq = Sequencer::new();
+    let events = session
+        .run(&mut seq, model, settings, size, |process| {
             COUNTING.with(|c| c.set(true));
-            seq.process(model, settings, &block, &input, &mut out);
+            process();
             COUNTING.with(|c| c.set(false));
-            assert_eq!(out.dropped(), 0);
-            // Offsets differ with the buffer size; the absolute sample is what counts.
-            all.extend(out.events().iter().map(|&event| Timed {
-                sample: s + event.offset as i64,
-                event: NoteEvent { offset: 0, ..event },
-            }));
-            s += frames as i64;
-        }
-        (all, seq)
-    }
+        })
+        .expect("no events dropped");
+    (events, seq)
 }
 
 fn samples_per_beat(tempo: f64) -> f64 {
@@ -328,11 +228,17 @@ const SIZES: [u32; 4] = [1, 37, 512, 4096];
 fn harmony_sounds_at_each_melody_onset() {
     let session = Session {
         segments: vec![play(0, 120.0, 0.0), stop(10 * 24_000, 120.0)],
-        notes: melody(1.0, 120.0),
+        notes: keys(melody(1.0, 120.0)),
         length: 11 * 24_000,
     };
-    let (events, seq) = session.run(&mut Busy::new(), &Settings::default(), 512);
-    for &(t, on, pitch, _) in session.notes.iter().filter(|n| n.1) {
+    let (events, seq) = run(&session, &mut Busy::new(), &Settings::default(), 512);
+    for &HostNote {
+        sample: t,
+        on,
+        pitch,
+        ..
+    } in session.notes.iter().filter(|n| n.on)
+    {
         let at: Vec<_> = events
             .iter()
             .filter(|e| e.sample == t && e.event.on)
@@ -361,10 +267,10 @@ fn steps_land_on_exact_grid_samples_between_onsets() {
     let spb = samples_per_beat(120.0);
     let session = Session {
         segments: vec![play(0, 120.0, 0.0)],
-        notes: vec![(0, true, 72, 100), (4 * 24_000, false, 72, 0)],
+        notes: keys([(0, true, 72, 100), (4 * 24_000, false, 72, 0)]),
         length: 4 * 24_000 + 100,
     };
-    let (events, _) = session.run(&mut Busy::new(), &Settings::default(), 37);
+    let (events, _) = run(&session, &mut Busy::new(), &Settings::default(), 37);
     let expected: Vec<i64> = (0..16)
         .map(|k| (k as f64 * 0.25 * spb).ceil() as i64)
         .collect();
@@ -387,16 +293,16 @@ fn off_grid_onsets_snap_without_latency() {
     let late = (0.55 * spb) as i64;
     let session = Session {
         segments: vec![play(0, 120.0, 0.0)],
-        notes: vec![
+        notes: keys([
             (early, true, 72, 100),
             (late, true, 74, 100),
             (late + 2000, false, 72, 0),
             (late + 3000, false, 74, 0),
-        ],
+        ]),
         length: 24_000,
     };
     let mut model = Busy::new();
-    let (events, _) = session.run(&mut model, &Settings::default(), 512);
+    let (events, _) = run(&session, &mut model, &Settings::default(), 512);
     let ons = voice_ons(&events, 1);
     assert_eq!(ons[0], early, "step 1 runs at the early onset");
     // No second onset at step 1's boundary: the early onset took it.
@@ -438,27 +344,27 @@ fn output_does_not_depend_on_buffer_size() {
             },
             stop(tempo_change + 4 * 30_000 + 8 * 30_000, 96.0),
         ],
-        notes,
+        notes: keys(notes),
         length: tempo_change + 4 * 30_000 + 9 * 30_000,
     };
     let settings = Settings {
         temperature: 1.0,
         ..Settings::default()
     };
-    let reference = session.run(&mut random_model(7), &settings, SIZES[0]).0;
+    let reference = run(&session, &mut random_model(7), &settings, SIZES[0]).0;
     assert!(
         generated(&reference).len() > 40,
         "the model plays: {}",
         reference.len()
     );
     for size in &SIZES[1..] {
-        let (events, _) = session.run(&mut random_model(7), &settings, *size);
+        let (events, _) = run(&session, &mut random_model(7), &settings, *size);
         assert_same(&events, &reference, &format!("buffer size {size}"));
     }
-    let busy = session.run(&mut Busy::new(), &settings, 1).0;
+    let busy = run(&session, &mut Busy::new(), &settings, 1).0;
     for size in &SIZES[1..] {
         assert_same(
-            &session.run(&mut Busy::new(), &settings, *size).0,
+            &run(&session, &mut Busy::new(), &settings, *size).0,
             &busy,
             &format!("busy, size {size}"),
         );
@@ -471,10 +377,10 @@ fn tempo_change_bends_the_grid_without_ending_notes() {
     let change = 2 * 24_000; // beat 2 at 120 bpm
     let session = Session {
         segments: vec![play(0, 120.0, 0.0), play(change, 60.0, 2.0)],
-        notes: vec![(0, true, 72, 100), (change + 4 * 48_000, false, 72, 0)],
+        notes: keys([(0, true, 72, 100), (change + 4 * 48_000, false, 72, 0)]),
         length: change + 4 * 48_000 + 10,
     };
-    let (events, _) = session.run(&mut Busy::new(), &Settings::default(), 512);
+    let (events, _) = run(&session, &mut Busy::new(), &Settings::default(), 512);
     let ons = voice_ons(&events, 2);
     let before: Vec<i64> = (0..8).map(|k| k * 6000).collect();
     let after: Vec<i64> = (0..16).map(|k| change + k * 12_000).collect();
@@ -498,11 +404,11 @@ fn loop_wrap_seek_and_stop_end_every_generated_note() {
             play(5 * 24_000 + 77, 120.0, 40.0), // seek
             stop(7 * 24_000 + 5, 120.0),
         ],
-        notes: vec![(0, true, 72, 100), (8 * 24_000, false, 72, 0)],
+        notes: keys([(0, true, 72, 100), (8 * 24_000, false, 72, 0)]),
         length: 9 * 24_000,
     };
     for size in SIZES {
-        let (events, seq) = session.run(&mut Busy::new(), &Settings::default(), size);
+        let (events, seq) = run(&session, &mut Busy::new(), &Settings::default(), size);
         let wraps = [2 * 24_000, 4 * 24_000];
         for cut in wraps.iter().chain(&[5 * 24_000 + 77, 7 * 24_000 + 5]) {
             for v in 1..4u8 {
@@ -546,15 +452,15 @@ fn loop_wrap_seek_and_stop_end_every_generated_note() {
 fn stopped_transport_harmonizes_live_input_on_the_players_time() {
     let session = Session {
         segments: vec![stop(0, 100.0)],
-        notes: vec![
+        notes: keys([
             (12_345, true, 67, 80),
             (40_000, false, 67, 0),
             (50_001, true, 69, 80),
             (60_000, false, 69, 0),
-        ],
+        ]),
         length: 80_000,
     };
-    let (events, seq) = session.run(&mut Busy::new(), &Settings::default(), 256);
+    let (events, seq) = run(&session, &mut Busy::new(), &Settings::default(), 256);
     let ons = voice_ons(&events, 1);
     assert_eq!(ons[0], 12_345);
     // The internal grid restarts on the note: 16ths at 100 bpm are 7200 samples.
@@ -568,21 +474,21 @@ fn stopped_transport_harmonizes_live_input_on_the_players_time() {
 fn same_seed_same_notes_other_seed_other_notes() {
     let session = Session {
         segments: vec![play(0, 120.0, 0.0)],
-        notes: melody(0.0, 120.0),
+        notes: keys(melody(0.0, 120.0)),
         length: 9 * 24_000,
     };
     let settings = Settings {
         temperature: 1.5,
         ..Settings::default()
     };
-    let a = session.run(&mut random_model(3), &settings, 512).0;
-    let b = session.run(&mut random_model(3), &settings, 4096).0;
+    let a = run(&session, &mut random_model(3), &settings, 512).0;
+    let b = run(&session, &mut random_model(3), &settings, 4096).0;
     assert_same(&a, &b, "512 vs 4096");
     let other = Settings {
         seed: 99,
         ..settings
     };
-    let c = session.run(&mut random_model(3), &other, 512).0;
+    let c = run(&session, &mut random_model(3), &other, 512).0;
     assert_ne!(generated(&a), generated(&c));
 }
 
@@ -590,7 +496,7 @@ fn same_seed_same_notes_other_seed_other_notes() {
 fn voices_channels_and_velocity_follow_settings() {
     let session = Session {
         segments: vec![play(0, 120.0, 0.0)],
-        notes: vec![(0, true, 72, 33), (24_000, false, 72, 0)],
+        notes: keys([(0, true, 72, 33), (24_000, false, 72, 0)]),
         length: 30_000,
     };
     let mut settings = Settings::default();
@@ -598,7 +504,7 @@ fn voices_channels_and_velocity_follow_settings() {
     settings.channels[1] = 9;
     settings.channels[3] = 9;
     settings.pass_through = false;
-    let (events, _) = session.run(&mut Busy::new(), &settings, 100);
+    let (events, _) = run(&session, &mut Busy::new(), &settings, 100);
     assert!(
         events.iter().all(|e| e.event.source != Source::Input),
         "no pass-through"
@@ -609,7 +515,7 @@ fn voices_channels_and_velocity_follow_settings() {
         .filter(|e| e.event.on)
         .all(|e| e.event.channel == 9 && e.event.velocity == 33));
     settings.velocity = Velocity::Fixed(101);
-    let (events, _) = session.run(&mut Busy::new(), &settings, 100);
+    let (events, _) = run(&session, &mut Busy::new(), &settings, 100);
     assert!(events
         .iter()
         .filter(|e| e.event.on)
@@ -621,7 +527,7 @@ fn voices_channels_and_velocity_follow_settings() {
 fn generated_voices_stay_in_their_ranges() {
     let session = Session {
         segments: vec![play(0, 120.0, 0.0)],
-        notes: melody(0.0, 120.0),
+        notes: keys(melody(0.0, 120.0)),
         length: 9 * 24_000,
     };
     let settings = Settings {
@@ -630,7 +536,7 @@ fn generated_voices_stay_in_their_ranges() {
     };
     let model = random_model(11);
     let ranges: Vec<VoiceRange> = (0..4).map(|v| model.range(v).unwrap()).collect();
-    let (events, _) = session.run(&mut model.clone(), &settings, 512);
+    let (events, _) = run(&session, &mut model.clone(), &settings, 512);
     for e in events.iter().filter(|e| e.event.on) {
         if let Source::Voice(v) = e.event.source {
             assert!(ranges[v as usize].contains(e.event.pitch), "{e:?}");
@@ -656,10 +562,10 @@ fn continue_mode_listens_then_plays_then_listens() {
     };
     let session = Session {
         segments: vec![play(0, 120.0, 0.0)],
-        notes,
+        notes: keys(notes),
         length: 4 * bar,
     };
-    let (events, seq) = session.run(&mut Busy::new(), &settings, 512);
+    let (events, seq) = run(&session, &mut Busy::new(), &settings, 512);
     let gen_ons: Vec<i64> = generated(&events)
         .iter()
         .filter(|e| e.event.on)
@@ -696,15 +602,15 @@ fn playing_over_the_model_takes_the_turn_back() {
     let interrupt = 3 * 24_000 + 999;
     let session = Session {
         segments: vec![play(0, 120.0, 0.0)],
-        notes: vec![
+        notes: keys([
             (0, true, 64, 90),
             (6000, false, 64, 0),
             (interrupt, true, 70, 90),
             (interrupt + 500, false, 70, 0),
-        ],
+        ]),
         length: 4 * 24_000,
     };
-    let (events, _) = session.run(&mut Busy::new(), &settings, 64);
+    let (events, _) = run(&session, &mut Busy::new(), &settings, 64);
     let generated = generated(&events);
     assert!(
         generated.iter().any(|e| e.event.on && e.sample < interrupt),
@@ -793,7 +699,7 @@ fn processing_never_allocates() {
             play(5 * 24_000, 140.0, 17.0),
             stop(7 * 24_000, 90.0),
         ],
-        notes: melody(0.5, 120.0),
+        notes: keys(melody(0.5, 120.0)),
         length: 9 * 24_000,
     };
     for mode in [Mode::Harmonize, Mode::Continue] {
@@ -804,7 +710,7 @@ fn processing_never_allocates() {
         };
         let mut model = random_model(5);
         ALLOCATIONS.with(|a| a.set(0));
-        let (events, _) = session.run(&mut model, &settings, 37);
+        let (events, _) = run(&session, &mut model, &settings, 37);
         assert!(!events.is_empty());
         assert_eq!(
             ALLOCATIONS.with(|a| a.get()),
@@ -1009,16 +915,16 @@ fn a_phrase_after_silence_starts_afresh() {
     let spb = samples_per_beat(120.0) as i64;
     let session = Session {
         segments: vec![play(0, 120.0, 0.0)],
-        notes: vec![
+        notes: keys([
             (0, true, 72, 100),
             (spb, false, 72, 0),
             (3 * spb, true, 74, 100),
             (4 * spb, false, 74, 0),
-        ],
+        ]),
         length: 5 * spb,
     };
     let mut model = Busy::new();
-    let (events, _) = session.run(&mut model, &Settings::default(), 512);
+    let (events, _) = run(&session, &mut model, &Settings::default(), 512);
     // One step per 16th while a melody sounds: beats 0-1 and 3-4.
     assert_eq!(model.positions, [0, 1, 2, 3, 12, 13, 14, 15]);
     let ons = voice_ons(&events, 1);
