@@ -1,5 +1,5 @@
-//! The command line: `harmonize`, `continue` and `generate` (their arguments
-//! and work are in [`crate::offline::command`]).
+//! The command line: `demo` ([`crate::demo`]), and `harmonize`, `continue`
+//! and `generate` (their arguments and work are in [`crate::offline::command`]).
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -19,6 +19,8 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Harmonize a built-in melody and write demo.mid, demo.wav and demo.png.
+    Demo(crate::demo::DemoArgs),
     /// Add alto, tenor and bass to a melody from a MIDI file, as the plugin would.
     Harmonize(command::HarmonizeArgs),
     /// Let the model play on for N bars after the music in a MIDI file.
@@ -30,6 +32,7 @@ pub enum Command {
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
+        Command::Demo(args) => crate::demo::run(args),
         Command::Harmonize(args) => command::harmonize(args),
         Command::Continue(args) => command::continue_(args),
         Command::Generate(args) => command::generate(args),

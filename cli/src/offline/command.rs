@@ -10,7 +10,7 @@ use bach_engine::DEFAULT_MODEL;
 use clap::Args;
 
 use super::{Offline, Options};
-use crate::render;
+use crate::{render, tunes};
 
 /// Options every offline command takes.
 #[derive(Args, Debug, Clone)]
@@ -44,9 +44,13 @@ pub struct CommonArgs {
 
 #[derive(Args, Debug, Clone)]
 pub struct HarmonizeArgs {
-    /// The melody as a MIDI file.
+    /// The melody as a MIDI file; without it, a built-in tune (see --tune).
     #[arg(long)]
-    pub input: PathBuf,
+    pub input: Option<PathBuf>,
+    /// The built-in tune to harmonize when there is no --input:
+    /// ode-to-joy (the default), greensleeves or god-rest-ye.
+    #[arg(long, conflicts_with = "input")]
+    pub tune: Option<String>,
     /// The melody's track: its number (from 1) or name. Default: the highest part.
     #[arg(long)]
     pub track: Option<String>,
@@ -100,10 +104,17 @@ fn read_input(path: &Path, model: &Model) -> Result<Score> {
 
 pub fn harmonize(args: HarmonizeArgs) -> Result<()> {
     let mut model = load_model(args.common.model.as_deref())?;
-    let score = read_input(&args.input, &model)?;
+    let (score, what) = match &args.input {
+        Some(input) => (read_input(input, &model)?, input.display().to_string()),
+        None => {
+            let name = args.tune.as_deref().unwrap_or(tunes::DEFAULT_TUNE);
+            let tune = tunes::find(name).map_err(anyhow::Error::msg)?;
+            (tune.score(), tune.title.to_string())
+        }
+    };
     let opts = options(&args.common, args.track);
     let result = super::harmonize(&mut model, &score, &opts)
-        .with_context(|| format!("cannot harmonize {}", args.input.display()))?;
+        .with_context(|| format!("cannot harmonize {what}"))?;
     write_all(&result, &args.common)
 }
 

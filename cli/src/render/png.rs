@@ -132,7 +132,7 @@ fn draw(score: &Score, rgb: &mut [u8]) -> Result<Vec<Text>, String> {
     }
 
     // Bar lines, numbered so the numbers stay apart (every bar, or every
-    // 2nd, 5th, 10th ...); a pickup is bar 0.
+    // 2nd, 5th, 10th ...).
     let lines = bar_lines(score, steps as u32);
     let first = match lines.as_slice() {
         [a, b, c, ..] if b - a < c - b => 0,
@@ -150,8 +150,9 @@ fn draw(score: &Score, rgb: &mut [u8]) -> Result<Vec<Text>, String> {
             RGBColor(190, 190, 190),
         ))
         .map_err(err)?;
+        // A pickup (bar 0) goes unnumbered, as in printed music.
         let bar = first + i;
-        if bar % every == 0 || i == 0 {
+        if bar == 1 || (bar > 0 && bar % every == 0) {
             texts.push(((bx + 3, (top - label_h) / 2), bar.to_string()));
         }
     }
