@@ -20,6 +20,11 @@ pub mod sequencer;
 pub mod token;
 pub mod voice_leading;
 
+/// The default model (`models/chorale-satb.safetensors`, the SATB chorale
+/// harmonizer), compiled in once here so the plugin and the `bach` command
+/// work with no files installed.
+pub const DEFAULT_MODEL: &[u8] = include_bytes!("../../models/chorale-satb.safetensors");
+
 pub use file::{FileError, LoadError, ModelFile};
 pub use meta::{
     CoreKind, Feature, FrameOutput, Init, ModelKind, ModelMeta, Provenance, SplitSizes,

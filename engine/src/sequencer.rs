@@ -47,6 +47,7 @@ pub mod block;
 pub mod clock;
 pub mod input;
 pub mod notes;
+pub mod session;
 pub mod settings;
 pub mod turn;
 

@@ -5,14 +5,12 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
-mod host;
-use host::{
-    assert_nothing_hangs, play, samples_per_beat, stop, Segment, Session, Timed, IN_PROCESS, SR,
-};
-
 use bach_engine::file::{random_tensors, to_bytes};
-use bach_engine::model::Decision;
-use bach_engine::model::VoicesModel;
+use bach_engine::model::{Decision, VoicesModel};
+use bach_engine::sequencer::session::{
+    hanging, notes as keys, play, samples_per_beat, stop, HostNote, Segment, Session, Timed,
+    SAMPLE_RATE,
+};
 use bach_engine::sequencer::{
     Block, EventBuffer, InputEvent, Mode, Sequencer, Settings, Source, Transport, Velocity,
     VoiceModel,
@@ -25,24 +23,25 @@ use bach_engine::{CoreKind, ModelMeta};
 struct Counting;
 
 thread_local! {
+    static COUNTING: Cell<bool> = const { Cell::new(false) };
     static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
 }
 
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if IN_PROCESS.with(|c| c.get()) {
+        if COUNTING.with(|c| c.get()) {
             ALLOCATIONS.with(|a| a.set(a.get() + 1));
         }
         unsafe { System.alloc(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        if IN_PROCESS.with(|c| c.get()) {
+        if COUNTING.with(|c| c.get()) {
             ALLOCATIONS.with(|a| a.set(a.get() + 1));
         }
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if IN_PROCESS.with(|c| c.get()) {
+        if COUNTING.with(|c| c.get()) {
             ALLOCATIONS.with(|a| a.set(a.get() + 1));
         }
         unsafe { System.realloc(ptr, layout, new_size) }
@@ -53,6 +52,8 @@ unsafe impl GlobalAlloc for Counting {
 static GLOBAL: Counting = Counting;
 
 // ---------------------------------------------------------------- models
+
+const SR: f64 = SAMPLE_RATE;
 
 fn random_model(seed: u64) -> VoicesModel {
     let meta = ModelMeta::satb(CoreKind::Gru, 1, 32);
@@ -123,6 +124,27 @@ impl VoiceModel for Busy {
     }
 }
 
+// ---------------------------------------------------------------- a host
+
+/// Plays `session` in buffers of `size` frames through a fresh sequencer
+/// (the engine's pretend host), counting allocations inside `process` only.
+fn run<M: VoiceModel>(
+    session: &Session,
+    model: &mut M,
+    settings: &Settings,
+    size: u32,
+) -> (Vec<Timed>, Sequencer) {
+    let mut seq = Sequencer::new();
+    let events = session
+        .run(&mut seq, model, settings, size, |process| {
+            COUNTING.with(|c| c.set(true));
+            process();
+            COUNTING.with(|c| c.set(false));
+        })
+        .expect("no events dropped");
+    (events, seq)
+}
+
 fn generated(events: &[Timed]) -> Vec<Timed> {
     events
         .iter()
@@ -151,6 +173,12 @@ fn assert_same(a: &[Timed], b: &[Timed], what: &str) {
             &b[lo.min(b.len())..(i + 2).min(b.len())]
         );
     }
+}
+
+/// Every key that was turned on is off after its last event.
+fn assert_nothing_hangs(events: &[Timed]) {
+    let left = hanging(events);
+    assert!(left.is_empty(), "notes left on (channel, pitch): {left:?}");
 }
 
 /// A melody of quarter and eighth notes, some placed off the grid, at 120 bpm.
@@ -184,11 +212,17 @@ const SIZES: [u32; 4] = [1, 37, 512, 4096];
 fn harmony_sounds_at_each_melody_onset() {
     let session = Session {
         segments: vec![play(0, 120.0, 0.0), stop(10 * 24_000, 120.0)],
-        notes: melody(1.0, 120.0),
+        notes: keys(melody(1.0, 120.0)),
         length: 11 * 24_000,
     };
-    let (events, seq) = session.run(&mut Busy::new(), &Settings::default(), 512);
-    for &(t, on, pitch, _) in session.notes.iter().filter(|n| n.1) {
+    let (events, seq) = run(&session, &mut Busy::new(), &Settings::default(), 512);
+    for &HostNote {
+        sample: t,
+        on,
+        pitch,
+        ..
+    } in session.notes.iter().filter(|n| n.on)
+    {
         let at: Vec<_> = events
             .iter()
             .filter(|e| e.sample == t && e.event.on)
@@ -217,10 +251,10 @@ fn steps_land_on_exact_grid_samples_between_onsets() {
     let spb = samples_per_beat(120.0);
     let session = Session {
         segments: vec![play(0, 120.0, 0.0)],
-        notes: vec![(0, true, 72, 100), (4 * 24_000, false, 72, 0)],
+        notes: keys([(0, true, 72, 100), (4 * 24_000, false, 72, 0)]),
         length: 4 * 24_000 + 100,
     };
-    let (events, _) = session.run(&mut Busy::new(), &Settings::default(), 37);
+    let (events, _) = run(&session, &mut Busy::new(), &Settings::default(), 37);
     let expected: Vec<i64> = (0..16)
         .map(|k| (k as f64 * 0.25 * spb).ceil() as i64)
         .collect();
@@ -243,16 +277,16 @@ fn off_grid_onsets_snap_without_latency() {
     let late = (0.55 * spb) as i64;
     let session = Session {
         segments: vec![play(0, 120.0, 0.0)],
-        notes: vec![
+        notes: keys([
             (early, true, 72, 100),
             (late, true, 74, 100),
             (late + 2000, false, 72, 0),
             (late + 3000, false, 74, 0),
-        ],
+        ]),
         length: 24_000,
     };
     let mut model = Busy::new();
-    let (events, _) = session.run(&mut model, &Settings::default(), 512);
+    let (events, _) = run(&session, &mut model, &Settings::default(), 512);
     let ons = voice_ons(&events, 1);
     assert_eq!(ons[0], early, "step 1 runs at the early onset");
     // No second onset at step 1's boundary: the early onset took it.
@@ -294,27 +328,27 @@ fn output_does_not_depend_on_buffer_size() {
             },
             stop(tempo_change + 4 * 30_000 + 8 * 30_000, 96.0),
         ],
-        notes,
+        notes: keys(notes),
         length: tempo_change + 4 * 30_000 + 9 * 30_000,
     };
     let settings = Settings {
         temperature: 1.0,
         ..Settings::default()
     };
-    let reference = session.run(&mut random_model(7), &settings, SIZES[0]).0;
+    let reference = run(&session, &mut random_model(7), &settings, SIZES[0]).0;
     assert!(
         generated(&reference).len() > 40,
         "the model plays: {}",
         reference.len()
     );
     for size in &SIZES[1..] {
-        let (events, _) = session.run(&mut random_model(7), &settings, *size);
+        let (events, _) = run(&session, &mut random_model(7), &settings, *size);
         assert_same(&events, &reference, &format!("buffer size {size}"));
     }
-    let busy = session.run(&mut Busy::new(), &settings, 1).0;
+    let busy = run(&session, &mut Busy::new(), &settings, 1).0;
     for size in &SIZES[1..] {
         assert_same(
-            &session.run(&mut Busy::new(), &settings, *size).0,
+            &run(&session, &mut Busy::new(), &settings, *size).0,
             &busy,
             &format!("busy, size {size}"),
         );
@@ -327,10 +361,10 @@ fn tempo_change_bends_the_grid_without_ending_notes() {
     let change = 2 * 24_000; // beat 2 at 120 bpm
     let session = Session {
         segments: vec![play(0, 120.0, 0.0), play(change, 60.0, 2.0)],
-        notes: vec![(0, true, 72, 100), (change + 4 * 48_000, false, 72, 0)],
+        notes: keys([(0, true, 72, 100), (change + 4 * 48_000, false, 72, 0)]),
         length: change + 4 * 48_000 + 10,
     };
-    let (events, _) = session.run(&mut Busy::new(), &Settings::default(), 512);
+    let (events, _) = run(&session, &mut Busy::new(), &Settings::default(), 512);
     let ons = voice_ons(&events, 2);
     let before: Vec<i64> = (0..8).map(|k| k * 6000).collect();
     let after: Vec<i64> = (0..16).map(|k| change + k * 12_000).collect();
@@ -354,11 +388,11 @@ fn loop_wrap_seek_and_stop_end_every_generated_note() {
             play(5 * 24_000 + 77, 120.0, 40.0), // seek
             stop(7 * 24_000 + 5, 120.0),
         ],
-        notes: vec![(0, true, 72, 100), (8 * 24_000, false, 72, 0)],
+        notes: keys([(0, true, 72, 100), (8 * 24_000, false, 72, 0)]),
         length: 9 * 24_000,
     };
     for size in SIZES {
-        let (events, seq) = session.run(&mut Busy::new(), &Settings::default(), size);
+        let (events, seq) = run(&session, &mut Busy::new(), &Settings::default(), size);
         let wraps = [2 * 24_000, 4 * 24_000];
         for cut in wraps.iter().chain(&[5 * 24_000 + 77, 7 * 24_000 + 5]) {
             for v in 1..4u8 {
@@ -402,15 +436,15 @@ fn loop_wrap_seek_and_stop_end_every_generated_note() {
 fn stopped_transport_harmonizes_live_input_on_the_players_time() {
     let session = Session {
         segments: vec![stop(0, 100.0)],
-        notes: vec![
+        notes: keys([
             (12_345, true, 67, 80),
             (40_000, false, 67, 0),
             (50_001, true, 69, 80),
             (60_000, false, 69, 0),
-        ],
+        ]),
         length: 80_000,
     };
-    let (events, seq) = session.run(&mut Busy::new(), &Settings::default(), 256);
+    let (events, seq) = run(&session, &mut Busy::new(), &Settings::default(), 256);
     let ons = voice_ons(&events, 1);
     assert_eq!(ons[0], 12_345);
     // The internal grid restarts on the note: 16ths at 100 bpm are 7200 samples.
@@ -424,21 +458,21 @@ fn stopped_transport_harmonizes_live_input_on_the_players_time() {
 fn same_seed_same_notes_other_seed_other_notes() {
     let session = Session {
         segments: vec![play(0, 120.0, 0.0)],
-        notes: melody(0.0, 120.0),
+        notes: keys(melody(0.0, 120.0)),
         length: 9 * 24_000,
     };
     let settings = Settings {
         temperature: 1.5,
         ..Settings::default()
     };
-    let a = session.run(&mut random_model(3), &settings, 512).0;
-    let b = session.run(&mut random_model(3), &settings, 4096).0;
+    let a = run(&session, &mut random_model(3), &settings, 512).0;
+    let b = run(&session, &mut random_model(3), &settings, 4096).0;
     assert_same(&a, &b, "512 vs 4096");
     let other = Settings {
         seed: 99,
         ..settings
     };
-    let c = session.run(&mut random_model(3), &other, 512).0;
+    let c = run(&session, &mut random_model(3), &other, 512).0;
     assert_ne!(generated(&a), generated(&c));
 }
 
@@ -446,7 +480,7 @@ fn same_seed_same_notes_other_seed_other_notes() {
 fn voices_channels_and_velocity_follow_settings() {
     let session = Session {
         segments: vec![play(0, 120.0, 0.0)],
-        notes: vec![(0, true, 72, 33), (24_000, false, 72, 0)],
+        notes: keys([(0, true, 72, 33), (24_000, false, 72, 0)]),
         length: 30_000,
     };
     let mut settings = Settings::default();
@@ -454,7 +488,7 @@ fn voices_channels_and_velocity_follow_settings() {
     settings.channels[1] = 9;
     settings.channels[3] = 9;
     settings.pass_through = false;
-    let (events, _) = session.run(&mut Busy::new(), &settings, 100);
+    let (events, _) = run(&session, &mut Busy::new(), &settings, 100);
     assert!(
         events.iter().all(|e| e.event.source != Source::Input),
         "no pass-through"
@@ -465,7 +499,7 @@ fn voices_channels_and_velocity_follow_settings() {
         .filter(|e| e.event.on)
         .all(|e| e.event.channel == 9 && e.event.velocity == 33));
     settings.velocity = Velocity::Fixed(101);
-    let (events, _) = session.run(&mut Busy::new(), &settings, 100);
+    let (events, _) = run(&session, &mut Busy::new(), &settings, 100);
     assert!(events
         .iter()
         .filter(|e| e.event.on)
@@ -477,7 +511,7 @@ fn voices_channels_and_velocity_follow_settings() {
 fn generated_voices_stay_in_their_ranges() {
     let session = Session {
         segments: vec![play(0, 120.0, 0.0)],
-        notes: melody(0.0, 120.0),
+        notes: keys(melody(0.0, 120.0)),
         length: 9 * 24_000,
     };
     let settings = Settings {
@@ -486,7 +520,7 @@ fn generated_voices_stay_in_their_ranges() {
     };
     let model = random_model(11);
     let ranges: Vec<VoiceRange> = (0..4).map(|v| model.range(v).unwrap()).collect();
-    let (events, _) = session.run(&mut model.clone(), &settings, 512);
+    let (events, _) = run(&session, &mut model.clone(), &settings, 512);
     for e in events.iter().filter(|e| e.event.on) {
         if let Source::Voice(v) = e.event.source {
             assert!(ranges[v as usize].contains(e.event.pitch), "{e:?}");
@@ -512,10 +546,10 @@ fn continue_mode_listens_then_plays_then_listens() {
     };
     let session = Session {
         segments: vec![play(0, 120.0, 0.0)],
-        notes,
+        notes: keys(notes),
         length: 4 * bar,
     };
-    let (events, seq) = session.run(&mut Busy::new(), &settings, 512);
+    let (events, seq) = run(&session, &mut Busy::new(), &settings, 512);
     let gen_ons: Vec<i64> = generated(&events)
         .iter()
         .filter(|e| e.event.on)
@@ -552,15 +586,15 @@ fn playing_over_the_model_takes_the_turn_back() {
     let interrupt = 3 * 24_000 + 999;
     let session = Session {
         segments: vec![play(0, 120.0, 0.0)],
-        notes: vec![
+        notes: keys([
             (0, true, 64, 90),
             (6000, false, 64, 0),
             (interrupt, true, 70, 90),
             (interrupt + 500, false, 70, 0),
-        ],
+        ]),
         length: 4 * 24_000,
     };
-    let (events, _) = session.run(&mut Busy::new(), &settings, 64);
+    let (events, _) = run(&session, &mut Busy::new(), &settings, 64);
     let generated = generated(&events);
     assert!(
         generated.iter().any(|e| e.event.on && e.sample < interrupt),
@@ -649,7 +683,7 @@ fn processing_never_allocates() {
             play(5 * 24_000, 140.0, 17.0),
             stop(7 * 24_000, 90.0),
         ],
-        notes: melody(0.5, 120.0),
+        notes: keys(melody(0.5, 120.0)),
         length: 9 * 24_000,
     };
     for mode in [Mode::Harmonize, Mode::Continue] {
@@ -660,7 +694,7 @@ fn processing_never_allocates() {
         };
         let mut model = random_model(5);
         ALLOCATIONS.with(|a| a.set(0));
-        let (events, _) = session.run(&mut model, &settings, 37);
+        let (events, _) = run(&session, &mut model, &settings, 37);
         assert!(!events.is_empty());
         assert_eq!(
             ALLOCATIONS.with(|a| a.get()),
@@ -865,16 +899,16 @@ fn a_phrase_after_silence_starts_afresh() {
     let spb = samples_per_beat(120.0) as i64;
     let session = Session {
         segments: vec![play(0, 120.0, 0.0)],
-        notes: vec![
+        notes: keys([
             (0, true, 72, 100),
             (spb, false, 72, 0),
             (3 * spb, true, 74, 100),
             (4 * spb, false, 74, 0),
-        ],
+        ]),
         length: 5 * spb,
     };
     let mut model = Busy::new();
-    let (events, _) = session.run(&mut model, &Settings::default(), 512);
+    let (events, _) = run(&session, &mut model, &Settings::default(), 512);
     // One step per 16th while a melody sounds: beats 0-1 and 3-4.
     assert_eq!(model.positions, [0, 1, 2, 3, 12, 13, 14, 15]);
     let ons = voice_ons(&events, 1);

@@ -5,7 +5,7 @@
 use bach_engine::voice_leading::parallels;
 use bach_engine::{Performer, Rng, Sampler, Token, VoicesModel};
 
-const MODEL: &[u8] = include_bytes!("../../models/chorale-satb.safetensors");
+const MODEL: &[u8] = bach_engine::DEFAULT_MODEL;
 
 /// A wandering soprano in quarter and eighth notes, diatonic in C.
 fn melody(steps: usize, seed: u64) -> Vec<Token> {

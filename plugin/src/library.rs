@@ -9,10 +9,7 @@ use crossbeam::queue::ArrayQueue;
 use serde::{Deserialize, Serialize};
 
 /// Models compiled into the binary, so the plugin works with no files installed.
-pub const EMBEDDED: &[(&str, &[u8])] = &[(
-    "chorale-satb",
-    include_bytes!("../../models/chorale-satb.safetensors"),
-)];
+pub const EMBEDDED: &[(&str, &[u8])] = &[("chorale-satb", bach_engine::DEFAULT_MODEL)];
 
 /// Which model a project uses; saved with the project.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -18,7 +18,14 @@ use clack_host::utils::{BeatTime, ClapId, SecondsTime};
 
 pub mod vst3_host;
 
-pub const SR: f64 = 48_000.0;
+// Sessions are the engine's pretend host, so a session sent here is the very
+// one the engine's tests and the offline `bach` commands play.
+pub use bach_engine::sequencer::session::{play, stop, HostNote, Segment, Session};
+use bach_engine::sequencer::Transport;
+
+pub const SR: f64 = bach_engine::sequencer::session::SAMPLE_RATE;
+/// Velocity of every note-on this host sends.
+pub const VELOCITY: u8 = 90;
 
 /// The workspace's `target/bundled` folder.
 pub fn bundled(name: &str) -> PathBuf {
@@ -83,97 +90,28 @@ pub fn midi_velocity(v: f64) -> u8 {
     (v * 127.0).round().clamp(0.0, 127.0) as u8
 }
 
-/// The transport from `start` on.
-#[derive(Clone, Copy, Debug)]
-pub struct Segment {
-    pub start: i64,
-    pub playing: bool,
-    pub tempo: f64,
-    pub pos: f64,
-    pub looped: Option<(f64, f64)>,
+/// Input keys (absolute sample, on, pitch) on channel 0, at the velocity
+/// this host sends.
+pub fn keys(notes: impl IntoIterator<Item = (i64, bool, u8)>) -> Vec<HostNote> {
+    notes
+        .into_iter()
+        .map(|(sample, on, pitch)| HostNote {
+            sample,
+            on,
+            pitch,
+            velocity: if on { VELOCITY } else { 0 },
+        })
+        .collect()
 }
 
-pub fn play(start: i64, tempo: f64, pos: f64) -> Segment {
-    Segment {
-        start,
-        playing: true,
-        tempo,
-        pos,
-        looped: None,
-    }
-}
-
-pub fn stop(start: i64, tempo: f64) -> Segment {
-    Segment {
-        start,
-        playing: false,
-        tempo,
-        pos: 0.0,
-        looped: None,
-    }
-}
-
-/// Transport segments and input notes (absolute sample, on, pitch) on channel 0.
-pub struct Session {
-    pub segments: Vec<Segment>,
-    pub notes: Vec<(i64, bool, u8)>,
-    pub length: i64,
-}
-
-/// Where the transport is at one sample (host-neutral).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Position {
-    pub playing: bool,
-    pub tempo: f64,
-    /// Song position in quarter notes (0 when stopped), wrapped into the loop.
-    pub beats: f64,
-    pub looped: Option<(f64, f64)>,
-}
-
-impl Session {
-    pub fn position_at(&self, sample: i64) -> Position {
-        let seg = self
-            .segments
-            .iter()
-            .rev()
-            .find(|s| s.start <= sample)
-            .expect("a segment from sample 0");
-        let mut beats = 0.0;
-        if seg.playing {
-            beats = seg.pos + (sample - seg.start) as f64 * seg.tempo / (60.0 * SR);
-        }
-        if let Some((a, b)) = seg.looped {
-            if beats >= b {
-                beats = a + (beats - b) % (b - a);
-            }
-        }
-        Position {
-            playing: seg.playing,
-            tempo: seg.tempo,
-            beats,
-            looped: seg.looped,
-        }
-    }
-
-    /// Frames of the block from `sample`: `size`, cut at the next segment
-    /// start (as hosts cut at seeks and tempo changes) and at the end.
-    pub fn block_len(&self, sample: i64, size: u32) -> u32 {
-        let next_seg = self
-            .segments
-            .iter()
-            .map(|g| g.start)
-            .filter(|&t| t > sample)
-            .min()
-            .unwrap_or(i64::MAX);
-        (size as i64)
-            .min(next_seg - sample)
-            .min(self.length - sample) as u32
-    }
-
-    fn transport_at(&self, sample: i64) -> TransportEvent {
-        let p = self.position_at(sample);
-        transport_event(p.playing, p.tempo, p.beats, p.looped)
-    }
+/// The CLAP transport a host reports for the engine's pretend-host transport.
+pub fn clap_transport(t: &Transport) -> TransportEvent {
+    transport_event(
+        t.playing,
+        t.tempo.unwrap_or(120.0),
+        t.pos_beats.unwrap_or(0.0),
+        t.loop_range,
+    )
 }
 
 /// A CLAP transport: playing or not, tempo, song position in beats, loop.
@@ -344,7 +282,7 @@ impl ClapBach {
         for &(offset, on, pitch) in notes {
             let pckn = Pckn::new(0u16, 0u16, pitch as u16, Match::All);
             if on {
-                input.push(&NoteOnEvent::new(offset, pckn, 90.0 / 127.0));
+                input.push(&NoteOnEvent::new(offset, pckn, VELOCITY as f64 / 127.0));
             } else {
                 input.push(&NoteOffEvent::new(offset, pckn, 0.0));
             }
@@ -466,22 +404,15 @@ impl ClapBach {
     /// as hosts cut at seeks and tempo changes); returns every note sent.
     pub fn run(&mut self, session: &Session, size: u32, params: &[(ClapId, f64)]) -> Vec<Note> {
         let mut out = Vec::new();
-        let mut s = 0i64;
         let mut first = true;
         let mut notes = Vec::new();
-        while s < session.length {
-            let frames = session.block_len(s, size);
+        for block in session.blocks(size) {
             notes.clear();
-            for &(t, on, pitch) in &session.notes {
-                if t >= s && t < s + frames as i64 {
-                    notes.push(((t - s) as u32, on, pitch));
-                }
-            }
-            let transport = session.transport_at(s);
+            notes.extend(block.notes.iter().map(|n| (block.offset(n), n.on, n.pitch)));
+            let transport = clap_transport(&block.transport);
             let p: &[(ClapId, f64)] = if first { params } else { &[] };
-            self.process(frames, &transport, &notes, p, s, &mut out);
+            self.process(block.frames, &transport, &notes, p, block.start, &mut out);
             first = false;
-            s += frames as i64;
         }
         out
     }

@@ -28,6 +28,7 @@ use vst3::Steinberg::{
 use vst3::{Class, ComPtr, ComWrapper, Interface};
 
 use crate::{bundled, midi_velocity, Note, Session};
+use bach_engine::sequencer::Transport;
 
 /// The plugin library inside the VST3 bundle, or a failure that says how to build it.
 pub fn vst3_library() -> PathBuf {
@@ -528,40 +529,32 @@ impl Vst3Bach {
             .collect();
         let mut out = Vec::new();
         let mut notes = Vec::new();
-        let mut s = 0i64;
-        while s < session.length {
-            let frames = session.block_len(s, size);
+        for block in session.blocks(size) {
             notes.clear();
-            for &(t, on, pitch) in &session.notes {
-                if t >= s && t < s + frames as i64 {
-                    notes.push(((t - s) as u32, on, pitch));
-                }
-            }
-            let mut context = process_context(session, s, self.sample_rate);
-            let p: &[(ParamID, f64)] = if s == 0 { &normalized } else { &[] };
-            self.process(frames, &mut context, &notes, p, s, &mut out);
-            s += frames as i64;
+            notes.extend(block.notes.iter().map(|n| (block.offset(n), n.on, n.pitch)));
+            let mut context = process_context(&block.transport, block.start, self.sample_rate);
+            let p: &[(ParamID, f64)] = if block.start == 0 { &normalized } else { &[] };
+            self.process(block.frames, &mut context, &notes, p, block.start, &mut out);
         }
         out
     }
 }
 
 /// The VST3 process context for the block starting at `sample`.
-pub fn process_context(session: &Session, sample: i64, sample_rate: f64) -> ProcessContext {
-    let p = session.position_at(sample);
+pub fn process_context(t: &Transport, sample: i64, sample_rate: f64) -> ProcessContext {
     // SAFETY: ProcessContext is plain data; all-zero is valid.
     let mut c: ProcessContext = unsafe { std::mem::zeroed() };
     c.sampleRate = sample_rate;
     c.projectTimeSamples = sample;
     c.state = kTempoValid | kTimeSigValid | kProjectTimeMusicValid;
-    if p.playing {
+    if t.playing {
         c.state |= kPlaying;
     }
-    c.tempo = p.tempo;
-    c.projectTimeMusic = p.beats;
+    c.tempo = t.tempo.unwrap_or(120.0);
+    c.projectTimeMusic = t.pos_beats.unwrap_or(0.0);
     c.timeSigNumerator = 4;
     c.timeSigDenominator = 4;
-    if let Some((a, b)) = p.looped {
+    if let Some((a, b)) = t.loop_range {
         c.state |= kCycleActive | kCycleValid;
         c.cycleStartMusic = a;
         c.cycleEndMusic = b;

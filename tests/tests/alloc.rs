@@ -1,7 +1,7 @@
 //! The same sessions through a debug build with nice-plug's
 //! `assert_process_allocs`: any allocation in `process()` aborts the test binary.
 
-use bach_e2e::{alloc_checked_library, hanging, play, stop, ClapBach, Segment, Session};
+use bach_e2e::{alloc_checked_library, hanging, keys, play, stop, ClapBach, Segment, Session};
 
 #[test]
 fn allocation_checked_build_plays_every_session_without_aborting() {
@@ -21,7 +21,7 @@ fn allocation_checked_build_plays_every_session_without_aborting() {
             play(120_000, 90.0, 33.0),
             stop(160_000, 90.0),
         ],
-        notes,
+        notes: keys(notes),
         length: 200_000,
     };
     for size in [1, 37, 512, 4096] {

@@ -1,7 +1,7 @@
 //! The built `.clap` through the CLAP ABI: harmony with the melody, voices in
 //! range, output independent of buffer size, transport changes, state.
 
-use bach_e2e::{hanging, play, stop, ClapBach, Note, Segment, Session};
+use bach_e2e::{hanging, keys, play, stop, ClapBach, Note, Segment, Session};
 use bach_engine::{CoreKind, ModelMeta};
 
 /// Melody of quarter notes and eighths (some off the grid) at 120 bpm, from beat 1.
@@ -28,7 +28,7 @@ fn melody() -> Vec<(i64, bool, u8)> {
 fn session() -> Session {
     Session {
         segments: vec![play(0, 120.0, 0.0), stop(10 * 24_000, 120.0)],
-        notes: melody(),
+        notes: keys(melody()),
         length: 11 * 24_000,
     }
 }
@@ -111,7 +111,7 @@ fn output_is_the_same_for_every_buffer_size() {
             play(420_000, 140.0, 32.0 + 120_000.0 * 100.0 / (60.0 * 48_000.0)), // tempo change
             stop(560_000, 140.0),
         ],
-        notes,
+        notes: keys(notes),
         length: 600_000,
     };
     let mut plugin = ClapBach::load(4096);
@@ -148,7 +148,7 @@ fn loop_seek_and_stop_end_generated_notes() {
             play(130_007, 120.0, 40.0),
             stop(170_003, 120.0),
         ],
-        notes: vec![(10, true, 70), (200_000, false, 70)],
+        notes: keys([(10, true, 70), (200_000, false, 70)]),
         length: 220_000,
     };
     let mut plugin = ClapBach::load(4096);
@@ -180,7 +180,7 @@ fn deactivation_ends_generated_notes() {
     let mut plugin = ClapBach::load(4096);
     let s = Session {
         segments: vec![play(0, 120.0, 0.0)],
-        notes: vec![(0, true, 72)],
+        notes: keys([(0, true, 72)]),
         length: 4096,
     };
     let mut out = plugin.run(&s, 4096, &[]);

@@ -10,7 +10,7 @@
 
 use std::path::{Path, PathBuf};
 
-use bach_e2e::{edit_state, play, stop, with_model, ClapBach, Note, Session, SR};
+use bach_e2e::{edit_state, keys, play, stop, with_model, ClapBach, Note, Session, SR};
 use serde_json::{json, Value};
 
 fn fixtures() -> PathBuf {
@@ -64,12 +64,13 @@ fn int(v: &Value) -> i64 {
 
 fn session(perf: &Value) -> Session {
     let tempo = perf["tempo"].as_f64().expect("tempo");
-    let notes = perf["input"]
-        .as_array()
-        .expect("input notes")
-        .iter()
-        .map(|n| (int(&n[0]), n[1] == "on", int(&n[2]) as u8))
-        .collect();
+    let notes = keys(
+        perf["input"]
+            .as_array()
+            .expect("input notes")
+            .iter()
+            .map(|n| (int(&n[0]), n[1] == "on", int(&n[2]) as u8)),
+    );
     Session {
         segments: vec![play(0, tempo, 0.0), stop(int(&perf["stop_at"]), tempo)],
         notes,

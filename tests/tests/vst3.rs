@@ -4,7 +4,7 @@
 //! as the CLAP build.
 
 use bach_e2e::vst3_host::Vst3Bach;
-use bach_e2e::{hanging, play, stop, ClapBach, Note, Segment, Session};
+use bach_e2e::{hanging, keys, play, stop, ClapBach, Note, Segment, Session};
 use bach_engine::{CoreKind, ModelMeta};
 
 /// Melody of quarter notes and eighths (some off the grid) at 120 bpm, from beat 1.
@@ -31,7 +31,7 @@ fn melody() -> Vec<(i64, bool, u8)> {
 fn session() -> Session {
     Session {
         segments: vec![play(0, 120.0, 0.0), stop(10 * 24_000, 120.0)],
-        notes: melody(),
+        notes: keys(melody()),
         length: 11 * 24_000,
     }
 }
@@ -110,7 +110,7 @@ fn transport_session() -> Session {
             play(420_000, 140.0, 32.0 + 120_000.0 * 100.0 / (60.0 * 48_000.0)), // tempo change
             stop(560_000, 140.0),
         ],
-        notes,
+        notes: keys(notes),
         length: 600_000,
     }
 }
@@ -175,7 +175,7 @@ fn loop_seek_and_stop_end_generated_notes() {
             play(130_007, 120.0, 40.0),
             stop(170_003, 120.0),
         ],
-        notes: vec![(10, true, 70), (200_000, false, 70)],
+        notes: keys([(10, true, 70), (200_000, false, 70)]),
         length: 220_000,
     };
     let mut plugin = Vst3Bach::load(4096);
@@ -206,7 +206,7 @@ fn deactivation_ends_generated_notes() {
     let mut plugin = Vst3Bach::load(4096);
     let s = Session {
         segments: vec![play(0, 120.0, 0.0)],
-        notes: vec![(0, true, 72)],
+        notes: keys([(0, true, 72)]),
         length: 4096,
     };
     let mut out = plugin.run(&s, 4096, &[]);

@@ -1,6 +1,7 @@
-//! The command line: `train`, `eval`, `info` and `plot`; `harmonize`,
-//! `continue` and `generate` live in [`crate::offline::command`],
-//! `rewrite-provenance` in [`crate::provenance`].
+//! The command line: `train`, `eval`, `info`, `plot`, `harmony` and
+//! `rewrite-provenance` (in [`crate::provenance`]). Playing
+//! files (`harmonize`, `continue`, `generate`) is the `bach` command's job
+//! (the `bach-cli` crate), which needs no candle.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -40,12 +41,6 @@ pub enum Command {
     },
     /// Draw training curves or a hidden-state trajectory as a PNG.
     Plot(crate::plot::PlotArgs),
-    /// Add alto, tenor and bass to a melody from a MIDI file, as the plugin would.
-    Harmonize(crate::offline::command::HarmonizeArgs),
-    /// Let the model play on for N bars after the music in a MIDI file.
-    Continue(crate::offline::command::ContinueArgs),
-    /// Let the model play N bars from nothing.
-    Generate(crate::offline::command::GenerateArgs),
     /// Harmonize a split's sopranos and compare parallels, crossings, ranges
     /// and strong-beat consonance with Bach's own chorales.
     Harmony(crate::harmony::HarmonyArgs),
@@ -222,9 +217,6 @@ pub fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Plot(args) => crate::plot::run(args),
-        Command::Harmonize(args) => crate::offline::command::harmonize(args),
-        Command::Continue(args) => crate::offline::command::continue_(args),
-        Command::Generate(args) => crate::offline::command::generate(args),
         Command::Harmony(args) => crate::harmony::run(args),
         Command::RewriteProvenance(args) => crate::provenance::rewrite_command(args),
     }

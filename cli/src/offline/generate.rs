@@ -83,11 +83,12 @@ fn finish(mut score: Score, bar: usize, opts: &Options) -> Offline {
         numerator: quarters,
         denominator: 4,
     }];
+    let timeline = Timeline::constant(step_beats, 0.0, bpm);
     Offline {
-        timeline: Timeline::constant(step_beats, 0.0, bpm),
-        length: 0,
-        input: Vec::new(),
+        session: timeline.session(Vec::new(), 0),
+        timeline,
         events: Vec::new(),
+        melody: None,
         score,
     }
 }

@@ -2,6 +2,7 @@
 //! a piano-roll picture to PNG. Both render into memory, so the caller can
 //! write every output atomically only once all of them have succeeded.
 
+pub mod glyphs;
 pub mod png;
 pub mod wav;
 

@@ -4,11 +4,11 @@ use bach_engine::model::VoicesModel;
 use bach_engine::score::{Part, Score};
 use bach_engine::sequencer::Mode;
 
-use super::session::{host_notes, play, voice_notes};
 use super::{
     check_voices_model, melody::melody, origin_beats, tempo_map, voice_name, voice_parts, Offline,
     OfflineError, Options, Timeline,
 };
+use bach_engine::sequencer::session::{host_notes, voice_notes};
 
 /// Harmonizes the melody of `score` (read on the model's grid) as the plugin
 /// would if the file played in a host from its start: the output has the
@@ -30,13 +30,8 @@ pub fn harmonize(
     let end_step = tune.end();
     // One step past the melody's end, where the rest ends every voice.
     let length = timeline.sample_of_step(end_step + 1);
-    let events = play(
-        model,
-        &opts.settings(Mode::Harmonize),
-        &timeline,
-        &input,
-        length,
-    )?;
+    let session = timeline.session(input, length);
+    let events = session.play(model, &opts.settings(Mode::Harmonize))?;
     let mut notes = voice_notes(&events, &timeline, n, end_step);
     notes[0].clear();
     let mut parts = voice_parts(model, notes, 0);
@@ -53,8 +48,8 @@ pub fn harmonize(
     Ok(Offline {
         score: out,
         timeline,
-        input,
-        length,
+        session,
         events,
+        melody: Some(0),
     })
 }

@@ -4,15 +4,14 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use bach_cli::offline::{self, Options};
+use bach_cli::render;
 use bach_engine::midi;
 use bach_engine::model::{AnyModel, VoicesModel};
 use bach_engine::score::{MeterChange, Note, Part, Score, TempoChange};
-use bach_engine::sequencer::{Block, EventBuffer, InputEvent, Mode, Sequencer, Settings, Source};
-use bach_trainer::offline::command::DEFAULT_MODEL;
-use bach_trainer::offline::session::VoiceEvent;
-use bach_trainer::offline::timeline::SAMPLE_RATE;
-use bach_trainer::offline::{self, Options};
-use bach_trainer::render;
+use bach_engine::sequencer::session::voice_events;
+use bach_engine::sequencer::{Mode, Sequencer, Settings};
+use bach_engine::DEFAULT_MODEL;
 
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("bach-offline-{name}-{}", std::process::id()));
@@ -22,7 +21,7 @@ fn temp_dir(name: &str) -> PathBuf {
 }
 
 fn run(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_bach-trainer"))
+    let out = Command::new(env!("CARGO_BIN_EXE_bach"))
         .args(args)
         .output()
         .unwrap();
@@ -199,7 +198,7 @@ fn meters_three_four_and_six_eight_and_a_pickup() {
         let result = offline::harmonize(&mut model(), &read_back, &Options::default()).unwrap();
         check_harmony(&result.score, &notes);
         assert_eq!(result.score.meters, meters);
-        let origin = result.timeline.transport_at(0).pos_beats.unwrap();
+        let origin = result.session.transport_at(0).pos_beats.unwrap();
         if meters.len() == 2 {
             // The pickup sits on the last beat of the model's bar.
             assert_eq!(origin, 3.0);
@@ -367,8 +366,8 @@ fn off_grid_notes_are_snapped_and_several_tracks_choose_the_melody() {
     );
 }
 
-/// The same session through a bare sequencer, cut into other buffer sizes,
-/// with the plugin's block handling, gives the same voice events.
+/// The same session through a fresh sequencer, cut into other buffer sizes
+/// than the commands' 512 frames, gives the same voice events.
 #[test]
 fn the_offline_session_is_the_sequencer_as_the_plugin_runs_it() {
     let input = score_of(
@@ -393,46 +392,17 @@ fn the_offline_session_is_the_sequencer_as_the_plugin_runs_it() {
     let result = offline::harmonize(&mut model(), &input, &opts).unwrap();
     for size in [1u32, 97, 4096] {
         let mut m = model();
-        let mut seq = Sequencer::new();
-        let mut out = EventBuffer::with_capacity(2048);
         let settings = Settings {
             mode: Mode::Harmonize,
             temperature: 1.0,
             seed: 11,
             ..Settings::default()
         };
-        let mut events = Vec::new();
-        let mut start = 0i64;
-        while start < result.length {
-            let cut = result.timeline.next_change_after(start).unwrap_or(i64::MAX);
-            let frames = (size as i64).min(cut - start).min(result.length - start) as u32;
-            let end = start + frames as i64;
-            let block_input: Vec<InputEvent> = result
-                .input
-                .iter()
-                .filter(|n| n.sample >= start && n.sample < end)
-                .map(|n| InputEvent::note((n.sample - start) as u32, n.on, 0, n.pitch, n.velocity))
-                .collect();
-            let block = Block {
-                sample_rate: SAMPLE_RATE,
-                frames,
-                transport: result.timeline.transport_at(start),
-                bypassed: false,
-            };
-            seq.process(&mut m, &settings, &block, &block_input, &mut out);
-            for e in out.events() {
-                if let Source::Voice(voice) = e.source {
-                    events.push(VoiceEvent {
-                        sample: start + e.offset as i64,
-                        on: e.on,
-                        voice,
-                        pitch: e.pitch,
-                        velocity: e.velocity,
-                    });
-                }
-            }
-            start = end;
-        }
+        let events = result
+            .session
+            .run(&mut Sequencer::new(), &mut m, &settings, size, |p| p())
+            .unwrap();
+        let events = voice_events(&events);
         assert_eq!(events, result.events, "buffers of {size}");
     }
 }

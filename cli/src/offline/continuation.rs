@@ -4,11 +4,11 @@ use bach_engine::model::VoicesModel;
 use bach_engine::score::{Note, Score};
 use bach_engine::sequencer::Mode;
 
-use super::session::{host_notes, play, voice_notes};
 use super::{
     check_bars, check_voices_model, origin_beats, tempo_map, voice_parts, Offline, OfflineError,
     Options, Timeline,
 };
+use bach_engine::sequencer::session::{host_notes, voice_notes};
 
 /// Plays every note of `primer` to the sequencer in continue mode, then lets
 /// the model play `bars` bars (of the primer's last meter). The silence the
@@ -46,7 +46,8 @@ pub fn continue_from(
     let start = primer_end + silence;
     let end_step = start + total;
     let length = timeline.sample_of_step(end_step);
-    let events = play(model, &settings, &timeline, &input, length)?;
+    let session = timeline.session(input, length);
+    let events = session.play(model, &settings)?;
     let voices = voice_notes(&events, &timeline, n, end_step);
 
     let mut out = primer.clone();
@@ -64,9 +65,9 @@ pub fn continue_from(
     Ok(Offline {
         score: out,
         timeline,
-        input,
-        length,
+        session,
         events,
+        melody: None,
     })
 }
 

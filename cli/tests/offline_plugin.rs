@@ -7,12 +7,12 @@
 //! default model it embeds, the test fails and says how to build it: it
 //! must never pass by skipping.
 
-use bach_e2e::{bundled, play, ClapBach, Session};
+use bach_cli::offline::{self, Offline, Options, VoiceEvent};
+use bach_e2e::{bundled, ClapBach};
 use bach_engine::model::VoicesModel;
 use bach_engine::score::{MeterChange, Note, Part, Score, TempoChange};
-use bach_trainer::offline::command::DEFAULT_MODEL;
-use bach_trainer::offline::session::voice_notes;
-use bach_trainer::offline::{self, Offline, Options, VoiceEvent};
+use bach_engine::sequencer::session::{voice_notes, BLOCK_FRAMES};
+use bach_engine::DEFAULT_MODEL;
 
 /// Checks the bundle is there and up to date; panics with how to build it.
 fn bundle_ready() {
@@ -83,7 +83,8 @@ fn input() -> Score {
     score
 }
 
-/// Plays the offline result's session through the plugin (`params` as CLAP
+/// Plays the offline result's session (the very blocks the offline command
+/// sent its sequencer) through the plugin (`params` as CLAP
 /// values: nice-plug sends continuous parameters normalised to 0..1 and
 /// stepped ones as steps from their minimum); returns the voices'
 /// events (channel = voice by the plugin's default channels).
@@ -93,22 +94,8 @@ fn through_plugin(result: &Offline, params: &[(&str, f64)], continue_from: i64) 
         .iter()
         .map(|&(name, value)| (plugin.param(name), value))
         .collect();
-    let session = Session {
-        segments: result
-            .timeline
-            .segments()
-            .iter()
-            .map(|s| play(s.sample, s.bpm, s.beat))
-            .collect(),
-        notes: result
-            .input
-            .iter()
-            .map(|n| (n.sample, n.on, n.pitch))
-            .collect(),
-        length: result.length,
-    };
     plugin
-        .run(&session, 512, &params)
+        .run(&result.session, BLOCK_FRAMES, &params)
         .into_iter()
         // Channel 0 is the melody passing through, except on the model's turn in continue mode.
         .filter(|n| n.channel > 0 || n.sample >= continue_from)

@@ -6,9 +6,10 @@
 //! sample and the beat there), so the step boundaries computed here are the
 //! very samples the sequencer steps on.
 
-use bach_engine::score::TempoChange;
-use bach_engine::sequencer::clock::{sanitize_tempo, Anchor};
-use bach_engine::sequencer::Transport;
+use crate::score::TempoChange;
+use crate::sequencer::clock::{sanitize_tempo, Anchor};
+
+use super::{play, HostNote, Segment, Session};
 
 /// Sample rate of the pretend host.
 pub const SAMPLE_RATE: f64 = 48_000.0;
@@ -107,20 +108,22 @@ impl Timeline {
         ((beat - self.origin) / self.step_beats).round().max(0.0) as u32
     }
 
-    /// What a playing host reports at the first sample of a block starting at `sample`.
-    pub fn transport_at(&self, sample: i64) -> Transport {
-        let seg = self.segment_at(sample);
-        Transport {
-            playing: true,
-            tempo: Some(seg.bpm),
-            pos_beats: Some(seg.anchor.beat_at(sample)),
-            loop_range: None,
-        }
+    /// The transport of a host playing this timeline from sample 0: one
+    /// segment per tempo, where a host starts a new block.
+    pub fn transport(&self) -> Vec<Segment> {
+        self.segments
+            .iter()
+            .map(|s| play(s.sample, s.bpm, s.beat))
+            .collect()
     }
 
-    /// The first tempo change after `sample`, where a host starts a new block.
-    pub fn next_change_after(&self, sample: i64) -> Option<i64> {
-        self.segments.iter().map(|s| s.sample).find(|&s| s > sample)
+    /// A session of `length` samples playing `notes` on this timeline.
+    pub fn session(&self, notes: Vec<HostNote>, length: i64) -> Session {
+        Session {
+            segments: self.transport(),
+            notes,
+            length,
+        }
     }
 }
 
@@ -148,15 +151,23 @@ mod tests {
         assert_eq!(t.sample_of_step(16), 96_000);
         assert_eq!(t.sample_of_step(17), 104_000);
         assert_eq!(t.step_at(104_000), 17);
-        assert_eq!(t.next_change_after(0), Some(96_000));
-        assert_eq!(t.transport_at(104_000).tempo, Some(90.0));
-        assert_eq!(t.transport_at(104_000).pos_beats, Some(4.25));
+        let session = t.session(Vec::new(), 200_000);
+        assert_eq!(
+            session.block_len(95_900, 512),
+            100,
+            "a block ends at the tempo change"
+        );
+        assert_eq!(session.transport_at(104_000).tempo, Some(90.0));
+        assert_eq!(session.transport_at(104_000).pos_beats, Some(4.25));
     }
 
     #[test]
     fn a_pickup_starts_inside_the_bar_and_odd_tempi_fall_back() {
         let t = Timeline::new(0.25, 3.0, &[TempoChange { step: 0, bpm: 0.5 }]);
-        assert_eq!(t.transport_at(0).pos_beats, Some(3.0));
+        assert_eq!(
+            t.session(Vec::new(), 1).transport_at(0).pos_beats,
+            Some(3.0)
+        );
         assert_eq!(t.segments()[0].bpm, 120.0);
         assert_eq!(t.sample_of_step(4), 24_000);
     }

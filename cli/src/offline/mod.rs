@@ -1,9 +1,9 @@
 //! Offline harmonize, continue and generate: the plugin's engine stepping
 //! run on a MIDI file instead of a live host, for users without a DAW.
 //!
-//! [`harmonize()`] and [`continue_from`] play the file through a pretend
-//! host session ([`session`]) that drives [`bach_engine::sequencer::Sequencer`]
-//! block by block exactly as the plugin does, so for the same model, seed,
+//! [`harmonize()`] and [`continue_from`] play the file through the engine's
+//! pretend host ([`bach_engine::sequencer::session`]), which drives the
+//! [`bach_engine::sequencer::Sequencer`] block by block exactly as the plugin does, so for the same model, seed,
 //! tempo and input the notes are the plugin's. [`generate()`] starts from
 //! silence, where the sequencer (which only answers what it heard) has nothing
 //! to do, so it steps the model directly as the sequencer does on its turn.
@@ -13,18 +13,16 @@ pub mod continuation;
 pub mod generate;
 pub mod harmonize;
 pub mod melody;
-pub mod session;
-pub mod timeline;
 
 use bach_engine::model::{AnyModel, VoicesModel};
 use bach_engine::score::{Part, Score};
+use bach_engine::sequencer::session::{Overflow, Session};
 use bach_engine::sequencer::{Mode, Settings};
 
+pub use bach_engine::sequencer::session::{HostNote, Timeline, VoiceEvent};
 pub use continuation::continue_from;
 pub use generate::generate;
 pub use harmonize::harmonize;
-pub use session::{HostNote, VoiceEvent};
-pub use timeline::Timeline;
 
 /// What can go wrong turning a file into music.
 #[derive(Debug, thiserror::Error)]
@@ -47,8 +45,8 @@ pub enum OfflineError {
     NoBars,
     #[error("{0} bars is too long (at most 4096)")]
     TooManyBars(u32),
-    #[error("the sequencer dropped {0} output events in one block")]
-    Overflow(usize),
+    #[error(transparent)]
+    Overflow(#[from] Overflow),
 }
 
 /// Most bars `continue` and `generate` will make.
@@ -111,12 +109,29 @@ impl Options {
 pub struct Offline {
     pub score: Score,
     pub timeline: Timeline,
-    /// Input notes as the pretend host sent them.
-    pub input: Vec<HostNote>,
-    /// Samples played.
-    pub length: i64,
+    /// What the pretend host played: its transport, the input notes as it
+    /// sent them, and how many samples.
+    pub session: Session,
+    /// The part that is the melody the user gave (harmonize's), if any.
+    pub melody: Option<usize>,
     /// The voices' note events as the sequencer sent them.
     pub events: Vec<VoiceEvent>,
+}
+
+impl Offline {
+    /// What the picture's legend calls each part: its name, and for the
+    /// melody that was given, "(melody)" after it.
+    pub fn legend(&self) -> Vec<String> {
+        self.score
+            .parts
+            .iter()
+            .enumerate()
+            .map(|(i, p)| match self.melody {
+                Some(m) if m == i => format!("{} (melody)", p.name),
+                _ => p.name.clone(),
+            })
+            .collect()
+    }
 }
 
 /// The voices model a harmonize or continue needs, from a loaded file.

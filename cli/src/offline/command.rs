@@ -7,13 +7,11 @@ use bach_engine::file::write_atomic;
 use bach_engine::model::AnyModel;
 use bach_engine::score::Score;
 use bach_engine::ModelMeta;
+use bach_engine::DEFAULT_MODEL;
 use clap::Args;
 
 use super::{Offline, Options};
-use crate::render;
-
-/// The default chorale model, compiled in so the commands work with no files.
-pub const DEFAULT_MODEL: &[u8] = include_bytes!("../../../models/chorale-satb.safetensors");
+use crate::{render, tunes};
 
 /// Options every offline command takes.
 #[derive(Args, Debug, Clone)]
@@ -47,9 +45,13 @@ pub struct CommonArgs {
 
 #[derive(Args, Debug, Clone)]
 pub struct HarmonizeArgs {
-    /// The melody as a MIDI file.
+    /// The melody as a MIDI file; without it, a built-in tune (see --tune).
     #[arg(long)]
-    pub input: PathBuf,
+    pub input: Option<PathBuf>,
+    /// The built-in tune to harmonize when there is no --input:
+    /// ode-to-joy (the default), greensleeves or god-rest-ye.
+    #[arg(long, conflicts_with = "input")]
+    pub tune: Option<String>,
     /// The melody's track: its number (from 1) or name. Default: the highest part.
     #[arg(long)]
     pub track: Option<String>,
@@ -102,12 +104,23 @@ fn read_input(path: &Path, meta: &ModelMeta) -> Result<Score> {
 }
 
 pub fn harmonize(args: HarmonizeArgs) -> Result<()> {
+    let what = args
+        .input
+        .as_ref()
+        .map_or("the tune".to_string(), |p| p.display().to_string());
     let mut model = super::voices_model(load_model(args.common.model.as_deref())?)
-        .with_context(|| format!("cannot harmonize {}", args.input.display()))?;
-    let score = read_input(&args.input, model.meta())?;
+        .with_context(|| format!("cannot harmonize {what}"))?;
+    let (score, what) = match &args.input {
+        Some(input) => (read_input(input, model.meta())?, what),
+        None => {
+            let name = args.tune.as_deref().unwrap_or(tunes::DEFAULT_TUNE);
+            let tune = tunes::find(name).map_err(anyhow::Error::msg)?;
+            (tune.score(), tune.title.to_string())
+        }
+    };
     let opts = options(&args.common, args.track);
     let result = super::harmonize(&mut model, &score, &opts)
-        .with_context(|| format!("cannot harmonize {}", args.input.display()))?;
+        .with_context(|| format!("cannot harmonize {what}"))?;
     write_all(&result, &args.common)
 }
 
@@ -129,33 +142,18 @@ pub fn generate(args: GenerateArgs) -> Result<()> {
 }
 
 /// Renders every requested output in memory first, so nothing is written
-/// when any of them fails; then writes each atomically.
+/// when any of them fails; then writes them (see [`write_files`]).
 fn write_all(result: &Offline, common: &CommonArgs) -> Result<()> {
     let score = &result.score;
     let midi = bach_engine::midi::write(score).context("cannot encode the MIDI file")?;
-    let wav = match &common.wav {
-        Some(p) => Some((
-            p,
-            render::wav::render(score).context("cannot render the WAV file")?,
-        )),
-        None => None,
-    };
-    let png = match &common.png {
-        Some(p) => Some((
-            p,
-            render::png::render(score)
-                .map_err(anyhow::Error::msg)
-                .context("cannot draw the piano roll")?,
-        )),
-        None => None,
-    };
-    let write = |path: &Path, bytes: &[u8]| {
-        write_atomic(path, bytes).with_context(|| format!("cannot write {}", path.display()))
-    };
-    write(&common.out, &midi)?;
-    for (path, bytes) in wav.iter().chain(png.iter()) {
-        write(path, bytes)?;
+    let mut files = vec![(common.out.clone(), midi)];
+    if let Some(p) = &common.wav {
+        files.push((p.clone(), render_wav(result)?));
     }
+    if let Some(p) = &common.png {
+        files.push((p.clone(), render_png(result)?));
+    }
+    write_files(&files)?;
     let notes: usize = score.parts.iter().map(|p| p.notes.len()).sum();
     println!(
         "wrote {} ({} parts, {} notes, {} steps)",
@@ -164,5 +162,37 @@ fn write_all(result: &Offline, common: &CommonArgs) -> Result<()> {
         notes,
         score.len
     );
+    Ok(())
+}
+
+/// The result heard through the built-in synthesizer, as WAV bytes.
+pub fn render_wav(result: &Offline) -> Result<Vec<u8>> {
+    render::wav::render(&result.score).context("cannot render the WAV file")
+}
+
+/// The result as a piano-roll picture, as PNG bytes.
+pub fn render_png(result: &Offline) -> Result<Vec<u8>> {
+    render::png::render_labelled(&result.score, &result.legend())
+        .map_err(anyhow::Error::msg)
+        .context("cannot draw the piano roll")
+}
+
+/// Writes each file atomically. When one fails, the files this call had
+/// already created are removed again, so a failed command leaves no partial
+/// set behind (files it replaced keep their new content).
+pub fn write_files(files: &[(PathBuf, Vec<u8>)]) -> Result<()> {
+    let mut created: Vec<&Path> = Vec::new();
+    for (path, bytes) in files {
+        let existed = path.exists();
+        if let Err(e) = write_atomic(path, bytes) {
+            for p in created {
+                let _ = std::fs::remove_file(p);
+            }
+            return Err(e).with_context(|| format!("cannot write {}", path.display()));
+        }
+        if !existed {
+            created.push(path);
+        }
+    }
     Ok(())
 }

@@ -1,0 +1,396 @@
+//! A pretend host: a session on an absolute sample timeline (transport
+//! segments and input notes) cut into blocks as a host cuts its buffers, and
+//! played through a [`Sequencer`] the way `bach-plugin`'s `process()` does.
+//!
+//! One home for what the engine's sequencer tests, the end-to-end tests
+//! (which send the same blocks to the built plugin) and the `bach` command's
+//! offline playing all need, so the three feed the sequencer identically.
+//! Not for the audio thread: it allocates freely.
+
+pub mod timeline;
+
+use crate::score::Note;
+use crate::sequencer::clock::Anchor;
+use crate::sequencer::{
+    Block, EventBuffer, InputEvent, NoteEvent, Sequencer, Settings, Source, Transport, VoiceModel,
+};
+
+pub use timeline::{TempoSegment, Timeline, SAMPLE_RATE};
+
+/// Frames per block of the offline commands: a common host buffer size.
+pub const BLOCK_FRAMES: u32 = 512;
+/// Output events per block, as in the plugin.
+pub const MAX_OUTPUT: usize = 2048;
+
+/// The transport from sample `start` on (until the next segment).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Segment {
+    pub start: i64,
+    pub playing: bool,
+    pub tempo: f64,
+    /// Song position in quarter notes at `start` (ignored when stopped).
+    pub pos: f64,
+    /// Active loop `[start, end)` in quarter notes.
+    pub looped: Option<(f64, f64)>,
+}
+
+/// The transport playing from `start` at `tempo`, at song position `pos`.
+pub fn play(start: i64, tempo: f64, pos: f64) -> Segment {
+    Segment {
+        start,
+        playing: true,
+        tempo,
+        pos,
+        looped: None,
+    }
+}
+
+/// The transport stopped from `start`.
+pub fn stop(start: i64, tempo: f64) -> Segment {
+    Segment {
+        start,
+        playing: false,
+        tempo,
+        pos: 0.0,
+        looped: None,
+    }
+}
+
+/// An input note event at an absolute sample (channel 0, like a keyboard).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct HostNote {
+    pub sample: i64,
+    /// Note-offs sort before note-ons at the same sample, so a repeated note restrikes.
+    pub on: bool,
+    pub pitch: u8,
+    pub velocity: u8,
+}
+
+impl From<(i64, bool, u8, u8)> for HostNote {
+    fn from((sample, on, pitch, velocity): (i64, bool, u8, u8)) -> Self {
+        Self {
+            sample,
+            on,
+            pitch,
+            velocity,
+        }
+    }
+}
+
+/// Input notes from (sample, on, pitch, velocity) tuples, in the order given.
+pub fn notes<N: Into<HostNote>>(notes: impl IntoIterator<Item = N>) -> Vec<HostNote> {
+    notes.into_iter().map(Into::into).collect()
+}
+
+/// A note event of a generated voice at an absolute sample.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct VoiceEvent {
+    pub sample: i64,
+    pub on: bool,
+    pub voice: u8,
+    pub pitch: u8,
+    pub velocity: u8,
+}
+
+/// An output event at an absolute sample (its `offset` set to 0, since
+/// offsets differ with the buffer size and the absolute sample is what counts).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timed {
+    pub sample: i64,
+    pub event: NoteEvent,
+}
+
+/// The sequencer sent more events in one block than the output buffer holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the sequencer dropped {0} output events in one block")]
+pub struct Overflow(pub usize);
+
+/// Transport segments (the first from sample 0) and input notes (sorted by
+/// sample) over `length` samples.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Session {
+    pub segments: Vec<Segment>,
+    pub notes: Vec<HostNote>,
+    pub length: i64,
+}
+
+impl Session {
+    /// What a host reports at the first sample of a block starting at
+    /// `sample`. A playing segment's position runs on an [`Anchor`] built as
+    /// the sequencer builds its own, then wraps into the loop.
+    pub fn transport_at(&self, sample: i64) -> Transport {
+        let seg = self
+            .segments
+            .iter()
+            .rev()
+            .find(|s| s.start <= sample)
+            .expect("a segment from sample 0");
+        if !seg.playing {
+            return Transport {
+                playing: false,
+                tempo: Some(seg.tempo),
+                pos_beats: None,
+                loop_range: seg.looped,
+            };
+        }
+        let mut pos = Anchor::new(seg.start, seg.pos, SAMPLE_RATE, seg.tempo).beat_at(sample);
+        if let Some((a, b)) = seg.looped {
+            if pos >= b {
+                pos = a + (pos - b) % (b - a);
+            }
+        }
+        Transport {
+            playing: true,
+            tempo: Some(seg.tempo),
+            pos_beats: Some(pos),
+            loop_range: seg.looped,
+        }
+    }
+
+    /// Frames of the block from `sample`: `size`, cut at the next segment
+    /// start (as hosts cut at seeks and tempo changes) and at the end.
+    pub fn block_len(&self, sample: i64, size: u32) -> u32 {
+        let next_seg = self
+            .segments
+            .iter()
+            .map(|g| g.start)
+            .filter(|&t| t > sample)
+            .min()
+            .unwrap_or(i64::MAX);
+        (size as i64)
+            .min(next_seg - sample)
+            .min(self.length - sample) as u32
+    }
+
+    /// The session as a host's buffers of at most `size` frames.
+    pub fn blocks(&self, size: u32) -> Blocks<'_> {
+        assert!(size > 0, "a block has at least one frame");
+        assert!(
+            self.notes.windows(2).all(|w| w[0].sample <= w[1].sample),
+            "a session's notes are sorted by sample"
+        );
+        Blocks {
+            session: self,
+            size,
+            start: 0,
+            next_note: 0,
+        }
+    }
+
+    /// Plays the session through `sequencer` in blocks of `size` frames and
+    /// returns every output event. `around` runs each `process` call (it must
+    /// call the closure it is given once), so a test can watch it, say for
+    /// allocations.
+    pub fn run<M: VoiceModel + ?Sized>(
+        &self,
+        sequencer: &mut Sequencer,
+        model: &mut M,
+        settings: &Settings,
+        size: u32,
+        mut around: impl FnMut(&mut dyn FnMut()),
+    ) -> Result<Vec<Timed>, Overflow> {
+        let mut out = EventBuffer::with_capacity(MAX_OUTPUT);
+        let mut input = Vec::with_capacity(256);
+        let mut all = Vec::new();
+        for b in self.blocks(size) {
+            b.input(&mut input);
+            let block = b.block();
+            around(&mut || sequencer.process(model, settings, &block, &input, &mut out));
+            if out.dropped() > 0 {
+                return Err(Overflow(out.dropped()));
+            }
+            all.extend(out.events().iter().map(|&event| Timed {
+                sample: b.start + event.offset as i64,
+                event: NoteEvent { offset: 0, ..event },
+            }));
+        }
+        Ok(all)
+    }
+
+    /// [`Session::run`] through a fresh sequencer in blocks of
+    /// [`BLOCK_FRAMES`], keeping only the generated voices' events: what the
+    /// plugin would send for them.
+    pub fn play<M: VoiceModel + ?Sized>(
+        &self,
+        model: &mut M,
+        settings: &Settings,
+    ) -> Result<Vec<VoiceEvent>, Overflow> {
+        let events = self.run(&mut Sequencer::new(), model, settings, BLOCK_FRAMES, |p| {
+            p()
+        })?;
+        Ok(voice_events(&events))
+    }
+}
+
+/// The blocks of a [`Session`], in order.
+pub struct Blocks<'a> {
+    session: &'a Session,
+    size: u32,
+    start: i64,
+    next_note: usize,
+}
+
+impl<'a> Iterator for Blocks<'a> {
+    type Item = HostBlock<'a>;
+
+    fn next(&mut self) -> Option<HostBlock<'a>> {
+        let s = self.session;
+        if self.start >= s.length {
+            return None;
+        }
+        let start = self.start;
+        let frames = s.block_len(start, self.size);
+        let end = start + frames as i64;
+        let first = self.next_note;
+        self.next_note += s.notes[first..].partition_point(|n| n.sample < end);
+        self.start = end;
+        Some(HostBlock {
+            start,
+            frames,
+            transport: s.transport_at(start),
+            notes: &s.notes[first..self.next_note],
+        })
+    }
+}
+
+/// One buffer of a session.
+#[derive(Clone, Copy, Debug)]
+pub struct HostBlock<'a> {
+    /// Absolute sample of the first frame.
+    pub start: i64,
+    pub frames: u32,
+    pub transport: Transport,
+    /// Input notes in this buffer (any before the session's start fall in the first).
+    pub notes: &'a [HostNote],
+}
+
+impl HostBlock<'_> {
+    /// The input notes' offsets in this buffer.
+    pub fn offset(&self, note: &HostNote) -> u32 {
+        (note.sample - self.start).max(0) as u32
+    }
+
+    /// The input notes as sequencer events on channel 0, into `input` (cleared first).
+    pub fn input(&self, input: &mut Vec<InputEvent>) {
+        input.clear();
+        input.extend(
+            self.notes
+                .iter()
+                .map(|n| InputEvent::note(self.offset(n), n.on, 0, n.pitch, n.velocity)),
+        );
+    }
+
+    /// The sequencer's view of this buffer.
+    pub fn block(&self) -> Block {
+        Block {
+            sample_rate: SAMPLE_RATE,
+            frames: self.frames,
+            transport: self.transport,
+            bypassed: false,
+        }
+    }
+}
+
+/// The (channel, pitch) of every key still on after its last event: notes
+/// left hanging. Empty for a well-behaved session.
+pub fn hanging(events: &[Timed]) -> Vec<(u8, u8)> {
+    let mut last = std::collections::BTreeMap::new();
+    for e in events {
+        last.insert((e.event.channel, e.event.pitch), e.event.on);
+    }
+    last.into_iter()
+        .filter(|(_, on)| *on)
+        .map(|(key, _)| key)
+        .collect()
+}
+
+/// Samples per beat at `tempo` at the session's sample rate.
+pub fn samples_per_beat(tempo: f64) -> f64 {
+    60.0 * SAMPLE_RATE / tempo
+}
+
+/// The generated voices' events among `events`.
+pub fn voice_events(events: &[Timed]) -> Vec<VoiceEvent> {
+    events
+        .iter()
+        .filter_map(|e| match e.event.source {
+            Source::Voice(voice) => Some(VoiceEvent {
+                sample: e.sample,
+                on: e.event.on,
+                voice,
+                pitch: e.event.pitch,
+                velocity: e.event.velocity,
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Input note events for `notes`, sorted as a host delivers them.
+pub fn host_notes(notes: &[Note], timeline: &Timeline) -> Vec<HostNote> {
+    let mut out = Vec::with_capacity(notes.len() * 2);
+    for n in notes {
+        out.push(HostNote {
+            sample: timeline.sample_of_step(n.start),
+            on: true,
+            pitch: n.pitch,
+            velocity: n.velocity.clamp(1, 127),
+        });
+        out.push(HostNote {
+            sample: timeline.sample_of_step(n.end()),
+            on: false,
+            pitch: n.pitch,
+            velocity: 0,
+        });
+    }
+    out.sort();
+    out
+}
+
+/// Notes per voice (`voices` of them) from the voices' events, on the grid
+/// of `timeline`: a note-on starts a note (ending the voice's previous one),
+/// a note-off ends it. Notes are cut at `end_step`; notes still sounding
+/// there end there; notes shorter than a step (a step voiced again at once)
+/// are dropped, as they never sound for a whole step.
+pub fn voice_notes(
+    events: &[VoiceEvent],
+    timeline: &Timeline,
+    voices: usize,
+    end_step: u32,
+) -> Vec<Vec<Note>> {
+    let mut notes = vec![Vec::new(); voices];
+    let mut open: Vec<Option<Note>> = vec![None; voices];
+    let close = |notes: &mut Vec<Note>, note: Option<Note>, step: u32| {
+        if let Some(mut n) = note {
+            let step = step.min(end_step);
+            if step > n.start {
+                n.len = step - n.start;
+                notes.push(n);
+            }
+        }
+    };
+    for e in events {
+        let v = e.voice as usize;
+        if v >= voices {
+            continue;
+        }
+        let step = timeline.step_at(e.sample);
+        if e.on {
+            close(&mut notes[v], open[v].take(), step);
+            if step < end_step {
+                open[v] = Some(Note {
+                    start: step,
+                    len: 1,
+                    pitch: e.pitch,
+                    velocity: e.velocity.clamp(1, 127),
+                });
+            }
+        } else if open[v].is_some_and(|n| n.pitch == e.pitch) {
+            close(&mut notes[v], open[v].take(), step);
+        }
+    }
+    for (v, o) in open.into_iter().enumerate() {
+        close(&mut notes[v], o, end_step);
+    }
+    notes
+}
