@@ -21,7 +21,10 @@ pub mod token;
 pub mod voice_leading;
 
 pub use file::{FileError, LoadError, ModelFile};
-pub use meta::{CoreKind, Feature, FrameOutput, Init, ModelKind, ModelMeta, Provenance};
+pub use meta::{
+    CoreKind, Feature, FrameOutput, Init, ModelKind, ModelMeta, Provenance, SplitSizes,
+    TrainerBuild,
+};
 pub use model::{AnyModel, PianoRollModel, VoicesModel};
 pub use perform::Performer;
 pub use pianoroll::KeyFrame;

@@ -237,3 +237,78 @@ fn save_is_atomic_and_round_trips() {
     assert_eq!(ModelFile::load(&path).unwrap().meta, meta());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The metadata of the first shipped harmonizer, as written by format
+/// version 1 (no frame output, provenance without hash, settings or trainer).
+const VERSION_1_META: &str = r#"{"format_version":1,"name":"chorale-satb","kind":"voices","core":"gru","layers":1,"hidden":16,"init":"default","step_beats":0.25,"voices":[{"name":"S","low":54,"high":87},{"name":"A","low":46,"high":80},{"name":"T","low":40,"high":75},{"name":"B","low":30,"high":72}],"features":[{"type":"previous_step"},{"type":"bar_position","steps":16}],"training":{"dataset":"Jsb16thSeparated.json","split":"train","epochs":90,"seed":1,"valid_nll":1.9,"test_nll":1.98,"date":"2026-11-23","command":"bach-trainer train --dataset Jsb16thSeparated.json --out satb-c.safetensors"}}"#;
+
+#[test]
+fn older_files_load_with_their_provenance_as_recorded() {
+    let tensors = random_tensors(&meta(), 0, 0.1);
+    let file = ModelFile::from_bytes(&raw(&tensors, Some(VERSION_1_META.into()), Dtype::F32))
+        .expect("a version-1 file loads");
+    assert_eq!(file.meta.format_version, 1);
+    let t = file.meta.training.expect("its record is kept");
+    assert_eq!(t.dataset, "Jsb16thSeparated.json");
+    assert_eq!(t.test_nll, Some(1.98));
+    assert!(t.dataset_sha256.is_none() && t.split_sizes.is_none());
+    assert!(t.trainer.is_none() && t.settings.is_none());
+    // A version-2 file from before the provenance fields, and one with no record.
+    let mut v2: serde_json::Value = serde_json::from_str(VERSION_1_META).unwrap();
+    v2["format_version"] = 2.into();
+    assert!(ModelFile::from_bytes(&raw(&tensors, Some(v2.to_string()), Dtype::F32)).is_ok());
+    v2.as_object_mut().unwrap().remove("training");
+    let bare = ModelFile::from_bytes(&raw(&tensors, Some(v2.to_string()), Dtype::F32)).unwrap();
+    assert!(bare.meta.training.is_none());
+}
+
+#[test]
+fn full_provenance_round_trips_and_older_readers_skip_it() {
+    use bach_engine::{Provenance, SplitSizes, TrainerBuild};
+    let mut m = meta();
+    let mut settings = serde_json::Map::new();
+    settings.insert("lr".into(), serde_json::json!(0.002));
+    settings.insert("transpose".into(), serde_json::json!(false));
+    m.training = Some(Provenance {
+        dataset: "roll.json".into(),
+        split: "train".into(),
+        epochs: 3,
+        seed: 7,
+        valid_nll: Some(4.5),
+        test_nll: None,
+        date: "2026-11-30".into(),
+        command: "bach-trainer train --dataset roll.json --out m.safetensors".into(),
+        dataset_sha256: Some("ab".repeat(32)),
+        split_sizes: Some(SplitSizes {
+            train: 6,
+            valid: 2,
+            test: 2,
+        }),
+        trainer: Some(TrainerBuild {
+            name: "bach-trainer".into(),
+            version: "0.1.0".into(),
+            revision: Some("0123456789abcdef0123456789abcdef01234567".into()),
+        }),
+        settings: Some(settings),
+    });
+    let bytes = to_bytes(&m, &random_tensors(&m, 0, 0.1)).unwrap();
+    assert_eq!(ModelFile::from_bytes(&bytes).unwrap().meta, m);
+    // A reader of the version before these fields (serde ignores unknown
+    // keys) still sees everything it knew.
+    #[derive(serde::Deserialize)]
+    struct OldProvenance {
+        dataset: String,
+        test_nll: Option<f64>,
+        command: String,
+    }
+    #[derive(serde::Deserialize)]
+    struct OldMeta {
+        format_version: u32,
+        training: Option<OldProvenance>,
+    }
+    let old: OldMeta = serde_json::from_str(&json(&m)).unwrap();
+    assert_eq!(old.format_version, bach_engine::meta::FORMAT_VERSION);
+    let t = old.training.unwrap();
+    assert_eq!((t.dataset.as_str(), t.test_nll), ("roll.json", None));
+    assert!(t.command.starts_with("bach-trainer train"));
+}

@@ -73,6 +73,22 @@ fn seeds() -> Vec<(Vec<u8>, usize)> {
         test_nll: None,
         date: "2024-01-01".into(),
         command: "bach-trainer train --core tanh".into(),
+        // The full record, so mutations reach its newer fields too.
+        dataset_sha256: Some("0f".repeat(32)),
+        split_sizes: Some(bach_engine::SplitSizes {
+            train: 3,
+            valid: 1,
+            test: 1,
+        }),
+        trainer: Some(bach_engine::TrainerBuild {
+            name: "bach-trainer".into(),
+            version: "0.1.0".into(),
+            revision: None,
+        }),
+        settings: Some(serde_json::Map::from_iter([
+            ("lr".to_string(), serde_json::json!(0.002)),
+            ("optim".to_string(), serde_json::json!({"clip": 1.0})),
+        ])),
     });
     let metas = [
         ModelMeta::satb(CoreKind::Gru, 2, 6),

@@ -5,12 +5,17 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
+mod host;
+use host::{
+    assert_nothing_hangs, play, samples_per_beat, stop, Segment, Session, Timed, IN_PROCESS, SR,
+};
+
 use bach_engine::file::{random_tensors, to_bytes};
 use bach_engine::model::Decision;
 use bach_engine::model::VoicesModel;
 use bach_engine::sequencer::{
-    Block, EventBuffer, InputEvent, Mode, NoteEvent, Sequencer, Settings, Source, Transport,
-    Velocity, VoiceModel,
+    Block, EventBuffer, InputEvent, Mode, Sequencer, Settings, Source, Transport, Velocity,
+    VoiceModel,
 };
 use bach_engine::token::{Token, VoiceRange, MAX_VOICES};
 use bach_engine::{CoreKind, ModelMeta};
@@ -20,25 +25,24 @@ use bach_engine::{CoreKind, ModelMeta};
 struct Counting;
 
 thread_local! {
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
     static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
 }
 
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if COUNTING.with(|c| c.get()) {
+        if IN_PROCESS.with(|c| c.get()) {
             ALLOCATIONS.with(|a| a.set(a.get() + 1));
         }
         unsafe { System.alloc(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        if COUNTING.with(|c| c.get()) {
+        if IN_PROCESS.with(|c| c.get()) {
             ALLOCATIONS.with(|a| a.set(a.get() + 1));
         }
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if COUNTING.with(|c| c.get()) {
+        if IN_PROCESS.with(|c| c.get()) {
             ALLOCATIONS.with(|a| a.set(a.get() + 1));
         }
         unsafe { System.realloc(ptr, layout, new_size) }
@@ -49,8 +53,6 @@ unsafe impl GlobalAlloc for Counting {
 static GLOBAL: Counting = Counting;
 
 // ---------------------------------------------------------------- models
-
-const SR: f64 = 48_000.0;
 
 fn random_model(seed: u64) -> VoicesModel {
     let meta = ModelMeta::satb(CoreKind::Gru, 1, 32);
@@ -121,134 +123,6 @@ impl VoiceModel for Busy {
     }
 }
 
-// ---------------------------------------------------------------- a host
-
-/// The transport from `start` on (until the next segment).
-#[derive(Clone, Copy, Debug)]
-struct Segment {
-    start: i64,
-    playing: bool,
-    tempo: f64,
-    pos: f64,
-    looped: Option<(f64, f64)>,
-}
-
-fn play(start: i64, tempo: f64, pos: f64) -> Segment {
-    Segment {
-        start,
-        playing: true,
-        tempo,
-        pos,
-        looped: None,
-    }
-}
-
-fn stop(start: i64, tempo: f64) -> Segment {
-    Segment {
-        start,
-        playing: false,
-        tempo,
-        pos: 0.0,
-        looped: None,
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Timed {
-    sample: i64,
-    event: NoteEvent,
-}
-
-struct Session {
-    segments: Vec<Segment>,
-    /// (absolute sample, on, pitch, velocity) on channel 0.
-    notes: Vec<(i64, bool, u8, u8)>,
-    length: i64,
-}
-
-impl Session {
-    fn transport_at(&self, sample: i64) -> Transport {
-        let seg = self
-            .segments
-            .iter()
-            .rev()
-            .find(|s| s.start <= sample)
-            .unwrap();
-        if !seg.playing {
-            return Transport {
-                playing: false,
-                tempo: Some(seg.tempo),
-                pos_beats: None,
-                loop_range: None,
-            };
-        }
-        let mut pos = seg.pos + (sample - seg.start) as f64 * seg.tempo / (60.0 * SR);
-        if let Some((a, b)) = seg.looped {
-            if pos >= b {
-                pos = a + (pos - b) % (b - a);
-            }
-        }
-        Transport {
-            playing: true,
-            tempo: Some(seg.tempo),
-            pos_beats: Some(pos),
-            loop_range: seg.looped,
-        }
-    }
-
-    /// Runs the session in buffers of `size` frames (cut at segment starts,
-    /// as hosts cut at seeks and tempo changes) and returns every output event.
-    fn run<M: VoiceModel>(
-        &self,
-        model: &mut M,
-        settings: &Settings,
-        size: u32,
-    ) -> (Vec<Timed>, Sequencer) {
-        let mut seq = Sequencer::new();
-        let mut out = EventBuffer::with_capacity(1024);
-        let mut input = Vec::with_capacity(256);
-        let mut all = Vec::new();
-        let mut s = 0i64;
-        while s < self.length {
-            let next_seg = self
-                .segments
-                .iter()
-                .map(|g| g.start)
-                .filter(|&t| t > s)
-                .min()
-                .unwrap_or(i64::MAX);
-            let frames = (size as i64).min(next_seg - s).min(self.length - s) as u32;
-            input.clear();
-            for &(t, on, pitch, velocity) in &self.notes {
-                if t >= s && t < s + frames as i64 {
-                    input.push(InputEvent::note((t - s) as u32, on, 0, pitch, velocity));
-                }
-            }
-            let block = Block {
-                sample_rate: SR,
-                frames,
-                transport: self.transport_at(s),
-                bypassed: false,
-            };
-            COUNTING.with(|c| c.set(true));
-            seq.process(model, settings, &block, &input, &mut out);
-            COUNTING.with(|c| c.set(false));
-            assert_eq!(out.dropped(), 0);
-            // Offsets differ with the buffer size; the absolute sample is what counts.
-            all.extend(out.events().iter().map(|&event| Timed {
-                sample: s + event.offset as i64,
-                event: NoteEvent { offset: 0, ..event },
-            }));
-            s += frames as i64;
-        }
-        (all, seq)
-    }
-}
-
-fn samples_per_beat(tempo: f64) -> f64 {
-    60.0 * SR / tempo
-}
-
 fn generated(events: &[Timed]) -> Vec<Timed> {
     events
         .iter()
@@ -277,23 +151,6 @@ fn assert_same(a: &[Timed], b: &[Timed], what: &str) {
             &b[lo.min(b.len())..(i + 2).min(b.len())]
         );
     }
-}
-
-/// Every key that was turned on is off after its last event.
-fn assert_nothing_hangs(events: &[Timed]) {
-    let mut last = std::collections::HashMap::new();
-    for e in events {
-        last.insert((e.event.channel, e.event.pitch), e.event.on);
-    }
-    let hanging: Vec<_> = last
-        .iter()
-        .filter(|(_, on)| **on)
-        .map(|(k, _)| *k)
-        .collect();
-    assert!(
-        hanging.is_empty(),
-        "notes left on (channel, pitch): {hanging:?}"
-    );
 }
 
 /// A melody of quarter and eighth notes, some placed off the grid, at 120 bpm.

@@ -215,6 +215,22 @@ impl Plugin for Bach {
         if let Some(tempo) = t.tempo {
             self.shared.tempo.store(tempo, Ordering::Relaxed);
         }
+        // Bar lines for the window's roll, at the block's end: plain atomic stores.
+        let (beats, per_bar) = match (t.pos_beats(), t.time_sig_numerator, t.time_sig_denominator) {
+            (Some(pos), num, den) => {
+                let per_bar = match (num, den) {
+                    (Some(n), Some(d)) if n > 0 && d > 0 => n as f64 * 4.0 / d as f64,
+                    _ => 4.0,
+                };
+                let elapsed = t
+                    .tempo
+                    .map_or(0.0, |bpm| frames as f64 / self.sample_rate * bpm / 60.0);
+                (pos + elapsed, per_bar)
+            }
+            (None, ..) => (f64::NAN, 4.0),
+        };
+        self.shared.beats.store(beats, Ordering::Relaxed);
+        self.shared.beats_per_bar.store(per_bar, Ordering::Relaxed);
         let settings = self.params.settings();
         self.sequencer.process(
             &mut self.model.model,

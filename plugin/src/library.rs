@@ -85,7 +85,7 @@ impl Loaded {
             choice: choice.clone(),
             name: meta.name.clone(),
             kind: format!(
-                "{} voices, {} x{} {}",
+                "{} voices, {} {} × {}",
                 meta.voices.len(),
                 meta.core.name(),
                 meta.layers,
@@ -124,6 +124,10 @@ pub struct Shared {
     pub now: atomic_float::AtomicF64,
     pub sample_rate: atomic_float::AtomicF64,
     pub tempo: atomic_float::AtomicF64,
+    /// The host's position in beats at `now` (NaN when it gives none) and
+    /// its bar length in quarter notes, for the roll's bar lines.
+    pub beats: atomic_float::AtomicF64,
+    pub beats_per_bar: atomic_float::AtomicF64,
     /// The window's text (main/GUI threads only).
     pub status: Mutex<Status>,
 }
@@ -145,6 +149,8 @@ impl Default for Shared {
             now: 0.0.into(),
             sample_rate: 48_000.0.into(),
             tempo: 120.0.into(),
+            beats: f64::NAN.into(),
+            beats_per_bar: 4.0.into(),
             status: Mutex::new(Status::default()),
         }
     }

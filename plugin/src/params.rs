@@ -74,7 +74,7 @@ fn channel(name: &str, default: i32) -> IntParam {
 impl Default for BachParams {
     fn default() -> Self {
         Self {
-            editor_state: EguiEditorState::from_size(LogicalSize::new(640.0, 560.0), 1.0),
+            editor_state: EguiEditorState::from_size(LogicalSize::new(720.0, 680.0), 1.0),
             model: Arc::new(RwLock::new(ModelChoice::default())),
             bypass: BoolParam::new("Bypass", false).make_bypass(),
             mode: EnumParam::new("Mode", ModeParam::Harmonize),

@@ -74,6 +74,13 @@ pub struct Note {
     pub on: bool,
     pub channel: u8,
     pub pitch: u8,
+    /// 1 to 127 for a note-on, 0 for a note-off.
+    pub velocity: u8,
+}
+
+/// A CLAP or VST3 velocity (0 to 1) as a MIDI velocity.
+pub fn midi_velocity(v: f64) -> u8 {
+    (v * 127.0).round().clamp(0.0, 127.0) as u8
 }
 
 /// The transport from `start` on.
@@ -365,6 +372,7 @@ impl ClapBach {
                     on: true,
                     channel: e.pckn().raw_channel() as u8,
                     pitch: e.pckn().raw_key() as u8,
+                    velocity: midi_velocity(e.velocity()),
                 });
             } else if let Some(e) = event.as_event::<NoteOffEvent>() {
                 out.push(Note {
@@ -372,6 +380,7 @@ impl ClapBach {
                     on: false,
                     channel: e.pckn().raw_channel() as u8,
                     pitch: e.pckn().raw_key() as u8,
+                    velocity: 0,
                 });
             }
         }
@@ -433,10 +442,10 @@ impl ClapBach {
                 self.midi_out.push((time, e.data()));
                 continue;
             }
-            let (on, pckn) = if let Some(e) = event.as_event::<NoteOnEvent>() {
-                (true, e.pckn())
+            let (on, pckn, velocity) = if let Some(e) = event.as_event::<NoteOnEvent>() {
+                (true, e.pckn(), midi_velocity(e.velocity()))
             } else if let Some(e) = event.as_event::<NoteOffEvent>() {
-                (false, e.pckn())
+                (false, e.pckn(), 0)
             } else {
                 continue;
             };
@@ -447,6 +456,7 @@ impl ClapBach {
                     on,
                     channel: pckn.raw_channel() as u8,
                     pitch: pckn.raw_key() as u8,
+                    velocity,
                 },
             ));
         }
@@ -504,6 +514,38 @@ impl Input {
             Input::Note { time, .. } | Input::Midi { time, .. } | Input::Param { time, .. } => time,
         }
     }
+}
+
+/// A saved state (nice-plug's CLAP state: a little-endian u64 length, then
+/// JSON with the plain parameter values under `params` and the persisted
+/// fields, each itself JSON, under `fields`) changed by `edit`.
+pub fn edit_state(state: &[u8], edit: impl FnOnce(&mut serde_json::Value)) -> Vec<u8> {
+    let len = u64::from_le_bytes(state[..8].try_into().unwrap()) as usize;
+    assert_eq!(len, state.len() - 8, "length-prefixed state");
+    let state = &state[8..];
+    let mut json: serde_json::Value = serde_json::from_slice(state)
+        .unwrap_or_else(|e| panic!("JSON state ({e}): {}", String::from_utf8_lossy(state)));
+    edit(&mut json);
+    let body = serde_json::to_vec(&json).unwrap();
+    let mut out = (body.len() as u64).to_le_bytes().to_vec();
+    out.extend(body);
+    out
+}
+
+/// The saved state with its model choice replaced (`{"type": "file",
+/// "value": path}`, say).
+pub fn with_model(state: &[u8], choice: serde_json::Value) -> Vec<u8> {
+    edit_state(state, |json| {
+        let fields = json
+            .get_mut("fields")
+            .and_then(|f| f.as_object_mut())
+            .expect("persisted fields in the state");
+        assert!(fields.contains_key("model"), "model choice persisted");
+        fields.insert(
+            "model".into(),
+            serde_json::Value::String(choice.to_string()),
+        );
+    })
 }
 
 /// Keys whose last event is a note-on: hanging notes.

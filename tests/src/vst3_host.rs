@@ -27,7 +27,7 @@ use vst3::Steinberg::{
 };
 use vst3::{Class, ComPtr, ComWrapper, Interface};
 
-use crate::{bundled, Note, Session};
+use crate::{bundled, midi_velocity, Note, Session};
 
 /// The plugin library inside the VST3 bundle, or a failure that says how to build it.
 pub fn vst3_library() -> PathBuf {
@@ -496,13 +496,15 @@ impl Vst3Bach {
             );
             last = offset;
             // SAFETY: the union member matches the event type.
-            let (on, channel, pitch) = unsafe {
+            let (on, channel, pitch, velocity) = unsafe {
                 match e.r#type as u32 {
                     t if t == kNoteOnEvent => {
-                        (true, e.__field0.noteOn.channel, e.__field0.noteOn.pitch)
+                        let n = e.__field0.noteOn;
+                        (true, n.channel, n.pitch, midi_velocity(n.velocity as f64))
                     }
                     t if t == kNoteOffEvent => {
-                        (false, e.__field0.noteOff.channel, e.__field0.noteOff.pitch)
+                        let n = e.__field0.noteOff;
+                        (false, n.channel, n.pitch, 0)
                     }
                     _ => continue,
                 }
@@ -512,6 +514,7 @@ impl Vst3Bach {
                 on,
                 channel: channel as u8,
                 pitch: pitch as u8,
+                velocity,
             });
         }
     }

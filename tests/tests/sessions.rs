@@ -14,7 +14,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use bach_e2e::{
-    alloc_checked_library, clap_bundle, hanging, transport_event, ClapBach, Input, Note,
+    alloc_checked_library, clap_bundle, hanging, transport_event, with_model, ClapBach, Input, Note,
 };
 use bach_engine::{CoreKind, ModelMeta};
 
@@ -91,29 +91,6 @@ fn other_model(tag: &str) -> PathBuf {
         .collect();
     bach_engine::file::save(&path, &meta, &tensors).expect("write the second model");
     path
-}
-
-/// The saved state with its model choice replaced. nice-plug's CLAP state
-/// is a little-endian u64 length, then JSON.
-fn with_model(state: &[u8], choice: serde_json::Value) -> Vec<u8> {
-    let len = u64::from_le_bytes(state[..8].try_into().unwrap()) as usize;
-    assert_eq!(len, state.len() - 8, "length-prefixed state");
-    let state = &state[8..];
-    let mut json: serde_json::Value = serde_json::from_slice(state)
-        .unwrap_or_else(|e| panic!("JSON state ({e}): {}", String::from_utf8_lossy(state)));
-    let fields = json
-        .get_mut("fields")
-        .and_then(|f| f.as_object_mut())
-        .expect("persisted fields in the state");
-    assert!(fields.contains_key("model"), "model choice persisted");
-    fields.insert(
-        "model".into(),
-        serde_json::Value::String(choice.to_string()),
-    );
-    let body = serde_json::to_vec(&json).unwrap();
-    let mut out = (body.len() as u64).to_le_bytes().to_vec();
-    out.extend(body);
-    out
 }
 
 /// Plays one random session of about `seconds` and checks its invariants.

@@ -1,5 +1,6 @@
 //! The command line: `train`, `eval`, `info` and `plot`; `harmonize`,
-//! `continue` and `generate` live in [`crate::offline::command`].
+//! `continue` and `generate` live in [`crate::offline::command`],
+//! `rewrite-provenance` in [`crate::provenance`].
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -48,6 +49,9 @@ pub enum Command {
     /// Harmonize a split's sopranos and compare parallels, crossings, ranges
     /// and strong-beat consonance with Bach's own chorales.
     Harmony(crate::harmony::HarmonyArgs),
+    /// Clean a model file's training record of paths (and add the dataset's
+    /// hash and split sizes with --dataset); the weights stay byte for byte.
+    RewriteProvenance(crate::provenance::RewriteArgs),
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -213,6 +217,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Continue(args) => crate::offline::command::continue_(args),
         Command::Generate(args) => crate::offline::command::generate(args),
         Command::Harmony(args) => crate::harmony::run(args),
+        Command::RewriteProvenance(args) => crate::provenance::rewrite_command(args),
     }
 }
 
@@ -276,33 +281,8 @@ fn train(args: TrainArgs) -> Result<()> {
             t
         }
         None => {
-            let mut c = TrainConfig::new(&args.dataset.display().to_string(), &args.out);
-            c.core = args.arch.into();
-            c.layers = args.layers;
-            c.hidden = args.hidden;
-            c.init = args.init.into();
-            c.nade = args.nade;
-            c.epochs = args.epochs.unwrap_or(50);
-            c.batch = args.batch;
-            c.seq_len = args.seq_len;
-            c.lr = args.lr;
-            c.warmup = args.warmup;
-            c.lr_floor = args.lr_floor;
-            c.optim.weight_decay = args.weight_decay;
-            c.optim.clip = args.clip;
-            c.dropout = args.dropout;
-            c.patience = args.patience;
-            c.transpose = !args.no_transpose;
-            c.seed = args.seed;
-            c.device = args.device.clone();
-            c.checkpoint = args
-                .checkpoint
-                .clone()
-                .unwrap_or_else(|| default_checkpoint(&args.out));
-            if let Some(n) = &args.name {
-                c.name = n.clone();
-            }
-            c.command = std::env::args().collect::<Vec<_>>().join(" ");
+            let mut c = train_config(&args);
+            c.command = crate::provenance::command_line(std::env::args());
             Trainer::new(c, &data)?
         }
     };
@@ -411,6 +391,37 @@ fn train(args: TrainArgs) -> Result<()> {
     Ok(())
 }
 
+/// The run a fresh `train` command line asks for (its flags, given or defaulted).
+pub fn train_config(args: &TrainArgs) -> TrainConfig {
+    let mut c = TrainConfig::new(&args.dataset.display().to_string(), &args.out);
+    c.core = args.arch.into();
+    c.layers = args.layers;
+    c.hidden = args.hidden;
+    c.init = args.init.into();
+    c.nade = args.nade;
+    c.epochs = args.epochs.unwrap_or(50);
+    c.batch = args.batch;
+    c.seq_len = args.seq_len;
+    c.lr = args.lr;
+    c.warmup = args.warmup;
+    c.lr_floor = args.lr_floor;
+    c.optim.weight_decay = args.weight_decay;
+    c.optim.clip = args.clip;
+    c.dropout = args.dropout;
+    c.patience = args.patience;
+    c.transpose = !args.no_transpose;
+    c.seed = args.seed;
+    c.device = args.device.clone();
+    c.checkpoint = args
+        .checkpoint
+        .clone()
+        .unwrap_or_else(|| default_checkpoint(&args.out));
+    if let Some(n) = &args.name {
+        c.name = n.clone();
+    }
+    c
+}
+
 /// A line above the progress bar, or on stderr when the bar is hidden.
 fn say(bar: &ProgressBar, line: String) {
     if bar.is_hidden() {
@@ -462,6 +473,9 @@ fn evaluate(args: EvalArgs) -> Result<()> {
     let net = load_network(&args.model)?;
     let data = load_dataset(&args.dataset, Some(net.meta.kind), None)?;
     check_fit(&net.meta, &data)?;
+    if let Some(why) = crate::provenance::dataset_mismatch(&net.meta, &data) {
+        eprintln!("warning: {why}");
+    }
     let pieces = data.split(args.split);
     if pieces.is_empty() {
         bail!("the {} split of {} is empty", args.split.name(), data.name);
@@ -561,23 +575,7 @@ pub fn info(path: &Path) -> Result<String> {
         None => writeln!(s, "input: previous step ({} values)", meta.step_size())?,
     }
     match &meta.training {
-        Some(t) => {
-            writeln!(
-                s,
-                "trained on {} ({} split) for {} epochs, seed {}, {}",
-                t.dataset, t.split, t.epochs, t.seed, t.date
-            )?;
-            let f = |x: Option<f64>| x.map_or("-".to_string(), |v| format!("{v:.4}"));
-            writeln!(
-                s,
-                "NLL per step: valid {}, test {}",
-                f(t.valid_nll),
-                f(t.test_nll)
-            )?;
-            if !t.command.is_empty() {
-                writeln!(s, "command: {}", t.command)?;
-            }
-        }
+        Some(t) => s.push_str(&crate::provenance::describe(t)),
         None => writeln!(s, "no training record")?,
     }
     if let Some(h) = extra {

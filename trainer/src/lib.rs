@@ -15,6 +15,7 @@ pub mod model;
 pub mod offline;
 pub mod optim;
 pub mod plot;
+pub mod provenance;
 pub mod render;
 pub mod rng;
 pub mod train;

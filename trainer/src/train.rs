@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use bach_engine::{CoreKind, Init, ModelKind, ModelMeta, Provenance};
+use bach_engine::{CoreKind, Init, ModelKind, ModelMeta};
 use candle_core::Device;
 
 use crate::batch;
@@ -23,7 +23,7 @@ use crate::rng::{Rng, BATCH_STREAM, SHUFFLE_STREAM};
 /// Everything that defines a training run.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct TrainConfig {
-    /// The dataset's path, as given.
+    /// The dataset's path, as given (checkpoints only; a model file gets its name).
     pub dataset: String,
     pub core: CoreKind,
     pub layers: usize,
@@ -53,7 +53,8 @@ pub struct TrainConfig {
     pub checkpoint: PathBuf,
     /// Model name in the metadata.
     pub name: String,
-    /// The command line, for provenance.
+    /// The command line, for provenance, paths cut to file names
+    /// ([`crate::provenance::command_line`]).
     pub command: String,
 }
 
@@ -372,16 +373,14 @@ impl Trainer {
     /// Metadata for the model file, with provenance.
     fn file_meta(&self, data: &Dataset) -> ModelMeta {
         let mut meta = self.net.meta.clone();
-        meta.training = Some(Provenance {
-            dataset: data.name.clone(),
-            split: "train".into(),
-            epochs: self.progress.history.len(),
-            seed: self.config.seed,
-            valid_nll: self.progress.best_valid,
-            test_nll: self.progress.test_nll,
-            date: today(),
-            command: self.config.command.clone(),
-        });
+        meta.training = Some(crate::provenance::record(
+            &self.config,
+            &meta,
+            data,
+            self.progress.history.len(),
+            self.progress.best_valid,
+            self.progress.test_nll,
+        ));
         meta
     }
 

@@ -127,3 +127,51 @@ fn flat_folder_is_split_by_content_hash() {
     let e = dataset::load(&empty, None, None).unwrap_err();
     assert!(e.to_string().contains("no .mid files"), "{e}");
 }
+
+/// A folder's SHA-256 (for provenance) depends on its files' names and
+/// bytes, not on where the folder lies, and a training record carries it.
+#[test]
+fn folder_hash_follows_content_not_location() {
+    let write = |dir: &std::path::Path| {
+        std::fs::create_dir_all(dir.join("train")).unwrap();
+        std::fs::create_dir_all(dir.join("test")).unwrap();
+        write_satb(&dir.join("train/a.mid"), &satb(0, 16));
+        write_satb(&dir.join("train/b.mid"), &satb(1, 16));
+        write_satb(&dir.join("test/c.mid"), &satb(2, 8));
+    };
+    let root = common::temp_dir("midi-hash");
+    let (here, there) = (root.join("here"), root.join("elsewhere/deeper"));
+    write(&here);
+    write(&there);
+    let hash = |dir: &std::path::Path| {
+        let data = dataset::load(dir, Some(ModelKind::Voices), None).unwrap();
+        data.sha256.expect("a folder has a hash")
+    };
+    let h = hash(&here);
+    assert_eq!(h.len(), 64);
+    assert_eq!(h, hash(&there), "the same files elsewhere");
+    // A changed file, a renamed one, and a file moved to another split.
+    write_satb(&there.join("train/b.mid"), &satb(3, 16));
+    assert_ne!(h, hash(&there));
+    write(&there);
+    std::fs::rename(there.join("train/b.mid"), there.join("train/b2.mid")).unwrap();
+    assert_ne!(h, hash(&there));
+    std::fs::rename(there.join("train/b2.mid"), there.join("test/b.mid")).unwrap();
+    assert_ne!(h, hash(&there));
+
+    let data = dataset::load(&here, Some(ModelKind::Voices), None).unwrap();
+    let mut c = TrainConfig::new("here", &root.join("m.safetensors"));
+    (c.hidden, c.layers, c.epochs, c.batch) = (8, 1, 1, 2);
+    let mut t = Trainer::new(c, &data).unwrap();
+    t.run(&data, &Control::default(), &mut |_| {}).unwrap();
+    let record = bach_engine::ModelFile::load(&root.join("m.safetensors"))
+        .unwrap()
+        .meta
+        .training
+        .unwrap();
+    assert_eq!(record.dataset, "here");
+    assert_eq!(record.dataset_sha256, Some(h));
+    let sizes = record.split_sizes.unwrap();
+    assert_eq!((sizes.train, sizes.valid, sizes.test), (2, 0, 1));
+    std::fs::remove_dir_all(&root).unwrap();
+}

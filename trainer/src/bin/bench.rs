@@ -41,6 +41,7 @@ fn main() -> anyhow::Result<()> {
         .collect();
     let data = Dataset {
         name: "bench".into(),
+        sha256: None,
         kind: ModelKind::Pianoroll,
         step_beats: 0.5,
         voices: Vec::new(),

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use bach_engine::midi;
 use bach_engine::score::Score;
 use bach_engine::{ModelKind, Token};
+use sha2::{Digest, Sha256};
 
 use super::{voices, Dataset, DatasetError, Piece};
 
@@ -60,14 +61,40 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     })
 }
 
+/// The SHA-256 of a folder dataset: over every MIDI file in load order, its
+/// path below the folder (`/`-separated), a zero byte, and for a readable file
+/// its length (8 bytes, little-endian) and bytes. So renaming, moving between
+/// splits, adding or changing a file all change it; where the folder lies does not.
+#[derive(Default)]
+struct FolderHash(Sha256);
+
+impl FolderHash {
+    fn add(&mut self, relative: &Path, bytes: &std::io::Result<Vec<u8>>) {
+        let parts: Vec<String> = relative
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        self.0.update(parts.join("/").as_bytes());
+        self.0.update([0]);
+        if let Ok(b) = bytes {
+            self.0.update((b.len() as u64).to_le_bytes());
+            self.0.update(b);
+        }
+    }
+
+    fn finish(self) -> String {
+        crate::provenance::hex(&self.0.finalize())
+    }
+}
+
 /// A readable file: its score and the hash of its bytes.
 struct Read {
     score: Score,
     hash: u64,
 }
 
-fn read(path: &Path, step_beats: f64) -> Result<Read, String> {
-    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+fn read(bytes: std::io::Result<Vec<u8>>, step_beats: f64) -> Result<Read, String> {
+    let bytes = bytes.map_err(|e| e.to_string())?;
     if bytes.len() as u64 > midi::MAX_FILE_BYTES {
         return Err(format!("larger than {} bytes", midi::MAX_FILE_BYTES));
     }
@@ -132,8 +159,11 @@ pub fn load(
 
     let mut warnings = Vec::new();
     let mut read_ok: Vec<(usize, Score)> = Vec::new();
+    let mut folder_hash = FolderHash::default();
     for (split, file) in files {
-        match read(&file, step_beats) {
+        let bytes = std::fs::read(&file);
+        folder_hash.add(file.strip_prefix(path).unwrap_or(&file), &bytes);
+        match read(bytes, step_beats) {
             Ok(r) if r.score.len == 0 => {
                 warnings.push(format!("{}: no notes, skipped", file.display()))
             }
@@ -208,6 +238,7 @@ pub fn load(
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default(),
+        sha256: Some(folder_hash.finish()),
         kind,
         step_beats,
         voices: voice_specs,

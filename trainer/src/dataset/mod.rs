@@ -148,8 +148,11 @@ impl Piece {
 /// A dataset in memory.
 #[derive(Clone, Debug)]
 pub struct Dataset {
-    /// Where it came from, for provenance.
+    /// Where it came from, for provenance: the file (or folder) name, no directory.
     pub name: String,
+    /// SHA-256 of what was read (lowercase hex; see [`crate::provenance`]),
+    /// when it came from a file or folder.
+    pub sha256: Option<String>,
     pub kind: ModelKind,
     /// Grid step in quarter notes.
     pub step_beats: f64,
@@ -176,6 +179,15 @@ impl Dataset {
     /// The voices' ranges (empty for piano rolls).
     pub fn ranges(&self) -> Vec<VoiceRange> {
         self.voices.iter().map(|v| v.range()).collect()
+    }
+
+    /// Pieces per split, for provenance.
+    pub fn split_sizes(&self) -> bach_engine::SplitSizes {
+        bach_engine::SplitSizes {
+            train: self.train.len(),
+            valid: self.valid.len(),
+            test: self.test.len(),
+        }
     }
 
     pub fn steps(&self, split: Split) -> usize {
@@ -218,6 +230,7 @@ pub fn load(
     if let Some(s) = step_beats {
         data.step_beats = s;
     }
+    data.sha256 = Some(crate::provenance::sha256_hex(text.as_bytes()));
     Ok(data)
 }
 

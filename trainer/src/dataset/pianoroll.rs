@@ -47,6 +47,7 @@ fn pieces(raw: &[Vec<Vec<f64>>]) -> Result<Vec<Piece>, String> {
 pub fn from_raw(name: &str, raw: RawSplits) -> Result<Dataset, String> {
     Ok(Dataset {
         name: name.to_owned(),
+        sha256: None,
         kind: ModelKind::Pianoroll,
         step_beats: step_beats_for(name),
         voices: Vec::new(),

@@ -115,6 +115,7 @@ pub fn from_raw(name: &str, raw: RawSplits) -> Result<Dataset, String> {
     let voices = voice_specs(&all, voices);
     Ok(Dataset {
         name: name.to_owned(),
+        sha256: None,
         kind: ModelKind::Voices,
         step_beats: 0.25,
         voices,

@@ -1,0 +1,7 @@
+//! Bach as a standalone program (nice-plug's standalone wrapper): the same
+//! plugin and window without a host. `--backend dummy` runs it with no audio
+//! or MIDI device, which is how the window's screenshot test opens it.
+
+fn main() {
+    nice_plug::nice_export_standalone::<bach_plugin::Bach>();
+}

@@ -1,0 +1,42 @@
+//! What each control does, in musical words: the window's tooltips.
+
+pub const MODE: &str = "Harmonize: Bach plays your melody with alto, tenor and bass under it, \
+                        on the host's 16th-note grid.\nContinue: Bach listens while you play \
+                        and, when you stop, plays on in the same style.";
+pub const TEMPERATURE: &str = "How adventurous the harmony is. 0 always takes the likeliest \
+                               note; 0.3 is close to Bach; above 1 the voices wander. The \
+                               rhythm follows the model at any setting.";
+pub const STRICT: &str = "On: no parallel fifths or octaves between any two voices, as in \
+                          Bach's own part-writing. Off: the model alone decides.";
+pub const SEED: &str = "Which of the model's possible harmonizations you hear. The same seed, \
+                        settings and melody always give the same notes, so a bounce matches \
+                        playback.";
+pub const VELOCITY: &str = "How hard the added voices play: the velocity of the melody note \
+                            they sound with, or a fixed value.";
+pub const PASS_THROUGH: &str = "Also send the melody you play on to the instrument. Turn off \
+                                when the instrument already hears your keyboard.";
+pub const CONTINUE: &str = "In Continue mode: how long you must stop playing before Bach takes \
+                            over, and how many bars it then plays.";
+pub const VOICE: &str = "Play this voice or leave it out, and the MIDI channel it is sent on \
+                         (one instrument per channel lets you mix the voices).";
+pub const BYPASS: &str = "Pass the input through unchanged and play no harmony.";
+pub const LOAD: &str = "Load a model that bach-trainer wrote (a .safetensors file). The \
+                        current model keeps playing until the new one is ready.";
+pub const ROLL: &str = "The last four bars: your melody in grey, each voice Bach adds in its \
+                        colour. Bar numbers come from the host's transport.";
+
+/// Every tooltip, for the font-coverage test.
+#[cfg(test)]
+pub const ALL: &[&str] = &[
+    MODE,
+    TEMPERATURE,
+    STRICT,
+    SEED,
+    VELOCITY,
+    PASS_THROUGH,
+    CONTINUE,
+    VOICE,
+    BYPASS,
+    LOAD,
+    ROLL,
+];

@@ -1,0 +1,311 @@
+//! The window: the model in use, the controls in musical words, model
+//! loading, and a live piano roll of the last bars. Runs on the GUI thread
+//! only; it talks to the audio thread through parameters, lock-free queues
+//! and atomics (`library::Shared`).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use egui::{Color32, FontId, RichText, TextStyle};
+use nice_plug::context::gui::GuiContext;
+use nice_plug::prelude::*;
+use nice_plug_egui::widgets::ParamSlider;
+use nice_plug_egui::{
+    create_egui_editor, EguiEditor, EguiNiceSettings, Frame, NiceEguiApp, RepaintNotifier,
+};
+
+use crate::library::{is_model_path, Shared, Status};
+use crate::params::{BachParams, ModeParam};
+
+pub mod fonts;
+mod help;
+mod roll;
+
+use roll::{Roll, COLOURS};
+
+pub struct App {
+    params: Arc<BachParams>,
+    shared: Arc<Shared>,
+    context: Option<GuiContext>,
+    path: String,
+    roll: Roll,
+}
+
+pub fn create(params: Arc<BachParams>, shared: Arc<Shared>) -> Option<EguiEditor<App>> {
+    let state = params.editor_state.clone();
+    create_egui_editor(
+        state,
+        RepaintNotifier::new(),
+        EguiNiceSettings::default(),
+        App::new(params, shared),
+    )
+}
+
+/// Fonts and text sizes: readable at the host's normal scale.
+pub fn style(ctx: &egui::Context) {
+    ctx.set_fonts(fonts::definitions());
+    ctx.all_styles_mut(|style| {
+        style.text_styles = [
+            (TextStyle::Heading, FontId::proportional(20.0)),
+            (TextStyle::Body, FontId::proportional(14.0)),
+            (TextStyle::Button, FontId::proportional(14.0)),
+            (TextStyle::Small, FontId::proportional(12.0)),
+            (TextStyle::Monospace, FontId::monospace(13.0)),
+        ]
+        .into();
+        style.spacing.item_spacing = egui::vec2(8.0, 6.0);
+    });
+}
+
+/// A switch shown as a checkbox with its meaning beside it.
+fn toggle(ui: &mut egui::Ui, setter: &ParamSetter, param: &BoolParam, label: &str, tip: &str) {
+    let mut value = param.value();
+    if ui.checkbox(&mut value, label).on_hover_text(tip).changed() {
+        setter.begin_set_parameter(param);
+        setter.set_parameter(param, value);
+        setter.end_set_parameter(param);
+    }
+}
+
+/// A whole number as a compact drag field (seed, channel): a slider across
+/// 10,000 seeds or 16 channels is neither readable nor precise.
+fn number(ui: &mut egui::Ui, setter: &ParamSetter, param: &IntParam, tip: &str) {
+    let range = match param.range() {
+        IntRange::Linear { min, max } => min..=max,
+        _ => 0..=i32::MAX,
+    };
+    let mut value = param.value();
+    let response = ui
+        .add(egui::DragValue::new(&mut value).range(range).speed(0.1))
+        .on_hover_text(tip);
+    if response.changed() {
+        setter.begin_set_parameter(param);
+        setter.set_parameter(param, value);
+        setter.end_set_parameter(param);
+    }
+}
+
+/// Mode as two buttons, the one in use highlighted.
+fn mode(ui: &mut egui::Ui, setter: &ParamSetter, param: &EnumParam<ModeParam>) {
+    ui.horizontal(|ui| {
+        for (choice, name) in [
+            (ModeParam::Harmonize, "Harmonize"),
+            (ModeParam::Continue, "Continue"),
+        ] {
+            let chosen = param.value() == choice;
+            let button = egui::Button::selectable(chosen, name);
+            if ui.add(button).on_hover_text(help::MODE).clicked() && !chosen {
+                setter.begin_set_parameter(param);
+                setter.set_parameter(param, choice);
+                setter.end_set_parameter(param);
+            }
+        }
+    });
+}
+
+impl App {
+    fn new(params: Arc<BachParams>, shared: Arc<Shared>) -> Self {
+        Self {
+            params,
+            shared,
+            context: None,
+            path: String::new(),
+            roll: Roll::default(),
+        }
+    }
+
+    fn model_line(&self, ui: &mut egui::Ui, status: &Status) {
+        match &status.info {
+            Some(info) => {
+                let score = info
+                    .test_nll
+                    .map(|n| format!("test NLL {n:.3}"))
+                    .unwrap_or_else(|| "no test score".into());
+                ui.label(
+                    RichText::new(format!("Model: {} — {} — {score}", info.name, info.kind))
+                        .strong(),
+                );
+                ui.label(format!("from {}", info.choice));
+            }
+            None => {
+                ui.label("Model: none");
+            }
+        }
+        if let Some(notice) = &status.notice {
+            ui.colored_label(Color32::from_rgb(240, 180, 60), notice);
+        }
+    }
+
+    fn load_line(&mut self, ui: &mut egui::Ui, status: &Status) {
+        ui.horizontal(|ui| {
+            ui.label("Model file").on_hover_text(help::LOAD);
+            ui.add(
+                egui::TextEdit::singleline(&mut self.path).hint_text("path to a .safetensors file"),
+            );
+            let path = PathBuf::from(self.path.trim());
+            let ready = !status.loading && is_model_path(&path);
+            if ui
+                .add_enabled(ready, egui::Button::new("Load"))
+                .on_hover_text(help::LOAD)
+                .clicked()
+            {
+                self.shared
+                    .load_in_background(path, self.params.model.clone());
+            }
+            if status.loading {
+                ui.spinner();
+            }
+        });
+        if let Some(error) = &status.error {
+            ui.colored_label(Color32::from_rgb(240, 90, 90), error);
+        }
+    }
+
+    fn controls(&self, ui: &mut egui::Ui, setter: &ParamSetter) {
+        let p = &self.params;
+        egui::Grid::new("controls")
+            .num_columns(2)
+            .spacing([16.0, 8.0])
+            .show(ui, |ui| {
+                ui.label("Mode").on_hover_text(help::MODE);
+                mode(ui, setter, &p.mode);
+                ui.end_row();
+
+                ui.label("Temperature").on_hover_text(help::TEMPERATURE);
+                ui.add(ParamSlider::for_param(&p.temperature, setter).with_width(200.0))
+                    .on_hover_text(help::TEMPERATURE);
+                ui.end_row();
+
+                ui.label("Voice leading").on_hover_text(help::STRICT);
+                toggle(
+                    ui,
+                    setter,
+                    &p.strict,
+                    "strict: no parallel fifths or octaves",
+                    help::STRICT,
+                );
+                ui.end_row();
+
+                ui.label("Seed").on_hover_text(help::SEED);
+                number(ui, setter, &p.seed, help::SEED);
+                ui.end_row();
+
+                ui.label("Velocity").on_hover_text(help::VELOCITY);
+                ui.horizontal(|ui| {
+                    toggle(
+                        ui,
+                        setter,
+                        &p.velocity_from_input,
+                        "from the melody",
+                        help::VELOCITY,
+                    );
+                    if !p.velocity_from_input.value() {
+                        ui.add(ParamSlider::for_param(&p.velocity, setter).with_width(120.0))
+                            .on_hover_text(help::VELOCITY);
+                    }
+                });
+                ui.end_row();
+
+                ui.label("Melody").on_hover_text(help::PASS_THROUGH);
+                toggle(
+                    ui,
+                    setter,
+                    &p.pass_through,
+                    "pass through to the instrument",
+                    help::PASS_THROUGH,
+                );
+                ui.end_row();
+
+                ui.label("Continue").on_hover_text(help::CONTINUE);
+                ui.horizontal(|ui| {
+                    ui.label("after");
+                    ui.add(ParamSlider::for_param(&p.silence, setter).with_width(110.0))
+                        .on_hover_text(help::CONTINUE);
+                    ui.label("of silence, play");
+                    ui.add(ParamSlider::for_param(&p.length, setter).with_width(90.0))
+                        .on_hover_text(help::CONTINUE);
+                });
+                ui.end_row();
+
+                let voices = [
+                    (&p.voice_s, &p.channel_s, "Soprano"),
+                    (&p.voice_a, &p.channel_a, "Alto"),
+                    (&p.voice_t, &p.channel_t, "Tenor"),
+                    (&p.voice_b, &p.channel_b, "Bass"),
+                ];
+                for (v, (on, channel, name)) in voices.into_iter().enumerate() {
+                    ui.colored_label(COLOURS[v], name)
+                        .on_hover_text(help::VOICE);
+                    ui.horizontal(|ui| {
+                        toggle(ui, setter, on, "plays", help::VOICE);
+                        ui.label("on MIDI channel");
+                        number(ui, setter, channel, help::VOICE);
+                    });
+                    ui.end_row();
+                }
+
+                ui.label("Bypass").on_hover_text(help::BYPASS);
+                toggle(ui, setter, &p.bypass, "bypassed", help::BYPASS);
+                ui.end_row();
+            });
+    }
+
+    /// The whole window, given a way to set parameters.
+    fn draw(&mut self, ui: &mut egui::Ui, setter: &ParamSetter) {
+        let status = self
+            .shared
+            .status
+            .lock()
+            .map(|s| s.clone())
+            .unwrap_or_default();
+        // The panel's colour over the whole window, then a margin: hosts
+        // open the window on black.
+        ui.painter()
+            .rect_filled(ui.max_rect(), 0.0, ui.visuals().panel_fill);
+        egui::Frame::new()
+            .inner_margin(12.0)
+            .show(ui, |ui| self.panel(ui, setter, &status));
+    }
+
+    fn panel(&mut self, ui: &mut egui::Ui, setter: &ParamSetter, status: &Status) {
+        ui.heading("Bach — chorale harmonizer");
+        self.model_line(ui, status);
+        self.load_line(ui, status);
+        ui.separator();
+        self.controls(ui, setter);
+        ui.separator();
+        Roll::legend(ui);
+        self.roll.show(ui, &self.shared).on_hover_text(help::ROLL);
+    }
+}
+
+impl NiceEguiApp for App {
+    fn build(
+        &mut self,
+        egui_ctx: egui::Context,
+        nice_gui_ctx: GuiContext,
+        _frame: &mut Frame,
+    ) -> Result<(), nice_plug_egui::baseview::HandlerError> {
+        style(&egui_ctx);
+        self.context = Some(nice_gui_ctx);
+        Ok(())
+    }
+
+    fn editor_closed(&mut self) {
+        self.context = None;
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut Frame) {
+        self.shared.free_retired();
+        self.roll.drain(&self.shared);
+        let Some(context) = self.context.clone() else {
+            return;
+        };
+        let setter = context.param_setter();
+        self.draw(ui, &setter);
+        ui.ctx().request_repaint();
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,197 @@
+//! The window drawn headless: every piece of text it shows has glyphs in the
+//! embedded font, and the controls it should show are there.
+
+use std::path::{Path, PathBuf};
+
+use egui::epaint::text::{Fonts, TextOptions};
+use egui::epaint::{ClippedShape, Shape};
+use egui::{FontFamily, FontId, Pos2, Rect};
+
+use super::*;
+use crate::library::{self, Loaded, ModelChoice};
+
+/// A host that ignores parameter changes: the window only needs somewhere
+/// to send them.
+struct NoHost;
+
+impl GuiContextInner for NoHost {
+    fn plugin_api(&self) -> PluginApi {
+        PluginApi::Clap
+    }
+    unsafe fn raw_begin_set_parameter(&self, _: ParamPtr) {}
+    unsafe fn raw_set_parameter_normalized(&self, _: ParamPtr, _: f32) {}
+    unsafe fn raw_end_set_parameter(&self, _: ParamPtr) {}
+    fn get_state(&self) -> PluginState {
+        unreachable!("the window never asks for the plugin's state")
+    }
+    fn set_state(&self, _: PluginState) {}
+    fn request_restart(&self) {}
+}
+
+fn collect(shape: &Shape, out: &mut Vec<String>) {
+    match shape {
+        Shape::Text(text) => out.push(text.galley.text().to_owned()),
+        Shape::Vec(shapes) => shapes.iter().for_each(|s| collect(s, out)),
+        _ => {}
+    }
+}
+
+/// Draws the window a few frames (egui lays out in more than one pass) and
+/// returns every text it painted.
+fn drawn_texts(app: &mut App) -> Vec<String> {
+    let ctx = egui::Context::default();
+    style(&ctx);
+    let host = NoHost;
+    let setter = ParamSetter::new(&host);
+    let mut texts = Vec::new();
+    for _ in 0..3 {
+        let input = egui::RawInput {
+            screen_rect: Some(Rect::from_min_size(Pos2::ZERO, egui::vec2(720.0, 640.0))),
+            ..Default::default()
+        };
+        let output = ctx.run_ui(input, |ui| app.draw(ui, &setter));
+        texts.clear();
+        let shapes: &[ClippedShape] = &output.shapes;
+        for clipped in shapes {
+            collect(&clipped.shape, &mut texts);
+        }
+        output.drop_without_applying_deltas();
+    }
+    texts
+}
+
+fn missing(fonts: &mut Fonts, text: &str) -> Vec<char> {
+    let mut missing = Vec::new();
+    for family in [FontFamily::Proportional, FontFamily::Monospace] {
+        let id = FontId::new(14.0, family);
+        for c in text.chars().filter(|c| !c.is_control()) {
+            if !fonts.has_glyph(&id, c) && !missing.contains(&c) {
+                missing.push(c);
+            }
+        }
+    }
+    missing
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Every value every parameter can show (its name, and its value at each
+/// step, or at 101 points of a continuous range).
+fn parameter_texts(params: &BachParams) -> Vec<String> {
+    let mut out = Vec::new();
+    for (_, ptr, _) in params.param_map() {
+        // Safety: the pointers come from the live params struct above.
+        unsafe {
+            out.push(ptr.name().to_string());
+            let steps = ptr.step_count().unwrap_or(100).min(10_000);
+            for i in 0..=steps {
+                let normalized = i as f32 / steps.max(1) as f32;
+                out.push(ptr.normalized_value_to_string(normalized, true));
+            }
+        }
+    }
+    out
+}
+
+/// The messages the window can show about models: every shipped model's
+/// description or refusal, and the errors for bad choices.
+fn model_texts() -> Vec<String> {
+    let mut out = Vec::new();
+    let mut choices = vec![
+        ModelChoice::default(),
+        ModelChoice::Embedded("no-such-model".into()),
+        ModelChoice::File(PathBuf::from("/no/such/model.safetensors")),
+        ModelChoice::File(repo().join("README.md")),
+    ];
+    let models = std::fs::read_dir(repo().join("models")).expect("models/ is readable");
+    for entry in models.flatten() {
+        if entry.path().extension().is_some_and(|e| e == "safetensors") {
+            choices.push(ModelChoice::File(entry.path()));
+        }
+    }
+    assert!(choices.len() > 6, "the shipped models are found");
+    for choice in choices {
+        match Loaded::load(&choice) {
+            Ok(loaded) => {
+                let info = loaded.info;
+                out.push(info.name.clone());
+                out.push(info.kind.clone());
+                out.push(info.choice.to_string());
+            }
+            Err(e) => out.push(e.to_string()),
+        }
+        if let (_, Some(notice)) = library::restore(&choice) {
+            out.push(notice);
+        }
+    }
+    out
+}
+
+#[test]
+fn every_text_the_window_can_show_has_glyphs() {
+    let params = Arc::new(BachParams::default());
+    let shared = Arc::new(Shared::default());
+    let loaded = Loaded::default_model();
+    let notice = library::restore(&ModelChoice::File("/gone.safetensors".into())).1;
+    let error = Loaded::load(&ModelChoice::File("/gone.safetensors".into()))
+        .err()
+        .map(|e| e.to_string());
+    assert!(notice.is_some() && error.is_some());
+    shared.set_status(|s| {
+        s.info = Some(loaded.info.clone());
+        s.notice = notice;
+        s.error = error;
+        s.loading = true;
+    });
+    let mut app = App::new(params.clone(), shared);
+    let drawn = drawn_texts(&mut app);
+
+    let mut all = drawn.clone();
+    all.extend(help::ALL.iter().map(|s| s.to_string()));
+    all.extend(roll::LEGEND.iter().map(|(name, _)| name.to_string()));
+    all.extend(parameter_texts(&params));
+    all.extend(model_texts());
+
+    let mut fonts = Fonts::new(TextOptions::default(), fonts::definitions());
+    let mut bad = Vec::new();
+    for text in &all {
+        let chars = missing(&mut fonts, text);
+        if !chars.is_empty() {
+            bad.push(format!("{text:?} lacks {chars:?}"));
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "text the font cannot draw:\n{}",
+        bad.join("\n")
+    );
+    assert!(all.len() > 200, "only {} texts checked", all.len());
+
+    // The controls a musician looks for are drawn, in words.
+    let joined = drawn.join("\n");
+    for expected in [
+        "Bach — chorale harmonizer",
+        "Model: chorale-satb",
+        "Harmonize",
+        "Continue",
+        "Temperature",
+        "0.30",
+        "strict: no parallel fifths or octaves",
+        "of silence, play",
+        "2.0 beats",
+        "gru 2 × 256",
+        "2 bars",
+        "Soprano",
+        "Bass",
+        "on MIDI channel",
+        "C4",
+        "Melody in",
+    ] {
+        assert!(
+            joined.contains(expected),
+            "{expected:?} is not drawn in:\n{joined}"
+        );
+    }
+}
