@@ -122,6 +122,8 @@ impl VoicesModel {
             return &[];
         };
         self.above.clear();
+        // At most `voice` < `voices` pushes: within the capacity reserved in
+        // `build`, so this never allocates.
         for ((offset, range), token) in self.offsets.iter().zip(&self.ranges).zip(above).take(voice)
         {
             self.above.push(offset + range.index_folded(*token));
