@@ -16,7 +16,6 @@
 //! [`MAX_STEPS`] steps, [`MAX_NOTES`] notes and [`MAX_FILE_BYTES`] bytes; past
 //! that, and for anything unreadable, it returns an error, never panics.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use midly::num::{u15, u24, u28, u4, u7};
@@ -564,30 +563,13 @@ pub fn write_file(path: &Path, score: &Score) -> Result<(), MidiError> {
         path: path.to_path_buf(),
         source,
     };
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let file_name = path.file_name().ok_or_else(|| {
-        io(std::io::Error::new(
+    if path.file_name().is_none() {
+        return Err(io(std::io::Error::new(
             std::io::ErrorKind::InvalidInput,
             "not a file path",
-        ))
-    })?;
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(file_name);
-    tmp_name.push(format!(".{}.tmp", std::process::id()));
-    let tmp = dir.join(tmp_name);
-    let result = (|| {
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(&bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+        )));
     }
-    result.map_err(io)
+    crate::file::write_atomic(path, &bytes).map_err(io)
 }
 
 #[cfg(test)]

@@ -238,6 +238,38 @@ fn save_is_atomic_and_round_trips() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// The temporary name a save goes through is the one the trainer looks for
+/// when it cleans up after a killed run: one scheme, read back exactly.
+#[test]
+fn temporary_names_are_read_back_with_their_writer() {
+    use bach_engine::file::{parse_temp_name, temp_files, temp_path, write_atomic};
+    let dir = std::env::temp_dir().join(format!("bach-temp-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("m.safetensors");
+    let tmp = temp_path(&path).unwrap();
+    assert_eq!(tmp.parent(), Some(dir.as_path()));
+    let name = tmp.file_name().unwrap().to_str().unwrap().to_owned();
+    assert_eq!(
+        parse_temp_name(&name),
+        Some(("m.safetensors", std::process::id()))
+    );
+    assert_eq!(parse_temp_name("m.safetensors"), None);
+    assert_eq!(parse_temp_name(".m.safetensors.x.tmp"), None);
+    assert!(temp_path(std::path::Path::new("/")).is_err());
+    // A leftover of a killed writer of `path` is found; another file's is not.
+    std::fs::write(dir.join(".m.safetensors.4242.tmp"), b"x").unwrap();
+    std::fs::write(dir.join(".m.ckpt.safetensors.4242.tmp"), b"x").unwrap();
+    assert_eq!(
+        temp_files(&path),
+        vec![(dir.join(".m.safetensors.4242.tmp"), 4242)]
+    );
+    // A finished write leaves no temporary file of its own.
+    write_atomic(&path, b"bytes").unwrap();
+    assert!(!tmp.exists());
+    assert_eq!(std::fs::read(&path).unwrap(), b"bytes");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// The metadata of the first shipped harmonizer, as written by format
 /// version 1 (no frame output, provenance without hash, settings or trainer).
 const VERSION_1_META: &str = r#"{"format_version":1,"name":"chorale-satb","kind":"voices","core":"gru","layers":1,"hidden":16,"init":"default","step_beats":0.25,"voices":[{"name":"S","low":54,"high":87},{"name":"A","low":46,"high":80},{"name":"T","low":40,"high":75},{"name":"B","low":30,"high":72}],"features":[{"type":"previous_step"},{"type":"bar_position","steps":16}],"training":{"dataset":"Jsb16thSeparated.json","split":"train","epochs":90,"seed":1,"valid_nll":1.9,"test_nll":1.98,"date":"2026-11-23","command":"bach-trainer train --dataset Jsb16thSeparated.json --out satb-c.safetensors"}}"#;

@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 use bach_engine::ModelMeta;
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
+use crate::config::{Progress, TrainConfig};
 use crate::init::NamedTensor;
-use crate::train::{Progress, TrainConfig};
 
 /// Metadata key of the trainer's JSON.
 pub const CHECKPOINT_KEY: &str = "bach_trainer_checkpoint";
@@ -150,32 +150,12 @@ impl Checkpoint {
     }
 }
 
-/// The temporary files beside `path` that `bach_engine::file::write_atomic`
-/// names `.NAME.PID.tmp`, with the process id of their writer.
-pub fn temp_files(path: &Path) -> Vec<(PathBuf, u32)> {
-    let (Some(dir), Some(name)) = (parent_dir(path), path.file_name()) else {
-        return Vec::new();
-    };
-    let prefix = format!(".{}.", name.to_string_lossy());
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        return Vec::new();
-    };
-    entries
-        .flatten()
-        .filter_map(|e| {
-            let file = e.file_name().to_string_lossy().into_owned();
-            let pid = file.strip_prefix(&prefix)?.strip_suffix(".tmp")?;
-            Some((e.path(), pid.parse().ok()?))
-        })
-        .collect()
-}
-
 /// Removes the temporary files beside `path` that a killed writer left
 /// (their process is gone), and returns them. A kill mid-write leaves
 /// such a file; the target itself is always whole, so only this is needed.
 pub fn remove_stale_temps(path: &Path) -> Vec<PathBuf> {
     let mut removed = Vec::new();
-    for (tmp, pid) in temp_files(path) {
+    for (tmp, pid) in bach_engine::file::temp_files(path) {
         if !process_alive(pid) && std::fs::remove_file(&tmp).is_ok() {
             removed.push(tmp);
         }
@@ -192,13 +172,4 @@ fn process_alive(pid: u32) -> bool {
     }
     let proc_dir = Path::new("/proc");
     proc_dir.join("self").exists() && proc_dir.join(pid.to_string()).exists()
-}
-
-/// The folder a file is written in (`.` for a bare name).
-pub fn parent_dir(path: &Path) -> Option<PathBuf> {
-    path.file_name()?;
-    Some(match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
-        _ => PathBuf::from("."),
-    })
 }

@@ -264,12 +264,12 @@ pub fn run(args: HarmonyArgs) -> Result<()> {
 
 /// Computes the figures of [`run`].
 pub fn report(args: &HarmonyArgs) -> Result<HarmonyReport> {
-    let net = crate::cli::load_network(&args.model)?;
+    let net = crate::load::load_network(&args.model)?;
     if net.meta.kind != ModelKind::Voices || net.meta.voices.len() != 4 {
         bail!("harmony figures need a four-voice (SATB) voices model");
     }
-    let data = crate::cli::load_dataset(&args.dataset, Some(ModelKind::Voices), None)?;
-    crate::cli::check_fit(&net.meta, &data)?;
+    let data = crate::load::load_dataset(&args.dataset, Some(ModelKind::Voices), None)?;
+    crate::load::check_fit(&net.meta, &data)?;
     let pieces = data.split(args.split);
     if pieces.is_empty() {
         bail!("the {} split of {} is empty", args.split.name(), data.name);

@@ -2,16 +2,18 @@
 //!
 //! Trains Bach's recurrent models with candle and writes `.safetensors` files
 //! in the engine's format. The command line (`src/main.rs`) is a thin layer
-//! over [`cli::run`]; tests call the modules directly.
+//! over [`command::run`]; tests call the modules directly.
 
 pub mod batch;
 pub mod checkpoint;
-pub mod cli;
+pub mod command;
+pub mod config;
 pub mod dataset;
 pub mod eval;
 pub mod fused;
 pub mod harmony;
 pub mod init;
+pub mod load;
 pub mod model;
 pub mod optim;
 pub mod plot;

@@ -1,10 +1,10 @@
-//! `bach-trainer`: see `bach_trainer::cli`.
+//! `bach-trainer`: see `bach_trainer::command`.
 
 use clap::Parser;
 
 fn main() {
-    let cli = bach_trainer::cli::Cli::parse();
-    if let Err(e) = bach_trainer::cli::run(cli) {
+    let cli = bach_trainer::command::Cli::parse();
+    if let Err(e) = bach_trainer::command::run(cli) {
         // One line: the error and its causes, without the backtraces candle
         // attaches to its messages when RUST_BACKTRACE is set.
         let mut causes: Vec<String> = Vec::new();

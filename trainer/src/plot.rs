@@ -9,9 +9,9 @@ use plotters::prelude::*;
 
 use crate::batch;
 use crate::checkpoint::Checkpoint;
-use crate::cli::{check_fit, load_dataset, load_network};
+use crate::config::EpochRecord;
 use crate::dataset::Split;
-use crate::train::EpochRecord;
+use crate::load::{check_fit, load_dataset, load_network};
 
 #[derive(Args, Debug)]
 pub struct PlotArgs {

@@ -6,17 +6,14 @@
 //! the machine that trained it: an absolute path would carry its maker's home
 //! directory and user name. The hash, not the path, says which data it was.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use anyhow::{bail, Context, Result};
 use bach_engine::{CoreKind, Init, ModelKind, ModelMeta, Provenance, TrainerBuild};
-use clap::{Args, Parser};
-use safetensors::tensor::SafeTensors;
 use sha2::{Digest, Sha256};
 
+use crate::config::TrainConfig;
 use crate::dataset::Dataset;
 use crate::optim::AdamWConfig;
-use crate::train::TrainConfig;
 
 /// Lowercase hex of `bytes`.
 pub fn hex(bytes: &[u8]) -> String {
@@ -62,7 +59,7 @@ pub fn clean_command(command: &str) -> String {
 
 /// An argument with any path in it cut to its last component. Both separators
 /// count, so a Windows path recorded elsewhere is cut too; a bare name is kept.
-fn file_name_only(arg: &str) -> String {
+pub(crate) fn file_name_only(arg: &str) -> String {
     if let Some((flag, value)) = arg.split_once('=').filter(|(f, _)| f.starts_with("--")) {
         return format!("{flag}={}", file_name_only(value));
     }
@@ -179,7 +176,7 @@ pub fn record(
         seed: config.seed,
         valid_nll,
         test_nll,
-        date: crate::train::today(),
+        date: today(),
         // Cleaned again: a checkpoint from an older trainer kept it raw.
         command: clean_command(&config.command),
         dataset_sha256: data.sha256.clone(),
@@ -267,154 +264,24 @@ fn flatten(map: &serde_json::Map<String, serde_json::Value>, prefix: &str) -> Ve
 /// `bach-trainer rewrite-provenance`: clean a model file's training record of
 /// paths, and with --dataset add the data's hash and split sizes; the weights
 /// stay byte for byte.
-#[derive(Args, Debug)]
-pub struct RewriteArgs {
-    /// The model file whose training record to clean.
-    pub model: PathBuf,
-    /// The dataset it was trained on: its SHA-256 and split sizes are added
-    /// (its file name must be the recorded one).
-    #[arg(long)]
-    pub dataset: Option<PathBuf>,
-    /// Where to write the result (default: over MODEL, atomically).
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-}
-
-/// Runs `rewrite-provenance`.
-pub fn rewrite_command(args: RewriteArgs) -> Result<()> {
-    let bytes = std::fs::read(&args.model)
-        .with_context(|| format!("cannot read {}", args.model.display()))?;
-    let data = match &args.dataset {
-        Some(p) => {
-            let kind = bach_engine::ModelFile::from_bytes(&bytes)
-                .with_context(|| format!("cannot load model {}", args.model.display()))?
-                .meta
-                .kind;
-            Some(crate::cli::load_dataset(p, Some(kind), None)?)
-        }
-        None => None,
-    };
-    let (out_bytes, meta) = rewrite(&bytes, data.as_ref())
-        .with_context(|| format!("cannot rewrite {}", args.model.display()))?;
-    let out = args.out.as_ref().unwrap_or(&args.model);
-    bach_engine::file::write_atomic(out, &out_bytes)
-        .with_context(|| format!("cannot write {}", out.display()))?;
-    eprintln!(
-        "wrote {}: training record cleaned, tensors unchanged byte for byte",
-        out.display()
-    );
-    if let Some(t) = &meta.training {
-        print!("{}", describe(t));
-    }
-    Ok(())
-}
-
-/// A model file's bytes with its training record cleaned and completed, and
-/// every tensor's bytes as they were. The command is cut to file names; the
-/// settings are recovered by parsing the recorded `train` command (with the
-/// defaults of this trainer's flags) when the record has none; `data`, when
-/// given, adds the dataset's hash and split sizes. Everything else is kept.
-pub fn rewrite(bytes: &[u8], data: Option<&Dataset>) -> Result<(Vec<u8>, ModelMeta)> {
-    let file = bach_engine::ModelFile::from_bytes(bytes)?;
-    let mut meta = file.meta;
-    if let Some(data) = data {
-        crate::cli::check_fit(&meta, data)?;
-    }
-    let Some(t) = meta.training.as_mut() else {
-        bail!("the file has no training record");
-    };
-    t.dataset = file_name_only(&t.dataset);
-    if t.settings.is_none() {
-        t.settings =
-            settings_from_command(&t.command, meta.kind, meta.step_beats).map(|s| s.to_map());
-    }
-    t.command = clean_command(&t.command);
-    if let Some(json) = bach_json(bytes) {
-        for (score, key) in [
-            (&mut t.valid_nll, "valid_nll"),
-            (&mut t.test_nll, "test_nll"),
-        ] {
-            if let (Some(read), Some(exact)) = (*score, exact_number(&json, key)) {
-                if (read - exact).abs() <= 1e-12 * exact.abs() {
-                    *score = Some(exact);
-                }
-            }
-        }
-    }
-    if let Some(data) = data {
-        if data.name != t.dataset {
-            bail!("the model was trained on {}, not {}", t.dataset, data.name);
-        }
-        t.dataset_sha256.clone_from(&data.sha256);
-        t.split_sizes = Some(data.split_sizes());
-    }
-    Ok((replace_metadata(bytes, &meta)?, meta))
-}
-
-/// The Bach metadata entry's JSON text.
-fn bach_json(bytes: &[u8]) -> Option<String> {
-    let (_, header) = SafeTensors::read_metadata(bytes).ok()?;
-    header
-        .metadata()
-        .as_ref()?
-        .get(bach_engine::meta::METADATA_KEY)
-        .cloned()
-}
-
-/// The number recorded under `key`, read from the JSON text with the
-/// standard library's exactly rounding parser. serde_json's default parser
-/// (without its `float_roundtrip` feature) may land one unit in the last
-/// place away, so a record read and written back would change a score's
-/// last digit; a rewrite keeps them as they were.
-fn exact_number(json: &str, key: &str) -> Option<f64> {
-    let start = json.find(&format!("\"{key}\":"))? + key.len() + 3;
-    let rest = json[start..].trim_start();
-    let end = rest.find([',', '}']).unwrap_or(rest.len());
-    rest[..end].trim().parse().ok()
-}
-
-/// The settings a recorded `train` command line stands for.
-fn settings_from_command(command: &str, kind: ModelKind, step_beats: f64) -> Option<Settings> {
-    let cli = crate::cli::Cli::try_parse_from(command.split_whitespace()).ok()?;
-    let crate::cli::Command::Train(args) = cli.command else {
-        return None;
-    };
-    if args.resume.is_some() {
-        // The checkpoint's settings won, and they are not in the command.
-        return None;
-    }
-    let mut config = crate::cli::train_config(&args);
-    if !command.contains("--recurrence") {
-        // Old records, the ones this rewrites, predate the fused recurrence:
-        // they were trained step by step.
-        config.recurrence = crate::fused::Recurrence::Unfused;
-    }
-    Some(Settings::new(&config, kind, step_beats))
-}
-
-/// `bytes` with the Bach metadata replaced by `meta` and every other header
-/// entry and tensor as it was; checks that each tensor's bytes came through.
-fn replace_metadata(bytes: &[u8], meta: &ModelMeta) -> Result<Vec<u8>> {
-    let (_, header) = SafeTensors::read_metadata(bytes)?;
-    let mut info = header.metadata().clone().unwrap_or_default();
-    info.insert(
-        bach_engine::meta::METADATA_KEY.to_string(),
-        serde_json::to_string(meta)?,
-    );
-    let st = SafeTensors::deserialize(bytes)?;
-    // The tensors go back as they came, as views of the original bytes.
-    let out = safetensors::serialize(st.tensors(), Some(info))?;
-    let back = SafeTensors::deserialize(&out)?;
-    if back.len() != st.len() {
-        bail!("the rewrite changed the number of tensors");
-    }
-    for (name, v) in st.iter() {
-        if back.tensor(name)?.data() != v.data() {
-            bail!("the rewrite changed tensor {name}");
-        }
-    }
-    bach_engine::ModelFile::from_bytes(&out)?;
-    Ok(out)
+/// Today's date (UTC) as YYYY-MM-DD.
+pub fn today() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let days = (secs / 86_400) as i64;
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
 }
 
 /// Whether `text` names an absolute path: a `/` (or `~/`) that starts a

@@ -8,141 +8,18 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use bach_engine::{CoreKind, Init, ModelKind, ModelMeta};
+use bach_engine::{ModelKind, ModelMeta};
 use candle_core::Device;
 
 use crate::batch;
 use crate::checkpoint::{Checkpoint, Header};
+use crate::config::{EpochRecord, Progress, TrainConfig};
 use crate::dataset::{Dataset, Piece};
 use crate::eval;
-use crate::fused::Recurrence;
 use crate::init::{initial_tensors, NamedTensor};
 use crate::model::{device, Dropout, Network};
-use crate::optim::{learning_rate, AdamW, AdamWConfig};
+use crate::optim::{learning_rate, AdamW};
 use crate::rng::{Rng, BATCH_STREAM, SHUFFLE_STREAM};
-
-/// Everything that defines a training run.
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
-pub struct TrainConfig {
-    /// The dataset's path, as given (checkpoints only; a model file gets its name).
-    pub dataset: String,
-    pub core: CoreKind,
-    pub layers: usize,
-    pub hidden: usize,
-    pub init: Init,
-    /// Piano rolls: the NADE frame output's hidden size (0: independent keys).
-    #[serde(default)]
-    pub nade: usize,
-    pub epochs: usize,
-    pub batch: usize,
-    pub seq_len: usize,
-    pub lr: f64,
-    /// Fraction of training spent warming the learning rate up.
-    pub warmup: f64,
-    /// The schedule ends at `lr * lr_floor`.
-    pub lr_floor: f64,
-    pub dropout: f32,
-    /// Epochs without a better validation NLL before stopping.
-    pub patience: usize,
-    pub seed: u64,
-    pub device: String,
-    /// The recurrence's implementation (fused: one op per layer and chunk on
-    /// the CPU; runs made before it existed read as fused).
-    #[serde(default)]
-    pub recurrence: Recurrence,
-    /// Random transposition of each training piece.
-    pub transpose: bool,
-    pub optim: AdamWConfig,
-    /// The model file (best weights).
-    pub out: PathBuf,
-    pub checkpoint: PathBuf,
-    /// Model name in the metadata.
-    pub name: String,
-    /// The command line, for provenance, paths cut to file names
-    /// ([`crate::provenance::command_line`]).
-    pub command: String,
-}
-
-impl TrainConfig {
-    /// Sensible defaults for a dataset at `dataset`, writing `out`.
-    pub fn new(dataset: &str, out: &Path) -> Self {
-        Self {
-            dataset: dataset.to_owned(),
-            core: CoreKind::Gru,
-            layers: 2,
-            hidden: 256,
-            init: Init::Default,
-            nade: 0,
-            epochs: 50,
-            batch: 32,
-            seq_len: 128,
-            lr: 3e-3,
-            warmup: 0.02,
-            lr_floor: 0.05,
-            dropout: 0.0,
-            patience: 10,
-            seed: 0,
-            device: "cpu".into(),
-            recurrence: Recurrence::default(),
-            transpose: true,
-            optim: AdamWConfig::default(),
-            out: out.to_owned(),
-            checkpoint: default_checkpoint(out),
-            name: out
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_else(|| "model".into()),
-            command: String::new(),
-        }
-    }
-}
-
-/// `model.safetensors` → `model.ckpt.safetensors`.
-pub fn default_checkpoint(out: &Path) -> PathBuf {
-    let stem = out
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "model".into());
-    out.with_file_name(format!("{stem}.ckpt.safetensors"))
-}
-
-/// One finished epoch.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct EpochRecord {
-    /// 1-based.
-    pub epoch: usize,
-    /// Mean training loss per step (with dropout and augmentation, every step scored).
-    pub train_nll: f64,
-    /// Standard NLL on the valid split.
-    pub valid_nll: Option<f64>,
-    /// Learning rate at the end of the epoch.
-    pub lr: f64,
-    pub seconds: f64,
-}
-
-/// Where a run stands; saved in checkpoints.
-#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
-pub struct Progress {
-    /// The epoch under way (0-based).
-    pub epoch: usize,
-    /// The next batch of that epoch.
-    pub batch: usize,
-    /// Optimizer updates done.
-    pub updates: u64,
-    /// Updates skipped for a non-finite gradient.
-    pub skipped_updates: u64,
-    /// Loss summed over the epoch so far, and the steps it covers.
-    pub epoch_loss: f64,
-    pub epoch_steps: usize,
-    pub epoch_seconds: f64,
-    pub history: Vec<EpochRecord>,
-    pub best_valid: Option<f64>,
-    pub best_epoch: Option<usize>,
-    pub bad_epochs: usize,
-    pub train_pieces: usize,
-    pub finished: bool,
-    pub test_nll: Option<f64>,
-}
 
 /// What the run reports as it goes (the CLI draws a progress bar from these).
 pub enum Event<'a> {
@@ -324,7 +201,8 @@ impl Trainer {
         let mut written: Vec<PathBuf> = Vec::new();
         let mut result = Ok(());
         for ((path, what), bytes) in targets.into_iter().zip([&model, &checkpoint]) {
-            let tmp = temp_path(path);
+            // `check_output_path` above made sure each has a file name.
+            let tmp = bach_engine::file::temp_path(path)?;
             written.push(tmp.clone());
             let write = || -> std::io::Result<()> {
                 let mut f = std::fs::File::create(&tmp)?;
@@ -586,7 +464,7 @@ impl Trainer {
 /// A cheap check of an output path, before the dataset is even read: its
 /// folder exists and is a folder, and the path is not a folder itself.
 pub fn check_output_path(path: &Path, what: &str) -> Result<(), Error> {
-    let Some(dir) = crate::checkpoint::parent_dir(path) else {
+    let Some(dir) = bach_engine::file::parent_dir(path) else {
         anyhow::bail!("the {what} path {} has no file name", path.display());
     };
     match std::fs::metadata(&dir) {
@@ -606,15 +484,6 @@ pub fn check_output_path(path: &Path, what: &str) -> Result<(), Error> {
         anyhow::bail!("cannot write the {what} {}: it is a folder", path.display());
     }
     Ok(())
-}
-
-/// The temporary name `bach_engine::file::write_atomic` uses for `path` in
-/// this process, so a kill during the output check leaves a file the next
-/// run recognises and removes.
-fn temp_path(path: &Path) -> PathBuf {
-    let dir = crate::checkpoint::parent_dir(path).unwrap_or_else(|| PathBuf::from("."));
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
-    dir.join(format!(".{name}.{}.tmp", std::process::id()))
 }
 
 fn check_config(c: &TrainConfig) -> Result<(), Error> {
@@ -638,26 +507,6 @@ fn check_config(c: &TrainConfig) -> Result<(), Error> {
         anyhow::bail!("--dropout must be in [0, 1), not {}", c.dropout);
     }
     Ok(())
-}
-
-/// Today's date (UTC) as YYYY-MM-DD.
-pub fn today() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let days = (secs / 86_400) as i64;
-    // Civil-from-days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
 }
 
 /// The device a configuration names (for callers that build networks themselves).

@@ -7,13 +7,14 @@ mod common;
 
 use bach_engine::{CoreKind, ModelMeta};
 use bach_trainer::batch;
+use bach_trainer::config::TrainConfig;
 use bach_trainer::dataset::{self, Dataset, Piece};
 use bach_trainer::eval::evaluate;
 use bach_trainer::fused::Recurrence;
 use bach_trainer::init::NamedTensor;
 use bach_trainer::model::{Dropout, LayerState, Network, State};
 use bach_trainer::rng::Rng;
-use bach_trainer::train::{Control, TrainConfig, Trainer};
+use bach_trainer::train::{Control, Trainer};
 use candle_core::backprop::GradStore;
 use candle_core::{Device, Tensor, Var};
 

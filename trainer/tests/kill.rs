@@ -128,19 +128,15 @@ fn last_reported_epoch(stderr: &str) -> usize {
         .unwrap_or(0)
 }
 
-/// Temporary files in `dir` (write_atomic's `.NAME.PID.tmp`), as (name, pid).
+/// Temporary files in `dir` (write_atomic's, named by
+/// `bach_engine::file::temp_path`), as (name, pid).
 fn temp_files(dir: &Path) -> Vec<(String, u32)> {
     std::fs::read_dir(dir)
         .unwrap()
         .flatten()
         .filter_map(|e| {
             let name = e.file_name().to_string_lossy().into_owned();
-            let pid = name
-                .strip_suffix(".tmp")?
-                .rsplit('.')
-                .next()?
-                .parse()
-                .ok()?;
+            let (_, pid) = bach_engine::file::parse_temp_name(&name)?;
             Some((name, pid))
         })
         .collect()
@@ -280,7 +276,7 @@ fn sigkill_at_random_moments_loses_no_reported_epoch_and_resumes_exactly() {
         }
         let others: Vec<String> = names_in(&dir)
             .into_iter()
-            .filter(|n| !n.ends_with(".tmp"))
+            .filter(|n| bach_engine::file::parse_temp_name(n).is_none())
             .collect();
         assert!(
             others

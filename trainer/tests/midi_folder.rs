@@ -4,8 +4,9 @@ mod common;
 
 use bach_engine::score::Score;
 use bach_engine::{KeyFrame, ModelKind, Token};
+use bach_trainer::config::TrainConfig;
 use bach_trainer::dataset::{self, Piece};
-use bach_trainer::train::{Control, Outcome, TrainConfig, Trainer};
+use bach_trainer::train::{Control, Outcome, Trainer};
 
 /// Four voices for `n` steps, S on top, with holds and a rest.
 fn satb(i: usize, n: usize) -> Vec<Vec<Token>> {

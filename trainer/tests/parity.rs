@@ -6,8 +6,9 @@ mod common;
 use bach_engine::model::AnyModel;
 use bach_engine::{CoreKind, Init, ModelKind};
 use bach_trainer::batch;
+use bach_trainer::config::TrainConfig;
 use bach_trainer::dataset::{self, Dataset, Piece};
-use bach_trainer::train::{Control, Outcome, TrainConfig, Trainer};
+use bach_trainer::train::{Control, Outcome, Trainer};
 
 fn trained(
     data: &Dataset,

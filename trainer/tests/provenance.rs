@@ -181,7 +181,7 @@ fn shipped_records_name_the_shared_data() {
             "{file}"
         );
         let kind = ModelFile::load(&path).unwrap().meta.kind;
-        let data = bach_trainer::cli::load_dataset(&data_path, Some(kind), None).unwrap();
+        let data = bach_trainer::load::load_dataset(&data_path, Some(kind), None).unwrap();
         assert_eq!(t.split_sizes, Some(data.split_sizes()), "{file}");
     }
 }

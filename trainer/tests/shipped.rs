@@ -6,10 +6,10 @@ mod common;
 
 use std::path::Path;
 
-use bach_trainer::cli::{load_dataset, load_network};
 use bach_trainer::dataset::Split;
 use bach_trainer::eval::evaluate;
 use bach_trainer::harmony::{report, HarmonyArgs};
+use bach_trainer::load::{load_dataset, load_network};
 
 fn model(file: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

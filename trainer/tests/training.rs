@@ -6,9 +6,10 @@ use std::sync::atomic::AtomicBool;
 
 use bach_engine::{CoreKind, Init};
 use bach_trainer::checkpoint::Checkpoint;
+use bach_trainer::config::TrainConfig;
 use bach_trainer::dataset::{self, Dataset};
 use bach_trainer::eval::evaluate;
-use bach_trainer::train::{Control, Outcome, TrainConfig, Trainer};
+use bach_trainer::train::{Control, Outcome, Trainer};
 
 fn tiny_config(dir: &std::path::Path, name: &str) -> TrainConfig {
     let mut c = TrainConfig::new("fixture", &dir.join(format!("{name}.safetensors")));

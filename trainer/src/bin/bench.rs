@@ -10,10 +10,11 @@ use std::time::Instant;
 
 use anyhow::Context;
 use bach_engine::{CoreKind, KeyFrame, ModelKind};
+use bach_trainer::config::TrainConfig;
 use bach_trainer::dataset::{Dataset, Piece};
 use bach_trainer::fused::Recurrence;
 use bach_trainer::rng::Rng;
-use bach_trainer::train::{TrainConfig, Trainer};
+use bach_trainer::train::Trainer;
 use clap::Parser;
 
 const BATCH: usize = 32;

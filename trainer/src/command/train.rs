@@ -1,53 +1,18 @@
-//! The command line: `train`, `eval`, `info`, `plot`, `harmony` and
-//! `rewrite-provenance` (in [`crate::provenance`]). Playing
-//! files (`harmonize`, `continue`, `generate`) is the `bach` command's job
-//! (the `bach-cli` crate), which needs no candle.
+//! `bach-trainer train`: its flags, the run they ask for, and the progress bar.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use anyhow::{bail, Context, Result};
-use bach_engine::{CoreKind, Init, ModelKind, ModelMeta};
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use anyhow::{Context, Result};
+use bach_engine::{CoreKind, Init, ModelKind};
+use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::dataset::{self, Dataset, Split};
-use crate::eval;
-use crate::model::{device, Network};
-use crate::train::{default_checkpoint, Control, Event, Outcome, TrainConfig, Trainer};
-
-#[derive(Parser, Debug)]
-#[command(
-    name = "bach-trainer",
-    version,
-    about = "Train, evaluate and inspect Bach's recurrent music models"
-)]
-pub struct Cli {
-    #[command(subcommand)]
-    pub command: Command,
-}
-
-#[derive(Subcommand, Debug)]
-pub enum Command {
-    /// Train a model and write it (the best epoch by validation NLL) as .safetensors.
-    Train(Box<TrainArgs>),
-    /// Score a model on a dataset split with the standard NLL.
-    Eval(EvalArgs),
-    /// Describe a model file (or a checkpoint) in words.
-    Info {
-        /// A model .safetensors file, or a training checkpoint.
-        file: PathBuf,
-    },
-    /// Draw training curves or a hidden-state trajectory as a PNG.
-    Plot(crate::plot::PlotArgs),
-    /// Harmonize a split's sopranos and compare parallels, crossings, ranges
-    /// and strong-beat consonance with Bach's own chorales.
-    Harmony(crate::harmony::HarmonyArgs),
-    /// Clean a model file's training record of paths (and add the dataset's
-    /// hash and split sizes with --dataset); the weights stay byte for byte.
-    RewriteProvenance(crate::provenance::RewriteArgs),
-}
+use crate::config::{default_checkpoint, TrainConfig};
+use crate::load::load_dataset;
+use crate::model::device;
+use crate::train::{Control, Event, Outcome, Trainer};
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum KindArg {
@@ -190,68 +155,9 @@ pub struct TrainArgs {
     pub stop_after_batches: Option<usize>,
 }
 
-#[derive(Args, Debug)]
-pub struct EvalArgs {
-    #[arg(long)]
-    pub model: PathBuf,
-    #[arg(long)]
-    pub dataset: PathBuf,
-    #[arg(long, value_enum, default_value = "test")]
-    pub split: Split,
-    /// Print one JSON object (with an `nll` field) instead of text.
-    #[arg(long)]
-    pub json: bool,
-    /// cpu, or cuda (needs the `cuda` feature; the recurrence then runs as
-    /// candle's unfused ops, since the fused op has no CUDA kernel).
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
-}
-
-/// Runs a parsed command line.
-pub fn run(cli: Cli) -> Result<()> {
-    match cli.command {
-        Command::Train(args) => train(*args),
-        Command::Eval(args) => evaluate(args),
-        Command::Info { file } => {
-            print!("{}", info(&file)?);
-            Ok(())
-        }
-        Command::Plot(args) => crate::plot::run(args),
-        Command::Harmony(args) => crate::harmony::run(args),
-        Command::RewriteProvenance(args) => crate::provenance::rewrite_command(args),
-    }
-}
-
-/// Reads a dataset, with the kind and grid the user asked for.
-pub fn load_dataset(
-    path: &Path,
-    kind: Option<ModelKind>,
-    step_beats: Option<f64>,
-) -> Result<Dataset> {
-    if let Some(s) = step_beats {
-        if !(s.is_finite() && s > 0.0 && s <= 4.0) {
-            bail!("--step-beats must be a length in quarter notes between 0 and 4, not {s}");
-        }
-    }
-    let data = dataset::load(path, kind, step_beats)?;
-    for w in &data.warnings {
-        eprintln!("warning: {w}");
-    }
-    if data.skipped > 0 {
-        eprintln!("warning: {} files were skipped", data.skipped);
-    }
-    Ok(data)
-}
-
-fn set_threads(threads: Option<usize>) {
-    if let Some(n) = threads {
-        // candle's CPU kernels read this when they first run.
-        std::env::set_var("RAYON_NUM_THREADS", n.to_string());
-    }
-}
-
-fn train(args: TrainArgs) -> Result<()> {
-    set_threads(args.threads);
+/// Runs `train`.
+pub fn train(args: TrainArgs) -> Result<()> {
+    super::set_threads(args.threads);
     // A missing device fails before anything is read or written.
     device(&args.device)?;
     // Unusable output paths fail before the dataset is read; the run checks
@@ -433,180 +339,4 @@ fn say(bar: &ProgressBar, line: String) {
     } else {
         bar.println(line);
     }
-}
-
-/// Loads a model file written by the trainer into a candle network.
-pub fn load_network(path: &Path) -> Result<Network> {
-    load_network_on(path, &device("cpu")?)
-}
-
-/// [`load_network`] onto `device`.
-pub fn load_network_on(path: &Path, device: &candle_core::Device) -> Result<Network> {
-    let file = bach_engine::file::ModelFile::load(path)
-        .with_context(|| format!("cannot load model {}", path.display()))?;
-    let tensors: Vec<_> = file
-        .meta
-        .tensor_shapes()
-        .into_iter()
-        .map(|(name, shape)| {
-            let data = file.tensors.get(&name).cloned().unwrap_or_default();
-            (name, shape, data)
-        })
-        .collect();
-    Ok(Network::from_tensors(file.meta, &tensors, device)?)
-}
-
-/// Checks that a dataset suits a model.
-pub fn check_fit(meta: &ModelMeta, data: &Dataset) -> Result<()> {
-    if meta.kind != data.kind {
-        bail!(
-            "the model predicts {:?} but the dataset holds {:?}",
-            meta.kind,
-            data.kind
-        );
-    }
-    if meta.kind == ModelKind::Voices {
-        let voices = data.voices.len();
-        if voices != meta.voices.len() {
-            bail!(
-                "the model has {} voices, the dataset {}",
-                meta.voices.len(),
-                voices
-            );
-        }
-    }
-    Ok(())
-}
-
-fn evaluate(args: EvalArgs) -> Result<()> {
-    // A missing device fails before anything is read.
-    let dev = device(&args.device)?;
-    let net = load_network_on(&args.model, &dev)?;
-    let data = load_dataset(&args.dataset, Some(net.meta.kind), None)?;
-    check_fit(&net.meta, &data)?;
-    if let Some(why) = crate::provenance::dataset_mismatch(&net.meta, &data) {
-        eprintln!("warning: {why}");
-    }
-    let pieces = data.split(args.split);
-    if pieces.is_empty() {
-        bail!("the {} split of {} is empty", args.split.name(), data.name);
-    }
-    let report = eval::evaluate(&net, pieces)?;
-    if args.json {
-        let per_voice: serde_json::Map<String, serde_json::Value> = report
-            .per_voice
-            .iter()
-            .map(|(n, v)| (n.clone(), serde_json::json!(v)))
-            .collect();
-        let out = serde_json::json!({
-            "model": args.model.display().to_string(),
-            "dataset": data.name,
-            "split": args.split.name(),
-            "nll": report.nll,
-            "per_voice": per_voice,
-            "steps": report.steps,
-            "pieces": report.pieces,
-        });
-        println!("{out}");
-    } else {
-        println!(
-            "{} on {} ({}): NLL {:.4} nats per step over {} scored steps of {} pieces",
-            args.model.display(),
-            data.name,
-            args.split.name(),
-            report.nll,
-            report.steps,
-            report.pieces
-        );
-        for (name, v) in &report.per_voice {
-            println!("  voice {name}: {v:.4}");
-        }
-    }
-    Ok(())
-}
-
-/// A model's (or checkpoint's) metadata in words.
-pub fn info(path: &Path) -> Result<String> {
-    use std::fmt::Write;
-    let (meta, extra) = match bach_engine::file::ModelFile::load(path) {
-        Ok(f) => (f.meta, None),
-        Err(model_err) => match crate::checkpoint::Checkpoint::load(path) {
-            Ok(ck) => (ck.header.meta.clone(), Some(ck.header)),
-            Err(_) => {
-                return Err(model_err).with_context(|| format!("cannot read {}", path.display()))
-            }
-        },
-    };
-    let mut s = String::new();
-    let kind = match meta.kind {
-        ModelKind::Voices => format!("a voices model ({} voices)", meta.voices.len()),
-        ModelKind::Pianoroll => {
-            match meta.frame {
-                bach_engine::FrameOutput::Independent => {
-                    "a piano-roll model (88 independent keys)".to_string()
-                }
-                bach_engine::FrameOutput::Nade { hidden } => {
-                    format!("a piano-roll model (88 keys drawn lowest first by an NADE of {hidden} units)")
-                }
-            }
-        }
-    };
-    let params: usize = meta
-        .tensor_shapes()
-        .iter()
-        .map(|(_, s)| s.iter().product::<usize>())
-        .sum();
-    writeln!(s, "{}: \"{}\", {kind}", path.display(), meta.name)?;
-    writeln!(
-        s,
-        "core: {} layer(s) of {} {} units, {:?} initialisation; {} parameters",
-        meta.layers,
-        meta.hidden,
-        meta.core.name().to_uppercase(),
-        meta.init,
-        params
-    )?;
-    writeln!(s, "grid: one step per {} quarter note(s)", meta.step_beats)?;
-    for v in &meta.voices {
-        writeln!(
-            s,
-            "voice {}: MIDI {} to {} ({} tokens)",
-            v.name,
-            v.low,
-            v.high,
-            v.range().vocab()
-        )?;
-    }
-    match meta.bar_steps() {
-        Some(n) => writeln!(
-            s,
-            "input: previous step ({} values) and position in a bar of {n} steps",
-            meta.step_size()
-        )?,
-        None => writeln!(s, "input: previous step ({} values)", meta.step_size())?,
-    }
-    match &meta.training {
-        Some(t) => s.push_str(&crate::provenance::describe(t)),
-        None => writeln!(s, "no training record")?,
-    }
-    if let Some(h) = extra {
-        writeln!(
-            s,
-            "checkpoint: epoch {} of {}, batch {}, {} updates, best valid {} at epoch {}{}",
-            h.progress.epoch + 1,
-            h.config.epochs,
-            h.progress.batch,
-            h.progress.updates,
-            h.progress
-                .best_valid
-                .map_or("-".into(), |v| format!("{v:.4}")),
-            h.progress.best_epoch.map_or("-".into(), |e| e.to_string()),
-            if h.progress.finished {
-                " (finished)"
-            } else {
-                ""
-            }
-        )?;
-    }
-    Ok(s)
 }

@@ -1,0 +1,105 @@
+//! `bach-trainer info`: a model file or a checkpoint described in words.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use bach_engine::ModelKind;
+use clap::Args;
+
+#[derive(Args, Debug)]
+pub struct InfoArgs {
+    /// A model .safetensors file, or a training checkpoint.
+    pub file: PathBuf,
+}
+
+/// Runs `info`.
+pub fn run(args: InfoArgs) -> Result<()> {
+    print!("{}", info(&args.file)?);
+    Ok(())
+}
+
+/// A model's (or checkpoint's) metadata in words.
+pub fn info(path: &Path) -> Result<String> {
+    use std::fmt::Write;
+    let (meta, extra) = match bach_engine::file::ModelFile::load(path) {
+        Ok(f) => (f.meta, None),
+        Err(model_err) => match crate::checkpoint::Checkpoint::load(path) {
+            Ok(ck) => (ck.header.meta.clone(), Some(ck.header)),
+            Err(_) => {
+                return Err(model_err).with_context(|| format!("cannot read {}", path.display()))
+            }
+        },
+    };
+    let mut s = String::new();
+    let kind = match meta.kind {
+        ModelKind::Voices => format!("a voices model ({} voices)", meta.voices.len()),
+        ModelKind::Pianoroll => {
+            match meta.frame {
+                bach_engine::FrameOutput::Independent => {
+                    "a piano-roll model (88 independent keys)".to_string()
+                }
+                bach_engine::FrameOutput::Nade { hidden } => {
+                    format!("a piano-roll model (88 keys drawn lowest first by an NADE of {hidden} units)")
+                }
+            }
+        }
+    };
+    let params: usize = meta
+        .tensor_shapes()
+        .iter()
+        .map(|(_, s)| s.iter().product::<usize>())
+        .sum();
+    writeln!(s, "{}: \"{}\", {kind}", path.display(), meta.name)?;
+    writeln!(
+        s,
+        "core: {} layer(s) of {} {} units, {:?} initialisation; {} parameters",
+        meta.layers,
+        meta.hidden,
+        meta.core.name().to_uppercase(),
+        meta.init,
+        params
+    )?;
+    writeln!(s, "grid: one step per {} quarter note(s)", meta.step_beats)?;
+    for v in &meta.voices {
+        writeln!(
+            s,
+            "voice {}: MIDI {} to {} ({} tokens)",
+            v.name,
+            v.low,
+            v.high,
+            v.range().vocab()
+        )?;
+    }
+    match meta.bar_steps() {
+        Some(n) => writeln!(
+            s,
+            "input: previous step ({} values) and position in a bar of {n} steps",
+            meta.step_size()
+        )?,
+        None => writeln!(s, "input: previous step ({} values)", meta.step_size())?,
+    }
+    match &meta.training {
+        Some(t) => s.push_str(&crate::provenance::describe(t)),
+        None => writeln!(s, "no training record")?,
+    }
+    if let Some(h) = extra {
+        writeln!(
+            s,
+            "checkpoint: epoch {} of {}, batch {}, {} updates, best valid {} at epoch {}{}",
+            h.progress.epoch + 1,
+            h.config.epochs,
+            h.progress.batch,
+            h.progress.updates,
+            h.progress
+                .best_valid
+                .map_or("-".into(), |v| format!("{v:.4}")),
+            h.progress.best_epoch.map_or("-".into(), |e| e.to_string()),
+            if h.progress.finished {
+                " (finished)"
+            } else {
+                ""
+            }
+        )?;
+    }
+    Ok(s)
+}

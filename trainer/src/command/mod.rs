@@ -1,0 +1,61 @@
+//! The command line: `train`, `eval`, `info`, `plot`, `harmony` and
+//! `rewrite-provenance`, each subcommand's arguments beside its code. Playing
+//! files (`harmonize`, `continue`, `generate`) is the `bach` command's job
+//! (the `bach-cli` crate), which needs no candle.
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+pub mod eval;
+pub mod info;
+pub mod rewrite;
+pub mod train;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "bach-trainer",
+    version,
+    about = "Train, evaluate and inspect Bach's recurrent music models"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Train a model and write it (the best epoch by validation NLL) as .safetensors.
+    Train(Box<train::TrainArgs>),
+    /// Score a model on a dataset split with the standard NLL.
+    Eval(eval::EvalArgs),
+    /// Describe a model file (or a checkpoint) in words.
+    Info(info::InfoArgs),
+    /// Draw training curves or a hidden-state trajectory as a PNG.
+    Plot(crate::plot::PlotArgs),
+    /// Harmonize a split's sopranos and compare parallels, crossings, ranges
+    /// and strong-beat consonance with Bach's own chorales.
+    Harmony(crate::harmony::HarmonyArgs),
+    /// Clean a model file's training record of paths (and add the dataset's
+    /// hash and split sizes with --dataset); the weights stay byte for byte.
+    RewriteProvenance(rewrite::RewriteArgs),
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Train(args) => train::train(*args),
+        Command::Eval(args) => eval::evaluate(args),
+        Command::Info(args) => info::run(args),
+        Command::Plot(args) => crate::plot::run(args),
+        Command::Harmony(args) => crate::harmony::run(args),
+        Command::RewriteProvenance(args) => rewrite::rewrite_command(args),
+    }
+}
+
+/// Sets the CPU kernels' thread count, before any of them runs.
+pub(crate) fn set_threads(threads: Option<usize>) {
+    if let Some(n) = threads {
+        // candle's CPU kernels read this when they first run.
+        std::env::set_var("RAYON_NUM_THREADS", n.to_string());
+    }
+}

@@ -1,0 +1,75 @@
+//! Reading what the commands work on: datasets (with their warnings on
+//! stderr) and model files (into candle networks), and whether they suit
+//! each other.
+
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use bach_engine::{ModelKind, ModelMeta};
+
+use crate::dataset::{self, Dataset};
+use crate::model::{device, Network};
+
+/// Reads a dataset, with the kind and grid the user asked for.
+pub fn load_dataset(
+    path: &Path,
+    kind: Option<ModelKind>,
+    step_beats: Option<f64>,
+) -> Result<Dataset> {
+    if let Some(s) = step_beats {
+        if !(s.is_finite() && s > 0.0 && s <= 4.0) {
+            bail!("--step-beats must be a length in quarter notes between 0 and 4, not {s}");
+        }
+    }
+    let data = dataset::load(path, kind, step_beats)?;
+    for w in &data.warnings {
+        eprintln!("warning: {w}");
+    }
+    if data.skipped > 0 {
+        eprintln!("warning: {} files were skipped", data.skipped);
+    }
+    Ok(data)
+}
+
+/// Loads a model file written by the trainer into a candle network.
+pub fn load_network(path: &Path) -> Result<Network> {
+    load_network_on(path, &device("cpu")?)
+}
+
+/// [`load_network`] onto `device`.
+pub fn load_network_on(path: &Path, device: &candle_core::Device) -> Result<Network> {
+    let file = bach_engine::file::ModelFile::load(path)
+        .with_context(|| format!("cannot load model {}", path.display()))?;
+    let tensors: Vec<_> = file
+        .meta
+        .tensor_shapes()
+        .into_iter()
+        .map(|(name, shape)| {
+            let data = file.tensors.get(&name).cloned().unwrap_or_default();
+            (name, shape, data)
+        })
+        .collect();
+    Ok(Network::from_tensors(file.meta, &tensors, device)?)
+}
+
+/// Checks that a dataset suits a model.
+pub fn check_fit(meta: &ModelMeta, data: &Dataset) -> Result<()> {
+    if meta.kind != data.kind {
+        bail!(
+            "the model predicts {:?} but the dataset holds {:?}",
+            meta.kind,
+            data.kind
+        );
+    }
+    if meta.kind == ModelKind::Voices {
+        let voices = data.voices.len();
+        if voices != meta.voices.len() {
+            bail!(
+                "the model has {} voices, the dataset {}",
+                meta.voices.len(),
+                voices
+            );
+        }
+    }
+    Ok(())
+}
