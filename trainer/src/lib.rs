@@ -12,6 +12,7 @@ pub mod dataset;
 pub mod eval;
 pub mod fused;
 pub mod harmony;
+pub mod hash;
 pub mod init;
 pub mod load;
 pub mod model;

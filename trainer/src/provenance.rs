@@ -9,21 +9,12 @@
 use std::path::Path;
 
 use bach_engine::{CoreKind, Init, ModelKind, ModelMeta, Provenance, TrainerBuild};
-use sha2::{Digest, Sha256};
 
 use crate::config::TrainConfig;
 use crate::dataset::Dataset;
 use crate::optim::AdamWConfig;
 
-/// Lowercase hex of `bytes`.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// SHA-256 of `bytes`, in lowercase hex.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
-}
+pub use crate::hash::sha256_hex;
 
 /// This trainer: its version, and the commit it was built from when the
 /// build could ask git (see `build.rs`).

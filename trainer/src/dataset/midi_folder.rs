@@ -83,7 +83,7 @@ impl FolderHash {
     }
 
     fn finish(self) -> String {
-        crate::provenance::hex(&self.0.finalize())
+        crate::hash::hex(&self.0.finalize())
     }
 }
 

@@ -230,7 +230,7 @@ pub fn load(
     if let Some(s) = step_beats {
         data.step_beats = s;
     }
-    data.sha256 = Some(crate::provenance::sha256_hex(text.as_bytes()));
+    data.sha256 = Some(crate::hash::sha256_hex(text.as_bytes()));
     Ok(data)
 }
 
