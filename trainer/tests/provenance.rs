@@ -319,7 +319,8 @@ fn old_style_model(path: &Path) -> ModelMeta {
         split: "train".into(),
         epochs: 2,
         seed: 4,
-        // Digits serde_json's default parser reads one unit in the last place off.
+        // Digits serde_json's default parser read one unit in the last place
+        // off (the workspace now builds it with float_roundtrip).
         valid_nll: Some(1.9083476641956907),
         test_nll: Some(1.9825104384773666),
         date: "2026-11-23".into(),
@@ -391,8 +392,10 @@ fn rewrite_provenance_cleans_an_old_record_and_keeps_the_weights() {
         "the version is kept, so older readers still load it"
     );
     assert_eq!((t.epochs, t.seed, t.split.as_str()), (2, 4, "train"));
-    // The scores as recorded, to the last digit of their text (reading them
-    // back through serde_json may land one unit in the last place off).
+    // The scores as recorded, to the last digit of their text, and read back
+    // exactly.
+    assert_eq!(t.valid_nll, Some(1.9083476641956907));
+    assert_eq!(t.test_nll, Some(1.9825104384773666));
     let header =
         String::from_utf8_lossy(&after[8..8 + after.len() - tensor_bytes(&after).len() - 8])
             .into_owned();

@@ -76,18 +76,6 @@ pub fn rewrite(bytes: &[u8], data: Option<&Dataset>) -> Result<(Vec<u8>, ModelMe
             settings_from_command(&t.command, meta.kind, meta.step_beats).map(|s| s.to_map());
     }
     t.command = clean_command(&t.command);
-    if let Some(json) = bach_json(bytes) {
-        for (score, key) in [
-            (&mut t.valid_nll, "valid_nll"),
-            (&mut t.test_nll, "test_nll"),
-        ] {
-            if let (Some(read), Some(exact)) = (*score, exact_number(&json, key)) {
-                if (read - exact).abs() <= 1e-12 * exact.abs() {
-                    *score = Some(exact);
-                }
-            }
-        }
-    }
     if let Some(data) = data {
         if data.name != t.dataset {
             bail!("the model was trained on {}, not {}", t.dataset, data.name);
@@ -96,28 +84,6 @@ pub fn rewrite(bytes: &[u8], data: Option<&Dataset>) -> Result<(Vec<u8>, ModelMe
         t.split_sizes = Some(data.split_sizes());
     }
     Ok((replace_metadata(bytes, &meta)?, meta))
-}
-
-/// The Bach metadata entry's JSON text.
-fn bach_json(bytes: &[u8]) -> Option<String> {
-    let (_, header) = SafeTensors::read_metadata(bytes).ok()?;
-    header
-        .metadata()
-        .as_ref()?
-        .get(bach_engine::meta::METADATA_KEY)
-        .cloned()
-}
-
-/// The number recorded under `key`, read from the JSON text with the
-/// standard library's exactly rounding parser. serde_json's default parser
-/// (without its `float_roundtrip` feature) may land one unit in the last
-/// place away, so a record read and written back would change a score's
-/// last digit; a rewrite keeps them as they were.
-fn exact_number(json: &str, key: &str) -> Option<f64> {
-    let start = json.find(&format!("\"{key}\":"))? + key.len() + 3;
-    let rest = json[start..].trim_start();
-    let end = rest.find([',', '}']).unwrap_or(rest.len());
-    rest[..end].trim().parse().ok()
 }
 
 /// The settings a recorded `train` command line stands for.
