@@ -35,7 +35,11 @@ fn bench(c: &mut Criterion) {
             } else {
                 Token::Hold
             };
-            let out = performer.step(&mut model, t % 16, &[Some(melody), None, None, None]);
+            let out = performer.step(
+                &mut model,
+                &bach_engine::StepContext::common(t % 16),
+                &[Some(melody), None, None, None],
+            );
             black_box(out);
             t += 1;
         })

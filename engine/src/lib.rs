@@ -7,8 +7,11 @@
 //! [`perform::Performer`] step and [`sequencer::Sequencer::process`] is free
 //! of allocation, locks and I/O so it can run on a plugin's audio thread.
 
+pub mod ahead;
 pub mod file;
+pub mod key;
 pub mod meta;
+pub mod meter;
 pub mod midi;
 pub mod model;
 pub mod nn;
@@ -25,12 +28,15 @@ pub mod voice_leading;
 /// work with no files installed.
 pub const DEFAULT_MODEL: &[u8] = include_bytes!("../../models/chorale-satb.safetensors");
 
+pub use ahead::{Ahead, Horizon};
 pub use file::{FileError, LoadError, ModelFile};
+pub use key::{Key, Mode};
 pub use meta::{
     CoreKind, Feature, FrameOutput, Init, ModelKind, ModelMeta, Provenance, SplitSizes,
     TrainerBuild,
 };
-pub use model::{AnyModel, PianoRollModel, VoicesModel};
+pub use meter::{BarPosition, Meter};
+pub use model::{AnyModel, PianoRollModel, StepContext, VoicesModel};
 pub use perform::Performer;
 pub use pianoroll::KeyFrame;
 pub use sampling::{Rng, Sampler};

@@ -7,9 +7,12 @@ use serde::{Deserialize, Serialize};
 use crate::pianoroll::KEYS;
 use crate::token::{VoiceSpec, MAX_VOICES};
 
-/// The metadata format this engine writes and the newest it reads.
-/// Version 2 added [`ModelMeta::frame`]; version 1 files read as independent keys.
-pub const FORMAT_VERSION: u32 = 2;
+/// The newest metadata format this engine reads. Version 2 added
+/// [`ModelMeta::frame`] (version 1 files read as independent keys); version 3
+/// the musical-context features [`Feature::Meter`], [`Feature::KeyMode`] and
+/// [`Feature::Ahead`]. A model is written with the lowest version that holds
+/// it ([`ModelMeta::needed_version`]), so older engines still load what they can play.
+pub const FORMAT_VERSION: u32 = 3;
 /// Key of the JSON entry in the safetensors `__metadata__` map.
 pub const METADATA_KEY: &str = "bach";
 
@@ -86,6 +89,16 @@ pub enum Feature {
     PreviousStep,
     /// One-hot of the step's index within the bar, `step % steps`.
     BarPosition { steps: usize },
+    /// Where the step falls in the host's meter: downbeat, the step's place
+    /// in its beat, beats left in the bar, and whether the meter is compound
+    /// (see [`crate::model::context`]).
+    Meter,
+    /// The model harmonizes in a key-normalised frame: the melody is moved so
+    /// the key's tonic is C, and this one-hot says major or minor.
+    KeyMode,
+    /// The next `notes` melody onsets known ahead, and how far ahead the
+    /// melody is known (see [`crate::ahead`]).
+    Ahead { notes: usize },
 }
 
 /// How a piano-roll model turns the core's state into a frame's 88 keys.
@@ -196,8 +209,47 @@ impl ModelMeta {
             .map(|f| match f {
                 Feature::PreviousStep => self.step_size(),
                 Feature::BarPosition { steps } => *steps,
+                Feature::Meter => crate::model::context::METER_SIZE,
+                Feature::KeyMode => crate::model::context::MODE_SIZE,
+                Feature::Ahead { notes } => crate::model::context::ahead_size(*notes),
             })
             .sum()
+    }
+
+    /// The oldest format version that can describe this model.
+    pub fn needed_version(&self) -> u32 {
+        let context = self
+            .features
+            .iter()
+            .any(|f| matches!(f, Feature::Meter | Feature::KeyMode | Feature::Ahead { .. }));
+        if context {
+            3
+        } else if !self.frame.is_independent() {
+            2
+        } else {
+            1
+        }
+    }
+
+    /// Whether the model hears the meter ([`Feature::Meter`]).
+    pub fn hears_meter(&self) -> bool {
+        self.features.contains(&Feature::Meter)
+    }
+
+    /// Whether the model harmonizes in a key-normalised frame ([`Feature::KeyMode`]).
+    pub fn knows_key(&self) -> bool {
+        self.features.contains(&Feature::KeyMode)
+    }
+
+    /// How many melody notes ahead the model is told (0: it cannot look ahead).
+    pub fn ahead_notes(&self) -> usize {
+        self.features
+            .iter()
+            .find_map(|f| match f {
+                Feature::Ahead { notes } => Some(*notes),
+                _ => None,
+            })
+            .unwrap_or(0)
     }
 
     /// Number of output heads: one per voice, or the piano roll's one.
@@ -293,17 +345,40 @@ impl ModelMeta {
         if previous != 1 || self.features.first() != Some(&Feature::PreviousStep) {
             return Err("features must start with previous_step, exactly once".into());
         }
-        for f in &self.features {
-            if let Feature::BarPosition { steps } = f {
-                if *steps == 0 || *steps > MAX_BAR_STEPS {
+        for (i, f) in self.features.iter().enumerate() {
+            let kind = std::mem::discriminant(f);
+            if self.features[..i]
+                .iter()
+                .any(|g| std::mem::discriminant(g) == kind)
+            {
+                return Err(format!("feature {f:?} appears more than once"));
+            }
+            match f {
+                Feature::BarPosition { steps } if *steps == 0 || *steps > MAX_BAR_STEPS => {
                     return Err(format!(
                         "bar_position has {steps} steps, expected 1 to {MAX_BAR_STEPS}"
                     ));
                 }
+                Feature::Ahead { notes } if *notes == 0 || *notes > crate::ahead::MAX_AHEAD => {
+                    return Err(format!(
+                        "ahead has {notes} notes, expected 1 to {}",
+                        crate::ahead::MAX_AHEAD
+                    ));
+                }
+                Feature::Meter | Feature::KeyMode | Feature::Ahead { .. }
+                    if self.kind != ModelKind::Voices =>
+                {
+                    return Err(format!("{f:?} is a feature of voices models only"));
+                }
+                _ => {}
             }
         }
-        if self.features.len() > 2 {
-            return Err("at most one bar_position feature is allowed".into());
+        if self.format_version < self.needed_version() {
+            return Err(format!(
+                "format_version {} cannot hold these features (needs {})",
+                self.format_version,
+                self.needed_version()
+            ));
         }
         Ok(())
     }
@@ -363,7 +438,7 @@ impl ModelMeta {
             high,
         };
         Self {
-            format_version: FORMAT_VERSION,
+            format_version: 2,
             name: "chorale-satb".into(),
             kind: ModelKind::Voices,
             core,
@@ -386,7 +461,7 @@ impl ModelMeta {
     /// A piano-roll model's layout (`step_beats` as in the dataset: 1 for JSB, 0.5 otherwise).
     pub fn pianoroll(core: CoreKind, layers: usize, hidden: usize, step_beats: f64) -> Self {
         Self {
-            format_version: FORMAT_VERSION,
+            format_version: 2,
             name: "pianoroll".into(),
             kind: ModelKind::Pianoroll,
             core,

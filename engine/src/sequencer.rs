@@ -51,6 +51,7 @@ pub mod session;
 pub mod settings;
 pub mod turn;
 
+use crate::model::StepContext;
 use crate::perform::{user_sampler, HarmonizeStep, Performer};
 use crate::token::{Token, MAX_VOICES};
 
@@ -371,6 +372,7 @@ impl Sequencer {
     ) {
         let n = model.voice_count().min(MAX_VOICES);
         let position = k.rem_euclid(model.bar_steps().max(1) as i64) as usize;
+        let ctx = StepContext::common(position);
         self.performer
             .set_sampler(user_sampler(settings.temperature, settings.strict));
         let velocity = match settings.velocity {
@@ -387,7 +389,7 @@ impl Sequencer {
         let first_voice;
         let listening;
         match settings.mode {
-            Mode::Harmonize => match self.performer.harmonize(model, position, melody) {
+            Mode::Harmonize => match self.performer.harmonize(model, &ctx, melody) {
                 HarmonizeStep::Rest => {
                     for v in 1..n {
                         self.tracker.end(out, offset, v);
@@ -408,9 +410,9 @@ impl Sequencer {
                 }
                 listening = !self.turn.playing;
                 let played = if listening {
-                    self.performer.listen(model, position, heard)
+                    self.performer.listen(model, &ctx, heard)
                 } else {
-                    self.performer.play(model, position)
+                    self.performer.play(model, &ctx)
                 };
                 tokens[..played.len()].copy_from_slice(played);
                 first_voice = 0;

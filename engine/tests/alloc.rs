@@ -5,11 +5,13 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
+use bach_engine::ahead::Upcoming;
 use bach_engine::file::{random_tensors, to_bytes};
 use bach_engine::perform::{HarmonizeStep, Heard, MelodyNote};
 use bach_engine::{
-    AnyModel, CoreKind, FrameOutput, KeyFrame, ModelMeta, Performer, PianoRollModel, Sampler,
-    Token, VoiceRange, VoicesModel,
+    Ahead, AnyModel, BarPosition, CoreKind, Feature, FrameOutput, Horizon, Key, KeyFrame, Meter,
+    Mode, ModelMeta, Performer, PianoRollModel, Sampler, StepContext, Token, VoiceRange,
+    VoicesModel,
 };
 
 struct Counting;
@@ -90,7 +92,7 @@ fn voices_steps_do_not_allocate() {
                     Token::Hold
                 };
                 let clamp = [Some(melody), None, None, None];
-                let out = performer.step(&mut m, t % 16, &clamp);
+                let out = performer.step(&mut m, &StepContext::common(t % 16), &clamp);
                 sampled_notes += out[1..].iter().filter(|t| t.onset().is_some()).count();
                 if t % 2_500 == 0 {
                     performer.restart(&mut m, t as u64);
@@ -121,9 +123,59 @@ fn pianoroll_steps_do_not_allocate() {
     }
 }
 
+/// A model that hears the meter, knows keys and looks ahead.
+fn context_meta() -> ModelMeta {
+    let mut meta = ModelMeta::satb(CoreKind::Gru, 1, 48);
+    meta.features = vec![
+        Feature::PreviousStep,
+        Feature::Meter,
+        Feature::KeyMode,
+        Feature::Ahead { notes: 4 },
+    ];
+    meta.format_version = meta.needed_version();
+    meta
+}
+
+/// Step `t`'s context: the meter changes every 96 steps (4/4, 3/4, 6/8),
+/// the key every 400 (so the performer moves its frame mid-phrase), and
+/// the melody is known ahead on three of four stretches.
+fn changing_context(t: usize) -> StepContext {
+    let meters = [Meter::new(4, 4), Meter::new(3, 4), Meter::new(6, 8)];
+    let key = Key {
+        tonic: ((t / 400) * 7 % 12) as u8,
+        mode: if (t / 400) % 2 == 0 {
+            Mode::Major
+        } else {
+            Mode::Minor
+        },
+    };
+    let horizon = Horizon::ALL[(t / 50) % 4];
+    let mut ahead = Ahead {
+        horizon,
+        ..Ahead::default()
+    };
+    if horizon != Horizon::Off {
+        ahead.notes[0] = Some(Upcoming {
+            pitch: 60 + (t % 7) as u8,
+            steps: 1 + (t % 5) as u16,
+        });
+    }
+    StepContext {
+        bar: BarPosition::new(t, meters[(t / 96) % 3], 0.25),
+        key: (t % 1200 >= 100).then_some(key),
+        ahead,
+    }
+}
+
 #[test]
 fn performer_operations_do_not_allocate() {
-    let mut m = voices(&ModelMeta::satb(CoreKind::Gru, 1, 48));
+    for meta in [ModelMeta::satb(CoreKind::Gru, 1, 48), context_meta()] {
+        performer_operations_do_not_allocate_with(&meta);
+    }
+}
+
+fn performer_operations_do_not_allocate_with(meta: &ModelMeta) {
+    let mut m = voices(meta);
     let mut performer = Performer::new(Sampler::with_temperature(0.7), 11);
     let (mut rests, mut voiced, mut played) = (0, 0, 0);
     let n = count(|| {
@@ -135,7 +187,7 @@ fn performer_operations_do_not_allocate() {
                         pitch: 60 + (t % 5) as u8,
                         struck: t % 2 == 0,
                     });
-                    match performer.harmonize(&mut m, t % 16, melody) {
+                    match performer.harmonize(&mut m, &changing_context(t), melody) {
                         HarmonizeStep::Rest => rests += 1,
                         HarmonizeStep::Voices(v) => voiced += v.len(),
                     }
@@ -147,12 +199,12 @@ fn performer_operations_do_not_allocate() {
                         keys: chord,
                         struck: if t % 4 == 0 { chord } else { 0 },
                     };
-                    performer.listen(&mut m, t % 16, heard);
+                    performer.listen(&mut m, &changing_context(t), heard);
                     if t % 64 == 63 {
                         performer.take_turn();
                     }
                 }
-                _ => played += performer.play(&mut m, t % 16).len(),
+                _ => played += performer.play(&mut m, &changing_context(t)).len(),
             }
             if t % 1_000 == 999 {
                 performer.restart(&mut m, t as u64);

@@ -20,6 +20,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use bach_engine::ahead::Upcoming;
 use bach_engine::file::{random_tensors, save, write_atomic, ModelFile, NamedTensor};
 use bach_engine::meta::{FrameOutput, FORMAT_VERSION};
 use bach_engine::model::{AnyModel, PianoRollModel, VoicesModel};
@@ -30,7 +31,10 @@ use bach_engine::sequencer::session::{
 use bach_engine::sequencer::{Mode, Settings, Source, Velocity};
 use bach_engine::sequencer::{Sequencer, VoiceModel};
 use bach_engine::token::{Token, VoiceSpec};
-use bach_engine::{CoreKind, KeyFrame, ModelMeta, Provenance};
+use bach_engine::{
+    Ahead, BarPosition, CoreKind, Feature, Horizon, Key, KeyFrame, Mode as KeyMode, ModelMeta,
+    Provenance, StepContext,
+};
 
 const GOLDEN_MODEL: &str = "golden-voices.safetensors";
 const PERFORMANCES: &str = "golden-performances.json";
@@ -136,7 +140,7 @@ const HOLD_BIAS: f32 = 2.0;
 /// for files users already have, so they are never rewritten. When
 /// `FORMAT_VERSION` moves on, add the new version's file here (made with the
 /// new feature) and leave the older ones alone.
-const VERSIONS: [FixtureModel; 2] = [
+const VERSIONS: [FixtureModel; 3] = [
     // Version 1: voices models and independent-key piano rolls. Today's
     // writer gives the same JSON for it as the version-1 writer did (same
     // fields in the same order, no `frame`); checked against the version-1
@@ -168,6 +172,25 @@ const VERSIONS: [FixtureModel; 2] = [
             meta.frame = FrameOutput::Nade { hidden: 4 };
             meta.training = Some(provenance());
             let tensors = random_tensors(&meta, 2, 0.8);
+            (meta, tensors)
+        },
+    },
+    // Version 3 added the musical context of voices models: the meter, the
+    // key's mode (the model works in a key-normalised frame) and the melody ahead.
+    FixtureModel {
+        file: "format-v3.safetensors",
+        make: || {
+            let mut meta = ModelMeta::satb(CoreKind::Gru, 1, 6);
+            meta.format_version = 3;
+            meta.name = "format-v3".into();
+            meta.features = vec![
+                Feature::PreviousStep,
+                Feature::Meter,
+                Feature::KeyMode,
+                Feature::Ahead { notes: 2 },
+            ];
+            meta.training = Some(provenance());
+            let tensors = random_tensors(&meta, 3, 0.8);
             (meta, tensors)
         },
     },
@@ -205,6 +228,33 @@ fn load_fixture(model: &FixtureModel) -> ModelFile {
 
 // ---------------------------------------------------------------- logits
 
+/// The context of probe step `t`: 4/4 from bar position 12 (so the
+/// position wraps), D minor, the next melody notes known a bar ahead.
+/// Models without context features read only the bar position.
+fn probe_context(t: usize) -> StepContext {
+    let mut ahead = Ahead {
+        horizon: Horizon::Bar,
+        current: Some(72),
+        ..Ahead::default()
+    };
+    ahead.notes[0] = Some(Upcoming {
+        pitch: 74 + (t % 3) as u8,
+        steps: 1 + t as u16,
+    });
+    ahead.notes[1] = (t % 2 == 0).then_some(Upcoming {
+        pitch: 70,
+        steps: 9,
+    });
+    StepContext {
+        bar: BarPosition::common(12 + t),
+        key: Some(Key {
+            tonic: 2,
+            mode: KeyMode::Minor,
+        }),
+        ahead,
+    }
+}
+
 /// Logits of a fixture model over fixed inputs, by probe name.
 type Probes = Vec<(String, Vec<f32>)>;
 
@@ -228,7 +278,7 @@ fn voice_probes(model: &mut VoicesModel) -> Probes {
     model.reset();
     for (t, step) in steps.iter().enumerate() {
         let previous = t.checked_sub(1).map(|p| &steps[p][..voices]);
-        model.advance_voices(previous, 12 + t);
+        model.advance_voices(previous, &probe_context(t));
         if [0, 3, 7].contains(&t) {
             for v in 0..voices {
                 let logits = model.voice_logits(v, &step[..v]).to_vec();

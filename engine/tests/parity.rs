@@ -248,7 +248,7 @@ fn check_voices(core: CoreKind) {
     let stream = token_stream(&meta, 5);
     for t in 0..STEPS {
         let previous = t.checked_sub(1).map(|p| stream[p].as_slice());
-        model.advance_voices(previous, t);
+        model.advance_voices(previous, &bach_engine::StepContext::common(t));
         reference.step(&one_hot_step(&meta, previous, t));
         for v in 0..meta.voices.len() {
             let mut above = Vec::new();
@@ -345,12 +345,17 @@ fn clamped_generation_is_teacher_forcing() {
     let mut performer = Performer::new(Sampler::default(), 0);
     for t in 0..50 {
         let clamp: Vec<Option<Token>> = stream[t].iter().map(|&x| Some(x)).collect();
-        let out = performer.step(&mut a, t, &clamp).to_vec();
+        let out = performer
+            .step(&mut a, &bach_engine::StepContext::common(t), &clamp)
+            .to_vec();
         assert_eq!(out, stream[t]);
-        b.advance_voices(t.checked_sub(1).map(|p| stream[p].as_slice()), t);
+        b.advance_voices(
+            t.checked_sub(1).map(|p| stream[p].as_slice()),
+            &bach_engine::StepContext::common(t),
+        );
     }
     // One more step on each: the same previous step and position.
-    a.advance_voices(Some(&stream[49]), 50);
-    b.advance_voices(Some(&stream[49]), 50);
+    a.advance_voices(Some(&stream[49]), &bach_engine::StepContext::common(50));
+    b.advance_voices(Some(&stream[49]), &bach_engine::StepContext::common(50));
     assert_eq!(a.voice_logits(0, &[]), b.voice_logits(0, &[]));
 }

@@ -290,7 +290,9 @@ fn step_and_check(model: &mut AnyModel, seed: u64) -> Result<bool, String> {
                 AnyModel::Voices(model) => {
                     let top = model.range(0).ok_or("a voices model without voice 0")?;
                     let clamp = [(round == 1 && step % 4 == 0).then_some(Token::Onset(top.low))];
-                    let tokens = performer.step(model, step, &clamp).to_vec();
+                    let tokens = performer
+                        .step(model, &bach_engine::StepContext::common(step), &clamp)
+                        .to_vec();
                     if tokens.len() != voices {
                         return Err(format!("{} tokens for {voices} voices", tokens.len()));
                     }

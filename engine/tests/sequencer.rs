@@ -6,7 +6,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
 use bach_engine::file::{random_tensors, to_bytes};
-use bach_engine::model::{Decision, VoicesModel};
+use bach_engine::model::{Decision, StepContext, VoicesModel};
 use bach_engine::sequencer::session::{
     hanging, notes as keys, play, samples_per_beat, stop, HostNote, Segment, Session, Timed,
     SAMPLE_RATE,
@@ -107,12 +107,12 @@ impl VoiceModel for Busy {
     }
     fn step(
         &mut self,
-        position: usize,
+        ctx: &StepContext,
         clamp: &[Option<Token>],
         _: &mut dyn FnMut(Decision<'_>) -> Token,
     ) -> &[Token] {
         if self.positions.len() < self.positions.capacity() {
-            self.positions.push(position);
+            self.positions.push(ctx.bar.step);
         }
         for (v, token) in self.tokens.iter_mut().enumerate() {
             *token = clamp[v].unwrap_or(Token::Onset(

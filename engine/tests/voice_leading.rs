@@ -44,7 +44,7 @@ fn parallel_count(
     let mut count = 0;
     for (t, s) in soprano.iter().enumerate() {
         clamp[0] = Some(*s);
-        performer.step(model, t, &clamp);
+        performer.step(model, &bach_engine::StepContext::common(t), &clamp);
         count += parallels(&before, performer.sounding()).count();
         before = *performer.sounding();
     }

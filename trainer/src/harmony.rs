@@ -10,7 +10,7 @@ use anyhow::{bail, Result};
 use bach_engine::perform::{user_sampler, HarmonizeStep, Performer};
 use bach_engine::token::sounding;
 use bach_engine::voice_leading::{parallels, Parallel};
-use bach_engine::{ModelKind, Sampler, Token, VoiceRange, VoicesModel};
+use bach_engine::{ModelKind, Sampler, StepContext, Token, VoiceRange, VoicesModel};
 use serde::Serialize;
 
 use crate::dataset::{Piece, Split};
@@ -171,7 +171,7 @@ pub fn harmonize(
     performer.restart(model, seed);
     let mut out = Vec::with_capacity(tokens.len());
     for (t, step) in tokens.chunks_exact(voices).enumerate() {
-        match performer.harmonize_token(model, t, step[0]) {
+        match performer.harmonize_token(model, &StepContext::common(t), step[0]) {
             HarmonizeStep::Rest => out.extend(std::iter::repeat_n(Token::Rest, voices)),
             HarmonizeStep::Voices(voiced) => out.extend_from_slice(voiced),
         }

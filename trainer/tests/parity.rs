@@ -94,7 +94,7 @@ fn check(data: &Dataset, t: &Trainer) {
                     .collect();
                 for step in 0..piece.len() {
                     let prev = (step > 0).then(|| &tokens[(step - 1) * voices..step * voices]);
-                    model.advance_voices(prev, step % bar);
+                    model.advance_voices(prev, &bach_engine::StepContext::common(step % bar));
                     for (v, logits) in per_voice.iter().enumerate() {
                         let above = &tokens[step * voices..step * voices + v];
                         let e = model.voice_logits(v, above);

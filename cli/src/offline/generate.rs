@@ -37,7 +37,7 @@ fn voices(model: &mut VoicesModel, bars: u32, opts: &Options) -> Result<Offline,
     performer.restart(model, opts.seed);
     let mut voices: Vec<Vec<Token>> = vec![Vec::with_capacity(steps); n];
     for k in 0..steps {
-        let tokens = performer.play(model, k % bar);
+        let tokens = performer.play(model, &bach_engine::StepContext::common(k % bar));
         for (v, voice) in voices.iter_mut().enumerate() {
             voice.push(tokens.get(v).copied().unwrap_or(Token::Rest));
         }

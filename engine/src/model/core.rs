@@ -1,8 +1,9 @@
 //! The recurrent core every model kind shares: the stacked layers, fed a
-//! sparse input (the active one-hot indices) and the bar position.
+//! sparse input (the active one-hot indices) and the step's context.
 
 use crate::file::ModelFile;
 use crate::meta::{CoreKind, ModelMeta};
+use crate::model::context::{self, StepContext, MAX_CONTEXT_ACTIVE};
 use crate::nn::{Cell, Gru, Input, Layer, Lstm, TanhRnn};
 
 /// The layers, their input scratch and the model's description.
@@ -10,8 +11,6 @@ use crate::nn::{Cell, Gru, Input, Layer, Lstm, TanhRnn};
 pub(crate) struct Core {
     pub meta: ModelMeta,
     layers: Vec<Layer>,
-    /// Offset and size of the bar-position one-hot block.
-    bar: Option<(usize, usize)>,
     /// Active input indices for the first layer.
     active: Vec<usize>,
 }
@@ -42,13 +41,10 @@ impl Core {
             };
             layers.push(Layer::new(input, b_ih, cell));
         }
-        let bar = meta.bar_steps().map(|steps| (meta.step_size(), steps));
         Self {
             meta,
             layers,
-            bar,
-            // One more for the bar position.
-            active: Vec::with_capacity(inputs + 1),
+            active: Vec::with_capacity(inputs + MAX_CONTEXT_ACTIVE),
         }
     }
 
@@ -65,14 +61,15 @@ impl Core {
     }
 
     /// Advances one step on the active input indices `inputs` (at most the
-    /// bound given to [`new`](Self::new), so the scratch never grows) and the
-    /// position in the bar.
-    pub fn advance(&mut self, inputs: impl Iterator<Item = usize>, position_in_bar: usize) {
+    /// bound given to [`new`](Self::new)) and the step's context.
+    pub fn advance(&mut self, inputs: impl Iterator<Item = usize>, ctx: &StepContext) {
         self.active.clear();
         self.active.extend(inputs);
-        if let Some((offset, steps)) = self.bar {
-            self.active.push(offset + position_in_bar % steps);
-        }
+        // At most MAX_CONTEXT_ACTIVE more pushes: within the capacity
+        // reserved in `new`, so the scratch never grows.
+        let step_size = self.meta.step_size();
+        let active = &mut self.active;
+        context::encode(&self.meta.features, step_size, ctx, &mut |i| active.push(i));
         let Some((first, rest)) = self.layers.split_first_mut() else {
             return;
         };

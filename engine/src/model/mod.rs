@@ -15,6 +15,7 @@
 //! takes (temperature, masks, voice leading, the random stream) is decided by
 //! the caller, the [`crate::perform::Performer`].
 
+pub mod context;
 mod core;
 mod head;
 mod pianoroll;
@@ -26,6 +27,7 @@ use crate::file::{LoadError, ModelFile};
 use crate::meta::{ModelKind, ModelMeta};
 use crate::token::{Token, VoiceRange, MAX_VOICES};
 
+pub use context::StepContext;
 pub use pianoroll::PianoRollModel;
 pub use voices::VoicesModel;
 

@@ -73,8 +73,10 @@ impl PianoRollModel {
     /// Advances the core by one frame, reading the previous frame (`None`
     /// on the first frame).
     pub fn advance_keys(&mut self, previous: Option<&KeyFrame>) {
-        self.core
-            .advance(previous.into_iter().flat_map(|f| f.keys()), 0);
+        self.core.advance(
+            previous.into_iter().flat_map(|f| f.keys()),
+            &super::StepContext::default(),
+        );
     }
 
     /// The 88 Bernoulli logits for the current frame: key k's given that the

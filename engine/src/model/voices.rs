@@ -8,7 +8,7 @@ use crate::token::{Token, VoiceRange};
 
 use super::core::{take, Core};
 use super::head::Head;
-use super::{AnyModel, Decision};
+use super::{AnyModel, Decision, StepContext};
 
 /// A voices model with its state and scratch buffers, ready for the audio thread.
 #[derive(Clone, Debug)]
@@ -100,10 +100,10 @@ impl VoicesModel {
     }
 
     /// Advances the core by one step: its input is the previous step's
-    /// tokens (`None` on the first step) and the new step's position in the
-    /// bar. Onsets outside a voice's range are folded into it by octaves
-    /// (see [`VoiceRange::index_folded`]).
-    pub fn advance_voices(&mut self, previous: Option<&[Token]>, position_in_bar: usize) {
+    /// tokens (`None` on the first step) and the new step's context (in the
+    /// model's frame). Onsets outside a voice's range are folded into it by
+    /// octaves (see [`VoiceRange::index_folded`]).
+    pub fn advance_voices(&mut self, previous: Option<&[Token]>, ctx: &StepContext) {
         let inputs = previous.into_iter().flat_map(|prev| {
             self.ranges
                 .iter()
@@ -111,7 +111,7 @@ impl VoicesModel {
                 .zip(prev)
                 .map(|((range, offset), token)| offset + range.index_folded(*token))
         });
-        self.core.advance(inputs, position_in_bar);
+        self.core.advance(inputs, ctx);
     }
 
     /// Logits over voice `voice`'s vocabulary for the current step, given the
@@ -139,7 +139,7 @@ impl VoicesModel {
     /// input of the next one. Returns the step's tokens.
     pub fn step_voices(
         &mut self,
-        position_in_bar: usize,
+        ctx: &StepContext,
         clamp: &[Option<Token>],
         choose: &mut dyn FnMut(Decision<'_>) -> Token,
     ) -> &[Token] {
@@ -147,7 +147,7 @@ impl VoicesModel {
         // core (`take` leaves an empty Vec, which does not allocate).
         let previous = std::mem::take(&mut self.previous);
         let started = self.started;
-        self.advance_voices(started.then_some(previous.as_slice()), position_in_bar);
+        self.advance_voices(started.then_some(previous.as_slice()), ctx);
         self.previous = previous;
         for v in 0..self.ranges.len() {
             let token = match clamp.get(v).copied().flatten() {

@@ -7,6 +7,7 @@
 //! folded into voice 0's range, and it strikes when its key was struck or
 //! its pitch changed, else it holds.
 
+use crate::model::StepContext;
 use crate::token::{Token, MAX_VOICES};
 
 use super::{Performer, VoiceModel};
@@ -35,17 +36,22 @@ impl Performer {
         self.phrase
     }
 
-    /// One harmonize step under the melody note `melody` (`None`: a rest).
+    /// One harmonize step under the melody note `melody` (`None`: a rest),
+    /// in the context `ctx` (real pitches; a model that knows keys
+    /// harmonizes in the frame of `ctx.key`).
     pub fn harmonize<M: VoiceModel + ?Sized>(
         &mut self,
         model: &mut M,
-        position_in_bar: usize,
+        ctx: &StepContext,
         melody: Option<MelodyNote>,
     ) -> HarmonizeStep<'_> {
+        if melody.is_some() {
+            self.enter_key(model, ctx);
+        }
         let token = match melody {
             None => Token::Rest,
             Some(m) => {
-                let folded = model.voice_range(0).fold(m.pitch);
+                let folded = model.voice_range(0).fold(self.to_frame(m.pitch));
                 if m.struck || self.sounding.get(0) != Some(folded) {
                     Token::Onset(folded)
                 } else {
@@ -53,15 +59,33 @@ impl Performer {
                 }
             }
         };
-        self.harmonize_token(model, position_in_bar, token)
+        self.harmonize_frame(model, ctx, token)
     }
 
-    /// One harmonize step under a melody given as voice 0's token, as a
-    /// score holds it (the harmony figures read sopranos from the data).
+    /// One harmonize step under a melody given as voice 0's token in real
+    /// pitch, as a score holds it (the harmony figures read sopranos from
+    /// the data).
     pub fn harmonize_token<M: VoiceModel + ?Sized>(
         &mut self,
         model: &mut M,
-        position_in_bar: usize,
+        ctx: &StepContext,
+        melody: Token,
+    ) -> HarmonizeStep<'_> {
+        if melody != Token::Rest {
+            self.enter_key(model, ctx);
+        }
+        let token = match melody {
+            Token::Onset(p) => Token::Onset(self.to_frame(p)),
+            other => other,
+        };
+        self.harmonize_frame(model, ctx, token)
+    }
+
+    /// The step itself, the melody's token already in the model's frame.
+    fn harmonize_frame<M: VoiceModel + ?Sized>(
+        &mut self,
+        model: &mut M,
+        ctx: &StepContext,
         melody: Token,
     ) -> HarmonizeStep<'_> {
         if melody == Token::Rest {
@@ -76,6 +100,6 @@ impl Performer {
         let n = model.voice_count().min(MAX_VOICES);
         let mut clamp = [None; MAX_VOICES];
         clamp[0] = Some(melody);
-        HarmonizeStep::Voices(self.step(model, position_in_bar, &clamp[..n]))
+        HarmonizeStep::Voices(self.step(model, ctx, &clamp[..n]))
     }
 }

@@ -1,6 +1,7 @@
 //! Listening (continue mode): every voice is clamped to what is played, so
 //! the model's state follows the player until it takes the turn.
 
+use crate::model::StepContext;
 use crate::token::{Token, MAX_VOICES};
 
 use super::{Performer, VoiceModel};
@@ -21,9 +22,10 @@ impl Performer {
     pub fn listen<M: VoiceModel + ?Sized>(
         &mut self,
         model: &mut M,
-        position_in_bar: usize,
+        ctx: &StepContext,
         heard: Heard,
     ) -> &[Token] {
+        self.enter_key(model, ctx);
         let n = model.voice_count().min(MAX_VOICES);
         let mut pitches = [0u8; 128];
         let mut m = 0;
@@ -48,7 +50,7 @@ impl Performer {
             let token = match assigned[v] {
                 None => Token::Rest,
                 Some(p) => {
-                    let folded = model.voice_range(v).fold(p);
+                    let folded = model.voice_range(v).fold(self.to_frame(p));
                     let before = if self.fresh_ears {
                         None
                     } else {
@@ -64,7 +66,7 @@ impl Performer {
             clamp[v] = Some(token);
         }
         self.fresh_ears = false;
-        self.step(model, position_in_bar, &clamp[..n])
+        self.step(model, ctx, &clamp[..n])
     }
 
     /// The model takes the turn: when it next listens, every played note is

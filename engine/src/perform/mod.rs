@@ -22,7 +22,8 @@ pub mod listen;
 pub mod sampler;
 pub mod sounding;
 
-use crate::model::{Decision, VoicesModel};
+use crate::model::context::NO_KEY;
+use crate::model::{Decision, StepContext, VoicesModel};
 use crate::sampling::{Rng, Sampler};
 use crate::token::{Token, VoiceRange, MAX_VOICES};
 
@@ -43,13 +44,18 @@ pub trait VoiceModel {
     fn step_beats(&self) -> f64;
     /// Steps per bar for the position feature.
     fn bar_steps(&self) -> usize;
+    /// Whether the model harmonizes in a key-normalised frame (tonic moved
+    /// to C), so the performer must move what it hears and plays.
+    fn knows_key(&self) -> bool {
+        false
+    }
     /// Forgets the state: the next step starts as a piece does.
     fn reset(&mut self);
-    /// One step: clamped voices take their clamp, `choose` decides the
-    /// others, top voice first. Returns the step's tokens.
+    /// One step in the model's frame: clamped voices take their clamp,
+    /// `choose` decides the others, top voice first. Returns the step's tokens.
     fn step(
         &mut self,
-        position_in_bar: usize,
+        ctx: &StepContext,
         clamp: &[Option<Token>],
         choose: &mut dyn FnMut(Decision<'_>) -> Token,
     ) -> &[Token];
@@ -72,17 +78,21 @@ impl VoiceModel for VoicesModel {
         self.meta().bar_steps().unwrap_or(16)
     }
 
+    fn knows_key(&self) -> bool {
+        self.meta().knows_key()
+    }
+
     fn reset(&mut self) {
         VoicesModel::reset(self)
     }
 
     fn step(
         &mut self,
-        position_in_bar: usize,
+        ctx: &StepContext,
         clamp: &[Option<Token>],
         choose: &mut dyn FnMut(Decision<'_>) -> Token,
     ) -> &[Token] {
-        self.step_voices(position_in_bar, clamp, choose)
+        self.step_voices(ctx, clamp, choose)
     }
 }
 
@@ -92,9 +102,13 @@ impl VoiceModel for VoicesModel {
 pub struct Performer {
     rng: Rng,
     sampler: Sampler,
-    /// What each voice sounds after the last step: the one tracker behind
-    /// voice leading, the melody's hold-or-strike and the listening clamp.
+    /// What each voice sounds after the last step, in the model's frame:
+    /// the one tracker behind voice leading, the melody's hold-or-strike and
+    /// the listening clamp.
     sounding: Sounding,
+    /// Semitones from real pitches to the model's frame (the key's tonic
+    /// moved to C for a model that knows keys; 0 otherwise).
+    shift: i32,
     /// Harmonize: a melody phrase is under way (no rest since it began).
     phrase: bool,
     /// Continue: the model had the turn since the last listening step, so the
@@ -120,6 +134,7 @@ impl Performer {
             rng: Rng::new(seed),
             sampler,
             sounding: Sounding::default(),
+            shift: 0,
             phrase: false,
             fresh_ears: false,
             tokens: [Token::Rest; MAX_VOICES],
@@ -146,43 +161,89 @@ impl Performer {
         self.previous_frame = None;
     }
 
-    /// What each voice sounds after the last step (`None`: resting); voices
-    /// the model lacks are `None`.
+    /// What each voice sounds after the last step (`None`: resting), in
+    /// the model's frame (real pitches for a model that knows no key);
+    /// voices the model lacks are `None`.
     pub fn sounding(&self) -> &[Option<u8>; MAX_VOICES] {
         self.sounding.voices()
     }
 
-    /// The model plays a step on its own: every voice is sampled.
-    pub fn play<M: VoiceModel + ?Sized>(
-        &mut self,
-        model: &mut M,
-        position_in_bar: usize,
-    ) -> &[Token] {
-        let n = model.voice_count().min(MAX_VOICES);
-        self.step(model, position_in_bar, &[None; MAX_VOICES][..n])
+    /// Semitones from real pitches to the model's frame.
+    pub fn frame_shift(&self) -> i32 {
+        self.shift
     }
 
-    /// One step with any clamps: voice `v` takes `clamp[v]` when it is
-    /// `Some`, the others are sampled top first, under the voice-leading
-    /// rules when the sampler is strict. The musical operations are built on
-    /// it; tests and figures use it directly.
+    /// The model plays a step on its own: every voice is sampled.
+    pub fn play<M: VoiceModel + ?Sized>(&mut self, model: &mut M, ctx: &StepContext) -> &[Token] {
+        let n = model.voice_count().min(MAX_VOICES);
+        self.step(model, ctx, &[None; MAX_VOICES][..n])
+    }
+
+    /// Moves into the frame of `ctx`'s key (for a model that knows keys).
+    /// A new key moves the frame: the model starts afresh in it (its state
+    /// was built on the old one's pitches), while what sounds is re-read in
+    /// the new frame so held notes go on.
+    pub fn enter_key<M: VoiceModel + ?Sized>(&mut self, model: &mut M, ctx: &StepContext) {
+        let shift = if model.knows_key() {
+            ctx.key.unwrap_or(NO_KEY).shift()
+        } else {
+            0
+        };
+        if shift != self.shift {
+            model.reset();
+            self.sounding.transpose(shift - self.shift);
+            self.shift = shift;
+        }
+    }
+
+    /// A real pitch in the model's frame.
+    pub(crate) fn to_frame(&self, pitch: u8) -> u8 {
+        (pitch as i32 + self.shift).clamp(0, 127) as u8
+    }
+
+    /// One step with any clamps, given in the model's frame (see
+    /// [`Performer::enter_key`]; real pitches for a model that knows no
+    /// key): voice `v` takes `clamp[v]` when it is `Some`, the others are
+    /// sampled top first, under the voice-leading rules when the sampler is
+    /// strict. `ctx` is in real pitches. Returns the step's tokens in real
+    /// pitches. The musical operations are built on it; tests and figures
+    /// use it directly.
     pub fn step<M: VoiceModel + ?Sized>(
         &mut self,
         model: &mut M,
-        position_in_bar: usize,
+        ctx: &StepContext,
         clamp: &[Option<Token>],
     ) -> &[Token] {
+        self.enter_key(model, ctx);
         let n = model.voice_count().min(MAX_VOICES);
+        // The context in the model's frame: upcoming melody notes moved
+        // and folded into the melody voice's range as the melody is.
+        let mut frame = *ctx;
+        if n > 0 {
+            let range = model.voice_range(0);
+            for note in frame.ahead.notes.iter_mut().flatten() {
+                note.pitch = range.fold(self.to_frame(note.pitch));
+            }
+            frame.ahead.current = match clamp.first().copied().flatten() {
+                Some(Token::Onset(p)) => Some(p),
+                Some(Token::Hold) => self.sounding.get(0),
+                _ => None,
+            };
+        }
         let before = self.sounding;
         let sampler = self.sampler;
+        let shift = self.shift;
         let rng = &mut self.rng;
         // A closure on the stack, lent as `&mut dyn`: no box, no allocation.
         let mut choose = |d: Decision<'_>| choose::choose(d, &sampler, &before, rng);
-        let tokens = model.step(position_in_bar, clamp, &mut choose);
+        let tokens = model.step(&frame, clamp, &mut choose);
         for v in 0..n {
             let token = tokens.get(v).copied().unwrap_or(Token::Rest);
-            self.tokens[v] = token;
             self.sounding.update(v, token);
+            self.tokens[v] = match token {
+                Token::Onset(p) => Token::Onset((p as i32 - shift).clamp(0, 127) as u8),
+                other => other,
+            };
         }
         self.voices = n;
         &self.tokens[..n]

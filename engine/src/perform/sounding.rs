@@ -21,6 +21,13 @@ impl Sounding {
         }
     }
 
+    /// Every sounding pitch moved by `semitones` (into another key's frame).
+    pub fn transpose(&mut self, semitones: i32) {
+        for p in self.0.iter_mut().flatten() {
+            *p = (*p as i32 + semitones).clamp(0, 127) as u8;
+        }
+    }
+
     pub fn clear(&mut self) {
         self.0 = [None; MAX_VOICES];
     }

@@ -1,0 +1,196 @@
+//! The meter as a model hears it: where a grid step falls in its bar and beat.
+//!
+//! The host (or a MIDI file) gives a time signature and where the bar began;
+//! a model wants to know whether a step is a downbeat, where it sits in its
+//! beat and how many beats are left before the bar line (cadences land on
+//! strong beats). Everything here is plain integer arithmetic on `Copy`
+//! values, so the audio thread may call it freely.
+
+/// A time signature.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Meter {
+    pub numerator: u8,
+    /// A power of two: 2 for half notes, 4 for quarters, 8 for eighths.
+    pub denominator: u8,
+}
+
+impl Default for Meter {
+    fn default() -> Self {
+        Meter::COMMON
+    }
+}
+
+impl Meter {
+    /// 4/4.
+    pub const COMMON: Meter = Meter {
+        numerator: 4,
+        denominator: 4,
+    };
+
+    pub const fn new(numerator: u8, denominator: u8) -> Self {
+        Self {
+            numerator,
+            denominator,
+        }
+    }
+
+    /// A meter a host or file may send, or `None` for nonsense (a zero, a
+    /// denominator that is not a power of two up to 64).
+    pub fn checked(numerator: i64, denominator: i64) -> Option<Self> {
+        let ok = (1..=64).contains(&numerator)
+            && (1..=64).contains(&denominator)
+            && (denominator as u64).is_power_of_two();
+        ok.then(|| Meter::new(numerator as u8, denominator as u8))
+    }
+
+    /// Length of a bar in quarter notes.
+    pub fn bar_beats(self) -> f64 {
+        self.numerator as f64 * 4.0 / self.denominator.max(1) as f64
+    }
+
+    /// Compound meters (6/8, 9/8, 12/8, 6/4...) beat in dotted notes of
+    /// three denominator units.
+    pub fn is_compound(self) -> bool {
+        self.numerator > 3 && self.numerator % 3 == 0 && self.denominator >= 4
+    }
+
+    /// Length of the felt beat in quarter notes. The chorales' models learned
+    /// their rhythm from quarter-note beats, so half-note meters (2/2, 3/2)
+    /// are felt in quarters too; compound meters in dotted notes; other
+    /// eighth-note meters (5/8, 7/8) in eighths.
+    pub fn beat_beats(self) -> f64 {
+        let unit = 4.0 / self.denominator.max(1) as f64;
+        if self.is_compound() {
+            3.0 * unit
+        } else {
+            unit.min(1.0)
+        }
+    }
+
+    /// A bar's length in grid steps of `step_beats` quarter notes (at least 1).
+    pub fn bar_steps(self, step_beats: f64) -> usize {
+        steps(self.bar_beats(), step_beats)
+    }
+
+    /// A beat's length in grid steps of `step_beats` quarter notes (at least 1).
+    pub fn beat_steps(self, step_beats: f64) -> usize {
+        steps(self.beat_beats(), step_beats)
+    }
+}
+
+fn steps(beats: f64, step_beats: f64) -> usize {
+    let n = (beats / step_beats).round();
+    if n.is_finite() && n >= 1.0 {
+        (n as usize).min(crate::meta::MAX_BAR_STEPS)
+    } else {
+        1
+    }
+}
+
+/// Where a step falls: its index in the bar and the bar's and beat's lengths.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct BarPosition {
+    /// Steps since the bar line (0 on the downbeat).
+    pub step: usize,
+    /// Steps in this bar.
+    pub bar_steps: usize,
+    /// Steps in one beat.
+    pub beat_steps: usize,
+}
+
+impl Default for BarPosition {
+    fn default() -> Self {
+        BarPosition::common(0)
+    }
+}
+
+impl BarPosition {
+    /// Step `step` of a bar of `meter` on a grid of `step_beats` quarter notes
+    /// (`step` is taken modulo the bar).
+    pub fn new(step: usize, meter: Meter, step_beats: f64) -> Self {
+        let bar_steps = meter.bar_steps(step_beats);
+        let beat_steps = meter.beat_steps(step_beats).min(bar_steps);
+        Self {
+            step: step % bar_steps,
+            bar_steps,
+            beat_steps,
+        }
+    }
+
+    /// Step `step` of a 4/4 bar of 16ths: the only meter older models knew.
+    pub fn common(step: usize) -> Self {
+        Self::new(step, Meter::COMMON, 0.25)
+    }
+
+    pub fn is_downbeat(self) -> bool {
+        self.step == 0
+    }
+
+    /// Steps since the beat began.
+    pub fn in_beat(self) -> usize {
+        self.step % self.beat_steps.max(1)
+    }
+
+    /// Whole beats left in the bar after this step's beat: 0 on the last beat.
+    pub fn beats_left(self) -> usize {
+        let beat = self.beat_steps.max(1);
+        let beats = self.bar_steps.div_ceil(beat);
+        beats.saturating_sub(1 + self.step / beat)
+    }
+
+    /// A strong beat: the downbeat, or the middle of a bar of four beats
+    /// (4/4's third beat, 12/8's third); what the harmony figures call strong.
+    pub fn is_strong(self) -> bool {
+        let beat = self.beat_steps.max(1);
+        let beats = self.bar_steps.div_ceil(beat);
+        self.step == 0 || (beats == 4 && self.step == 2 * beat)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bars_and_beats_of_common_meters() {
+        let cases = [
+            ((4, 4), 16, 4),
+            ((3, 4), 12, 4),
+            ((2, 2), 16, 4),
+            ((3, 2), 24, 4),
+            ((6, 8), 12, 6),
+            ((12, 8), 24, 6),
+            ((7, 8), 14, 2),
+            ((2, 4), 8, 4),
+        ];
+        for ((n, d), bar, beat) in cases {
+            let m = Meter::new(n, d);
+            assert_eq!(m.bar_steps(0.25), bar, "{n}/{d}");
+            assert_eq!(m.beat_steps(0.25), beat, "{n}/{d}");
+        }
+    }
+
+    #[test]
+    fn positions_know_beats_left_and_strength() {
+        let p = |s, n, d| BarPosition::new(s, Meter::new(n, d), 0.25);
+        assert_eq!(p(0, 4, 4).beats_left(), 3);
+        assert_eq!(p(12, 4, 4).beats_left(), 0);
+        assert_eq!(p(13, 4, 4).in_beat(), 1);
+        assert!(p(8, 4, 4).is_strong());
+        assert!(!p(8, 3, 4).is_strong(), "3/4 has one strong beat");
+        assert_eq!(p(8, 3, 4).beats_left(), 0);
+        assert_eq!(p(6, 6, 8).beats_left(), 0);
+        assert_eq!(p(7, 6, 8).in_beat(), 1);
+        assert_eq!(p(16, 4, 4).step, 0, "steps wrap at the bar line");
+    }
+
+    #[test]
+    fn nonsense_meters_are_refused() {
+        assert_eq!(Meter::checked(3, 4), Some(Meter::new(3, 4)));
+        assert_eq!(Meter::checked(0, 4), None);
+        assert_eq!(Meter::checked(3, 5), None);
+        assert_eq!(Meter::checked(3, 0), None);
+        assert_eq!(Meter::checked(-3, 4), None);
+        assert_eq!(Meter::checked(300, 4), None);
+    }
+}
