@@ -3,6 +3,7 @@
 //! Two shapes of piece exist, one per model kind: a piano roll (one 88-key
 //! frame per step) and voice tokens (one [`Token`] per voice per step).
 
+pub mod chorales;
 pub mod midi_folder;
 pub mod pianoroll;
 pub mod voices;
