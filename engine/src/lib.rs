@@ -30,7 +30,7 @@ pub const DEFAULT_MODEL: &[u8] = include_bytes!("../../models/chorale-satb.safet
 
 pub use ahead::{Ahead, Horizon};
 pub use file::{FileError, LoadError, ModelFile};
-pub use key::{Key, Mode};
+pub use key::{Key, KeyEstimator, Mode};
 pub use meta::{
     CoreKind, Feature, FrameOutput, Init, ModelKind, ModelMeta, Provenance, SplitSizes,
     TrainerBuild,

@@ -51,7 +51,10 @@ pub mod session;
 pub mod settings;
 pub mod turn;
 
+use crate::key::Key;
+use crate::meter::{BarPosition, Meter};
 use crate::model::StepContext;
+use crate::perform::KeyFollower;
 use crate::perform::{user_sampler, HarmonizeStep, Performer};
 use crate::token::{Token, MAX_VOICES};
 
@@ -79,6 +82,13 @@ pub struct Sequencer {
     performer: Performer,
     last: Option<(Mode, u64)>,
     steps_taken: u64,
+    /// The host's meter and a beat where a bar begins, from the latest block.
+    meter: Meter,
+    bar_origin: f64,
+    /// The key of the harmony: set by the user or followed from the melody.
+    key: KeyFollower,
+    /// Samples of latency the lookahead adds (what the host is told).
+    latency: u32,
 }
 
 impl Default for Sequencer {
@@ -100,7 +110,27 @@ impl Sequencer {
             performer: Performer::default(),
             last: None,
             steps_taken: 0,
+            meter: Meter::COMMON,
+            bar_origin: 0.0,
+            key: KeyFollower::default(),
+            latency: 0,
         }
+    }
+
+    /// The key the harmony is in now (`None` before any melody in Auto).
+    pub fn key_in_use(&self) -> Option<Key> {
+        self.key.key()
+    }
+
+    /// Whether [`Sequencer::key_in_use`] comes from the melody (Auto, enough heard).
+    pub fn key_estimated(&self) -> bool {
+        self.key.is_estimated()
+    }
+
+    /// The latency in samples the lookahead adds, as of the last block:
+    /// what the host should be told.
+    pub fn latency(&self) -> u32 {
+        self.latency
     }
 
     /// Forgets the clock and the model state (after deactivation, or when
@@ -159,6 +189,9 @@ impl Sequencer {
             self.clock = None;
         }
         let t = &block.transport;
+        self.meter = t.meter.unwrap_or(Meter::COMMON);
+        self.bar_origin = t.bar_start.filter(|b| b.is_finite()).unwrap_or(0.0);
+        self.key.set_choice(settings.key);
         match Clock::sync(self.clock, t, block.sample_rate, self.sample) {
             Sync::Keep => {}
             Sync::Bend(clock) => self.clock = Some(clock),
@@ -193,6 +226,7 @@ impl Sequencer {
     ) {
         self.tracker.end_all(out, offset);
         self.performer.restart(model, settings.seed);
+        self.key.reset();
         self.turn = Turn::default();
         self.last_step = None;
         self.input.struck = 0;
@@ -371,8 +405,22 @@ impl Sequencer {
         out: &mut EventBuffer,
     ) {
         let n = model.voice_count().min(MAX_VOICES);
-        let position = k.rem_euclid(model.bar_steps().max(1) as i64) as usize;
-        let ctx = StepContext::common(position);
+        // The step's place in the host's bar: steps since the bar origin,
+        // wrapped at the bar's length.
+        let step_beats = model.step_beats();
+        let bar = BarPosition::new(0, self.meter, step_beats);
+        let since = ((k as f64 * step_beats - self.bar_origin) / step_beats).round() as i64;
+        let position = since.rem_euclid(bar.bar_steps as i64) as usize;
+        let melody_now = match settings.mode {
+            Mode::Harmonize => self.input.top(),
+            Mode::Continue => self.input.heard_top(),
+        };
+        self.key.hear(melody_now);
+        let ctx = StepContext {
+            bar: BarPosition::new(position, self.meter, step_beats),
+            key: self.key.key(),
+            ahead: Default::default(),
+        };
         self.performer
             .set_sampler(user_sampler(settings.temperature, settings.strict));
         let velocity = match settings.velocity {

@@ -623,6 +623,7 @@ fn bypass_and_reset_end_generated_notes() {
         tempo: Some(120.0),
         pos_beats: Some(0.0),
         loop_range: None,
+        ..Transport::default()
     };
     let block = Block {
         sample_rate: SR,
@@ -716,6 +717,7 @@ fn a_full_buffer_drops_note_ons_but_never_note_offs() {
         tempo: Some(120.0),
         pos_beats: Some(0.0),
         loop_range: None,
+        ..Transport::default()
     };
     let block = Block {
         sample_rate: SR,
@@ -766,6 +768,7 @@ fn forgetting_input_stops_harmonizing_a_key_the_host_dropped() {
         tempo: Some(120.0),
         pos_beats: None,
         loop_range: None,
+        ..Transport::default()
     };
     let block = Block {
         sample_rate: SR,
@@ -799,6 +802,7 @@ fn a_repeated_note_on_is_ended_by_one_note_off() {
             tempo: Some(120.0),
             pos_beats: None,
             loop_range: None,
+            ..Transport::default()
         },
         bypassed: false,
     };
@@ -854,6 +858,7 @@ fn all_notes_off_ends_the_melody_and_the_harmony() {
             tempo: Some(120.0),
             pos_beats: None,
             loop_range: None,
+            ..Transport::default()
         },
         bypassed: false,
     };

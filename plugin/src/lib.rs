@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use arrayvec::ArrayVec;
 use bach_engine::sequencer::{Block, EventBuffer, InputEvent, Sequencer, Source, Transport};
+use bach_engine::Meter;
 use nice_plug::midi::{Channel, Key, VoiceID};
 use nice_plug::prelude::*;
 
@@ -209,6 +210,11 @@ impl Plugin for Bach {
                 tempo: t.tempo,
                 pos_beats: t.pos_beats(),
                 loop_range: t.loop_range_beats(),
+                meter: match (t.time_sig_numerator, t.time_sig_denominator) {
+                    (Some(n), Some(d)) => Meter::checked(n as i64, d as i64),
+                    _ => None,
+                },
+                bar_start: t.bar_start_pos_beats(),
             },
             bypassed: self.params.bypass.value(),
         };

@@ -148,6 +148,7 @@ impl BachParams {
             seed: self.seed.value().max(0) as u64,
             silence_beats: self.silence.value() as f64,
             continue_bars: self.length.value().max(1) as u32,
+            ..Settings::default()
         }
     }
 }

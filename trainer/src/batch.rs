@@ -5,8 +5,9 @@
 //! gradient-carrying tensor is ever sliced along time (candle's backward for
 //! such slices costs O(T²)). Rows are ordered `b * steps + t`.
 
+use bach_engine::model::context;
 use bach_engine::pianoroll::KEYS;
-use bach_engine::{ModelKind, ModelMeta, Token, VoiceRange};
+use bach_engine::{Ahead, BarPosition, ModelKind, ModelMeta, StepContext, Token, VoiceRange};
 use candle_core::{Device, Result, Tensor};
 
 use crate::dataset::Piece;
@@ -38,8 +39,50 @@ fn index(range: &VoiceRange, token: Token) -> usize {
     range.index_folded(token)
 }
 
+/// The context of step `t` of a piece, as the engine's performer gives it
+/// to the model: the bar position, the key, and the melody (voice 0) known
+/// as far ahead as the piece's horizon, measured from the melody sounding now.
+/// Pieces without context are 4/4 from their first step, key unknown.
+pub fn step_context(piece: &Piece, t: usize, melody_now: Option<u8>) -> StepContext {
+    let Piece::Voices {
+        voices,
+        tokens,
+        context: Some(c),
+    } = piece
+    else {
+        return StepContext::common(t);
+    };
+    let bar = c.bars.get(t).copied().unwrap_or(BarPosition::common(t));
+    let limit = c.horizon.steps(bar.beat_steps, bar.bar_steps);
+    let mut ahead = Ahead::scan(c.horizon, limit, |k| tokens.get((t + k) * voices).copied());
+    ahead.current = melody_now;
+    StepContext {
+        bar,
+        key: Some(c.key),
+        ahead,
+    }
+}
+
+/// The melody (voice 0) sounding at each step of a voices piece.
+pub fn melody_line(piece: &Piece) -> Vec<Option<u8>> {
+    let Piece::Voices { voices, tokens, .. } = piece else {
+        return Vec::new();
+    };
+    let mut now = None;
+    tokens
+        .iter()
+        .step_by((*voices).max(1))
+        .map(|t| {
+            now = bach_engine::token::sounding(now, *t);
+            now
+        })
+        .collect()
+}
+
 /// Encodes steps `start..start + steps` of `pieces`. Steps before `first_scored`
 /// of a piece are run but not scored (evaluation skips the first step).
+/// A model that knows keys sees each annotated piece in its key's frame
+/// (tonic on C), as the engine's performer plays it.
 pub fn chunk(
     meta: &ModelMeta,
     pieces: &[&Piece],
@@ -48,10 +91,13 @@ pub fn chunk(
     first_scored: usize,
     device: &Device,
 ) -> Result<Chunk> {
+    let framed: Vec<Piece> = pieces.iter().map(|p| p.in_frame(meta)).collect();
+    let pieces: Vec<&Piece> = framed.iter().collect();
+    let pieces = pieces.as_slice();
+    let melodies: Vec<Vec<Option<u8>>> = pieces.iter().map(|p| melody_line(p)).collect();
     let b = pieces.len();
     let input_size = meta.input_size();
     let step_size = meta.step_size();
-    let bar = meta.bar_steps();
     let ranges: Vec<VoiceRange> = meta.voices.iter().map(|v| v.range()).collect();
     let offsets: Vec<usize> = ranges
         .iter()
@@ -81,7 +127,7 @@ pub fn chunk(
                 out[k] = 1.0;
             }
         }
-        Piece::Voices { voices, tokens } => {
+        Piece::Voices { voices, tokens, .. } => {
             for v in 0..*voices {
                 out[offsets[v] + index(&ranges[v], tokens[abs * voices + v])] = 1.0;
             }
@@ -97,9 +143,9 @@ pub fn chunk(
             if abs >= 1 && abs <= p.len() {
                 encode(p, abs - 1, &mut row[..step_size]);
             }
-            if let Some(n) = bar {
-                row[step_size + abs % n] = 1.0;
-            }
+            // The engine's own encoding of the context (bar, key, melody ahead).
+            let ctx = step_context(p, abs, melodies[i].get(abs).copied().flatten());
+            context::encode(&meta.features, step_size, &ctx, &mut |k| row[k] = 1.0);
         }
         inputs.push(Tensor::from_vec(x, (b, input_size), device)?);
     }
@@ -127,7 +173,7 @@ pub fn chunk(
                         start + t,
                         &mut onehot[row * step_size..(row + 1) * step_size],
                     );
-                    if let Piece::Voices { voices: pv, tokens } = p {
+                    if let Piece::Voices { voices: pv, tokens, .. } = p {
                         for (v, ix) in idx.iter_mut().enumerate().take(*pv) {
                             ix[row] = index(&ranges[v], tokens[(start + t) * pv + v]) as u32;
                         }

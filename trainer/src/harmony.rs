@@ -7,13 +7,14 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Result};
-use bach_engine::perform::{user_sampler, HarmonizeStep, Performer};
+use bach_engine::key::estimate_key;
+use bach_engine::perform::{user_sampler, HarmonizeStep, KeyChoice, KeyFollower, Performer};
 use bach_engine::token::sounding;
 use bach_engine::voice_leading::{parallels, Parallel};
-use bach_engine::{ModelKind, Sampler, StepContext, Token, VoiceRange, VoicesModel};
+use bach_engine::{Horizon, Key, ModelKind, Sampler, Token, VoiceRange, VoicesModel};
 use serde::Serialize;
 
-use crate::dataset::{Piece, Split};
+use crate::dataset::{Piece, PieceContext, Split};
 
 /// The four voices' ranges in the JSB chorales (S, A, T, B), as in the data's README.
 pub const BACH_RANGES: [VoiceRange; 4] = [
@@ -35,6 +36,10 @@ pub struct HarmonyStats {
     pub out_of_range: usize,
     pub strong_beats: usize,
     pub consonant_strong_beats: usize,
+    /// Onsets of A, T and B in pieces whose key is known, and those of them
+    /// outside it (see [`Key::in_scale`]).
+    pub keyed_onsets: usize,
+    pub out_of_key: usize,
     /// Pitch-class histogram of the sounding notes of voices 1.. (A, T, B).
     pub pitch_classes: [f64; 12],
 }
@@ -51,6 +56,9 @@ pub struct HarmonySummary {
     pub onsets_per_100: f64,
     pub out_of_range_share: f64,
     pub consonant_strong_beats: f64,
+    /// Share of A, T, B onsets outside the piece's key (the data's key);
+    /// `None` when the data name no keys.
+    pub out_of_key_share: Option<f64>,
 }
 
 /// Sounding pitches of each voice at each step of a token sequence laid out
@@ -79,18 +87,30 @@ fn consonant(interval: u8, against_bass: bool) -> bool {
 }
 
 impl HarmonyStats {
-    /// Adds a piece: `steps[t][v]`, voices ordered from the top (S) down.
-    /// `onset[t][v]` says whether voice `v` starts a note at `t`.
-    pub fn add(&mut self, tokens: &[Token], voices: usize, ranges: &[VoiceRange]) {
+    /// Adds a piece: `tokens[t * voices + v]`, voices ordered from the top
+    /// (S) down. `context` (the data's key and bars) sets the strong beats
+    /// (the downbeat, and the third beat of a four-beat bar) and the key;
+    /// without it a strong beat is every eighth step (4/4 from step 0).
+    pub fn add(
+        &mut self,
+        tokens: &[Token],
+        voices: usize,
+        ranges: &[VoiceRange],
+        context: Option<&PieceContext>,
+    ) {
         let steps = sounding_pitches(tokens, voices);
         self.steps += steps.len();
         for (t, now) in steps.iter().enumerate() {
-            // Onsets and ranges.
+            // Onsets, ranges and the key.
             for (v, token) in tokens[t * voices..(t + 1) * voices].iter().enumerate() {
                 if let Token::Onset(p) = token {
                     self.onsets += 1;
                     if ranges.get(v).is_some_and(|r| !r.contains(*p)) {
                         self.out_of_range += 1;
+                    }
+                    if let (Some(c), true) = (context, v > 0) {
+                        self.keyed_onsets += 1;
+                        self.out_of_key += !c.key.in_scale(p % 12) as usize;
                     }
                 }
             }
@@ -102,8 +122,11 @@ impl HarmonyStats {
                 (u + 1..voices).any(|l| matches!((now[u], now[l]), (Some(a), Some(b)) if b > a))
             });
             self.crossing_steps += crossing as usize;
-            // Strong beats: the first and third beats of a 4/4 bar of 16ths.
-            if t % 8 == 0 && now.iter().all(Option::is_some) && voices > 1 {
+            let strong = match context.and_then(|c| c.bars.get(t)) {
+                Some(bar) => bar.is_strong(),
+                None => t % 8 == 0,
+            };
+            if strong && now.iter().all(Option::is_some) && voices > 1 {
                 self.strong_beats += 1;
                 let p: Vec<u8> = now.iter().flatten().copied().collect();
                 let bass = p[voices - 1];
@@ -141,6 +164,8 @@ impl HarmonyStats {
             out_of_range_share: self.out_of_range as f64 / self.onsets.max(1) as f64,
             consonant_strong_beats: self.consonant_strong_beats as f64
                 / self.strong_beats.max(1) as f64,
+            out_of_key_share: (self.keyed_onsets > 0)
+                .then(|| self.out_of_key as f64 / self.keyed_onsets as f64),
         }
     }
 
@@ -155,23 +180,106 @@ impl HarmonyStats {
     }
 }
 
-/// Harmonizes a soprano line (voice 0 of `tokens`) through the plugin's
-/// performer, so by the plugin's rules: the soprano is clamped, the other
-/// voices are sampled step by step with the bar position `t % 16`; they rest
+/// Where each piece's key comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeySource {
+    /// As the plugin's Auto: followed from the melody as far as it is known
+    /// (the whole melody's key when the whole melody is known).
+    Auto,
+    /// The data's key (the piece's analysed key).
+    Data,
+    /// One key for every piece.
+    Fixed(Key),
+}
+
+impl std::str::FromStr for KeySource {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "auto" => Ok(KeySource::Auto),
+            "data" => Ok(KeySource::Data),
+            _ => Key::parse(s).map(KeySource::Fixed).ok_or_else(|| {
+                format!("{s:?} is not auto, data or a key such as \"D major\" or \"f# minor\"")
+            }),
+        }
+    }
+}
+
+impl KeySource {
+    pub fn name(self) -> String {
+        match self {
+            KeySource::Auto => "auto".into(),
+            KeySource::Data => "the data's".into(),
+            KeySource::Fixed(k) => k.name().into(),
+        }
+    }
+}
+
+/// The notes of a melody line as (pitch, length in steps).
+fn melody_notes(tokens: &[Token], voices: usize) -> Vec<(u8, f32)> {
+    let mut notes: Vec<(u8, f32)> = Vec::new();
+    for t in tokens.iter().step_by(voices.max(1)) {
+        match t {
+            Token::Onset(p) => notes.push((*p, 1.0)),
+            Token::Hold => {
+                if let Some(n) = notes.last_mut() {
+                    n.1 += 1.0;
+                }
+            }
+            Token::Rest => {}
+        }
+    }
+    notes
+}
+
+/// Harmonizes a piece's soprano (voice 0) through the plugin's performer, so
+/// by the plugin's rules: the soprano is clamped, the other voices are
+/// sampled step by step in the piece's meter (4/4 for pieces without one),
+/// in the key `key` gives, with the melody known `horizon` ahead; they rest
 /// while the soprano rests, and a phrase after a rest starts from a fresh
 /// state. Returns the whole score in the same layout.
 pub fn harmonize(
     model: &mut VoicesModel,
-    tokens: &[Token],
-    voices: usize,
+    piece: &Piece,
     sampler: &Sampler,
     seed: u64,
+    key: KeySource,
+    horizon: Horizon,
 ) -> Vec<Token> {
+    let piece = piece.with_horizon(horizon);
+    let Piece::Voices { voices, tokens, .. } = &piece else {
+        return Vec::new();
+    };
+    let voices = *voices;
+    let melody = crate::batch::melody_line(&piece);
+    let len = piece.len();
+    let data_key = piece.context().map(|c| c.key);
+    let mut follower = KeyFollower::new(match key {
+        KeySource::Fixed(k) => KeyChoice::Fixed(k),
+        KeySource::Data => data_key.map_or(KeyChoice::Auto, KeyChoice::Fixed),
+        KeySource::Auto if horizon == Horizon::Whole => {
+            estimate_key(melody_notes(tokens, voices)).map_or(KeyChoice::Auto, KeyChoice::Fixed)
+        }
+        KeySource::Auto => KeyChoice::Auto,
+    });
     let mut performer = Performer::new(*sampler, seed);
     performer.restart(model, seed);
     let mut out = Vec::with_capacity(tokens.len());
-    for (t, step) in tokens.chunks_exact(voices).enumerate() {
-        match performer.harmonize_token(model, &StepContext::common(t), step[0]) {
+    let mut heard = 0;
+    for t in 0..len {
+        let mut ctx = crate::batch::step_context(&piece, t, melody[t]);
+        // The key follower hears the melody as far as it is known.
+        let known = ctx
+            .ahead
+            .horizon
+            .steps(ctx.bar.beat_steps, ctx.bar.bar_steps)
+            .min(len - 1 - t);
+        while heard <= t + known {
+            follower.hear(melody[heard]);
+            heard += 1;
+        }
+        ctx.key = follower.key();
+        match performer.harmonize_token(model, &ctx, tokens[t * voices]) {
             HarmonizeStep::Rest => out.extend(std::iter::repeat_n(Token::Rest, voices)),
             HarmonizeStep::Voices(voiced) => out.extend_from_slice(voiced),
         }
@@ -186,7 +294,8 @@ pub struct HarmonyArgs {
     /// A four-voice (SATB) voices model.
     #[arg(long)]
     pub model: PathBuf,
-    /// A voice-separated dataset, such as Jsb16thSeparated.json.
+    /// A voices dataset: the annotated chorales (chorales.json, with keys and
+    /// meters) or a voice-separated file such as Jsb16thSeparated.json.
     #[arg(long)]
     pub dataset: PathBuf,
     #[arg(long, value_enum, default_value = "test")]
@@ -198,26 +307,52 @@ pub struct HarmonyArgs {
     /// voice leading off), to measure the model alone.
     #[arg(long)]
     pub free_voice_leading: bool,
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
+    /// Seeds to harmonize with; the figures pool them (the mean).
+    #[arg(long = "seed", value_delimiter = ',', default_values_t = [1u64])]
+    pub seeds: Vec<u64>,
+    /// The key: auto (followed from the melody, as the plugin's Auto), data
+    /// (each piece's own key from the dataset), or a key such as "D major".
+    #[arg(long, default_value = "auto")]
+    pub key: KeySource,
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
 }
 
-/// The figures for one split: the model's harmonizations and Bach's.
+/// The figures for one lookahead and one group of meters.
 #[derive(Debug, Serialize)]
-pub struct HarmonyReport {
+pub struct HarmonyRow {
+    pub lookahead: String,
+    /// "all", or the first bar's meter ("4/4", "3/4", "other").
+    pub meter: String,
+    pub pieces: usize,
     /// NLL per step of alto, tenor and bass given the soprano (and the past).
     pub atb_given_s_nll: f64,
-    pub per_voice_nll: Vec<(String, f64)>,
-    pub pieces: usize,
     pub model: HarmonySummary,
     pub bach: HarmonySummary,
     /// Model parallels per 100 steps over Bach's.
     pub parallels_ratio: f64,
+}
+
+/// The figures for one split: the model's harmonizations and Bach's.
+#[derive(Debug, Serialize)]
+pub struct HarmonyReport {
+    /// NLL per step of alto, tenor and bass given the soprano (and the
+    /// past), with no lookahead, over all pieces.
+    pub atb_given_s_nll: f64,
+    pub per_voice_nll: Vec<(String, f64)>,
+    pub pieces: usize,
+    /// No lookahead, all pieces.
+    pub model: HarmonySummary,
+    pub bach: HarmonySummary,
+    /// Model parallels per 100 steps over Bach's (no lookahead, all pieces).
+    pub parallels_ratio: f64,
     /// Half the L1 distance of the A, T, B pitch-class distributions (0 to 1).
     pub pitch_class_distance: f64,
+    pub key: String,
+    pub seeds: Vec<u64>,
+    /// Every lookahead the model can use, by group of meters.
+    pub rows: Vec<HarmonyRow>,
 }
 
 /// Runs `bach-trainer harmony`.
@@ -227,21 +362,11 @@ pub fn run(args: HarmonyArgs) -> Result<()> {
         println!("{}", serde_json::to_string(&report)?);
         return Ok(());
     }
-    let row = |name: &str, h: &HarmonySummary| {
-        format!(
-            "{name:<6} {:>9.3} {:>9.3} {:>9.3} {:>10.3} {:>8.2} {:>11.4} {:>13.3}",
-            h.parallel_fifths_per_100,
-            h.parallel_octaves_per_100,
-            h.parallels_per_100,
-            h.crossings_per_100,
-            h.onsets_per_100,
-            h.out_of_range_share,
-            h.consonant_strong_beats
-        )
-    };
     println!(
-        "{} pieces; NLL of A, T, B given S: {:.4} nats per step ({})",
+        "{} pieces; key {}; seeds {:?}; NLL of A, T, B given S, no lookahead: {:.4} nats per step ({})",
         report.pieces,
+        report.key,
+        report.seeds,
         report.atb_given_s_nll,
         report
             .per_voice_nll
@@ -251,15 +376,66 @@ pub fn run(args: HarmonyArgs) -> Result<()> {
             .join(", ")
     );
     println!(
-        "per 100 steps: fifths   octaves  parallels  crossings  onsets  out-of-range  consonant-strong"
+        "{:<13} {:<5} {:>6} {:>8} {:>10} {:>8} {:>10} {:>9} {:>9} {:>7} {:>7}",
+        "lookahead",
+        "meter",
+        "pieces",
+        "NLL ATB",
+        "consonant",
+        "off-key",
+        "parallels",
+        "x Bach",
+        "crossings",
+        "onsets",
+        "range"
     );
-    println!("{}", row("model", &report.model));
-    println!("{}", row("Bach", &report.bach));
+    let percent = |x: Option<f64>| x.map_or("-".to_string(), |x| format!("{:.1}%", 100.0 * x));
+    for r in &report.rows {
+        let rows = [("", &r.model, Some(r.atb_given_s_nll)), (" Bach", &r.bach, None)];
+        for (who, h, nll) in rows {
+            if !who.is_empty() && r.lookahead != "off" {
+                continue;
+            }
+            println!(
+                "{:<13} {:<5} {:>6} {:>8} {:>10} {:>8} {:>10.3} {:>9} {:>9.3} {:>7.2} {:>7}",
+                if who.is_empty() {
+                    r.lookahead.clone()
+                } else {
+                    "Bach".into()
+                },
+                r.meter,
+                r.pieces,
+                nll.map_or("-".into(), |n| format!("{n:.4}")),
+                percent(Some(h.consonant_strong_beats)),
+                percent(h.out_of_key_share),
+                h.parallels_per_100,
+                if who.is_empty() {
+                    format!("{:.2}", r.parallels_ratio)
+                } else {
+                    "-".into()
+                },
+                h.crossings_per_100,
+                h.onsets_per_100,
+                percent(Some(h.out_of_range_share)),
+            );
+        }
+    }
     println!(
-        "parallels, model over Bach: {:.2}; pitch-class distance: {:.4}",
-        report.parallels_ratio, report.pitch_class_distance
+        "per 100 steps: parallels, crossings, onsets; consonant: share of strong beats; \
+         off-key: A, T, B onsets outside the piece's key; pitch-class distance {:.4}",
+        report.pitch_class_distance
     );
     Ok(())
+}
+
+/// The meter group of a piece: its first bar's meter.
+fn meter_group(piece: &Piece) -> &'static str {
+    match piece.context().and_then(|c| c.bars.first()) {
+        None => "all",
+        Some(b) if b.bar_steps == 16 && b.beat_steps == 4 => "4/4",
+        Some(b) if b.bar_steps == 12 && b.beat_steps == 4 => "3/4",
+        Some(_) => "other",
+    }
 }
 
 /// Computes the figures of [`run`].
@@ -274,30 +450,100 @@ pub fn report(args: &HarmonyArgs) -> Result<HarmonyReport> {
     if pieces.is_empty() {
         bail!("the {} split of {} is empty", args.split.name(), data.name);
     }
-    let nll = crate::eval::evaluate(&net, pieces)?;
-    let atb_given_s_nll = nll.per_voice.iter().skip(1).map(|(_, v)| v).sum();
-
+    if args.seeds.is_empty() {
+        bail!("--seed needs at least one seed");
+    }
     let mut model = VoicesModel::load(&args.model)?;
     let sampler = user_sampler(args.temperature, !args.free_voice_leading);
-    let (mut ours, mut bach) = (HarmonyStats::default(), HarmonyStats::default());
-    for (i, piece) in pieces.iter().enumerate() {
-        let Piece::Voices { voices, tokens } = piece else {
-            continue;
-        };
-        bach.add(tokens, *voices, &BACH_RANGES);
-        let seed = args.seed.wrapping_add(i as u64);
-        let harmony = harmonize(&mut model, tokens, *voices, &sampler, seed);
-        ours.add(&harmony, *voices, &BACH_RANGES);
+    // A model told nothing ahead plays the same at every lookahead.
+    let horizons: &[Horizon] = if net.meta.ahead_notes() > 0 && pieces[0].context().is_some() {
+        &Horizon::ALL
+    } else {
+        &[Horizon::Off]
+    };
+    let mut groups: Vec<&'static str> = vec!["all"];
+    for p in pieces {
+        let g = meter_group(p);
+        if !groups.contains(&g) {
+            groups.push(g);
+        }
     }
-    let (model_summary, bach_summary) = (ours.summary(), bach.summary());
+    groups[1..].sort();
+    let mut rows = Vec::new();
+    let mut headline = None;
+    for &horizon in horizons {
+        let mut per_group: Vec<(HarmonyStats, HarmonyStats)> =
+            vec![Default::default(); groups.len()];
+        for (i, piece) in pieces.iter().enumerate() {
+            let Piece::Voices { voices, tokens, .. } = piece else {
+                continue;
+            };
+            let g = groups.iter().position(|&g| g == meter_group(piece)).unwrap_or(0);
+            // Every piece counts in "all" (group 0) and in its meter's group.
+            let targets: &[usize] = if g == 0 { &[0] } else { &[0, g] };
+            for &seed in &args.seeds {
+                let harmony = harmonize(
+                    &mut model,
+                    piece,
+                    &sampler,
+                    seed.wrapping_add(i as u64),
+                    args.key,
+                    horizon,
+                );
+                for &at in targets {
+                    per_group[at].0.add(&harmony, *voices, &BACH_RANGES, piece.context());
+                }
+            }
+            for &at in targets {
+                per_group[at].1.add(tokens, *voices, &BACH_RANGES, piece.context());
+            }
+        }
+        for (gi, group) in groups.iter().enumerate() {
+            let members: Vec<Piece> = pieces
+                .iter()
+                .filter(|p| gi == 0 || meter_group(p) == *group)
+                .map(|p| p.with_horizon(horizon))
+                .collect();
+            if members.is_empty() {
+                continue;
+            }
+            let nll = crate::eval::evaluate(&net, &members)?;
+            let atb: f64 = nll.per_voice.iter().skip(1).map(|(_, v)| v).sum();
+            let (ours, bach) = &per_group[gi];
+            let (m, b) = (ours.summary(), bach.summary());
+            if gi == 0 && horizon == Horizon::Off {
+                headline = Some((
+                    atb,
+                    nll.per_voice.clone(),
+                    m.clone(),
+                    b.clone(),
+                    ours.pitch_class_distance(bach),
+                ));
+            }
+            rows.push(HarmonyRow {
+                lookahead: horizon.name().into(),
+                meter: (*group).into(),
+                pieces: members.len(),
+                atb_given_s_nll: atb,
+                parallels_ratio: m.parallels_per_100 / b.parallels_per_100.max(1e-9),
+                model: m,
+                bach: b,
+            });
+        }
+    }
+    let (atb_given_s_nll, per_voice_nll, model_summary, bach_summary, pitch_class_distance) =
+        headline.expect("the first lookahead is off");
     Ok(HarmonyReport {
         atb_given_s_nll,
-        per_voice_nll: nll.per_voice,
+        per_voice_nll,
         pieces: pieces.len(),
         parallels_ratio: model_summary.parallels_per_100 / bach_summary.parallels_per_100.max(1e-9),
-        pitch_class_distance: ours.pitch_class_distance(&bach),
+        pitch_class_distance,
         model: model_summary,
         bach: bach_summary,
+        key: args.key.name(),
+        seeds: args.seeds.clone(),
+        rows,
     })
 }
 
@@ -333,7 +579,7 @@ mod tests {
             O(47), // contrary motion: nothing
         ];
         let mut s = HarmonyStats::default();
-        s.add(&tokens, 4, &BACH_RANGES);
+        s.add(&tokens, 4, &BACH_RANGES, None);
         assert_eq!(s.parallel_fifths, 1);
         assert_eq!(s.parallel_octaves, 1);
         assert_eq!(s.steps, 5);
@@ -350,7 +596,7 @@ mod tests {
         }
         tokens.extend([O(71), O(62), O(65), O(35)]);
         let mut s = HarmonyStats::default();
-        s.add(&tokens, 4, &BACH_RANGES);
+        s.add(&tokens, 4, &BACH_RANGES, None);
         assert_eq!(s.strong_beats, 2);
         assert_eq!(s.consonant_strong_beats, 1);
         assert_eq!(s.crossing_steps, 1);

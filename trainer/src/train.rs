@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use bach_engine::{ModelKind, ModelMeta};
+use bach_engine::{Horizon, ModelKind, ModelMeta};
 use candle_core::Device;
 
 use crate::batch;
@@ -81,12 +81,26 @@ pub fn meta_for(config: &TrainConfig, data: &Dataset) -> ModelMeta {
             let mut m = ModelMeta::satb(config.core, config.layers, config.hidden);
             m.voices = data.voices.clone();
             m.step_beats = data.step_beats;
-            // A bar of 4/4 on the grid.
-            let steps = (4.0 / data.step_beats).round().max(1.0) as usize;
-            m.features = vec![
-                bach_engine::Feature::PreviousStep,
-                bach_engine::Feature::BarPosition { steps },
-            ];
+            if data.train.iter().any(|p| p.context().is_some()) {
+                // Annotated data: the model hears the real meter, works in
+                // the key's frame and is told the melody ahead.
+                m.features = vec![
+                    bach_engine::Feature::PreviousStep,
+                    bach_engine::Feature::Meter,
+                    bach_engine::Feature::KeyMode,
+                    bach_engine::Feature::Ahead {
+                        notes: bach_engine::ahead::MAX_AHEAD,
+                    },
+                ];
+            } else {
+                // A bar of 4/4 on the grid.
+                let steps = (4.0 / data.step_beats).round().max(1.0) as usize;
+                m.features = vec![
+                    bach_engine::Feature::PreviousStep,
+                    bach_engine::Feature::BarPosition { steps },
+                ];
+            }
+            m.format_version = m.needed_version();
             m
         }
     };
@@ -288,6 +302,7 @@ impl Trainer {
         on_event: &mut dyn FnMut(Event),
     ) -> Result<Outcome, Error> {
         let ranges = data.ranges();
+        let knows_key = self.net.meta.knows_key();
         let n = data.train.len();
         let batches = n.div_ceil(self.config.batch);
         let mut batches_this_run = 0usize;
@@ -312,11 +327,23 @@ impl Trainer {
                     .iter()
                     .map(|&i| {
                         let piece = &data.train[i];
-                        match piece.transpositions(&ranges) {
-                            Some((lo, hi)) if self.config.transpose => {
+                        // A model that knows keys sees every piece in its
+                        // key's frame, so moving it first would change nothing.
+                        let moved = match piece.transpositions(&ranges) {
+                            Some((lo, hi)) if self.config.transpose && !knows_key => {
                                 piece.transposed(rng.range_inclusive(lo, hi))
                             }
                             _ => piece.clone(),
+                        };
+                        // Each annotated piece learns with the melody known
+                        // as far ahead as one of the plugin's settings (or
+                        // offline's). Others draw nothing, so their runs
+                        // stay as they were.
+                        if moved.context().is_some() {
+                            let horizon = Horizon::ALL[rng.range_inclusive(0, 3) as usize];
+                            moved.with_horizon(horizon)
+                        } else {
+                            moved
                         }
                     })
                     .collect();

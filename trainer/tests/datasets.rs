@@ -43,7 +43,7 @@ fn voices_fixture_reads_holds_and_rests() {
     assert_eq!(data.step_beats, 0.25);
     assert_eq!(data.voices.len(), 4);
     assert_eq!(data.voices[0].name, "S");
-    let Piece::Voices { voices, tokens } = &data.train[0] else {
+    let Piece::Voices { voices, tokens, .. } = &data.train[0] else {
         panic!("not voices")
     };
     assert_eq!(*voices, 4);
@@ -81,7 +81,7 @@ fn transposition_stays_in_range() {
             "SATB ranges are widened by 6 semitones: {lo} {hi}"
         );
         for k in [lo, hi] {
-            let Piece::Voices { voices, tokens } = piece.transposed(k) else {
+            let Piece::Voices { voices, tokens, .. } = piece.transposed(k) else {
                 unreachable!()
             };
             for (i, t) in tokens.iter().enumerate() {

@@ -26,7 +26,8 @@ fn args(model: PathBuf, dataset: PathBuf) -> HarmonyArgs {
         dataset,
         split: Split::Test,
         temperature: 0.3,
-        seed: 1,
+        seeds: vec![1],
+        key: bach_trainer::harmony::KeySource::Auto,
         free_voice_leading: false,
         json: false,
     }

@@ -84,7 +84,7 @@ fn check(data: &Dataset, t: &Trainer) {
                     }
                 }
             }
-            (Piece::Voices { voices, tokens }, AnyModel::Voices(model)) => {
+            (Piece::Voices { voices, tokens, .. }, AnyModel::Voices(model)) => {
                 let bar = t.net.meta.bar_steps().unwrap();
                 let bach_trainer::batch::Targets::Voices { onehot, .. } = &chunk.targets else {
                     unreachable!()

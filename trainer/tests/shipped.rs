@@ -109,7 +109,8 @@ fn the_harmonizer_keeps_the_voice_leading_target() {
         dataset: data,
         split: Split::Test,
         temperature: 0.3,
-        seed: 1,
+        seeds: vec![1],
+        key: bach_trainer::harmony::KeySource::Auto,
         free_voice_leading: false,
         json: false,
     };

@@ -18,6 +18,7 @@
 pub mod choose;
 pub mod frames;
 pub mod harmonize;
+pub mod key_choice;
 pub mod listen;
 pub mod sampler;
 pub mod sounding;
@@ -28,6 +29,7 @@ use crate::sampling::{Rng, Sampler};
 use crate::token::{Token, VoiceRange, MAX_VOICES};
 
 pub use harmonize::{HarmonizeStep, MelodyNote};
+pub use key_choice::{KeyChoice, KeyFollower};
 pub use listen::Heard;
 pub use sampler::user_sampler;
 pub use sounding::Sounding;

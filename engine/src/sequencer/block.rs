@@ -1,5 +1,7 @@
 //! What the host hands the sequencer each buffer: its time and its notes.
 
+use crate::meter::Meter;
+
 /// The host transport at the first sample of a block.
 #[derive(Clone, Copy, Debug, PartialEq, Default)]
 pub struct Transport {
@@ -10,6 +12,11 @@ pub struct Transport {
     pub pos_beats: Option<f64>,
     /// Active loop `[start, end)` in quarter notes, if looping.
     pub loop_range: Option<(f64, f64)>,
+    /// The host's time signature (4/4 when it says nothing usable).
+    pub meter: Option<Meter>,
+    /// Song position in quarter notes where the current bar began (bars run
+    /// from position 0 when the host does not say).
+    pub bar_start: Option<f64>,
 }
 
 /// One buffer's worth of host time.

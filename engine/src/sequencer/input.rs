@@ -47,6 +47,12 @@ impl Input {
         })
     }
 
+    /// The highest key held or struck since the last step.
+    pub fn heard_top(&self) -> Option<u8> {
+        let heard = self.heard().keys;
+        (heard != 0).then(|| 127 - heard.leading_zeros() as u8)
+    }
+
     /// What a listening step hears: held or struck since the last step.
     pub fn heard(&self) -> Heard {
         Heard {

@@ -9,6 +9,7 @@
 
 pub mod timeline;
 
+use crate::meter::Meter;
 use crate::score::Note;
 use crate::sequencer::clock::Anchor;
 use crate::sequencer::{
@@ -32,6 +33,9 @@ pub struct Segment {
     pub pos: f64,
     /// Active loop `[start, end)` in quarter notes.
     pub looped: Option<(f64, f64)>,
+    /// The time signature, and a song position where a bar begins.
+    pub meter: Meter,
+    pub bar_origin: f64,
 }
 
 /// The transport playing from `start` at `tempo`, at song position `pos`.
@@ -42,6 +46,8 @@ pub fn play(start: i64, tempo: f64, pos: f64) -> Segment {
         tempo,
         pos,
         looped: None,
+        meter: Meter::COMMON,
+        bar_origin: 0.0,
     }
 }
 
@@ -53,6 +59,8 @@ pub fn stop(start: i64, tempo: f64) -> Segment {
         tempo,
         pos: 0.0,
         looped: None,
+        meter: Meter::COMMON,
+        bar_origin: 0.0,
     }
 }
 
@@ -131,6 +139,8 @@ impl Session {
                 tempo: Some(seg.tempo),
                 pos_beats: None,
                 loop_range: seg.looped,
+                meter: Some(seg.meter),
+                bar_start: None,
             };
         }
         let mut pos = Anchor::new(seg.start, seg.pos, SAMPLE_RATE, seg.tempo).beat_at(sample);
@@ -139,11 +149,16 @@ impl Session {
                 pos = a + (pos - b) % (b - a);
             }
         }
+        // Bars of the segment's meter run from its bar origin.
+        let bar = seg.meter.bar_beats();
+        let bar_start = seg.bar_origin + ((pos - seg.bar_origin) / bar + 1e-9).floor() * bar;
         Transport {
             playing: true,
             tempo: Some(seg.tempo),
             pos_beats: Some(pos),
             loop_range: seg.looped,
+            meter: Some(seg.meter),
+            bar_start: Some(bar_start),
         }
     }
 

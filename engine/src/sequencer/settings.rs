@@ -1,5 +1,7 @@
 //! The user's settings (the plugin's parameters), read once per block.
 
+use crate::ahead::Horizon;
+use crate::perform::KeyChoice;
 use crate::token::MAX_VOICES;
 
 /// How the sequencer uses the model.
@@ -39,6 +41,13 @@ pub struct Settings {
     pub silence_beats: f64,
     /// Continue: how long (in bars) the model plays before listening again.
     pub continue_bars: u32,
+    /// The key of the harmony (for models that know keys): set, or followed
+    /// from the melody.
+    pub key: KeyChoice,
+    /// How far ahead the harmonizer hears the melody, at that much added
+    /// latency (reported to the host). The whole melody is for offline use
+    /// only; the sequencer treats it as a bar.
+    pub lookahead: Horizon,
 }
 
 impl Default for Settings {
@@ -58,6 +67,8 @@ impl Default for Settings {
             seed: 1,
             silence_beats: 2.0,
             continue_bars: 2,
+            key: KeyChoice::Auto,
+            lookahead: Horizon::Off,
         }
     }
 }

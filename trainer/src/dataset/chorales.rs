@@ -7,10 +7,12 @@
 
 use std::path::{Path, PathBuf};
 
-use bach_engine::Token;
+use bach_engine::{
+    BarPosition, CoreKind, Horizon, Key, Meter, Mode as KeyMode, ModelKind, ModelMeta, Token,
+};
 use serde::Deserialize;
 
-use super::DatasetError;
+use super::{Dataset, DatasetError, Piece, PieceContext};
 
 /// The voices, top down, in the order of [`Chorale::tokens`].
 pub const VOICES: [&str; 4] = ["S", "A", "T", "B"];
@@ -349,4 +351,77 @@ impl RawChorale {
         }
         Ok(meters)
     }
+}
+
+/// Whether a JSON file's text is the annotated chorales (it has a
+/// `"chorales"` list) rather than a split file of steps.
+pub fn is_chorales(text: &str) -> bool {
+    // The field comes near the top; a split file has "train" there instead.
+    let head: String = text.chars().take(4096).collect();
+    head.contains("\"chorales\"") && !head.trim_start().starts_with("{\"train\"")
+}
+
+impl Chorale {
+    /// The chorale as a training piece: its tokens with its key and each
+    /// step's place in the bar.
+    pub fn piece(&self) -> Piece {
+        let bars = (0..self.steps)
+            .map(|t| {
+                let (step, numerator, denominator) = self.bar_position(t);
+                BarPosition::new(step, Meter::new(numerator, denominator), 0.25)
+            })
+            .collect();
+        let mode = if self.minor {
+            KeyMode::Minor
+        } else {
+            KeyMode::Major
+        };
+        Piece::Voices {
+            voices: 4,
+            tokens: self.tokens.clone(),
+            context: Some(Box::new(PieceContext {
+                key: Key {
+                    tonic: self.tonic,
+                    mode,
+                },
+                bars,
+                horizon: Horizon::Off,
+            })),
+        }
+    }
+}
+
+/// The annotated chorales as a dataset: train with the extra pieces,
+/// valid, test; the excluded pieces (their tunes are valid or test tunes)
+/// are left out. The voices are the standard SATB layout.
+pub fn dataset(text: &str) -> Result<Dataset, String> {
+    let chorales = parse_chorales(text)?;
+    let (mut train, mut valid, mut test) = (Vec::new(), Vec::new(), Vec::new());
+    for c in &chorales {
+        match c.split {
+            ChoraleSplit::Train | ChoraleSplit::Extra => train.push(c.piece()),
+            ChoraleSplit::Valid => valid.push(c.piece()),
+            ChoraleSplit::Test => test.push(c.piece()),
+            ChoraleSplit::Excluded => {}
+        }
+    }
+    let voices = ModelMeta::satb(CoreKind::Gru, 1, 1).voices;
+    let ranges: Vec<_> = voices.iter().map(|v| v.range()).collect();
+    for (i, p) in train.iter().chain(&valid).chain(&test).enumerate() {
+        if p.transpositions(&ranges).is_none() {
+            return Err(format!("piece {i} does not fit the SATB ranges"));
+        }
+    }
+    Ok(Dataset {
+        name: String::new(),
+        sha256: None,
+        kind: ModelKind::Voices,
+        step_beats: 0.25,
+        voices,
+        train,
+        valid,
+        test,
+        skipped: 0,
+        warnings: Vec::new(),
+    })
 }

@@ -212,7 +212,7 @@ pub fn load(
             }
             for (s, v, tokens) in pieces {
                 if v == voices {
-                    splits[s].push(Piece::Voices { voices, tokens });
+                    splits[s].push(Piece::voices(voices, tokens));
                 } else {
                     warnings.push(format!(
                         "a file with {v} parts (most have {voices}), skipped"

@@ -11,7 +11,7 @@ pub mod voices;
 use std::path::{Path, PathBuf};
 
 use bach_engine::pianoroll::KEYS;
-use bach_engine::{KeyFrame, ModelKind, Token, VoiceRange, VoiceSpec};
+use bach_engine::{BarPosition, Horizon, Key, KeyFrame, ModelKind, Token, VoiceRange, VoiceSpec};
 
 /// Why a dataset could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -52,8 +52,64 @@ impl Split {
 pub enum Piece {
     /// Piano-roll frames.
     Keys(Vec<KeyFrame>),
-    /// `tokens[t * voices + v]` is voice `v` at step `t`.
-    Voices { voices: usize, tokens: Vec<Token> },
+    /// `tokens[t * voices + v]` is voice `v` at step `t`; `context` is the
+    /// key and meter where the data know them (the annotated chorales).
+    Voices {
+        voices: usize,
+        tokens: Vec<Token>,
+        context: Option<Box<PieceContext>>,
+    },
+}
+
+/// What an annotated piece says beyond its notes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PieceContext {
+    /// The key the tokens are in (it moves with them).
+    pub key: Key,
+    /// Each step's place in its bar, from the score's meters and pickup.
+    pub bars: Vec<BarPosition>,
+    /// How far ahead a model is told the melody when trained or scored on it.
+    pub horizon: Horizon,
+}
+
+impl Piece {
+    /// Voice tokens without context.
+    pub fn voices(voices: usize, tokens: Vec<Token>) -> Self {
+        Piece::Voices {
+            voices,
+            tokens,
+            context: None,
+        }
+    }
+
+    /// The piece's context, if it is an annotated voices piece.
+    pub fn context(&self) -> Option<&PieceContext> {
+        match self {
+            Piece::Voices { context, .. } => context.as_deref(),
+            Piece::Keys(_) => None,
+        }
+    }
+
+    /// The same piece with its melody known `horizon` ahead.
+    pub fn with_horizon(&self, horizon: Horizon) -> Piece {
+        let mut p = self.clone();
+        if let Piece::Voices {
+            context: Some(c), ..
+        } = &mut p
+        {
+            c.horizon = horizon;
+        }
+        p
+    }
+
+    /// The piece as a model sees it: in a key-normalised frame (tonic on C)
+    /// when the model knows keys and the piece has one, as it is otherwise.
+    pub fn in_frame(&self, meta: &bach_engine::ModelMeta) -> Piece {
+        match self.context() {
+            Some(c) if meta.knows_key() => self.transposed(c.key.shift()),
+            _ => self.clone(),
+        }
+    }
 }
 
 impl Piece {
@@ -61,7 +117,7 @@ impl Piece {
     pub fn len(&self) -> usize {
         match self {
             Piece::Keys(frames) => frames.len(),
-            Piece::Voices { voices, tokens } => tokens.len() / (*voices).max(1),
+            Piece::Voices { voices, tokens, .. } => tokens.len() / (*voices).max(1),
         }
     }
 
@@ -85,7 +141,7 @@ impl Piece {
                     return Some((0, 0));
                 }
             }
-            Piece::Voices { voices, tokens } => {
+            Piece::Voices { voices, tokens, .. } => {
                 for (v, range) in ranges.iter().enumerate().take(*voices) {
                     let pitches = tokens
                         .iter()
@@ -130,8 +186,17 @@ impl Piece {
                     })
                     .collect(),
             ),
-            Piece::Voices { voices, tokens } => Piece::Voices {
+            Piece::Voices {
+                voices,
+                tokens,
+                context,
+            } => Piece::Voices {
                 voices: *voices,
+                context: context.as_ref().map(|c| {
+                    let mut c = c.clone();
+                    c.key.tonic = (c.key.tonic as i32 + semitones).rem_euclid(12) as u8;
+                    c
+                }),
                 tokens: tokens
                     .iter()
                     .map(|t| match t {
@@ -211,6 +276,24 @@ pub fn load(
         path: path.to_owned(),
         source,
     })?;
+    if chorales::is_chorales(&text) {
+        if kind == Some(ModelKind::Pianoroll) {
+            return Err(DatasetError::Format {
+                path: path.to_owned(),
+                reason: "the annotated chorales are voices, not a piano roll".into(),
+            });
+        }
+        let mut data = chorales::dataset(&text).map_err(|reason| DatasetError::Format {
+            path: path.to_owned(),
+            reason,
+        })?;
+        data.name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        data.sha256 = Some(crate::hash::sha256_hex(text.as_bytes()));
+        return Ok(data);
+    }
     let raw = RawSplits::parse(&text).map_err(|reason| DatasetError::Format {
         path: path.to_owned(),
         reason,

@@ -88,7 +88,7 @@ fn pieces(raw: &[Vec<Vec<f64>>], voices: usize) -> Result<Vec<Piece>, String> {
         .enumerate()
         .map(|(i, p)| {
             tokens_of(p, voices)
-                .map(|tokens| Piece::Voices { voices, tokens })
+                .map(|tokens| Piece::voices(voices, tokens))
                 .map_err(|e| format!("piece {i}: {e}"))
         })
         .collect()
