@@ -8,6 +8,7 @@
 //! of allocation, locks and I/O so it can run on a plugin's audio thread.
 
 pub mod file;
+pub mod key;
 pub mod meta;
 pub mod midi;
 pub mod model;
@@ -26,6 +27,7 @@ pub mod voice_leading;
 pub const DEFAULT_MODEL: &[u8] = include_bytes!("../../models/chorale-satb.safetensors");
 
 pub use file::{FileError, LoadError, ModelFile};
+pub use key::{Key, KeyEstimator, Mode};
 pub use meta::{
     CoreKind, Feature, FrameOutput, Init, ModelKind, ModelMeta, Provenance, SplitSizes,
     TrainerBuild,
