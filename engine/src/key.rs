@@ -31,12 +31,32 @@ pub struct Key {
 }
 
 const MAJOR_NAMES: [&str; 12] = [
-    "C major", "D♭ major", "D major", "E♭ major", "E major", "F major", "F♯ major", "G major",
-    "A♭ major", "A major", "B♭ major", "B major",
+    "C major",
+    "D♭ major",
+    "D major",
+    "E♭ major",
+    "E major",
+    "F major",
+    "F♯ major",
+    "G major",
+    "A♭ major",
+    "A major",
+    "B♭ major",
+    "B major",
 ];
 const MINOR_NAMES: [&str; 12] = [
-    "C minor", "C♯ minor", "D minor", "E♭ minor", "E minor", "F minor", "F♯ minor", "G minor",
-    "G♯ minor", "A minor", "B♭ minor", "B minor",
+    "C minor",
+    "C♯ minor",
+    "D minor",
+    "E♭ minor",
+    "E minor",
+    "F minor",
+    "F♯ minor",
+    "G minor",
+    "G♯ minor",
+    "A minor",
+    "B♭ minor",
+    "B minor",
 ];
 
 /// Scale degrees (semitones above the tonic) of [`Key::in_scale`].
@@ -95,8 +115,9 @@ impl Key {
     }
 
     /// Reads a key as a musician writes it: a letter A–G, optional
-    /// accidentals (`#`, `♯`, `b`, `♭`), then optionally a mode: `major`,
-    /// `maj`, `minor`, `min` or `m` (any case, a space or none before it).
+    /// accidentals (`#`, `♯`, `b`, `♭`, at most two), then optionally a mode:
+    /// `major`, `maj`, `minor` or `min` in any case, or `M` or `m` (after a
+    /// space, `-`, `_` or nothing).
     /// With no mode, an upper-case letter means major and a lower-case one
     /// minor, as in music21 and Humdrum ("D" is D major, "d" and "bb" are
     /// D minor and B♭ minor). So "F#m", "F# minor", "f♯ minor", "Bb",
@@ -117,6 +138,7 @@ impl Key {
         };
         let mut rest = chars.as_str();
         let mut alter: i32 = 0;
+        let mut accidentals = 0;
         loop {
             // "b" is a flat only when it is not the start of the mode word;
             // no mode word starts with b, so any b here is a flat.
@@ -127,8 +149,9 @@ impl Key {
                 _ => break,
             }
             rest = it.as_str();
+            accidentals += 1;
         }
-        if alter.abs() > 2 {
+        if accidentals > 2 {
             return None;
         }
         let rest = rest.trim_start_matches([' ', '-', '_']).trim();
@@ -138,9 +161,17 @@ impl Key {
             } else {
                 Mode::Minor
             }
-        } else if rest == "m" || ["min", "minor"].iter().any(|w| rest.eq_ignore_ascii_case(w)) {
+        } else if rest == "m"
+            || ["min", "minor"]
+                .iter()
+                .any(|w| rest.eq_ignore_ascii_case(w))
+        {
             Mode::Minor
-        } else if rest == "M" || ["maj", "major"].iter().any(|w| rest.eq_ignore_ascii_case(w)) {
+        } else if rest == "M"
+            || ["maj", "major"]
+                .iter()
+                .any(|w| rest.eq_ignore_ascii_case(w))
+        {
             Mode::Major
         } else {
             return None;
@@ -206,6 +237,10 @@ struct Evidence {
     /// Weighted pitch classes of phrase-final notes.
     cadences: [f32; 12],
     first: Option<u8>,
+    /// How much the first note still counts (0..=1): it fades with the
+    /// histogram, so a piece that has long moved to another key is not held
+    /// back by its opening.
+    first_weight: f32,
 }
 
 impl Evidence {
@@ -213,6 +248,7 @@ impl Evidence {
         histogram: [0.0; 12],
         cadences: [0.0; 12],
         first: None,
+        first_weight: 1.0,
     };
 
     /// Each key's score, in [`Key::ALL`] order, or `None` while the
@@ -225,7 +261,8 @@ impl Evidence {
             .map(|h| (h - mean) * (h - mean))
             .sum::<f32>()
             .sqrt();
-        if !(norm > 1e-6) {
+        // NaN too: a histogram overflowed by absurd durations names no key.
+        if norm.is_nan() || norm <= 1e-6 {
             return None;
         }
         let cadence_total: f32 = self.cadences.iter().sum();
@@ -248,7 +285,7 @@ impl Evidence {
             if let Some(first) = self.first {
                 let degree = (first as usize + 12 - tonic) % 12;
                 if degree == 0 || degree == 7 {
-                    r += FIRST_NOTE;
+                    r += FIRST_NOTE * self.first_weight;
                 }
             }
             scores[i] = r;
@@ -286,8 +323,8 @@ fn best(scores: &[f32; 24]) -> Key {
     Key::ALL[best]
 }
 
-/// Reads `pitch` and `steps` as the estimator does: `None` for a duration
-/// that is not a positive finite number.
+/// A duration as both estimators count it: `None` when it is not a positive
+/// finite number (bad input is skipped, never a panic).
 fn weight(steps: f32) -> Option<f32> {
     (steps.is_finite() && steps > 0.0).then_some(steps)
 }
@@ -306,6 +343,11 @@ const DECAY_HALF_LIFE: f32 = 256.0;
 const CADENCE_MEMORY: f32 = 0.5;
 /// At a phrase end, a new key must beat the held one by this much.
 const PHRASE_END_MARGIN: f32 = 0.2;
+/// Or it must be best at this many phrase ends running, by any margin: a
+/// clear margin is rare between close keys (a key and its relative), and
+/// without this the estimator could stay in one when the melody has moved to
+/// the other.
+const PHRASE_ENDS_LED: u32 = 2;
 /// Within a phrase, a new key must beat the held one by this much for
 /// `SUSTAINED_STEPS` steps running: a melody with no rests still gets
 /// corrected, a single chromatic note does not flip the key.
@@ -318,18 +360,25 @@ const SUSTAINED_STEPS: f32 = 8.0;
 /// The first estimate comes once 8 16th steps of melody have been heard
 /// (half a bar of 4/4). After that the key changes only at a phrase end
 /// ([`KeyEstimator::phrase_end`]) when another key scores better by a
-/// margin, or within a phrase when one does so for 8 steps running.
+/// margin or is the best at two phrase ends running, or within a phrase when
+/// one scores better by a margin for 8 steps running. On the 225 train
+/// chorale sopranos that is about one change per piece.
 #[derive(Clone, Debug)]
 pub struct KeyEstimator {
     profiles: [[f32; 12]; 2],
     histogram: [f32; 12],
     cadences: [f32; 12],
     first: Option<u8>,
+    first_weight: f32,
     last: Option<u8>,
     heard: f32,
     key: Option<Key>,
     challenger: Option<Key>,
     challenger_steps: f32,
+    /// The key that was best at the last phrase ends while another was held,
+    /// and at how many of them running.
+    phrase_leader: Option<Key>,
+    phrase_leads: u32,
 }
 
 impl Default for KeyEstimator {
@@ -345,11 +394,14 @@ impl KeyEstimator {
             histogram: [0.0; 12],
             cadences: [0.0; 12],
             first: None,
+            first_weight: 1.0,
             last: None,
             heard: 0.0,
             key: None,
             challenger: None,
             challenger_steps: 0.0,
+            phrase_leader: None,
+            phrase_leads: 0,
         }
     }
 
@@ -358,11 +410,14 @@ impl KeyEstimator {
         self.histogram = [0.0; 12];
         self.cadences = [0.0; 12];
         self.first = None;
+        self.first_weight = 1.0;
         self.last = None;
         self.heard = 0.0;
         self.key = None;
         self.challenger = None;
         self.challenger_steps = 0.0;
+        self.phrase_leader = None;
+        self.phrase_leads = 0;
     }
 
     fn evidence(&self) -> Evidence {
@@ -370,6 +425,7 @@ impl KeyEstimator {
             histogram: self.histogram,
             cadences: self.cadences,
             first: self.first,
+            first_weight: self.first_weight,
         }
     }
 
@@ -382,6 +438,9 @@ impl KeyEstimator {
         let decay = 0.5f32.powf(steps / DECAY_HALF_LIFE);
         for h in &mut self.histogram {
             *h *= decay;
+        }
+        if self.first.is_some() {
+            self.first_weight *= decay;
         }
         self.histogram[pc as usize] += steps;
         self.first.get_or_insert(pc);
@@ -435,9 +494,19 @@ impl KeyEstimator {
         let best = best(&scores);
         match self.key {
             None => self.key = Some(best),
+            Some(held) if best == held => self.phrase_leader = None,
             Some(held) => {
-                if scores[best.index()] - scores[held.index()] > PHRASE_END_MARGIN {
+                if self.phrase_leader == Some(best) {
+                    self.phrase_leads += 1;
+                } else {
+                    self.phrase_leader = Some(best);
+                    self.phrase_leads = 1;
+                }
+                if scores[best.index()] - scores[held.index()] > PHRASE_END_MARGIN
+                    || self.phrase_leads >= PHRASE_ENDS_LED
+                {
                     self.key = Some(best);
+                    self.phrase_leader = None;
                 }
             }
         }
@@ -530,7 +599,16 @@ mod tests {
         for (text, expected) in cases {
             assert_eq!(Key::parse(text), Some(expected), "{text:?}");
         }
-        for bad in ["", "H", "X major", "C dorian", "C#b#b#", "C majorly", "Cbbb", "m"] {
+        for bad in [
+            "",
+            "H",
+            "X major",
+            "C dorian",
+            "C#b#b#",
+            "C majorly",
+            "Cbbb",
+            "m",
+        ] {
             assert_eq!(Key::parse(bad), None, "{bad:?}");
         }
     }
@@ -541,7 +619,14 @@ mod tests {
             let s = k.shift();
             assert!((-5..=6).contains(&s), "{}: {s}", k.name());
             assert_eq!((k.tonic as i32 + s).rem_euclid(12), 0, "{}", k.name());
-            let other = key(k.tonic, if k.mode == Mode::Major { Mode::Minor } else { Mode::Major });
+            let other = key(
+                k.tonic,
+                if k.mode == Mode::Major {
+                    Mode::Minor
+                } else {
+                    Mode::Major
+                },
+            );
             assert_eq!(other.shift(), s);
         }
         assert_eq!(key(7, Mode::Major).shift(), 5);
@@ -617,7 +702,11 @@ mod tests {
         e.reset();
         assert_eq!(e.key(), None);
         e.phrase_end();
-        assert_eq!(e.key(), None, "a phrase end with nothing heard names no key");
+        assert_eq!(
+            e.key(),
+            None,
+            "a phrase end with nothing heard names no key"
+        );
         assert_eq!(estimate_key([]), None);
         for bad in [0.0, -1.0, f32::NAN, f32::INFINITY] {
             e.hear(60, bad);
@@ -637,8 +726,19 @@ mod tests {
         trace.push(e.key());
     }
 
-    const C_PHRASES: [[u8; 4]; 4] = [[60, 64, 67, 65], [64, 62, 59, 60], [67, 69, 65, 64], [62, 65, 71, 72]];
-    const E_FLAT_PHRASES: [[u8; 4]; 4] = [[63, 67, 70, 68], [67, 65, 62, 63], [70, 72, 68, 67], [65, 68, 62, 63]];
+    const C_PHRASES: [[u8; 4]; 4] = [
+        [60, 64, 67, 65],
+        [64, 62, 59, 60],
+        [67, 69, 65, 64],
+        [62, 65, 71, 72],
+    ];
+    // Cadencing on E♭ or (a half cadence) on B♭, through its leading tone D.
+    const E_FLAT_PHRASES: [[u8; 4]; 4] = [
+        [63, 65, 67, 63],
+        [68, 67, 65, 70],
+        [72, 70, 62, 63],
+        [67, 65, 62, 63],
+    ];
 
     #[test]
     fn a_long_modulation_is_followed_at_a_phrase_end() {
@@ -657,12 +757,21 @@ mod tests {
             }
         }
         assert_eq!(e.key(), Some(e_flat), "twelve phrases in E♭ are followed");
-        // From C straight to E♭, once, with no detour.
-        let changes: Vec<_> = trace[before..].windows(2).filter(|w| w[0] != w[1]).collect();
-        assert_eq!(changes.len(), 1, "{changes:?}");
-        // And at a phrase end: the entry after each phrase's 16 steps.
-        let at = trace[before..].windows(2).position(|w| w[0] != w[1]).unwrap() + 1;
-        assert_eq!(at % 17, 16, "changed inside a phrase, at step {at}");
+        // Only at phrase ends (the entry after each phrase's 16 steps), and
+        // at most by way of C minor: the E♭ phrases keep C's tonic and
+        // fifth, and the parallel minor is the nearer key while C's notes
+        // fade.
+        let changes: Vec<_> = trace[before..]
+            .windows(2)
+            .enumerate()
+            .filter(|(_, w)| w[0] != w[1])
+            .map(|(at, w)| (at + 1, w[1]))
+            .collect();
+        assert!(changes.len() <= 2, "{changes:?}");
+        for &(at, k) in &changes {
+            assert_eq!(at % 17, 16, "changed inside a phrase, at step {at}");
+            assert!(k == Some(e_flat) || k == Some(key(0, Mode::Minor)), "{k:?}");
+        }
     }
 
     #[test]
