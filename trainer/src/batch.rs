@@ -173,7 +173,10 @@ pub fn chunk(
                         start + t,
                         &mut onehot[row * step_size..(row + 1) * step_size],
                     );
-                    if let Piece::Voices { voices: pv, tokens, .. } = p {
+                    if let Piece::Voices {
+                        voices: pv, tokens, ..
+                    } = p
+                    {
                         for (v, ix) in idx.iter_mut().enumerate().take(*pv) {
                             ix[row] = index(&ranges[v], tokens[(start + t) * pv + v]) as u32;
                         }

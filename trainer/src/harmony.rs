@@ -7,8 +7,8 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Result};
-use bach_engine::key::estimate_key;
-use bach_engine::perform::{user_sampler, HarmonizeStep, KeyChoice, KeyFollower, Performer};
+use bach_engine::perform::line::harmonize_line;
+use bach_engine::perform::{user_sampler, KeyChoice, Performer};
 use bach_engine::token::sounding;
 use bach_engine::voice_leading::{parallels, Parallel};
 use bach_engine::{Horizon, Key, ModelKind, Sampler, Token, VoiceRange, VoicesModel};
@@ -215,25 +215,8 @@ impl KeySource {
     }
 }
 
-/// The notes of a melody line as (pitch, length in steps).
-fn melody_notes(tokens: &[Token], voices: usize) -> Vec<(u8, f32)> {
-    let mut notes: Vec<(u8, f32)> = Vec::new();
-    for t in tokens.iter().step_by(voices.max(1)) {
-        match t {
-            Token::Onset(p) => notes.push((*p, 1.0)),
-            Token::Hold => {
-                if let Some(n) = notes.last_mut() {
-                    n.1 += 1.0;
-                }
-            }
-            Token::Rest => {}
-        }
-    }
-    notes
-}
-
-/// Harmonizes a piece's soprano (voice 0) through the plugin's performer, so
-/// by the plugin's rules: the soprano is clamped, the other voices are
+/// Harmonizes a piece's soprano (voice 0) through the plugin's performer
+/// ([`harmonize_line`]): the soprano is clamped, the other voices are
 /// sampled step by step in the piece's meter (4/4 for pieces without one),
 /// in the key `key` gives, with the melody known `horizon` ahead; they rest
 /// while the soprano rests, and a phrase after a rest starts from a fresh
@@ -246,45 +229,25 @@ pub fn harmonize(
     key: KeySource,
     horizon: Horizon,
 ) -> Vec<Token> {
-    let piece = piece.with_horizon(horizon);
-    let Piece::Voices { voices, tokens, .. } = &piece else {
+    let Piece::Voices { voices, tokens, .. } = piece else {
         return Vec::new();
     };
-    let voices = *voices;
-    let melody = crate::batch::melody_line(&piece);
-    let len = piece.len();
-    let data_key = piece.context().map(|c| c.key);
-    let mut follower = KeyFollower::new(match key {
+    let melody: Vec<Token> = tokens.iter().step_by((*voices).max(1)).copied().collect();
+    let context = piece.context();
+    let choice = match key {
         KeySource::Fixed(k) => KeyChoice::Fixed(k),
-        KeySource::Data => data_key.map_or(KeyChoice::Auto, KeyChoice::Fixed),
-        KeySource::Auto if horizon == Horizon::Whole => {
-            estimate_key(melody_notes(tokens, voices)).map_or(KeyChoice::Auto, KeyChoice::Fixed)
-        }
+        KeySource::Data => context.map_or(KeyChoice::Auto, |c| KeyChoice::Fixed(c.key)),
         KeySource::Auto => KeyChoice::Auto,
-    });
+    };
+    // Pieces without meters are harmonized as the old models were: 4/4 from
+    // the first step, and nothing ahead.
+    let (bars, horizon) = match context {
+        Some(c) => (c.bars.as_slice(), horizon),
+        None => (&[][..], Horizon::Off),
+    };
     let mut performer = Performer::new(*sampler, seed);
     performer.restart(model, seed);
-    let mut out = Vec::with_capacity(tokens.len());
-    let mut heard = 0;
-    for t in 0..len {
-        let mut ctx = crate::batch::step_context(&piece, t, melody[t]);
-        // The key follower hears the melody as far as it is known.
-        let known = ctx
-            .ahead
-            .horizon
-            .steps(ctx.bar.beat_steps, ctx.bar.bar_steps)
-            .min(len - 1 - t);
-        while heard <= t + known {
-            follower.hear(melody[heard]);
-            heard += 1;
-        }
-        ctx.key = follower.key();
-        match performer.harmonize_token(model, &ctx, tokens[t * voices]) {
-            HarmonizeStep::Rest => out.extend(std::iter::repeat_n(Token::Rest, voices)),
-            HarmonizeStep::Voices(voiced) => out.extend_from_slice(voiced),
-        }
-    }
-    out
+    harmonize_line(model, &mut performer, &melody, bars, choice, horizon)
 }
 
 /// `bach-trainer harmony`: harmonize every soprano of a split and set the
@@ -391,7 +354,10 @@ pub fn run(args: HarmonyArgs) -> Result<()> {
     );
     let percent = |x: Option<f64>| x.map_or("-".to_string(), |x| format!("{:.1}%", 100.0 * x));
     for r in &report.rows {
-        let rows = [("", &r.model, Some(r.atb_given_s_nll)), (" Bach", &r.bach, None)];
+        let rows = [
+            ("", &r.model, Some(r.atb_given_s_nll)),
+            (" Bach", &r.bach, None),
+        ];
         for (who, h, nll) in rows {
             if !who.is_empty() && r.lookahead != "off" {
                 continue;
@@ -478,7 +444,10 @@ pub fn report(args: &HarmonyArgs) -> Result<HarmonyReport> {
             let Piece::Voices { voices, tokens, .. } = piece else {
                 continue;
             };
-            let g = groups.iter().position(|&g| g == meter_group(piece)).unwrap_or(0);
+            let g = groups
+                .iter()
+                .position(|&g| g == meter_group(piece))
+                .unwrap_or(0);
             // Every piece counts in "all" (group 0) and in its meter's group.
             let targets: &[usize] = if g == 0 { &[0] } else { &[0, g] };
             for &seed in &args.seeds {
@@ -491,11 +460,15 @@ pub fn report(args: &HarmonyArgs) -> Result<HarmonyReport> {
                     horizon,
                 );
                 for &at in targets {
-                    per_group[at].0.add(&harmony, *voices, &BACH_RANGES, piece.context());
+                    per_group[at]
+                        .0
+                        .add(&harmony, *voices, &BACH_RANGES, piece.context());
                 }
             }
             for &at in targets {
-                per_group[at].1.add(tokens, *voices, &BACH_RANGES, piece.context());
+                per_group[at]
+                    .1
+                    .add(tokens, *voices, &BACH_RANGES, piece.context());
             }
         }
         for (gi, group) in groups.iter().enumerate() {

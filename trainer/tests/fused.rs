@@ -238,9 +238,10 @@ fn unequal_pieces(data: &Dataset) -> Vec<Piece> {
     // Make the lengths differ for sure, so padding is masked.
     pieces[0] = match &pieces[0] {
         Piece::Keys(f) => Piece::Keys(f[..f.len() / 2].to_vec()),
-        Piece::Voices { voices, tokens, .. } => {
-            Piece::voices(*voices, tokens[..(tokens.len() / voices / 2) * voices].to_vec())
-        }
+        Piece::Voices { voices, tokens, .. } => Piece::voices(
+            *voices,
+            tokens[..(tokens.len() / voices / 2) * voices].to_vec(),
+        ),
     };
     pieces
 }

@@ -67,7 +67,10 @@ fn split_folders_voices_and_bad_files() {
     assert_eq!(data.voices.len(), 4);
     // Sorted file order: p0, p1, p2; voices in order S, A, T, B.
     for (piece, voices) in data.train.iter().zip(&written) {
-        let Piece::Voices { voices: v, tokens, .. } = piece else {
+        let Piece::Voices {
+            voices: v, tokens, ..
+        } = piece
+        else {
             panic!()
         };
         assert_eq!(*v, 4);

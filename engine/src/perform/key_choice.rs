@@ -109,6 +109,8 @@ mod tests {
         assert_eq!(auto.key(), None);
         auto.hear(Some(64));
         assert_eq!(auto.key().map(|k| k.tonic), Some(4), "the stand-in tonic");
+        assert!(!auto.is_estimated());
+        auto.reset();
         // A C major scale, long enough for the estimator.
         for p in [60, 62, 64, 65, 67, 69, 71, 72, 67, 64, 60, 60] {
             auto.hear(Some(p));

@@ -19,6 +19,7 @@ pub mod choose;
 pub mod frames;
 pub mod harmonize;
 pub mod key_choice;
+pub mod line;
 pub mod listen;
 pub mod sampler;
 pub mod sounding;

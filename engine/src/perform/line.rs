@@ -1,0 +1,94 @@
+//! Harmonizing a melody known in advance (a file, a dataset's soprano): the
+//! offline form of the plugin's harmonize, with the same rules step by step,
+//! and the melody known as far ahead as asked, up to all of it.
+//!
+//! Used by the `bach` command's whole-melody mode and by `bach-trainer
+//! harmony`; it allocates its result, so it is not for the audio thread.
+
+use crate::ahead::{Ahead, Horizon};
+use crate::key::estimate_key;
+use crate::meter::BarPosition;
+use crate::model::StepContext;
+use crate::token::{sounding, Token};
+
+use super::{HarmonizeStep, KeyChoice, KeyFollower, Performer, VoiceModel};
+
+/// The notes of a melody line as (pitch, length in steps).
+pub fn melody_notes(melody: &[Token]) -> Vec<(u8, f32)> {
+    let mut notes: Vec<(u8, f32)> = Vec::new();
+    let mut now = None;
+    for t in melody {
+        now = sounding(now, *t);
+        match t {
+            Token::Onset(p) => notes.push((*p, 1.0)),
+            Token::Hold if now.is_some() => {
+                if let Some(n) = notes.last_mut() {
+                    n.1 += 1.0;
+                }
+            }
+            _ => {}
+        }
+    }
+    notes
+}
+
+/// The key a harmonization of `melody` uses: a fixed choice stays; Auto
+/// with the whole melody known is the whole melody's key, fixed from the
+/// first note; otherwise Auto follows the melody as it is heard.
+pub fn key_for(melody: &[Token], choice: KeyChoice, horizon: Horizon) -> KeyChoice {
+    match (choice, horizon) {
+        (KeyChoice::Auto, Horizon::Whole) => {
+            estimate_key(melody_notes(melody)).map_or(KeyChoice::Auto, KeyChoice::Fixed)
+        }
+        (c, _) => c,
+    }
+}
+
+/// Harmonizes `melody` (voice 0's tokens, one per step) with `performer`
+/// (already restarted), step `t` sitting at `bars[t]` (4/4 from step 0
+/// past the end of `bars`): the plugin's harmonize rules, in the key
+/// `key` chooses ([`key_for`]), with the melody known `horizon` ahead and
+/// the key follower hearing as far as the melody is known. Returns every
+/// voice's token per step, laid out `[t * voices + v]`.
+pub fn harmonize_line<M: VoiceModel + ?Sized>(
+    model: &mut M,
+    performer: &mut Performer,
+    melody: &[Token],
+    bars: &[BarPosition],
+    key: KeyChoice,
+    horizon: Horizon,
+) -> Vec<Token> {
+    let voices = model.voice_count();
+    let len = melody.len();
+    let mut follower = KeyFollower::new(key_for(melody, key, horizon));
+    let mut heard = 0;
+    let mut now = None;
+    let line: Vec<Option<u8>> = melody
+        .iter()
+        .map(|t| {
+            now = sounding(now, *t);
+            now
+        })
+        .collect();
+    let mut out = Vec::with_capacity(len * voices);
+    for t in 0..len {
+        let bar = bars.get(t).copied().unwrap_or(BarPosition::common(t));
+        let limit = horizon
+            .steps(bar.beat_steps, bar.bar_steps)
+            .min(len - 1 - t);
+        while heard <= t + limit {
+            follower.hear(line[heard]);
+            heard += 1;
+        }
+        let ctx = StepContext {
+            bar,
+            key: follower.key(),
+            ahead: Ahead::scan(horizon, limit, |k| melody.get(t + k).copied()),
+        };
+        match performer.harmonize_token(model, &ctx, melody[t]) {
+            HarmonizeStep::Rest => out.extend(std::iter::repeat_n(Token::Rest, voices)),
+            HarmonizeStep::Voices(voiced) => out.extend_from_slice(voiced),
+        }
+    }
+    out
+}
