@@ -45,12 +45,14 @@
 
 pub mod block;
 pub mod clock;
+pub mod delay;
 pub mod input;
 pub mod notes;
 pub mod session;
 pub mod settings;
 pub mod turn;
 
+use crate::ahead::{Ahead, Horizon, Upcoming, MAX_AHEAD};
 use crate::key::Key;
 use crate::meter::{BarPosition, Meter};
 use crate::model::StepContext;
@@ -60,7 +62,11 @@ use crate::token::{Token, MAX_VOICES};
 
 pub use crate::perform::VoiceModel;
 pub use block::{Block, InputEvent, InputKind, Transport};
-use clock::{first_step_at_or_after, nearest_step, Anchor, Clock, ClockSource, Sync};
+use clock::{
+    first_step_at_or_after, nearest_step, samples_per_beat, sanitize_tempo, Anchor, Clock,
+    ClockSource, Sync,
+};
+use delay::{ClockChange, Delay};
 use input::Input;
 use notes::NoteTracker;
 pub use notes::{EventBuffer, NoteEvent, Source};
@@ -72,7 +78,15 @@ use turn::Turn;
 pub struct Sequencer {
     /// Absolute sample at the start of the next block.
     sample: i64,
+    /// The grid the sequencer plays on: the host's, `latency` samples later.
     clock: Option<Clock>,
+    /// The host's grid as its transport says now (for the lookahead's delay
+    /// line; the same as `clock` without lookahead).
+    host_clock: Option<Clock>,
+    /// Mode and seed of the last restart scheduled on the host's grid.
+    scheduled: Option<(Mode, u64)>,
+    /// Input and grid changes waiting their turn (see [`delay`]).
+    delay: Delay,
     next_step: i64,
     last_step: Option<i64>,
     tracker: NoteTracker,
@@ -102,6 +116,9 @@ impl Sequencer {
         Self {
             sample: 0,
             clock: None,
+            host_clock: None,
+            scheduled: None,
+            delay: Delay::default(),
             next_step: 0,
             last_step: None,
             tracker: NoteTracker::default(),
@@ -138,7 +155,12 @@ impl Sequencer {
     /// and starts afresh. Realtime-safe.
     pub fn reset(&mut self) {
         self.clock = None;
+        self.host_clock = None;
+        self.scheduled = None;
         self.last = None;
+        // Waiting input still plays (its note-offs must pass); waiting grid
+        // changes belong to the grid being forgotten.
+        self.delay.clock.clear();
     }
 
     /// Forgets which input notes are held (after deactivation the host will
@@ -165,6 +187,9 @@ impl Sequencer {
 
     /// Runs one block. `input` must be ordered by offset (later offsets past
     /// the block's end are read at its last sample). `out` is cleared first.
+    ///
+    /// With lookahead, everything the host sends is played [`latency`](Self::latency)
+    /// samples later (see [`delay`]); without it, as it arrives.
     pub fn process<M: VoiceModel + ?Sized>(
         &mut self,
         model: &mut M,
@@ -175,43 +200,156 @@ impl Sequencer {
     ) {
         out.clear();
         let frames = block.frames;
-        if block.bypassed || model.voice_count() == 0 {
-            self.tracker.end_all(out, 0);
-            for ev in input {
-                let offset = ev.offset.min(frames.saturating_sub(1));
-                self.apply_input(ev, offset, true, settings.mode, out);
-            }
-            self.clock = None;
-            self.sample += frames as i64;
-            return;
-        }
-        if self.last != Some((settings.mode, settings.seed)) {
-            self.clock = None;
-        }
+        let last_sample = frames.saturating_sub(1);
         let t = &block.transport;
         self.meter = t.meter.unwrap_or(Meter::COMMON);
         self.bar_origin = t.bar_start.filter(|b| b.is_finite()).unwrap_or(0.0);
         self.key.set_choice(settings.key);
-        match Clock::sync(self.clock, t, block.sample_rate, self.sample) {
-            Sync::Keep => {}
-            Sync::Bend(clock) => self.clock = Some(clock),
-            Sync::Restart(clock) => self.restart_on(model, settings, clock, out, 0),
+        let silent = block.bypassed || model.voice_count() == 0;
+        // Bypassed, input still passes, as late as the reported latency says.
+        let pass = settings.pass_through || silent;
+        let latency = self.wanted_latency(model, settings, block);
+        if latency != self.latency {
+            // A new delay: what waits plays now, every note ends, and the
+            // grid restarts with the new delay.
+            self.flush(pass, settings.mode, out);
+            self.tracker.end_all(out, 0);
+            self.clock = None;
+            self.host_clock = None;
+            self.latency = latency;
         }
-        let wrap = self.clock.and_then(|c| c.loop_wrap(t, self.sample, frames));
-        match wrap {
-            Some((at, clock)) => {
-                let next_input = self.walk(model, settings, block, input, 0, 0, at, out);
-                self.restart_on(model, settings, clock, out, at);
-                self.walk(model, settings, block, input, next_input, at, frames, out);
+        let delay = self.latency as i64;
+        if silent {
+            self.tracker.end_all(out, 0);
+            self.clock = None;
+            self.host_clock = None;
+            self.delay.clock.clear();
+        } else {
+            if self.scheduled != Some((settings.mode, settings.seed)) {
+                self.host_clock = None;
             }
-            None => {
-                self.walk(model, settings, block, input, 0, 0, frames, out);
+            match Clock::sync(self.host_clock, t, block.sample_rate, self.sample) {
+                Sync::Keep => {}
+                Sync::Bend(clock) => {
+                    self.host_clock = Some(clock);
+                    self.schedule(model, settings, self.sample, ClockChange::Bend(clock), out);
+                }
+                Sync::Restart(clock) => {
+                    self.host_clock = Some(clock);
+                    self.scheduled = Some((settings.mode, settings.seed));
+                    self.schedule(
+                        model,
+                        settings,
+                        self.sample,
+                        ClockChange::Restart(clock),
+                        out,
+                    );
+                }
+            }
+            let wrap = self
+                .host_clock
+                .and_then(|c| c.loop_wrap(t, self.sample, frames));
+            if let Some((at, clock)) = wrap {
+                self.host_clock = Some(clock);
+                let due = self.sample + at as i64;
+                self.schedule(model, settings, due, ClockChange::Restart(clock), out);
             }
         }
+        for ev in input {
+            let due = self.sample + ev.offset.min(last_sample) as i64 + delay;
+            if let Some((_, early)) = self.delay.input.push(due, *ev) {
+                // The delay line is full: the oldest event plays now.
+                self.apply_input(&early, 0, pass, settings.mode, out);
+            }
+        }
+        self.walk(model, settings, frames, pass, out);
         self.sample += frames as i64;
-        if let Some(c) = self.clock.as_mut() {
+        if let Some(c) = self.host_clock.as_mut() {
             c.expected_pos = c.anchor.beat_at(self.sample);
         }
+    }
+
+    /// The latency the lookahead needs now: its steps (a beat or a bar of
+    /// the host's meter) at the host's tempo, for a model that can look
+    /// ahead and only when harmonizing. A tempo drift of up to 2% keeps the
+    /// latency already reported (the host's compensation stays exact; the
+    /// lookahead grows or shrinks by a fraction of a step), so only a real
+    /// change makes the host restart.
+    fn wanted_latency<M: VoiceModel + ?Sized>(
+        &self,
+        model: &M,
+        settings: &Settings,
+        block: &Block,
+    ) -> u32 {
+        if settings.mode != Mode::Harmonize
+            || settings.lookahead == Horizon::Off
+            || !model.looks_ahead()
+            || block.bypassed
+            || model.voice_count() == 0
+        {
+            return 0;
+        }
+        let step_beats = model.step_beats();
+        let bar = BarPosition::new(0, self.meter, step_beats);
+        let steps = settings
+            .lookahead
+            .steps(bar.beat_steps, bar.bar_steps)
+            .min(bar.bar_steps);
+        let spb = samples_per_beat(block.sample_rate, sanitize_tempo(block.transport.tempo));
+        let want = (steps as f64 * step_beats * spb).round().clamp(1.0, 1e7) as u32;
+        let held = self.latency as f64;
+        if self.latency > 0 && (want as f64 - held).abs() <= 0.02 * held {
+            self.latency
+        } else {
+            want
+        }
+    }
+
+    /// Queues a change of the host's grid, `latency` samples later. A full
+    /// queue plays its oldest change at once.
+    fn schedule<M: VoiceModel + ?Sized>(
+        &mut self,
+        model: &mut M,
+        settings: &Settings,
+        due: i64,
+        change: ClockChange,
+        out: &mut EventBuffer,
+    ) {
+        let delay = self.latency as i64;
+        let shifted = |mut c: Clock| {
+            c.anchor.sample += delay;
+            c
+        };
+        let change = match change {
+            ClockChange::Bend(c) => ClockChange::Bend(shifted(c)),
+            ClockChange::Restart(c) => ClockChange::Restart(shifted(c)),
+        };
+        if let Some((_, early)) = self.delay.clock.push(due + delay, change) {
+            self.change_clock(model, settings, early, out, 0);
+        }
+    }
+
+    fn change_clock<M: VoiceModel + ?Sized>(
+        &mut self,
+        model: &mut M,
+        settings: &Settings,
+        change: ClockChange,
+        out: &mut EventBuffer,
+        offset: u32,
+    ) {
+        match change {
+            ClockChange::Bend(c) => self.clock = Some(c),
+            ClockChange::Restart(c) => self.restart_on(model, settings, c, out, offset),
+        }
+    }
+
+    /// Plays every waiting input event now (at the block's start) and drops
+    /// the waiting grid changes.
+    fn flush(&mut self, pass: bool, mode: Mode, out: &mut EventBuffer) {
+        while let Some((_, ev)) = self.delay.input.pop() {
+            self.apply_input(&ev, 0, pass, mode, out);
+        }
+        self.delay.clock.clear();
     }
 
     /// Ends all generated notes at `offset`, restarts the model and its
@@ -234,83 +372,164 @@ impl Sequencer {
         self.clock = Some(clock);
         self.next_step = first_step_at_or_after(clock.anchor.beat, model.step_beats());
     }
-    /// Walks samples `from..to` of the block: input events and step boundaries
-    /// in time order. Returns the index of the first input event not read.
-    #[allow(clippy::too_many_arguments)]
+
+    /// Walks the block's samples: the grid changes, input events and step
+    /// boundaries that fall due, in time order (at one sample: grid changes,
+    /// then input, then the step).
     fn walk<M: VoiceModel + ?Sized>(
         &mut self,
         model: &mut M,
         settings: &Settings,
-        block: &Block,
-        input: &[InputEvent],
-        mut next_input: usize,
-        from: u32,
-        to: u32,
+        frames: u32,
+        pass: bool,
         out: &mut EventBuffer,
-    ) -> usize {
-        let Some(clock) = self.clock else {
-            return next_input;
-        };
+    ) {
         let step_beats = model.step_beats();
-        let last_sample = block.frames.saturating_sub(1);
         let start = self.sample;
-        let mut cursor = from;
-        let mut clock = clock;
+        let end = start + frames as i64;
+        let mut cursor = start;
         loop {
-            let boundary = clock.anchor.sample_of(self.next_step as f64 * step_beats) - start;
-            let boundary = boundary.max(cursor as i64);
-            let event_at = input
-                .get(next_input)
-                .map(|e| e.offset.min(last_sample).max(cursor) as i64)
+            let clock_due = self.delay.clock.front().map(|(d, _)| d.max(cursor));
+            let input_due = self.delay.input.front().map(|(d, _)| d.max(cursor));
+            let boundary = self.clock.map(|c| {
+                c.anchor
+                    .sample_of(self.next_step as f64 * step_beats)
+                    .max(cursor)
+            });
+            let s = [clock_due, input_due, boundary]
+                .into_iter()
+                .flatten()
+                .min()
                 .unwrap_or(i64::MAX);
-            let s = boundary.min(event_at);
-            if s >= to as i64 {
+            if s >= end {
                 break;
             }
-            let s = s as u32;
             cursor = s;
+            let offset = (s - start) as u32;
+            if clock_due == Some(s) {
+                while let Some((due, change)) = self.delay.clock.front() {
+                    if due.max(cursor) != s {
+                        break;
+                    }
+                    self.delay.clock.pop();
+                    self.change_clock(model, settings, change, out, offset);
+                }
+                continue;
+            }
             let mut melody_onset = false;
-            while let Some(ev) = input.get(next_input) {
-                if ev.offset.min(last_sample).max(cursor) != s {
+            while let Some((due, ev)) = self.delay.input.front() {
+                if due.max(cursor) != s {
                     break;
                 }
-                melody_onset |= self.apply_input(ev, s, settings.pass_through, settings.mode, out);
-                next_input += 1;
+                self.delay.input.pop();
+                melody_onset |= self.apply_input(&ev, offset, pass, settings.mode, out);
             }
+            let Some(mut clock) = self.clock else {
+                continue;
+            };
             if melody_onset && settings.mode == Mode::Harmonize {
                 if clock.source == ClockSource::Internal && !self.performer.in_phrase() {
                     // Stopped transport, melody starting from silence: the
-                    // free grid restarts on the player's note.
+                    // free grid restarts on the player's note (the host's
+                    // grid with it, `latency` earlier).
                     let anchor = Anchor::new(
-                        start + s as i64,
+                        s,
                         self.next_step as f64 * step_beats,
                         clock.sample_rate,
                         clock.tempo,
                     );
-                    if let Some(c) = self.clock.as_mut() {
-                        c.anchor = anchor;
-                    }
                     clock.anchor = anchor;
+                    self.clock = Some(clock);
+                    if let Some(h) = self.host_clock.as_mut() {
+                        if h.source == ClockSource::Internal {
+                            h.anchor = anchor;
+                            h.anchor.sample -= self.latency as i64;
+                        }
+                    }
                 }
-                let beat = clock.anchor.beat_at(start + s as i64);
+                let beat = clock.anchor.beat_at(s);
                 let owner = nearest_step(beat, step_beats);
                 match self.last_step {
                     Some(last) if owner < self.next_step => {
-                        self.take_step(model, settings, last, s, out);
+                        self.take_step(model, settings, last, offset, out);
                     }
                     _ => {
                         let k = self.next_step;
-                        self.take_step(model, settings, k, s, out);
+                        self.take_step(model, settings, k, offset, out);
                         self.next_step += 1;
                     }
                 }
-            } else if boundary == s as i64 {
+            } else if boundary == Some(s) {
                 let k = self.next_step;
-                self.take_step(model, settings, k, s, out);
+                self.take_step(model, settings, k, offset, out);
                 self.next_step += 1;
             }
         }
-        next_input
+    }
+
+    /// The melody after step `k` as far as the delay line knows it: the
+    /// input waiting to be played, read onto the grid (each note-on owned by
+    /// the nearest step), at most `limit` steps ahead. A moment with no key
+    /// held ends the scan, as a rest ends a phrase.
+    fn ahead(&self, k: i64, step_beats: f64, limit: usize, horizon: Horizon) -> Ahead {
+        let mut ahead = Ahead {
+            horizon,
+            ..Ahead::default()
+        };
+        let Some(clock) = self.clock else {
+            return ahead;
+        };
+        let top = |keys: u128| (keys != 0).then(|| 127 - keys.leading_zeros() as u8);
+        let mut held = self.input.held();
+        let mut found: usize = 0;
+        let mut silent_at: Option<i64> = None;
+        for (due, ev) in self.delay.input.iter() {
+            let j = nearest_step(clock.anchor.beat_at(due), step_beats);
+            if let Some(at) = silent_at {
+                if j > at {
+                    break;
+                }
+            }
+            if j > k + limit as i64 {
+                break;
+            }
+            let before = top(held);
+            let bit = |p: u8| 1u128 << (p & 127);
+            match ev.kind {
+                InputKind::NoteOn { pitch, velocity } if velocity > 0 => held |= bit(pitch),
+                InputKind::NoteOn { pitch, .. } | InputKind::NoteOff { pitch } => {
+                    held &= !bit(pitch)
+                }
+                InputKind::AllNotesOff => held = 0,
+            }
+            let now = top(held);
+            silent_at = if held == 0 { Some(j) } else { None };
+            let struck = match ev.kind {
+                InputKind::NoteOn { pitch, velocity } if velocity > 0 => Some(pitch & 127),
+                _ => None,
+            };
+            // A new melody note: the struck key became the top one, or the
+            // top key was let go and a lower one sounds on.
+            let Some(pitch) = now.filter(|&p| struck == Some(p) || now != before) else {
+                continue;
+            };
+            if j <= k {
+                continue;
+            }
+            let steps = (j - k).min(u16::MAX as i64) as u16;
+            match found.checked_sub(1).and_then(|i| ahead.notes[i]) {
+                // A chord's notes on one step: the top one is the melody.
+                Some(n) if n.steps == steps => {
+                    ahead.notes[found - 1] = Some(Upcoming { pitch, steps })
+                }
+                _ if found < MAX_AHEAD => {
+                    ahead.notes[found] = Some(Upcoming { pitch, steps });
+                    found += 1;
+                }
+                _ => break,
+            }
+        }
+        ahead
     }
 
     /// Reads one input event at `offset`; returns true for a melody onset
@@ -416,10 +635,20 @@ impl Sequencer {
             Mode::Continue => self.input.heard_top(),
         };
         self.key.hear(melody_now);
+        let bar = BarPosition::new(position, self.meter, step_beats);
+        let ahead = if self.latency > 0 && settings.mode == Mode::Harmonize {
+            let limit = settings
+                .lookahead
+                .steps(bar.beat_steps, bar.bar_steps)
+                .min(bar.bar_steps);
+            self.ahead(k, step_beats, limit, settings.lookahead)
+        } else {
+            Ahead::off()
+        };
         let ctx = StepContext {
-            bar: BarPosition::new(position, self.meter, step_beats),
+            bar,
             key: self.key.key(),
-            ahead: Default::default(),
+            ahead,
         };
         self.performer
             .set_sampler(user_sampler(settings.temperature, settings.strict));

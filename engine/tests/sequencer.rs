@@ -703,6 +703,40 @@ fn processing_never_allocates() {
             "{mode:?}: process() allocated"
         );
     }
+    // A model that hears the meter, knows keys and looks ahead, with the
+    // lookahead's delay line, the key follower and a 3/4 host.
+    let mut meta = ModelMeta::satb(CoreKind::Gru, 1, 24);
+    meta.features = vec![
+        bach_engine::Feature::PreviousStep,
+        bach_engine::Feature::Meter,
+        bach_engine::Feature::KeyMode,
+        bach_engine::Feature::Ahead { notes: 4 },
+    ];
+    meta.format_version = meta.needed_version();
+    let bytes = to_bytes(&meta, &random_tensors(&meta, 4, 0.5)).unwrap();
+    let mut three = session.clone();
+    for seg in &mut three.segments {
+        seg.meter = bach_engine::Meter::new(3, 4);
+    }
+    for lookahead in [
+        bach_engine::Horizon::Off,
+        bach_engine::Horizon::Beat,
+        bach_engine::Horizon::Bar,
+    ] {
+        let settings = Settings {
+            lookahead,
+            ..Settings::default()
+        };
+        let mut model = VoicesModel::from_bytes(&bytes).unwrap();
+        ALLOCATIONS.with(|a| a.set(0));
+        let (events, _) = run(&three, &mut model, &settings, 37);
+        assert!(!events.is_empty());
+        assert_eq!(
+            ALLOCATIONS.with(|a| a.get()),
+            0,
+            "lookahead {lookahead:?}: process() allocated"
+        );
+    }
 }
 
 #[test]

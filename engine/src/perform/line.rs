@@ -47,9 +47,9 @@ pub fn key_for(melody: &[Token], choice: KeyChoice, horizon: Horizon) -> KeyChoi
 /// Harmonizes `melody` (voice 0's tokens, one per step) with `performer`
 /// (already restarted), step `t` sitting at `bars[t]` (4/4 from step 0
 /// past the end of `bars`): the plugin's harmonize rules, in the key
-/// `key` chooses ([`key_for`]), with the melody known `horizon` ahead and
-/// the key follower hearing as far as the melody is known. Returns every
-/// voice's token per step, laid out `[t * voices + v]`.
+/// `key` chooses ([`key_for`]), with the melody known `horizon` ahead; the
+/// key follower hears the melody step by step as the plugin's does. Returns
+/// every voice's token per step, laid out `[t * voices + v]`.
 pub fn harmonize_line<M: VoiceModel + ?Sized>(
     model: &mut M,
     performer: &mut Performer,
@@ -61,7 +61,6 @@ pub fn harmonize_line<M: VoiceModel + ?Sized>(
     let voices = model.voice_count();
     let len = melody.len();
     let mut follower = KeyFollower::new(key_for(melody, key, horizon));
-    let mut heard = 0;
     let mut now = None;
     let line: Vec<Option<u8>> = melody
         .iter()
@@ -76,10 +75,7 @@ pub fn harmonize_line<M: VoiceModel + ?Sized>(
         let limit = horizon
             .steps(bar.beat_steps, bar.bar_steps)
             .min(len - 1 - t);
-        while heard <= t + limit {
-            follower.hear(line[heard]);
-            heard += 1;
-        }
+        follower.hear(line[t]);
         let ctx = StepContext {
             bar,
             key: follower.key(),

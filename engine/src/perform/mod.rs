@@ -52,6 +52,10 @@ pub trait VoiceModel {
     fn knows_key(&self) -> bool {
         false
     }
+    /// Whether the model is told the melody ahead (lookahead adds latency only then).
+    fn looks_ahead(&self) -> bool {
+        false
+    }
     /// Forgets the state: the next step starts as a piece does.
     fn reset(&mut self);
     /// One step in the model's frame: clamped voices take their clamp,
@@ -83,6 +87,10 @@ impl VoiceModel for VoicesModel {
 
     fn knows_key(&self) -> bool {
         self.meta().knows_key()
+    }
+
+    fn looks_ahead(&self) -> bool {
+        self.meta().ahead_notes() > 0
     }
 
     fn reset(&mut self) {

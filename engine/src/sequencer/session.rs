@@ -219,22 +219,58 @@ impl Session {
                 event: NoteEvent { offset: 0, ..event },
             }));
         }
+        // With lookahead the output runs `latency` behind: the host plays on
+        // (the transport as it last was, no input) until it is all out.
+        let tail_end = self.length + sequencer.latency() as i64;
+        let mut start = self.length;
+        while start < tail_end {
+            let frames = (size as i64).min(tail_end - start) as u32;
+            let block = Block {
+                sample_rate: SAMPLE_RATE,
+                frames,
+                transport: self.transport_at(start),
+                bypassed: false,
+            };
+            around(&mut || sequencer.process(model, settings, &block, &[], &mut out));
+            if out.dropped() > 0 {
+                return Err(Overflow(out.dropped()));
+            }
+            all.extend(out.events().iter().map(|&event| Timed {
+                sample: start + event.offset as i64,
+                event: NoteEvent { offset: 0, ..event },
+            }));
+            start += frames as i64;
+        }
         Ok(all)
     }
 
     /// [`Session::run`] through a fresh sequencer in blocks of
     /// [`BLOCK_FRAMES`], keeping only the generated voices' events: what the
-    /// plugin would send for them.
+    /// plugin would send for them, placed as a host places them (moved
+    /// earlier by the latency the sequencer reported, which the lookahead
+    /// keeps for the whole of a session at one tempo).
     pub fn play<M: VoiceModel + ?Sized>(
         &self,
         model: &mut M,
         settings: &Settings,
     ) -> Result<Vec<VoiceEvent>, Overflow> {
-        let events = self.run(&mut Sequencer::new(), model, settings, BLOCK_FRAMES, |p| {
-            p()
-        })?;
-        Ok(voice_events(&events))
+        let mut sequencer = Sequencer::new();
+        let events = self.run(&mut sequencer, model, settings, BLOCK_FRAMES, |p| p())?;
+        let latency = sequencer.latency() as i64;
+        Ok(voice_events(&compensate(&events, latency)))
     }
+}
+
+/// `events` moved `latency` samples earlier, as a host compensating the
+/// plugin's reported latency plays them.
+pub fn compensate(events: &[Timed], latency: i64) -> Vec<Timed> {
+    events
+        .iter()
+        .map(|e| Timed {
+            sample: e.sample - latency,
+            ..*e
+        })
+        .collect()
 }
 
 /// The blocks of a [`Session`], in order.
