@@ -51,7 +51,7 @@ impl Meter {
     /// Compound meters (6/8, 9/8, 12/8, 6/4...) beat in dotted notes of
     /// three denominator units.
     pub fn is_compound(self) -> bool {
-        self.numerator > 3 && self.numerator % 3 == 0 && self.denominator >= 4
+        self.numerator > 3 && self.numerator.is_multiple_of(3) && self.denominator >= 4
     }
 
     /// Length of the felt beat in quarter notes. The chorales' models learned

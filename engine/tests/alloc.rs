@@ -143,7 +143,7 @@ fn changing_context(t: usize) -> StepContext {
     let meters = [Meter::new(4, 4), Meter::new(3, 4), Meter::new(6, 8)];
     let key = Key {
         tonic: ((t / 400) * 7 % 12) as u8,
-        mode: if (t / 400) % 2 == 0 {
+        mode: if (t / 400).is_multiple_of(2) {
             Mode::Major
         } else {
             Mode::Minor

@@ -241,7 +241,7 @@ fn probe_context(t: usize) -> StepContext {
         pitch: 74 + (t % 3) as u8,
         steps: 1 + t as u16,
     });
-    ahead.notes[1] = (t % 2 == 0).then_some(Upcoming {
+    ahead.notes[1] = t.is_multiple_of(2).then_some(Upcoming {
         pitch: 70,
         steps: 9,
     });

@@ -87,7 +87,7 @@ pub fn encode(
                 }
                 push(offset + 1 + bar.in_beat().min(IN_BEAT - 1));
                 push(offset + 1 + IN_BEAT + bar.beats_left().min(BEATS_LEFT - 1));
-                if bar.beat_steps % 3 == 0 && bar.beat_steps > 3 {
+                if bar.beat_steps.is_multiple_of(3) && bar.beat_steps > 3 {
                     push(offset + 1 + IN_BEAT + BEATS_LEFT);
                 }
                 offset += METER_SIZE;
