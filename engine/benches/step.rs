@@ -2,7 +2,9 @@
 //! 256, 16 bar positions): this engine against candle-nn on the same weights.
 //!
 //! `step/engine` is what the plugin runs per grid step: a performer's step
-//! of the core, the three sampled heads and the clamped soprano. `step/candle` is only the forward
+//! of the core, the three sampled heads and the clamped soprano.
+//! `step/engine-lookahead` is the same shape with the musical context (meter,
+//! key frame, four melody notes a bar ahead, the key followed). `step/candle` is only the forward
 //! pass (core plus the four heads, no sampling), so the comparison favours candle.
 //!
 //! `frame/*` is one sampled frame of the shipped Nottingham piano-roll
@@ -14,7 +16,11 @@ use std::collections::HashMap;
 use std::hint::black_box;
 
 use bach_engine::file::{random_tensors, to_bytes};
-use bach_engine::{CoreKind, ModelMeta, Performer, PianoRollModel, Sampler, Token, VoicesModel};
+use bach_engine::perform::{KeyChoice, KeyFollower};
+use bach_engine::{
+    Ahead, BarPosition, CoreKind, Feature, Horizon, Meter, ModelMeta, Performer, PianoRollModel,
+    Sampler, StepContext, Token, VoicesModel,
+};
 use candle_core::{DType, Device, Tensor, D};
 use candle_nn::rnn::{GRUConfig, GRUState, GRU, RNN};
 use candle_nn::VarBuilder;
@@ -40,6 +46,52 @@ fn bench(c: &mut Criterion) {
                 &bach_engine::StepContext::common(t % 16),
                 &[Some(melody), None, None, None],
             );
+            black_box(out);
+            t += 1;
+        })
+    });
+
+    // The same shape hearing the meter, in a key's frame, told the melody a
+    // bar ahead, with the key followed from the melody: what a step costs
+    // with lookahead on (the scan of the melody ahead and the key
+    // follower's hearing included).
+    let mut context = ModelMeta::satb(CoreKind::Gru, 2, 256);
+    context.features = vec![
+        Feature::PreviousStep,
+        Feature::Meter,
+        Feature::KeyMode,
+        Feature::Ahead { notes: 4 },
+    ];
+    context.format_version = context.needed_version();
+    let mut cmodel = VoicesModel::from_bytes(
+        &to_bytes(&context, &random_tensors(&context, 1, 0.1)).unwrap(),
+    )
+    .unwrap();
+    let melody: Vec<Token> = (0..64)
+        .map(|t| {
+            if t % 4 == 0 {
+                Token::Onset(62 + [0u8, 2, 4, 5, 7, 9, 7, 4][(t / 4) % 8])
+            } else {
+                Token::Hold
+            }
+        })
+        .collect();
+    let mut follower = KeyFollower::new(KeyChoice::Auto);
+    let mut performer = Performer::new(Sampler::with_temperature(1.0), 0);
+    let mut t = 0usize;
+    group.bench_function("engine-lookahead", |b| {
+        b.iter(|| {
+            let now = t % melody.len();
+            let bar = BarPosition::new(now, Meter::new(3, 4), 0.25);
+            follower.hear(Some(62 + (now % 7) as u8));
+            let ctx = StepContext {
+                bar,
+                key: follower.key(),
+                ahead: Ahead::scan(Horizon::Bar, bar.bar_steps, |k| {
+                    melody.get((now + k) % melody.len()).copied()
+                }),
+            };
+            let out = performer.harmonize_token(&mut cmodel, &ctx, melody[now]);
             black_box(out);
             t += 1;
         })
