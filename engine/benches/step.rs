@@ -63,10 +63,9 @@ fn bench(c: &mut Criterion) {
         Feature::Ahead { notes: 4 },
     ];
     context.format_version = context.needed_version();
-    let mut cmodel = VoicesModel::from_bytes(
-        &to_bytes(&context, &random_tensors(&context, 1, 0.1)).unwrap(),
-    )
-    .unwrap();
+    let mut cmodel =
+        VoicesModel::from_bytes(&to_bytes(&context, &random_tensors(&context, 1, 0.1)).unwrap())
+            .unwrap();
     let melody: Vec<Token> = (0..64)
         .map(|t| {
             if t % 4 == 0 {

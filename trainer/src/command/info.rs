@@ -70,13 +70,37 @@ pub fn info(path: &Path) -> Result<String> {
             v.range().vocab()
         )?;
     }
-    match meta.bar_steps() {
-        Some(n) => writeln!(
-            s,
-            "input: previous step ({} values) and position in a bar of {n} steps",
-            meta.step_size()
-        )?,
-        None => writeln!(s, "input: previous step ({} values)", meta.step_size())?,
+    let mut inputs = vec![format!("previous step ({} values)", meta.step_size())];
+    if let Some(n) = meta.bar_steps() {
+        inputs.push(format!("position in a bar of {n} steps (4/4 only)"));
+    }
+    if meta.hears_meter() {
+        inputs.push("the host's meter (downbeat, place in the beat, beats left)".into());
+    }
+    if meta.knows_key() {
+        inputs.push("the key's mode, harmonizing in the key's frame (tonic moved to C)".into());
+    }
+    if meta.ahead_notes() > 0 {
+        inputs.push(format!(
+            "the next {} melody notes when looking ahead",
+            meta.ahead_notes()
+        ));
+    }
+    writeln!(s, "input: {}", inputs.join("; "))?;
+    if meta.kind == bach_engine::ModelKind::Voices {
+        let mut lacks = Vec::new();
+        if !meta.knows_key() {
+            lacks.push("knows no key (Key has no effect)");
+        }
+        if !meta.hears_meter() {
+            lacks.push("hears every meter as 4/4");
+        }
+        if meta.ahead_notes() == 0 {
+            lacks.push("cannot look ahead (Lookahead adds no latency and changes nothing)");
+        }
+        if !lacks.is_empty() {
+            writeln!(s, "note: this model {}", lacks.join("; "))?;
+        }
     }
     match &meta.training {
         Some(t) => s.push_str(&crate::provenance::describe(t)),
