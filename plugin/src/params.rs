@@ -59,8 +59,8 @@ const KEY_NAMES: [&str; 25] = [
 
 /// Saved ids: plain ASCII, stable even if the shown names are respelled.
 const KEY_IDS: [&str; 25] = [
-    "auto", "c", "cm", "db", "csm", "d", "dm", "eb", "ebm", "e", "em", "f", "fm", "fs", "fsm",
-    "g", "gm", "ab", "gsm", "a", "am", "bb", "bbm", "b", "bm",
+    "auto", "c", "cm", "db", "csm", "d", "dm", "eb", "ebm", "e", "em", "f", "fm", "fs", "fsm", "g",
+    "gm", "ab", "gsm", "a", "am", "bb", "bbm", "b", "bm",
 ];
 
 impl Enum for KeyParam {
@@ -168,7 +168,7 @@ fn channel(name: &str, default: i32) -> IntParam {
 impl Default for BachParams {
     fn default() -> Self {
         Self {
-            editor_state: EguiEditorState::from_size(LogicalSize::new(720.0, 680.0), 1.0),
+            editor_state: EguiEditorState::from_size(LogicalSize::new(720.0, 760.0), 1.0),
             model: Arc::new(RwLock::new(ModelChoice::default())),
             bypass: BoolParam::new("Bypass", false).make_bypass(),
             mode: EnumParam::new("Mode", ModeParam::Harmonize),

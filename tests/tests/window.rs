@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 /// The window's size in pixels at scale 1 (`BachParams::editor_state`).
 const WIDTH: usize = 720;
-const HEIGHT: usize = 680;
+const HEIGHT: usize = 760;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
