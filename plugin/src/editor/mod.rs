@@ -157,7 +157,7 @@ pub fn latency_text(on: bool, latency: u32, sample_rate: f64) -> Option<String> 
     if !on {
         return None;
     }
-    Some(if latency == 0 || !(sample_rate > 0.0) {
+    Some(if latency == 0 || sample_rate.is_nan() || sample_rate <= 0.0 {
         "the delay is set when the transport plays".into()
     } else {
         let ms = latency as f64 * 1000.0 / sample_rate;
