@@ -157,12 +157,14 @@ pub fn latency_text(on: bool, latency: u32, sample_rate: f64) -> Option<String> 
     if !on {
         return None;
     }
-    Some(if latency == 0 || sample_rate.is_nan() || sample_rate <= 0.0 {
-        "the delay is set when the transport plays".into()
-    } else {
-        let ms = latency as f64 * 1000.0 / sample_rate;
-        format!("delays Bach by {ms:.0} ms (the host compensates)")
-    })
+    Some(
+        if latency == 0 || sample_rate.is_nan() || sample_rate <= 0.0 {
+            "the delay is set when the transport plays".into()
+        } else {
+            let ms = latency as f64 * 1000.0 / sample_rate;
+            format!("delays Bach by {ms:.0} ms (the host compensates)")
+        },
+    )
 }
 
 /// Plain words for each setting the loaded model was not trained to use.
