@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use bach_engine::file::write_atomic;
 use bach_engine::model::AnyModel;
+use bach_engine::perform::KeyChoice;
 use bach_engine::score::Score;
 use bach_engine::ModelMeta;
-use bach_engine::perform::KeyChoice;
 use bach_engine::{Horizon, Key, DEFAULT_MODEL};
 use clap::{Args, ValueEnum};
 

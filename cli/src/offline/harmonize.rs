@@ -141,7 +141,8 @@ fn token_notes(tokens: &[Token], voices: usize, melody: &[Note]) -> Vec<Vec<Note
     let steps = tokens.len() / voices.max(1);
     let velocity = |t: u32| {
         let i = melody.partition_point(|n| n.start <= t);
-        i.checked_sub(1).map_or(100, |i| melody[i].velocity.clamp(1, 127))
+        i.checked_sub(1)
+            .map_or(100, |i| melody[i].velocity.clamp(1, 127))
     };
     let mut notes = vec![Vec::new(); voices];
     for (v, voice) in notes.iter_mut().enumerate() {

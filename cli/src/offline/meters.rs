@@ -98,7 +98,11 @@ mod tests {
         // A one-beat pickup before 3/4, then 4/4 from step 52.
         s.meters = vec![change(0, 1, 4), change(4, 3, 4), change(52, 4, 4)];
         let r = regions(&s);
-        assert_eq!(r[0].meter, Meter::new(3, 4), "the pickup is in the meter after it");
+        assert_eq!(
+            r[0].meter,
+            Meter::new(3, 4),
+            "the pickup is in the meter after it"
+        );
         assert_eq!(r[0].bar_step, -8);
         assert_eq!(r[1].bar_step, 4);
         assert_eq!(r[2].bar_step, 52);

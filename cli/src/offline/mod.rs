@@ -16,9 +16,9 @@ pub mod melody;
 pub mod meters;
 
 use bach_engine::model::{AnyModel, VoicesModel};
+use bach_engine::perform::KeyChoice;
 use bach_engine::score::{Part, Score};
 use bach_engine::sequencer::session::{Overflow, Session};
-use bach_engine::perform::KeyChoice;
 use bach_engine::sequencer::{Mode, Settings};
 use bach_engine::{Horizon, Key};
 
@@ -155,7 +155,11 @@ impl std::fmt::Display for KeyUsed {
             KeyUsed::Set(k) => write!(f, "{} (as given)", k.name()),
             KeyUsed::WholeMelody(k) => write!(f, "{} (from the melody)", k.name()),
             KeyUsed::Followed(Some(k)) => {
-                write!(f, "{} (followed from the melody; the key at its end)", k.name())
+                write!(
+                    f,
+                    "{} (followed from the melody; the key at its end)",
+                    k.name()
+                )
             }
             KeyUsed::Followed(None) => write!(f, "none found in the melody"),
             KeyUsed::NoKeys => write!(f, "none (this model knows no keys)"),
