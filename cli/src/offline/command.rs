@@ -196,8 +196,16 @@ pub fn context_notes(
                 .to_string(),
         );
     }
-    if meta.ahead_notes() == 0 && lookahead.is_some_and(|l| l != Lookahead::Off) {
-        notes.push("this model cannot look ahead; --lookahead has no effect".to_string());
+    match lookahead {
+        _ if meta.ahead_notes() > 0 => {}
+        Some(Lookahead::Beat | Lookahead::Bar) => {
+            notes.push("this model cannot look ahead; --lookahead has no effect".to_string())
+        }
+        Some(Lookahead::Whole) => notes.push(
+            "this model cannot look ahead; --lookahead whole only takes the key from the whole melody"
+                .to_string(),
+        ),
+        Some(Lookahead::Off) | None => {}
     }
     notes
 }
