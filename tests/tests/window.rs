@@ -280,6 +280,8 @@ fn the_window_draws_readable_controls() {
         "Bass",
         "channel",
         "silence",
+        "Key",
+        "Lookahead",
     ];
     let read: Vec<_> = words.iter().filter(|w| text.contains(*w)).collect();
     assert!(
