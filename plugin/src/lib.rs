@@ -122,6 +122,10 @@ impl Plugin for Bach {
         self.params.clone()
     }
 
+    fn filter_state(state: &mut PluginState) {
+        params::fill_missing(&mut state.params);
+    }
+
     type Editor = nice_plug_egui::EguiEditor<editor::App>;
 
     fn editor(&mut self, _async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {

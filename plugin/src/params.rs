@@ -8,6 +8,7 @@ use bach_engine::sequencer::{Mode, Settings, Velocity};
 use bach_engine::token::MAX_VOICES;
 use bach_engine::{Horizon, Key};
 use nice_plug::editor::dpi::LogicalSize;
+use nice_plug::plugin::ParamValue;
 use nice_plug::prelude::*;
 use nice_plug_egui::EguiEditorState;
 
@@ -108,6 +109,17 @@ impl LookaheadParam {
             LookaheadParam::Beat => Horizon::Beat,
             LookaheadParam::Bar => Horizon::Bar,
         }
+    }
+}
+
+/// Projects saved before Key and Lookahead existed play as they did then
+/// (Auto, Off), even when loaded into an instance set otherwise: nice-plug
+/// leaves parameters a state does not name as they are.
+pub fn fill_missing(params: &mut std::collections::BTreeMap<String, ParamValue>) {
+    for (id, value) in [("key", KEY_IDS[0]), ("lookahead", "off")] {
+        params
+            .entry(id.to_string())
+            .or_insert_with(|| ParamValue::String(value.to_string()));
     }
 }
 
@@ -270,6 +282,28 @@ mod tests {
         ids.sort();
         ids.dedup();
         assert_eq!(ids.len(), 25, "ids are unique");
+    }
+
+    #[test]
+    fn an_older_state_gets_auto_and_off_and_a_newer_keeps_its_own() {
+        let mut old = std::collections::BTreeMap::new();
+        old.insert("seed".to_string(), ParamValue::I32(7));
+        fill_missing(&mut old);
+        let text = |v: &ParamValue| format!("{v:?}");
+        assert_eq!(text(&old["key"]), r#"String("auto")"#);
+        assert_eq!(text(&old["lookahead"]), r#"String("off")"#);
+        assert_eq!(text(&old["seed"]), "I32(7)");
+        let mut new = std::collections::BTreeMap::new();
+        new.insert("key".to_string(), ParamValue::String("fsm".into()));
+        fill_missing(&mut new);
+        assert_eq!(text(&new["key"]), r#"String("fsm")"#);
+        // The ids filled in are the defaults' own.
+        let auto = KeyParam(KeyChoice::Auto).to_index();
+        assert_eq!(KeyParam::ids().unwrap()[auto], "auto");
+        let off = LookaheadParam::Off.to_index();
+        assert_eq!(LookaheadParam::ids().unwrap()[off], "off");
+        let f_sharp_minor = KeyParam(KeyChoice::Fixed(Key::parse("F# minor").unwrap()));
+        assert_eq!(KeyParam::ids().unwrap()[f_sharp_minor.to_index()], "fsm");
     }
 
     #[test]
