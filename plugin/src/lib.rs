@@ -42,6 +42,8 @@ pub struct Bach {
     sample_rate: f64,
     /// Running sample count for the piano roll.
     now: i64,
+    /// The latency last told to the host, in samples.
+    latency: u32,
 }
 
 impl Default for Bach {
@@ -59,6 +61,7 @@ impl Default for Bach {
             forward: ArrayVec::new(),
             sample_rate: 48_000.0,
             now: 0,
+            latency: 0,
         }
     }
 }
@@ -119,6 +122,10 @@ impl Plugin for Bach {
         self.params.clone()
     }
 
+    fn filter_state(state: &mut PluginState) {
+        params::fill_missing(&mut state.params);
+    }
+
     type Editor = nice_plug_egui::EguiEditor<editor::App>;
 
     fn editor(&mut self, _async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
@@ -129,8 +136,13 @@ impl Plugin for Bach {
         &mut self,
         _audio_io_layout: &AudioIOLayout,
         buffer_config: &BufferConfig,
-        _context: &mut impl ActivateContext<Self>,
+        context: &mut impl ActivateContext<Self>,
     ) -> bool {
+        // What the host was last told (0 for a new instance). Not reset to
+        // 0 here: a latency change restarts the plugin, and announcing 0
+        // after each restart would change it again on the next block, and
+        // restart it forever. `process` tells the host when it changes.
+        context.set_latency_samples(self.latency);
         self.sample_rate = buffer_config.sample_rate as f64;
         self.shared
             .sample_rate
@@ -244,6 +256,19 @@ impl Plugin for Bach {
             &block,
             &self.input,
             &mut self.output,
+        );
+        // The lookahead delays the output; the host is told so it can line
+        // the harmony up with the melody. The wrappers only swap an atomic
+        // and queue a restart request when it changes.
+        let latency = self.sequencer.latency();
+        if latency != self.latency {
+            self.latency = latency;
+            context.set_latency_samples(latency);
+        }
+        self.shared.publish(
+            self.sequencer.key_in_use(),
+            self.sequencer.key_estimated(),
+            latency,
         );
 
         let mut forward = self.forward.iter().peekable();

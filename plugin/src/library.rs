@@ -2,9 +2,11 @@
 //! the lock-free hand-over to the audio thread (and back, to be freed).
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bach_engine::model::{AnyModel, VoicesModel};
+use bach_engine::Key;
 use crossbeam::queue::ArrayQueue;
 use serde::{Deserialize, Serialize};
 
@@ -41,6 +43,10 @@ pub struct ModelInfo {
     pub name: String,
     pub kind: String,
     pub test_nll: Option<f64>,
+    /// Which of the musical context the model was trained to use.
+    pub knows_key: bool,
+    pub hears_meter: bool,
+    pub looks_ahead: bool,
 }
 
 /// A model ready to play, with its description.
@@ -89,6 +95,9 @@ impl Loaded {
                 meta.hidden
             ),
             test_nll: meta.test_nll(),
+            knows_key: meta.knows_key(),
+            hears_meter: meta.hears_meter(),
+            looks_ahead: meta.ahead_notes() > 0,
         };
         Ok(Box::new(Self { model, info }))
     }
@@ -125,6 +134,12 @@ pub struct Shared {
     /// its bar length in quarter notes, for the roll's bar lines.
     pub beats: atomic_float::AtomicF64,
     pub beats_per_bar: atomic_float::AtomicF64,
+    /// The key in use as an index into [`Key::ALL`] (-1 for none yet), and
+    /// whether it was estimated from the melody; written after each block.
+    pub key: AtomicI32,
+    pub key_estimated: AtomicBool,
+    /// The latency the lookahead adds, in samples, as told to the host.
+    pub latency: AtomicU32,
     /// The window's text (main/GUI threads only).
     pub status: Mutex<Status>,
 }
@@ -148,12 +163,30 @@ impl Default for Shared {
             tempo: 120.0.into(),
             beats: f64::NAN.into(),
             beats_per_bar: 4.0.into(),
+            key: AtomicI32::new(-1),
+            key_estimated: AtomicBool::new(false),
+            latency: AtomicU32::new(0),
             status: Mutex::new(Status::default()),
         }
     }
 }
 
 impl Shared {
+    /// The audio thread's news for the window: plain atomic stores.
+    pub fn publish(&self, key: Option<Key>, estimated: bool, latency: u32) {
+        let index = key.map_or(-1, |k| k.index() as i32);
+        self.key.store(index, Ordering::Relaxed);
+        self.key_estimated.store(estimated, Ordering::Relaxed);
+        self.latency.store(latency, Ordering::Relaxed);
+    }
+
+    /// The key in use and whether it was estimated, as last published.
+    pub fn key_in_use(&self) -> (Option<Key>, bool) {
+        let index = self.key.load(Ordering::Relaxed);
+        let key = usize::try_from(index).ok().and_then(Key::from_index);
+        (key, self.key_estimated.load(Ordering::Relaxed))
+    }
+
     /// Frees models the audio thread has retired (never called from it).
     pub fn free_retired(&self) {
         while self.retired.pop().is_some() {}

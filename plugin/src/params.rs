@@ -3,9 +3,12 @@
 
 use std::sync::{Arc, RwLock};
 
+use bach_engine::perform::KeyChoice;
 use bach_engine::sequencer::{Mode, Settings, Velocity};
 use bach_engine::token::MAX_VOICES;
+use bach_engine::{Horizon, Key};
 use nice_plug::editor::dpi::LogicalSize;
+use nice_plug::plugin::ParamValue;
 use nice_plug::prelude::*;
 use nice_plug_egui::EguiEditorState;
 
@@ -19,6 +22,105 @@ pub enum ModeParam {
     #[id = "continue"]
     #[name = "Continue"]
     Continue,
+}
+
+/// The Key parameter: Auto, or one of the 24 keys in [`Key::ALL`]'s order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyParam(pub KeyChoice);
+
+/// Names as the host shows them: Auto, then [`Key::name`] of each key
+/// (a test checks they agree).
+const KEY_NAMES: [&str; 25] = [
+    "Auto",
+    "C major",
+    "C minor",
+    "D♭ major",
+    "C♯ minor",
+    "D major",
+    "D minor",
+    "E♭ major",
+    "E♭ minor",
+    "E major",
+    "E minor",
+    "F major",
+    "F minor",
+    "F♯ major",
+    "F♯ minor",
+    "G major",
+    "G minor",
+    "A♭ major",
+    "G♯ minor",
+    "A major",
+    "A minor",
+    "B♭ major",
+    "B♭ minor",
+    "B major",
+    "B minor",
+];
+
+/// Saved ids: plain ASCII, stable even if the shown names are respelled.
+const KEY_IDS: [&str; 25] = [
+    "auto", "c", "cm", "db", "csm", "d", "dm", "eb", "ebm", "e", "em", "f", "fm", "fs", "fsm", "g",
+    "gm", "ab", "gsm", "a", "am", "bb", "bbm", "b", "bm",
+];
+
+impl Enum for KeyParam {
+    fn variants() -> &'static [&'static str] {
+        &KEY_NAMES
+    }
+
+    fn ids() -> Option<&'static [&'static str]> {
+        Some(&KEY_IDS)
+    }
+
+    fn to_index(self) -> usize {
+        match self.0 {
+            KeyChoice::Auto => 0,
+            KeyChoice::Fixed(key) => key.index() + 1,
+        }
+    }
+
+    fn from_index(index: usize) -> Self {
+        match index.checked_sub(1).and_then(Key::from_index) {
+            Some(key) => KeyParam(KeyChoice::Fixed(key)),
+            None => KeyParam(KeyChoice::Auto),
+        }
+    }
+}
+
+/// How far ahead the harmony hears the melody (the offline whole melody is not offered).
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LookaheadParam {
+    #[id = "off"]
+    #[name = "Off"]
+    Off,
+    #[id = "beat"]
+    #[name = "1 beat"]
+    Beat,
+    #[id = "bar"]
+    #[name = "1 bar"]
+    Bar,
+}
+
+impl LookaheadParam {
+    pub fn horizon(self) -> Horizon {
+        match self {
+            LookaheadParam::Off => Horizon::Off,
+            LookaheadParam::Beat => Horizon::Beat,
+            LookaheadParam::Bar => Horizon::Bar,
+        }
+    }
+}
+
+/// Projects saved before Key and Lookahead existed play as they did then
+/// (Auto, Off), even when loaded into an instance set otherwise: nice-plug
+/// leaves parameters a state does not name as they are.
+pub fn fill_missing(params: &mut std::collections::BTreeMap<String, ParamValue>) {
+    for (id, value) in [("key", KEY_IDS[0]), ("lookahead", "off")] {
+        params
+            .entry(id.to_string())
+            .or_insert_with(|| ParamValue::String(value.to_string()));
+    }
 }
 
 #[derive(Params)]
@@ -65,6 +167,10 @@ pub struct BachParams {
     pub silence: FloatParam,
     #[id = "length"]
     pub length: IntParam,
+    #[id = "key"]
+    pub key: EnumParam<KeyParam>,
+    #[id = "lookahead"]
+    pub lookahead: EnumParam<LookaheadParam>,
 }
 
 fn channel(name: &str, default: i32) -> IntParam {
@@ -74,7 +180,7 @@ fn channel(name: &str, default: i32) -> IntParam {
 impl Default for BachParams {
     fn default() -> Self {
         Self {
-            editor_state: EguiEditorState::from_size(LogicalSize::new(720.0, 680.0), 1.0),
+            editor_state: EguiEditorState::from_size(LogicalSize::new(720.0, 760.0), 1.0),
             model: Arc::new(RwLock::new(ModelChoice::default())),
             bypass: BoolParam::new("Bypass", false).make_bypass(),
             mode: EnumParam::new("Mode", ModeParam::Harmonize),
@@ -109,6 +215,8 @@ impl Default for BachParams {
             .with_unit(" beats"),
             length: IntParam::new("Continue length", 2, IntRange::Linear { min: 1, max: 16 })
                 .with_unit(" bars"),
+            key: EnumParam::new("Key", KeyParam(KeyChoice::Auto)),
+            lookahead: EnumParam::new("Lookahead", LookaheadParam::Off),
         }
     }
 }
@@ -148,7 +256,76 @@ impl BachParams {
             seed: self.seed.value().max(0) as u64,
             silence_beats: self.silence.value() as f64,
             continue_bars: self.length.value().max(1) as u32,
-            ..Settings::default()
+            key: self.key.value().0,
+            lookahead: self.lookahead.value().horizon(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_names_are_the_engines_and_every_key_round_trips() {
+        assert_eq!(KeyParam::variants().len(), 25);
+        assert_eq!(KeyParam::from_index(0), KeyParam(KeyChoice::Auto));
+        for (i, key) in Key::ALL.into_iter().enumerate() {
+            assert_eq!(KEY_NAMES[i + 1], key.name());
+            let p = KeyParam(KeyChoice::Fixed(key));
+            assert_eq!(p.to_index(), i + 1);
+            assert_eq!(KeyParam::from_index(i + 1), p);
+        }
+        // Out of range falls back to Auto, as the trait asks.
+        assert_eq!(KeyParam::from_index(99), KeyParam(KeyChoice::Auto));
+        let mut ids = KEY_IDS.to_vec();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), 25, "ids are unique");
+    }
+
+    #[test]
+    fn an_older_state_gets_auto_and_off_and_a_newer_keeps_its_own() {
+        let mut old = std::collections::BTreeMap::new();
+        old.insert("seed".to_string(), ParamValue::I32(7));
+        fill_missing(&mut old);
+        let text = |v: &ParamValue| format!("{v:?}");
+        assert_eq!(text(&old["key"]), r#"String("auto")"#);
+        assert_eq!(text(&old["lookahead"]), r#"String("off")"#);
+        assert_eq!(text(&old["seed"]), "I32(7)");
+        let mut new = std::collections::BTreeMap::new();
+        new.insert("key".to_string(), ParamValue::String("fsm".into()));
+        fill_missing(&mut new);
+        assert_eq!(text(&new["key"]), r#"String("fsm")"#);
+        // The ids filled in are the defaults' own.
+        let auto = KeyParam(KeyChoice::Auto).to_index();
+        assert_eq!(KeyParam::ids().unwrap()[auto], "auto");
+        let off = LookaheadParam::Off.to_index();
+        assert_eq!(LookaheadParam::ids().unwrap()[off], "off");
+        let f_sharp_minor = KeyParam(KeyChoice::Fixed(Key::parse("F# minor").unwrap()));
+        assert_eq!(KeyParam::ids().unwrap()[f_sharp_minor.to_index()], "fsm");
+    }
+
+    #[test]
+    fn key_and_lookahead_reach_the_settings() {
+        let params = BachParams::default();
+        let s = params.settings();
+        assert_eq!((s.key, s.lookahead), (KeyChoice::Auto, Horizon::Off));
+        // Set through the normalized values, as a host would.
+        let map = params.param_map();
+        let find = |id: &str| map.iter().find(|(i, ..)| i == id).unwrap().1;
+        let f_sharp_minor = Key::parse("F# minor").unwrap();
+        // Safety: the pointers come from `params`, alive throughout.
+        unsafe {
+            let key = find("key");
+            let typed = key.string_to_normalized_value("F♯ minor").unwrap();
+            key._internal_set_normalized_value(typed);
+            assert_eq!(key.normalized_value_to_string(typed, true), "F♯ minor");
+            let ahead = find("lookahead");
+            ahead._internal_set_normalized_value(ahead.preview_normalized(2.0));
+        }
+        let s = params.settings();
+        assert_eq!(s.key, KeyChoice::Fixed(f_sharp_minor));
+        assert_eq!(s.lookahead, Horizon::Bar);
     }
 }

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 /// The window's size in pixels at scale 1 (`BachParams::editor_state`).
 const WIDTH: usize = 720;
-const HEIGHT: usize = 680;
+const HEIGHT: usize = 760;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -280,6 +280,8 @@ fn the_window_draws_readable_controls() {
         "Bass",
         "channel",
         "silence",
+        "Key",
+        "Lookahead",
     ];
     let read: Vec<_> = words.iter().filter(|w| text.contains(*w)).collect();
     assert!(

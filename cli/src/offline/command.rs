@@ -5,10 +5,11 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use bach_engine::file::write_atomic;
 use bach_engine::model::AnyModel;
+use bach_engine::perform::KeyChoice;
 use bach_engine::score::Score;
 use bach_engine::ModelMeta;
-use bach_engine::DEFAULT_MODEL;
-use clap::Args;
+use bach_engine::{Horizon, Key, DEFAULT_MODEL};
+use clap::{Args, ValueEnum};
 
 use super::{Offline, Options};
 use crate::{render, tunes};
@@ -55,8 +56,50 @@ pub struct HarmonizeArgs {
     /// The melody's track: its number (from 1) or name. Default: the highest part.
     #[arg(long)]
     pub track: Option<String>,
+    /// The key of the harmony: auto (estimated from the melody), or a key
+    /// such as "D major", "F# minor", "Bb" or "c#m". [default: auto]
+    #[arg(long, value_parser = parse_key, value_name = "KEY")]
+    pub key: Option<KeyChoice>,
+    /// How much of the melody ahead the harmony hears: whole (all of it,
+    /// best for files), or as the plugin's Lookahead: off, beat or bar
+    /// (then the notes are the plugin's with that setting). [default: whole]
+    #[arg(long, value_enum, value_name = "HOW_FAR")]
+    pub lookahead: Option<Lookahead>,
     #[command(flatten)]
     pub common: CommonArgs,
+}
+
+/// `--lookahead`'s choices.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lookahead {
+    Off,
+    Beat,
+    Bar,
+    Whole,
+}
+
+impl Lookahead {
+    pub fn horizon(self) -> Horizon {
+        match self {
+            Lookahead::Off => Horizon::Off,
+            Lookahead::Beat => Horizon::Beat,
+            Lookahead::Bar => Horizon::Bar,
+            Lookahead::Whole => Horizon::Whole,
+        }
+    }
+}
+
+/// Reads `--key`: "auto", or a key as [`Key::parse`] reads it.
+pub fn parse_key(s: &str) -> Result<KeyChoice, String> {
+    if s.trim().eq_ignore_ascii_case("auto") {
+        return Ok(KeyChoice::Auto);
+    }
+    Key::parse(s).map(KeyChoice::Fixed).ok_or_else(|| {
+        format!(
+            "{s:?} is not a key: give auto, or a letter A-G with # or b and major or minor, \
+             such as \"D major\", \"F# minor\", \"Bb\" or \"c#m\" (a lower-case letter alone is minor)"
+        )
+    })
 }
 
 #[derive(Args, Debug, Clone)]
@@ -95,6 +138,7 @@ fn options(common: &CommonArgs, track: Option<String>) -> Options {
         seed: common.seed,
         bpm: common.bpm,
         track,
+        ..Options::default()
     }
 }
 
@@ -118,10 +162,52 @@ pub fn harmonize(args: HarmonizeArgs) -> Result<()> {
             (tune.score(), tune.title.to_string())
         }
     };
-    let opts = options(&args.common, args.track);
+    let mut opts = options(&args.common, args.track);
+    opts.key = args.key.unwrap_or_default();
+    opts.lookahead = args.lookahead.unwrap_or(Lookahead::Whole).horizon();
+    for note in context_notes(model.meta(), &score, args.key, args.lookahead) {
+        eprintln!("note: {note}");
+    }
     let result = super::harmonize(&mut model, &score, &opts)
         .with_context(|| format!("cannot harmonize {what}"))?;
-    write_all(&result, &args.common)
+    write_all(&result, &args.common)?;
+    if let Some(key) = result.key {
+        println!("key: {key}");
+    }
+    Ok(())
+}
+
+/// What the model cannot use of what the user asked for (`--key`,
+/// `--lookahead` given, or the file's meter), in plain words. Harmonizing
+/// goes on without it.
+pub fn context_notes(
+    meta: &ModelMeta,
+    score: &Score,
+    key: Option<KeyChoice>,
+    lookahead: Option<Lookahead>,
+) -> Vec<String> {
+    let mut notes = Vec::new();
+    if !meta.knows_key() && matches!(key, Some(KeyChoice::Fixed(_))) {
+        notes.push("this model knows no keys; --key has no effect".to_string());
+    }
+    if !meta.hears_meter() && !super::meters::all_common(&super::meters::regions(score)) {
+        notes.push(
+            "this model hears only 4/4; the file's other meters are played as if in 4/4"
+                .to_string(),
+        );
+    }
+    match lookahead {
+        _ if meta.ahead_notes() > 0 => {}
+        Some(Lookahead::Beat | Lookahead::Bar) => {
+            notes.push("this model cannot look ahead; --lookahead has no effect".to_string())
+        }
+        Some(Lookahead::Whole) => notes.push(
+            "this model cannot look ahead; --lookahead whole only takes the key from the whole melody"
+                .to_string(),
+        ),
+        Some(Lookahead::Off) | None => {}
+    }
+    notes
 }
 
 pub fn continue_(args: ContinueArgs) -> Result<()> {

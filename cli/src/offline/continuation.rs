@@ -68,6 +68,7 @@ pub fn continue_from(
         session,
         events,
         melody: None,
+        key: None,
     })
 }
 

@@ -89,6 +89,7 @@ fn finish(mut score: Score, bar: usize, opts: &Options) -> Offline {
         timeline,
         events: Vec::new(),
         melody: None,
+        key: None,
         score,
     }
 }

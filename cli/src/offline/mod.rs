@@ -13,11 +13,14 @@ pub mod continuation;
 pub mod generate;
 pub mod harmonize;
 pub mod melody;
+pub mod meters;
 
 use bach_engine::model::{AnyModel, VoicesModel};
+use bach_engine::perform::KeyChoice;
 use bach_engine::score::{Part, Score};
 use bach_engine::sequencer::session::{Overflow, Session};
 use bach_engine::sequencer::{Mode, Settings};
+use bach_engine::{Horizon, Key};
 
 pub use bach_engine::sequencer::session::{HostNote, Timeline, VoiceEvent};
 pub use continuation::continue_from;
@@ -63,6 +66,13 @@ pub struct Options {
     pub bpm: Option<f64>,
     /// The melody track (harmonize): a number from 1 or a name.
     pub track: Option<String>,
+    /// The key of the harmony (harmonize; for models that know keys).
+    pub key: KeyChoice,
+    /// How far ahead the harmony hears the melody (harmonize). Off, a beat
+    /// and a bar play the file through the pretend host, as the plugin with
+    /// that Lookahead; the whole melody is for files only. The default is
+    /// the plugin's (off); the `bach` command's is the whole melody.
+    pub lookahead: Horizon,
 }
 
 impl Default for Options {
@@ -74,6 +84,8 @@ impl Default for Options {
             seed: s.seed,
             bpm: None,
             track: None,
+            key: s.key,
+            lookahead: s.lookahead,
         }
     }
 }
@@ -98,6 +110,8 @@ impl Options {
             temperature: self.temperature,
             strict: self.strict,
             seed: self.seed,
+            key: self.key,
+            lookahead: self.lookahead,
             ..Settings::default()
         }
     }
@@ -114,8 +128,43 @@ pub struct Offline {
     pub session: Session,
     /// The part that is the melody the user gave (harmonize's), if any.
     pub melody: Option<usize>,
-    /// The voices' note events as the sequencer sent them.
+    /// The voices' note events as the sequencer sent them (with the
+    /// lookahead's delay taken off, as a host compensates it); for the whole
+    /// melody, the written voices' notes as events.
     pub events: Vec<VoiceEvent>,
+    /// Harmonize: the key the harmony used.
+    pub key: Option<KeyUsed>,
+}
+
+/// The key a harmonization used, for the command to print.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyUsed {
+    /// The key the user gave.
+    Set(Key),
+    /// Estimated from the whole melody before the first note.
+    WholeMelody(Key),
+    /// Followed as the melody was heard; the key at the end (`None`: none found).
+    Followed(Option<Key>),
+    /// The model harmonizes in no key.
+    NoKeys,
+}
+
+impl std::fmt::Display for KeyUsed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeyUsed::Set(k) => write!(f, "{} (as given)", k.name()),
+            KeyUsed::WholeMelody(k) => write!(f, "{} (from the melody)", k.name()),
+            KeyUsed::Followed(Some(k)) => {
+                write!(
+                    f,
+                    "{} (followed from the melody; the key at its end)",
+                    k.name()
+                )
+            }
+            KeyUsed::Followed(None) => write!(f, "none found in the melody"),
+            KeyUsed::NoKeys => write!(f, "none (this model knows no keys)"),
+        }
+    }
 }
 
 impl Offline {

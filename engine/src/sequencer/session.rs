@@ -16,7 +16,7 @@ use crate::sequencer::{
     Block, EventBuffer, InputEvent, NoteEvent, Sequencer, Settings, Source, Transport, VoiceModel,
 };
 
-pub use timeline::{TempoSegment, Timeline, SAMPLE_RATE};
+pub use timeline::{MeterRegion, TempoSegment, Timeline, SAMPLE_RATE};
 
 /// Frames per block of the offline commands: a common host buffer size.
 pub const BLOCK_FRAMES: u32 = 512;

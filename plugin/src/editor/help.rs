@@ -22,6 +22,14 @@ pub const VOICE: &str = "Play this voice or leave it out, and the MIDI channel i
 pub const BYPASS: &str = "Pass the input through unchanged and play no harmony.";
 pub const LOAD: &str = "Load a model that bach-trainer wrote (a .safetensors file). The \
                         current model keeps playing until the new one is ready.";
+pub const KEY: &str = "The key of the harmony. Auto follows the melody you play: it settles \
+                       within the first phrase, holds the key through a phrase and may move \
+                       to a new key where a phrase ends. Set a key when you know it, for a \
+                       steady harmony from the first note.";
+pub const LOOKAHEAD: &str = "How far ahead Bach hears your melody before it harmonizes a note. \
+                             Off adds no delay: for playing live. 1 beat or 1 bar lets the \
+                             harmony prepare cadences, and delays Bach's output by that much; \
+                             the host is told and lines recorded or sequenced melodies up.";
 pub const ROLL: &str = "The last four bars: your melody in grey, each voice Bach adds in its \
                         colour. Bar numbers come from the host's transport.";
 
@@ -38,5 +46,7 @@ pub const ALL: &[&str] = &[
     VOICE,
     BYPASS,
     LOAD,
+    KEY,
+    LOOKAHEAD,
     ROLL,
 ];

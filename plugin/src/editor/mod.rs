@@ -4,8 +4,11 @@
 //! and atomics (`library::Shared`).
 
 use std::path::PathBuf;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
+use bach_engine::perform::KeyChoice;
+use bach_engine::Key;
 use egui::{Color32, FontId, RichText, TextStyle};
 use nice_plug::context::gui::GuiContext;
 use nice_plug::prelude::*;
@@ -14,8 +17,8 @@ use nice_plug_egui::{
     create_egui_editor, EguiEditor, EguiNiceSettings, Frame, NiceEguiApp, RepaintNotifier,
 };
 
-use crate::library::{is_model_path, Shared, Status};
-use crate::params::{BachParams, ModeParam};
+use crate::library::{is_model_path, ModelInfo, Shared, Status};
+use crate::params::{BachParams, KeyParam, LookaheadParam, ModeParam};
 
 pub mod fonts;
 mod help;
@@ -103,6 +106,82 @@ fn mode(ui: &mut egui::Ui, setter: &ParamSetter, param: &EnumParam<ModeParam>) {
     });
 }
 
+/// Key as a drop-down list: Auto and the 24 keys.
+fn key_choice(ui: &mut egui::Ui, setter: &ParamSetter, param: &EnumParam<KeyParam>) {
+    let current = param.value();
+    let names = KeyParam::variants();
+    egui::ComboBox::from_id_salt("key")
+        .selected_text(names[current.to_index()])
+        .height(400.0)
+        .show_ui(ui, |ui| {
+            for (i, name) in names.iter().enumerate() {
+                let choice = KeyParam::from_index(i);
+                if ui.selectable_label(choice == current, *name).clicked() && choice != current {
+                    setter.begin_set_parameter(param);
+                    setter.set_parameter(param, choice);
+                    setter.end_set_parameter(param);
+                }
+            }
+        })
+        .response
+        .on_hover_text(help::KEY);
+}
+
+/// Lookahead as three buttons, the one in use highlighted.
+fn lookahead(ui: &mut egui::Ui, setter: &ParamSetter, param: &EnumParam<LookaheadParam>) {
+    for (i, name) in LookaheadParam::variants().iter().enumerate() {
+        let choice = LookaheadParam::from_index(i);
+        let chosen = param.value() == choice;
+        let button = egui::Button::selectable(chosen, *name);
+        if ui.add(button).on_hover_text(help::LOOKAHEAD).clicked() && !chosen {
+            setter.begin_set_parameter(param);
+            setter.set_parameter(param, choice);
+            setter.end_set_parameter(param);
+        }
+    }
+}
+
+/// What the window says about the key in use.
+pub fn key_text(choice: KeyChoice, in_use: Option<Key>, estimated: bool) -> String {
+    match (choice, in_use) {
+        (KeyChoice::Fixed(key), _) => format!("Key: {} (set)", key.name()),
+        (KeyChoice::Auto, None) => "Key: listening…".into(),
+        (KeyChoice::Auto, Some(key)) if estimated => format!("Key: {} (auto)", key.name()),
+        // Until enough is heard the first note stands in as the tonic.
+        (KeyChoice::Auto, Some(key)) => format!("Key: {} (auto, a first guess)", key.name()),
+    }
+}
+
+/// What the window says about the lookahead's delay.
+pub fn latency_text(on: bool, latency: u32, sample_rate: f64) -> Option<String> {
+    if !on {
+        return None;
+    }
+    Some(
+        if latency == 0 || sample_rate.is_nan() || sample_rate <= 0.0 {
+            "the delay is set when the transport plays".into()
+        } else {
+            let ms = latency as f64 * 1000.0 / sample_rate;
+            format!("delays Bach by {ms:.0} ms (the host compensates)")
+        },
+    )
+}
+
+/// Plain words for each setting the loaded model was not trained to use.
+pub fn model_limits(info: &ModelInfo) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    if !info.knows_key {
+        out.push("This model knows no keys: Key has no effect.");
+    }
+    if !info.hears_meter {
+        out.push("This model hears only 4/4: other meters are played as if in 4/4.");
+    }
+    if !info.looks_ahead {
+        out.push("This model cannot look ahead: Lookahead only delays.");
+    }
+    out
+}
+
 impl App {
     fn new(params: Arc<BachParams>, shared: Arc<Shared>) -> Self {
         Self {
@@ -126,6 +205,10 @@ impl App {
                         .strong(),
                 );
                 ui.label(format!("from {}", info.choice));
+                let limits = model_limits(info);
+                if !limits.is_empty() {
+                    ui.colored_label(Color32::from_rgb(240, 180, 60), limits.join(" "));
+                }
             }
             None => {
                 ui.label("Model: none");
@@ -169,6 +252,27 @@ impl App {
             .show(ui, |ui| {
                 ui.label("Mode").on_hover_text(help::MODE);
                 mode(ui, setter, &p.mode);
+                ui.end_row();
+
+                ui.label("Key").on_hover_text(help::KEY);
+                ui.horizontal(|ui| {
+                    key_choice(ui, setter, &p.key);
+                    let (in_use, estimated) = self.shared.key_in_use();
+                    ui.label(key_text(p.key.value().0, in_use, estimated))
+                        .on_hover_text(help::KEY);
+                });
+                ui.end_row();
+
+                ui.label("Lookahead").on_hover_text(help::LOOKAHEAD);
+                ui.horizontal(|ui| {
+                    lookahead(ui, setter, &p.lookahead);
+                    let latency = self.shared.latency.load(Ordering::Relaxed);
+                    let rate = self.shared.sample_rate.load(Ordering::Relaxed);
+                    let on = p.lookahead.value() != LookaheadParam::Off;
+                    if let Some(text) = latency_text(on, latency, rate) {
+                        ui.label(text).on_hover_text(help::LOOKAHEAD);
+                    }
+                });
                 ui.end_row();
 
                 ui.label("Temperature").on_hover_text(help::TEMPERATURE);

@@ -46,7 +46,7 @@ fn drawn_texts(app: &mut App) -> Vec<String> {
     let mut texts = Vec::new();
     for _ in 0..3 {
         let input = egui::RawInput {
-            screen_rect: Some(Rect::from_min_size(Pos2::ZERO, egui::vec2(720.0, 640.0))),
+            screen_rect: Some(Rect::from_min_size(Pos2::ZERO, egui::vec2(720.0, 760.0))),
             ..Default::default()
         };
         let output = ctx.run_ui(input, |ui| app.draw(ui, &setter));
@@ -188,10 +188,82 @@ fn every_text_the_window_can_show_has_glyphs() {
         "on MIDI channel",
         "C4",
         "Melody in",
+        "Key",
+        "Auto",
+        "Key: listening…",
+        "Lookahead",
+        "Off",
+        "1 beat",
+        "1 bar",
     ] {
         assert!(
             joined.contains(expected),
             "{expected:?} is not drawn in:\n{joined}"
         );
+    }
+}
+
+#[test]
+fn the_window_names_the_key_in_use_and_the_lookahead_delay() {
+    let params = Arc::new(BachParams::default());
+    let shared = Arc::new(Shared::default());
+    let d_major = bach_engine::Key::parse("D major").unwrap();
+    shared.publish(Some(d_major), true, 24_000);
+    let mut app = App::new(params.clone(), shared.clone());
+    let joined = drawn_texts(&mut app).join("\n");
+    assert!(joined.contains("Key: D major (auto)"), "{joined}");
+    assert!(
+        !joined.contains("delays Bach"),
+        "Off shows no delay:\n{joined}"
+    );
+
+    let f_sharp_minor = bach_engine::Key::parse("F# minor").unwrap();
+    assert_eq!(
+        key_text(KeyChoice::Fixed(f_sharp_minor), Some(d_major), true),
+        "Key: F♯ minor (set)"
+    );
+    assert_eq!(key_text(KeyChoice::Auto, None, false), "Key: listening…");
+    assert_eq!(
+        key_text(KeyChoice::Auto, Some(d_major), false),
+        "Key: D major (auto, a first guess)"
+    );
+    assert_eq!(latency_text(false, 24_000, 48_000.0), None);
+    assert_eq!(
+        latency_text(true, 24_000, 48_000.0).as_deref(),
+        Some("delays Bach by 500 ms (the host compensates)")
+    );
+    assert!(latency_text(true, 0, 48_000.0).is_some());
+}
+
+#[test]
+fn the_window_says_what_the_model_cannot_use() {
+    let mut info = Loaded::default_model().info;
+    for (key, meter, ahead) in [
+        (false, false, false),
+        (true, true, true),
+        (true, false, true),
+    ] {
+        info.knows_key = key;
+        info.hears_meter = meter;
+        info.looks_ahead = ahead;
+        let limits = model_limits(&info).join(" ");
+        assert_eq!(limits.contains("knows no keys: Key has no effect"), !key);
+        assert_eq!(limits.contains("hears only 4/4"), !meter);
+        assert_eq!(
+            limits.contains("cannot look ahead: Lookahead only delays"),
+            !ahead
+        );
+
+        let shared = Arc::new(Shared::default());
+        shared.set_status(|s| s.info = Some(info.clone()));
+        let mut app = App::new(Arc::new(BachParams::default()), shared);
+        let drawn = drawn_texts(&mut app).join("\n");
+        let mut fonts = Fonts::new(TextOptions::default(), fonts::definitions());
+        assert!(missing(&mut fonts, &drawn).is_empty());
+        if !limits.is_empty() {
+            assert!(drawn.contains("This model"), "{drawn}");
+        } else {
+            assert!(!drawn.contains("This model"), "{drawn}");
+        }
     }
 }

@@ -6,6 +6,7 @@
 //! sample and the beat there), so the step boundaries computed here are the
 //! very samples the sequencer steps on.
 
+use crate::meter::Meter;
 use crate::score::TempoChange;
 use crate::sequencer::clock::{sanitize_tempo, Anchor};
 
@@ -125,6 +126,55 @@ impl Timeline {
             length,
         }
     }
+
+    /// [`Timeline::session`] in the meters of `meters` (sorted by step; 4/4
+    /// from step 0 before the first): a new transport segment where a meter
+    /// begins, as a host starts a block at a time-signature change. The
+    /// segments of a meter region continue the tempo segment's beat, so the
+    /// sequencer sees no seek.
+    pub fn session_in_meters(
+        &self,
+        notes: Vec<HostNote>,
+        length: i64,
+        meters: &[MeterRegion],
+    ) -> Session {
+        let mut marks: Vec<u32> = self.segments.iter().map(|s| s.step).collect();
+        marks.extend(meters.iter().map(|m| m.step));
+        marks.sort_unstable();
+        marks.dedup();
+        let segments = marks
+            .into_iter()
+            .map(|step| {
+                let tempo = self.segment_for_step(step);
+                let (sample, beat) = if tempo.step == step {
+                    (tempo.sample, tempo.beat)
+                } else {
+                    let sample = self.sample_of_step(step);
+                    (sample, tempo.anchor.beat_at(sample))
+                };
+                let mut segment = play(sample, tempo.bpm, beat);
+                if let Some(m) = meters.iter().rev().find(|m| m.step <= step) {
+                    segment.meter = m.meter;
+                    segment.bar_origin = self.origin + m.bar_step as f64 * self.step_beats;
+                }
+                segment
+            })
+            .collect();
+        Session {
+            segments,
+            notes,
+            length,
+        }
+    }
+}
+
+/// A stretch of a score in one meter, from grid step `step` on, with a bar
+/// line at grid step `bar_step` (before `step` for a pickup).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct MeterRegion {
+    pub step: u32,
+    pub meter: Meter,
+    pub bar_step: i64,
 }
 
 #[cfg(test)]
@@ -170,5 +220,52 @@ mod tests {
         );
         assert_eq!(t.segments()[0].bpm, 120.0);
         assert_eq!(t.sample_of_step(4), 24_000);
+    }
+
+    #[test]
+    fn meter_regions_start_segments_with_their_bar_lines() {
+        let t = Timeline::new(
+            0.25,
+            2.0,
+            &[
+                TempoChange {
+                    step: 0,
+                    bpm: 120.0,
+                },
+                TempoChange {
+                    step: 20,
+                    bpm: 60.0,
+                },
+            ],
+        );
+        let three = Meter::new(3, 4);
+        let meters = [
+            MeterRegion {
+                step: 0,
+                meter: three,
+                bar_step: -8,
+            },
+            MeterRegion {
+                step: 28,
+                meter: Meter::COMMON,
+                bar_step: 28,
+            },
+        ];
+        let session = t.session_in_meters(Vec::new(), 400_000, &meters);
+        assert_eq!(session.segments.len(), 3, "tempo change and meter change");
+        let at = |step| session.transport_at(t.sample_of_step(step));
+        assert_eq!(at(0).meter, Some(three));
+        assert_eq!(at(0).bar_start, Some(0.0), "a pickup of two beats");
+        assert_eq!(at(13).bar_start, Some(3.0));
+        assert_eq!(at(22).bar_start, Some(6.0), "across the tempo change");
+        assert_eq!(at(22).pos_beats, Some(7.5));
+        assert_eq!(at(30).meter, Some(Meter::COMMON));
+        assert_eq!(at(30).bar_start, Some(9.0));
+        assert_eq!(at(30).pos_beats, Some(9.5));
+        // Without meters it is the plain session.
+        assert_eq!(
+            t.session_in_meters(Vec::new(), 1000, &[]),
+            t.session(Vec::new(), 1000)
+        );
     }
 }
