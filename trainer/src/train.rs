@@ -116,7 +116,7 @@ pub fn meta_for(config: &TrainConfig, data: &Dataset) -> ModelMeta {
 
 impl Trainer {
     /// A fresh run.
-    pub fn new(config: TrainConfig, data: &Dataset) -> Result<Self, Error> {
+    pub fn new(mut config: TrainConfig, data: &Dataset) -> Result<Self, Error> {
         check_config(&config)?;
         if data.train.is_empty() {
             anyhow::bail!("the dataset's train split is empty");
@@ -124,6 +124,11 @@ impl Trainer {
         let dev = device(&config.device)?;
         let meta = meta_for(&config, data);
         meta.validate().map_err(anyhow::Error::msg)?;
+        // A model that knows keys sees each piece in its key's frame, where a
+        // transposition changes nothing: the record says it was not done.
+        if meta.knows_key() {
+            config.transpose = false;
+        }
         let tensors = initial_tensors(&meta, config.init, config.seed);
         let mut net = Network::from_tensors(meta, &tensors, &dev)?;
         net.recurrence = config.recurrence;
