@@ -177,7 +177,7 @@ pub fn model_limits(info: &ModelInfo) -> Vec<&'static str> {
         out.push("This model hears only 4/4: other meters are played as if in 4/4.");
     }
     if !info.looks_ahead {
-        out.push("This model cannot look ahead: Lookahead only delays.");
+        out.push("This model cannot look ahead: Lookahead has no effect.");
     }
     out
 }

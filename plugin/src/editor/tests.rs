@@ -250,7 +250,7 @@ fn the_window_says_what_the_model_cannot_use() {
         assert_eq!(limits.contains("knows no keys: Key has no effect"), !key);
         assert_eq!(limits.contains("hears only 4/4"), !meter);
         assert_eq!(
-            limits.contains("cannot look ahead: Lookahead only delays"),
+            limits.contains("cannot look ahead: Lookahead has no effect"),
             !ahead
         );
 
