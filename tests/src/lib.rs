@@ -534,7 +534,7 @@ impl ClapBach {
         let mut out = Vec::new();
         let mut first = true;
         let mut notes = Vec::new();
-        let mut block_done = |me: &mut Self, out: &mut Vec<Note>, from: usize| {
+        let block_done = |me: &mut Self, out: &mut Vec<Note>, from: usize| {
             if compensate {
                 let latency = me.latency() as i64;
                 for n in &mut out[from..] {
