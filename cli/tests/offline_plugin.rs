@@ -10,9 +10,10 @@
 use bach_cli::offline::{self, Offline, Options, VoiceEvent};
 use bach_e2e::{bundled, ClapBach};
 use bach_engine::model::VoicesModel;
+use bach_engine::perform::KeyChoice;
 use bach_engine::score::{MeterChange, Note, Part, Score, TempoChange};
 use bach_engine::sequencer::session::{voice_notes, BLOCK_FRAMES};
-use bach_engine::DEFAULT_MODEL;
+use bach_engine::{Horizon, Key, DEFAULT_MODEL};
 
 /// Checks the bundle is there and up to date; panics with how to build it.
 fn bundle_ready() {
@@ -89,13 +90,29 @@ fn input() -> Score {
 /// stepped ones as steps from their minimum); returns the voices'
 /// events (channel = voice by the plugin's default channels).
 fn through_plugin(result: &Offline, params: &[(&str, f64)], continue_from: i64) -> Vec<VoiceEvent> {
+    through_plugin_with(result, params, &[], continue_from)
+}
+
+/// [`through_plugin`] with choices given by their text too (("Key", "A
+/// minor"), say). The notes are moved back by the latency the plugin
+/// reports, as a host compensates it and as the offline command does.
+fn through_plugin_with(
+    result: &Offline,
+    params: &[(&str, f64)],
+    texts: &[(&str, &str)],
+    continue_from: i64,
+) -> Vec<VoiceEvent> {
     let mut plugin = ClapBach::load(4096);
-    let params: Vec<_> = params
+    let mut params: Vec<_> = params
         .iter()
         .map(|&(name, value)| (plugin.param(name), value))
         .collect();
+    for &(name, text) in texts {
+        let id = plugin.param(name);
+        params.push((id, plugin.value_of(id, text)));
+    }
     plugin
-        .run(&result.session, BLOCK_FRAMES, &params)
+        .run_compensated(&result.session, BLOCK_FRAMES, &params)
         .into_iter()
         // Channel 0 is the melody passing through, except on the model's turn in continue mode.
         .filter(|n| n.channel > 0 || n.sample >= continue_from)
@@ -157,6 +174,53 @@ fn harmonize_gives_the_plugins_notes() {
             .collect();
         let played: Vec<_> = notes[v].iter().map(|n| (n.start, n.len, n.pitch)).collect();
         assert_eq!(written, played, "voice {v}");
+    }
+}
+
+/// Every lookahead the plugin offers (off, a beat, a bar), with the key
+/// followed or set by hand: the offline harmonizer's notes are the plugin's
+/// once the host has taken off the latency it reports (which changes with
+/// the tempo here, from 120 to 90 bpm, and so mid-song).
+#[test]
+fn harmonize_gives_the_plugins_notes_for_every_lookahead_and_key() {
+    bundle_ready();
+    let a_minor = Key::parse("A minor").unwrap();
+    let mut seen = Vec::new();
+    for (lookahead, ahead_text) in [
+        (Horizon::Off, "Off"),
+        (Horizon::Beat, "1 beat"),
+        (Horizon::Bar, "1 bar"),
+    ] {
+        for (key, key_text) in [
+            (KeyChoice::Auto, "Auto"),
+            (KeyChoice::Fixed(a_minor), "A minor"),
+        ] {
+            let mut model = VoicesModel::from_bytes(DEFAULT_MODEL).unwrap();
+            let opts = Options {
+                temperature: 1.0,
+                seed: 42,
+                key,
+                lookahead,
+                ..Options::default()
+            };
+            let result = offline::harmonize(&mut model, &input(), &opts).unwrap();
+            assert!(result.events.len() > 10, "{} events", result.events.len());
+            let plugin = through_plugin_with(
+                &result,
+                &[("Temperature", 1.0 / 2.0), ("Seed", 42.0)],
+                &[("Lookahead", ahead_text), ("Key", key_text)],
+                i64::MAX,
+            );
+            eprintln!("lookahead {ahead_text}, key {key_text}");
+            assert_same(&plugin, &without_velocity(&result.events));
+            seen.push(plugin);
+        }
+    }
+    // The settings reached the model: no two of the six play alike.
+    for i in 0..seen.len() {
+        for j in i + 1..seen.len() {
+            assert_ne!(seen[i], seen[j], "settings {i} and {j}");
+        }
     }
 }
 

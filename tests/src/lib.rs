@@ -2,9 +2,12 @@
 //! host (clack-host) that loads `target/bundled/bach-plugin.clap`, plays
 //! sessions with a running transport and collects the notes it sends back.
 
+use std::cell::Cell;
 use std::ffi::CString;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 
+use clack_extensions::latency::{HostLatency, HostLatencyImpl, PluginLatency};
 use clack_extensions::params::{ParamInfoBuffer, PluginParams};
 use clack_extensions::state::PluginState;
 use clack_host::events::event_types::{
@@ -22,6 +25,7 @@ pub mod vst3_host;
 // one the engine's tests and the offline `bach` commands play.
 pub use bach_engine::sequencer::session::{play, stop, HostNote, Segment, Session};
 use bach_engine::sequencer::Transport;
+use bach_engine::Meter;
 
 pub const SR: f64 = bach_engine::sequencer::session::SAMPLE_RATE;
 /// Velocity of every note-on this host sends.
@@ -47,18 +51,55 @@ pub fn clap_bundle() -> PathBuf {
     path
 }
 
-struct Shared;
+/// What the plugin asked of the host, for the test to act on as a host would.
+#[derive(Default)]
+struct Shared {
+    restart: AtomicBool,
+    callback: AtomicBool,
+}
+
 impl SharedHandler<'_> for Shared {
-    fn request_restart(&self) {}
+    fn request_restart(&self) {
+        self.restart.store(true, Ordering::SeqCst);
+    }
     fn request_process(&self) {}
-    fn request_callback(&self) {}
+    fn request_callback(&self) {
+        self.callback.store(true, Ordering::SeqCst);
+    }
+}
+
+/// The host's main thread: counts the plugin's `clap.latency` `changed()` calls.
+#[derive(Default)]
+struct MainThread {
+    latency_changed: Cell<u32>,
+}
+
+impl MainThreadHandler<'_> for MainThread {}
+
+impl HostLatencyImpl for MainThread {
+    fn changed(&self) {
+        self.latency_changed.set(self.latency_changed.get() + 1);
+    }
 }
 
 struct Host;
 impl HostHandlers for Host {
     type Shared<'a> = Shared;
-    type MainThread<'a> = ();
+    type MainThread<'a> = MainThread;
     type AudioProcessor<'a> = ();
+
+    fn declare_extensions(builder: &mut HostExtensions<Self>, _shared: &Self::Shared<'_>) {
+        builder.register::<HostLatency>();
+    }
+}
+
+/// What a host did about the plugin's requests (see [`ClapBach::host_requests`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Requests {
+    /// The plugin asked to be restarted, and was (deactivated, activated).
+    pub restarted: bool,
+    /// The plugin asked for a main-thread callback, and got it.
+    pub called_back: bool,
 }
 
 /// The debug build with nice-plug's `assert_process_allocs` (aborts on any
@@ -104,24 +145,43 @@ pub fn keys(notes: impl IntoIterator<Item = (i64, bool, u8)>) -> Vec<HostNote> {
         .collect()
 }
 
-/// The CLAP transport a host reports for the engine's pretend-host transport.
+/// The CLAP transport a host reports for the engine's pretend-host
+/// transport, with its time signature and the bar it is in.
 pub fn clap_transport(t: &Transport) -> TransportEvent {
-    transport_event(
+    transport_event_in(
         t.playing,
         t.tempo.unwrap_or(120.0),
         t.pos_beats.unwrap_or(0.0),
         t.loop_range,
+        t.meter.unwrap_or(Meter::COMMON),
+        t.bar_start.unwrap_or(0.0),
     )
 }
 
-/// A CLAP transport: playing or not, tempo, song position in beats, loop.
+/// A CLAP transport in 4/4 from bar 0: playing or not, tempo, song position
+/// in beats, loop.
 pub fn transport_event(
     playing: bool,
     tempo: f64,
     beats: f64,
     looped: Option<(f64, f64)>,
 ) -> TransportEvent {
-    let mut flags = TransportFlags::HAS_TEMPO | TransportFlags::HAS_BEATS_TIMELINE;
+    transport_event_in(playing, tempo, beats, looped, Meter::COMMON, 0.0)
+}
+
+/// A CLAP transport in `meter`, in the bar starting at song position
+/// `bar_start` (quarter notes).
+pub fn transport_event_in(
+    playing: bool,
+    tempo: f64,
+    beats: f64,
+    looped: Option<(f64, f64)>,
+    meter: Meter,
+    bar_start: f64,
+) -> TransportEvent {
+    let mut flags = TransportFlags::HAS_TEMPO
+        | TransportFlags::HAS_BEATS_TIMELINE
+        | TransportFlags::HAS_TIME_SIGNATURE;
     if playing {
         flags |= TransportFlags::IS_PLAYING;
     }
@@ -141,10 +201,10 @@ pub fn transport_event(
         loop_end_beats: BeatTime::from_float(loop_end),
         loop_start_seconds: SecondsTime::from_float(0.0),
         loop_end_seconds: SecondsTime::from_float(0.0),
-        bar_start: BeatTime::from_float(0.0),
-        bar_number: 0,
-        time_signature_numerator: 4,
-        time_signature_denominator: 4,
+        bar_start: BeatTime::from_float(bar_start),
+        bar_number: (bar_start / meter.bar_beats()).floor() as i32,
+        time_signature_numerator: meter.numerator as u16,
+        time_signature_denominator: meter.denominator as u16,
     }
 }
 
@@ -178,8 +238,14 @@ impl ClapBach {
             .find_map(|d| d.id().map(CString::from))
             .expect("one plugin");
         let info = HostInfo::new("bach-e2e", "bach", "https://example.invalid", "0.1").unwrap();
-        let instance =
-            PluginInstance::<Host>::new(|_| Shared, |_| (), entry, &id, &info).expect("instance");
+        let instance = PluginInstance::<Host>::new(
+            |_| Shared::default(),
+            |_| MainThread::default(),
+            entry,
+            &id,
+            &info,
+        )
+        .expect("instance");
         let mut me = Self {
             processor: None,
             instance,
@@ -213,6 +279,41 @@ impl ClapBach {
         self.sample_rate = sample_rate;
         self.max_frames = max_frames;
         self.activate();
+    }
+
+    /// The latency the plugin reports now (`clap.latency` `get()`), in samples.
+    pub fn latency(&mut self) -> u32 {
+        let handle = self.instance.plugin_handle();
+        let latency: PluginLatency = handle.get_extension().expect("latency extension");
+        latency.get(&handle)
+    }
+
+    /// How many times the plugin has called the host's `clap.latency` `changed()`.
+    pub fn latency_changes(&self) -> u32 {
+        self.instance.access_handler(|h| h.latency_changed.get())
+    }
+
+    /// Acts on what the plugin asked since the last call, as a host does
+    /// between blocks: a main-thread callback, then a restart (deactivate,
+    /// activate: how a CLAP plugin gets to apply a new latency).
+    pub fn host_requests(&mut self) -> Requests {
+        let (callback, restart) = self.instance.access_shared_handler(|h| {
+            (
+                h.callback.swap(false, Ordering::SeqCst),
+                h.restart.swap(false, Ordering::SeqCst),
+            )
+        });
+        if callback {
+            self.instance.call_on_main_thread_callback();
+        }
+        if restart {
+            self.deactivate();
+            self.activate();
+        }
+        Requests {
+            restarted: restart,
+            called_back: callback,
+        }
     }
 
     /// Every parameter: (id, name, min, max).
@@ -402,19 +503,85 @@ impl ClapBach {
 
     /// Plays a session in buffers of `size` frames (cut at segment starts,
     /// as hosts cut at seeks and tempo changes); returns every note sent.
+    /// With a latency reported at the end, plays on (the transport as it
+    /// last was, no input) until the delayed output is all out, as the
+    /// engine's pretend host does.
     pub fn run(&mut self, session: &Session, size: u32, params: &[(ClapId, f64)]) -> Vec<Note> {
+        self.play_session(session, size, params, false)
+    }
+
+    /// Plays a session as [`ClapBach::run`] does, moving each block's notes
+    /// back by the latency the plugin reports after it, as a host lines a
+    /// delayed output up with its input (and as the offline harmonizer does).
+    /// The plugin's requests (a restart for a new latency) are left for the
+    /// caller: a host restarting mid-song would cut the music.
+    pub fn run_compensated(
+        &mut self,
+        session: &Session,
+        size: u32,
+        params: &[(ClapId, f64)],
+    ) -> Vec<Note> {
+        self.play_session(session, size, params, true)
+    }
+
+    fn play_session(
+        &mut self,
+        session: &Session,
+        size: u32,
+        params: &[(ClapId, f64)],
+        compensate: bool,
+    ) -> Vec<Note> {
         let mut out = Vec::new();
         let mut first = true;
         let mut notes = Vec::new();
+        let block_done = |me: &mut Self, out: &mut Vec<Note>, from: usize| {
+            if compensate {
+                let latency = me.latency() as i64;
+                for n in &mut out[from..] {
+                    n.sample -= latency;
+                }
+            }
+        };
         for block in session.blocks(size) {
             notes.clear();
             notes.extend(block.notes.iter().map(|n| (block.offset(n), n.on, n.pitch)));
             let transport = clap_transport(&block.transport);
             let p: &[(ClapId, f64)] = if first { params } else { &[] };
+            let from = out.len();
             self.process(block.frames, &transport, &notes, p, block.start, &mut out);
+            block_done(self, &mut out, from);
             first = false;
         }
+        let tail_end = session.length + self.latency() as i64;
+        let mut start = session.length;
+        while start < tail_end {
+            let frames = (size as i64).min(tail_end - start) as u32;
+            let transport = clap_transport(&session.transport_at(start));
+            let from = out.len();
+            self.process(frames, &transport, &[], &[], start, &mut out);
+            block_done(self, &mut out, from);
+            start += frames as i64;
+        }
         out
+    }
+
+    /// The plain value whose text is `text` (`clap.params` `text_to_value`),
+    /// checked by turning it back into text.
+    pub fn value_of(&mut self, id: ClapId, text: &str) -> f64 {
+        let handle = self.instance.plugin_handle();
+        let params: PluginParams = handle.get_extension().expect("params extension");
+        let c = CString::new(text).unwrap();
+        let value = params
+            .text_to_value(&handle, id, &c)
+            .unwrap_or_else(|| panic!("no value reads {text:?}"));
+        let mut buffer = [0u8; 256];
+        let back = params
+            .value_to_text(&handle, id, value, &mut buffer)
+            .expect("value to text");
+        let back = String::from_utf8_lossy(back);
+        let back = back.trim_end_matches('\0');
+        assert_eq!(back, text, "value {value} reads back");
+        value
     }
 }
 

@@ -12,14 +12,16 @@ use std::path::{Path, PathBuf};
 
 use vst3::Steinberg::Vst::Event_::EventTypes_::{kNoteOffEvent, kNoteOnEvent};
 use vst3::Steinberg::Vst::ProcessContext_::StatesAndFlags_::{
-    kCycleActive, kCycleValid, kPlaying, kProjectTimeMusicValid, kTempoValid, kTimeSigValid,
+    kBarPositionValid, kCycleActive, kCycleValid, kPlaying, kProjectTimeMusicValid, kTempoValid,
+    kTimeSigValid,
 };
+use vst3::Steinberg::Vst::RestartFlags_::kLatencyChanged;
 use vst3::Steinberg::Vst::{
-    BusDirections_, Event, IAudioProcessor, IAudioProcessorTrait, IComponent, IComponentTrait,
-    IEditController, IEditControllerTrait, IEventList, IEventListTrait, IParamValueQueue,
-    IParamValueQueueTrait, IParameterChanges, IParameterChangesTrait, MediaTypes_, NoteOffEvent,
-    NoteOnEvent, ParamID, ParamValue, ParameterInfo, ProcessContext, ProcessData, ProcessModes_,
-    ProcessSetup, SymbolicSampleSizes_,
+    BusDirections_, Event, IAudioProcessor, IAudioProcessorTrait, IComponent, IComponentHandler,
+    IComponentHandlerTrait, IComponentTrait, IEditController, IEditControllerTrait, IEventList,
+    IEventListTrait, IParamValueQueue, IParamValueQueueTrait, IParameterChanges,
+    IParameterChangesTrait, MediaTypes_, NoteOffEvent, NoteOnEvent, ParamID, ParamValue,
+    ParameterInfo, ProcessContext, ProcessData, ProcessModes_, ProcessSetup, SymbolicSampleSizes_,
 };
 use vst3::Steinberg::{
     int32, int64, kInvalidArgument, kResultFalse, kResultOk, tresult, IBStream, IBStreamTrait,
@@ -29,6 +31,7 @@ use vst3::{Class, ComPtr, ComWrapper, Interface};
 
 use crate::{bundled, midi_velocity, Note, Session};
 use bach_engine::sequencer::Transport;
+use bach_engine::Meter;
 
 /// The plugin library inside the VST3 bundle, or a failure that says how to build it.
 pub fn vst3_library() -> PathBuf {
@@ -151,6 +154,37 @@ impl IParameterChangesTrait for ParamChanges {
     }
 }
 
+/// The host's component handler: records the plugin's restart requests
+/// (`kLatencyChanged` when its latency changes) for the test to act on.
+#[derive(Default)]
+struct ComponentHandler {
+    /// The flags of every `restartComponent` call since the host last looked, or-ed.
+    restart: Cell<int32>,
+}
+
+impl Class for ComponentHandler {
+    type Interfaces = (IComponentHandler,);
+}
+
+impl IComponentHandlerTrait for ComponentHandler {
+    unsafe fn beginEdit(&self, _id: ParamID) -> tresult {
+        kResultOk
+    }
+
+    unsafe fn performEdit(&self, _id: ParamID, _value: ParamValue) -> tresult {
+        kResultOk
+    }
+
+    unsafe fn endEdit(&self, _id: ParamID) -> tresult {
+        kResultOk
+    }
+
+    unsafe fn restartComponent(&self, flags: int32) -> tresult {
+        self.restart.set(self.restart.get() | flags);
+        kResultOk
+    }
+}
+
 /// A memory stream for getState/setState.
 struct Stream {
     bytes: RefCell<Vec<u8>>,
@@ -241,6 +275,7 @@ pub struct Vst3Bach {
     processor: ComPtr<IAudioProcessor>,
     controller: ComPtr<IEditController>,
     component: ComPtr<IComponent>,
+    handler: ComWrapper<ComponentHandler>,
     sample_rate: f64,
     max_frames: u32,
     active: bool,
@@ -321,10 +356,18 @@ impl Vst3Bach {
                 );
             }
         }
+        // As hosts do: the plugin asks for restarts (a new latency) through it.
+        let handler = ComWrapper::new(ComponentHandler::default());
+        let handler_ptr = handler.to_com_ptr::<IComponentHandler>().unwrap();
+        assert_eq!(
+            unsafe { controller.setComponentHandler(handler_ptr.as_ptr()) },
+            kResultOk
+        );
         let mut me = Self {
             processor,
             controller,
             component,
+            handler,
             sample_rate,
             max_frames,
             active: false,
@@ -356,6 +399,23 @@ impl Vst3Bach {
             }
             self.active = false;
         }
+    }
+
+    /// The latency the plugin reports now (`IAudioProcessor::getLatencySamples`).
+    pub fn latency(&self) -> u32 {
+        unsafe { self.processor.getLatencySamples() }
+    }
+
+    /// Acts on the plugin's restart requests since the last call, as a host
+    /// does between blocks: for `kLatencyChanged`, deactivates and activates
+    /// it (and then reads the new latency). Returns the flags asked for.
+    pub fn host_requests(&mut self) -> i32 {
+        let flags = self.handler.restart.replace(0);
+        if flags & kLatencyChanged != 0 && self.active {
+            self.deactivate();
+            self.activate();
+        }
+        flags
     }
 
     /// Parameter id by title.
@@ -521,20 +581,66 @@ impl Vst3Bach {
     }
 
     /// Plays a session in buffers of `size` frames (cut at segment starts),
-    /// with `params` (id, plain value) sent in the first block.
+    /// with `params` (id, plain value) sent in the first block. With a
+    /// latency reported at the end, plays on (the transport as it last was,
+    /// no input) until the delayed output is all out, as the engine's
+    /// pretend host does.
     pub fn run(&mut self, session: &Session, size: u32, params: &[(ParamID, f64)]) -> Vec<Note> {
+        self.play_session(session, size, params, false)
+    }
+
+    /// Plays a session as [`Vst3Bach::run`] does, moving each block's notes
+    /// back by the latency the plugin reports after it (as a host
+    /// compensates it). Restart requests are left for the caller.
+    pub fn run_compensated(
+        &mut self,
+        session: &Session,
+        size: u32,
+        params: &[(ParamID, f64)],
+    ) -> Vec<Note> {
+        self.play_session(session, size, params, true)
+    }
+
+    fn play_session(
+        &mut self,
+        session: &Session,
+        size: u32,
+        params: &[(ParamID, f64)],
+        compensate: bool,
+    ) -> Vec<Note> {
         let normalized: Vec<(ParamID, f64)> = params
             .iter()
             .map(|&(id, plain)| (id, self.normalized(id, plain)))
             .collect();
         let mut out = Vec::new();
         let mut notes = Vec::new();
+        let block_done = |me: &Self, out: &mut Vec<Note>, from: usize| {
+            if compensate {
+                let latency = me.latency() as i64;
+                for n in &mut out[from..] {
+                    n.sample -= latency;
+                }
+            }
+        };
         for block in session.blocks(size) {
             notes.clear();
             notes.extend(block.notes.iter().map(|n| (block.offset(n), n.on, n.pitch)));
             let mut context = process_context(&block.transport, block.start, self.sample_rate);
             let p: &[(ParamID, f64)] = if block.start == 0 { &normalized } else { &[] };
+            let from = out.len();
             self.process(block.frames, &mut context, &notes, p, block.start, &mut out);
+            block_done(self, &mut out, from);
+        }
+        let tail_end = session.length + self.latency() as i64;
+        let mut start = session.length;
+        while start < tail_end {
+            let frames = (size as i64).min(tail_end - start) as u32;
+            let transport = session.transport_at(start);
+            let mut context = process_context(&transport, start, self.sample_rate);
+            let from = out.len();
+            self.process(frames, &mut context, &[], &[], start, &mut out);
+            block_done(self, &mut out, from);
+            start += frames as i64;
         }
         out
     }
@@ -552,8 +658,13 @@ pub fn process_context(t: &Transport, sample: i64, sample_rate: f64) -> ProcessC
     }
     c.tempo = t.tempo.unwrap_or(120.0);
     c.projectTimeMusic = t.pos_beats.unwrap_or(0.0);
-    c.timeSigNumerator = 4;
-    c.timeSigDenominator = 4;
+    let meter = t.meter.unwrap_or(Meter::COMMON);
+    c.timeSigNumerator = meter.numerator as i32;
+    c.timeSigDenominator = meter.denominator as i32;
+    if let Some(bar) = t.bar_start {
+        c.state |= kBarPositionValid;
+        c.barPositionMusic = bar;
+    }
     if let Some((a, b)) = t.loop_range {
         c.state |= kCycleActive | kCycleValid;
         c.cycleStartMusic = a;
