@@ -514,10 +514,6 @@ fn vst3_positions_off_the_grid_keep_the_grid() {
 }
 
 #[test]
-#[ignore = "known: CLAP's fixed-point song position, rounded down by more than the clock's \
-            float slack (EPSILON_SAMPLES, 1e-6 samples, engine/src/sequencer/clock.rs), puts \
-            steps a sample late (docs/plugin.md allows the builds one sample apart); a slack \
-            of 1e-3 samples would cover CLAP's resolution down to 1 bpm"]
 fn clap_positions_off_the_grid_keep_the_grid() {
     let s = off_grid_session();
     let mut clap = ClapBach::load(4096);

@@ -15,8 +15,11 @@ use super::Transport;
 /// A position jump (in beats) smaller than this is host rounding, not a seek.
 const MAX_DRIFT_BEATS: f64 = 0.01;
 
-/// Slack for float noise: a boundary computed as 6000.000000001 samples is 6000.
-const EPSILON_SAMPLES: f64 = 1e-6;
+/// Slack for rounding: a boundary computed as 6000.000000001 samples is
+/// 6000. CLAP sends song positions in fixed point (2^-31 of a beat), which
+/// can put a boundary up to about 6e-6 samples past the true one at 120 bpm
+/// (1.4e-4 at 1 bpm); 1e-3 covers every tempo a host may send.
+const EPSILON_SAMPLES: f64 = 1e-3;
 
 /// One stretch of constant tempo on the absolute sample timeline.
 #[derive(Clone, Copy, Debug, PartialEq)]
