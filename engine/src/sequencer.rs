@@ -103,6 +103,8 @@ pub struct Sequencer {
     key: KeyFollower,
     /// Samples of latency the lookahead adds (what the host is told).
     latency: u32,
+    /// The delay line plays out at the next block (after a reset).
+    flush_pending: bool,
 }
 
 impl Default for Sequencer {
@@ -131,6 +133,7 @@ impl Sequencer {
             bar_origin: 0.0,
             key: KeyFollower::default(),
             latency: 0,
+            flush_pending: false,
         }
     }
 
@@ -158,9 +161,10 @@ impl Sequencer {
         self.host_clock = None;
         self.scheduled = None;
         self.last = None;
-        // Waiting input still plays (its note-offs must pass); waiting grid
-        // changes belong to the grid being forgotten.
-        self.delay.clock.clear();
+        // Input waiting in the lookahead's delay line plays at the next
+        // block's first sample (its note-offs must pass, and time after a
+        // reset does not follow on); waiting grid changes are dropped.
+        self.flush_pending = true;
     }
 
     /// Forgets which input notes are held (after deactivation the host will
@@ -208,6 +212,13 @@ impl Sequencer {
         let silent = block.bypassed || model.voice_count() == 0;
         // Bypassed, input still passes, as late as the reported latency says.
         let pass = settings.pass_through || silent;
+        if self.flush_pending {
+            // After a reset: every note ends now, even with the new grid's
+            // restart still waiting in the delay line.
+            self.flush_pending = false;
+            self.flush(pass, settings.mode, out);
+            self.tracker.end_all(out, 0);
+        }
         let latency = self.wanted_latency(model, settings, block);
         if latency != self.latency {
             // A new delay: what waits plays now, every note ends, and the

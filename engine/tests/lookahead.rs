@@ -381,3 +381,61 @@ fn changing_the_lookahead_while_playing_leaves_nothing_hanging() {
         .collect();
     assert!(hanging(&voices).is_empty(), "{:?}", hanging(&voices));
 }
+
+/// A reset (the plugin deactivated, or its model replaced) with input still
+/// waiting in the delay line: the next block plays the waiting input at once
+/// and ends every voice, so nothing hangs though the time does not follow on.
+#[test]
+fn a_reset_plays_out_the_delay_line_and_ends_every_voice() {
+    let mut model = context_model(4);
+    let mut seq = Sequencer::new();
+    let mut out = EventBuffer::with_capacity(2048);
+    let s = settings(Horizon::Bar, KeyChoice::Auto);
+    let mut all: Vec<Timed> = Vec::new();
+    let frames = 512u32;
+    let mut collect = |start: i64, out: &EventBuffer, all: &mut Vec<Timed>| {
+        all.extend(out.events().iter().map(|e| Timed {
+            sample: start + e.offset as i64,
+            event: *e,
+        }));
+    };
+    for b in 0..200i64 {
+        let start = b * frames as i64;
+        let mut input = Vec::new();
+        if b % 20 == 0 {
+            input.push(InputEvent::note(0, true, 0, 72 + (b / 20 % 5) as u8, 90));
+        }
+        if b % 20 == 15 {
+            input.push(InputEvent::note(0, false, 0, 72 + (b / 20 % 5) as u8, 0));
+        }
+        let block = Block {
+            sample_rate: SAMPLE_RATE,
+            frames,
+            transport: Transport {
+                playing: true,
+                tempo: Some(120.0),
+                pos_beats: Some(start as f64 / samples_per_beat(120.0)),
+                ..Transport::default()
+            },
+            bypassed: false,
+        };
+        seq.process(&mut model, &s, &block, &input, &mut out);
+        collect(start, &out, &mut all);
+    }
+    assert!(seq.latency() > 0);
+    assert!(!hanging(&all).is_empty(), "notes sound before the reset");
+    seq.reset();
+    let block = Block {
+        sample_rate: SAMPLE_RATE,
+        frames,
+        transport: Transport {
+            playing: false,
+            tempo: Some(120.0),
+            ..Transport::default()
+        },
+        bypassed: false,
+    };
+    seq.process(&mut model, &s, &block, &[], &mut out);
+    collect(200 * frames as i64, &out, &mut all);
+    assert!(hanging(&all).is_empty(), "{:?}", hanging(&all));
+}

@@ -3,7 +3,8 @@
 //! sample rates from 22,050 to 192,000 Hz, duplicate note-ons, note-offs
 //! without note-ons, all-notes-off (CC 123), parameter changes mid-buffer and
 //! model swaps (state restore with another model, then reactivation) while
-//! playing. Invariants: every output event inside its buffer and in time
+//! playing, and meter changes (4/4, 3/4, 6/8, 2/2, 3/2, 7/8) with the Key and
+//! Lookahead parameters among those changed at random. Invariants: every output event inside its buffer and in time
 //! order; no hanging note once the session ends; and, through the
 //! `assert_process_allocs` debug build, no allocation in `process()`.
 //!
@@ -14,9 +15,10 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use bach_e2e::{
-    alloc_checked_library, clap_bundle, hanging, transport_event, with_model, ClapBach, Input, Note,
+    alloc_checked_library, clap_bundle, hanging, transport_event, transport_event_in, with_model,
+    ClapBach, Input, Note,
 };
-use bach_engine::{CoreKind, ModelMeta};
+use bach_engine::{CoreKind, Meter, ModelMeta};
 
 /// SplitMix64: small, seedable, good enough to drive a session.
 struct Gen(u64);
@@ -59,6 +61,7 @@ struct Stats {
     rate_changes: u64,
     cc123: u64,
     param_changes: u64,
+    meter_changes: u64,
 }
 
 /// The host's transport.
@@ -67,7 +70,12 @@ struct Transport {
     tempo: f64,
     beats: f64,
     looped: Option<(f64, f64)>,
+    /// The time signature; bars run from beat 0 in it.
+    meter: Meter,
 }
+
+/// Meters a host may switch to mid-song.
+const METERS: [(u8, u8); 6] = [(4, 4), (3, 4), (6, 8), (2, 2), (3, 2), (7, 8)];
 
 const RATES: [f64; 6] = [22_050.0, 44_100.0, 48_000.0, 88_200.0, 96_000.0, 192_000.0];
 const MAX_FRAMES: u32 = 8192;
@@ -104,6 +112,7 @@ fn session(plugin: &mut ClapBach, seed: u64, seconds: f64, model: &Path, stats: 
         tempo: 120.0,
         beats: 0.0,
         looped: None,
+        meter: Meter::COMMON,
     };
     // Keys the host holds down (CC 123 does not lift fingers).
     let mut held: BTreeSet<u8> = BTreeSet::new();
@@ -127,7 +136,11 @@ fn session(plugin: &mut ClapBach, seed: u64, seconds: f64, model: &Path, stats: 
                          out: &mut Vec<Note>,
                          stats: &mut Stats| {
         block.clear();
-        let transport = transport_event(tr.playing, tr.tempo, tr.beats, tr.looped);
+        let bar = tr.meter.bar_beats();
+        let bar_start = (tr.beats / bar).floor() * bar;
+        let transport = transport_event_in(
+            tr.playing, tr.tempo, tr.beats, tr.looped, tr.meter, bar_start,
+        );
         plugin.process_raw(frames, &transport, events, &mut block);
         let mut last = 0;
         for &(time, note) in &block {
@@ -160,6 +173,11 @@ fn session(plugin: &mut ClapBach, seed: u64, seconds: f64, model: &Path, stats: 
         if g.chance(0.006) {
             tr.tempo = g.range(40.0, 240.0);
             stats.tempo_changes += 1;
+        }
+        if g.chance(0.003) {
+            let (n, d) = METERS[g.below(METERS.len() as u64) as usize];
+            tr.meter = Meter::new(n, d);
+            stats.meter_changes += 1;
         }
         if g.chance(0.003) {
             tr.looped = match tr.looped {
@@ -327,7 +345,7 @@ fn session(plugin: &mut ClapBach, seed: u64, seconds: f64, model: &Path, stats: 
 
 fn report(name: &str, stats: &Stats) {
     println!(
-        "{name}: {} sessions, {:.0} simulated seconds ({:.1} h), {} buffers ({} empty), {} input events, {} output events; {} play/stop toggles, {} seeks, {} loop toggles, {} tempo changes, {} model swaps, {} sample-rate changes, {} CC 123, {} parameter changes",
+        "{name}: {} sessions, {:.0} simulated seconds ({:.1} h), {} buffers ({} empty), {} input events, {} output events; {} play/stop toggles, {} seeks, {} loop toggles, {} tempo changes, {} model swaps, {} sample-rate changes, {} CC 123, {} parameter changes, {} meter changes",
         stats.sessions,
         stats.seconds,
         stats.seconds / 3600.0,
@@ -343,6 +361,7 @@ fn report(name: &str, stats: &Stats) {
         stats.rate_changes,
         stats.cc123,
         stats.param_changes,
+        stats.meter_changes,
     );
 }
 
