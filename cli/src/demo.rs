@@ -1,7 +1,8 @@
 //! `bach demo`: the product's main job on a fresh machine with no files and
 //! no DAW. It harmonizes a built-in melody ([`crate::tunes`]) with the
-//! built-in chorale model at the plugin's default settings, and writes what
-//! it made as `demo.mid`, `demo.wav` and `demo.png`.
+//! built-in chorale model as `bach harmonize` does by default (the plugin's
+//! default settings, the whole melody known ahead, as offline harmonizing
+//! allows), and writes what it made as `demo.mid`, `demo.wav` and `demo.png`.
 
 use std::path::{Path, PathBuf};
 
@@ -27,12 +28,17 @@ pub struct DemoArgs {
 /// The three files' names.
 pub const FILES: [&str; 3] = ["demo.mid", "demo.wav", "demo.png"];
 
-/// The built-in tune `name` harmonized with the built-in model at the
-/// plugin's default settings.
+/// The built-in tune `name` harmonized with the built-in model as `bach
+/// harmonize` does by default: the plugin's default settings, with the
+/// whole melody known ahead.
 pub fn harmonize_tune(name: &str) -> Result<(&'static Tune, Offline)> {
     let tune = tunes::find(name).map_err(anyhow::Error::msg)?;
     let mut model = offline::voices_model(load_model(None)?)?;
-    let result = offline::harmonize(&mut model, &tune.score(), &Options::default())
+    let options = Options {
+        lookahead: bach_engine::Horizon::Whole,
+        ..Options::default()
+    };
+    let result = offline::harmonize(&mut model, &tune.score(), &options)
         .with_context(|| format!("cannot harmonize {}", tune.title))?;
     Ok((tune, result))
 }
