@@ -170,9 +170,11 @@ fn harmonize_keeps_the_melody_and_is_deterministic_per_seed() {
         "another seed, other voices"
     );
 
-    // The file holds what the library computes.
+    // The file holds what the library computes (the command's default
+    // lookahead is the whole melody).
     let opts = Options {
         seed: 5,
+        lookahead: bach_engine::Horizon::Whole,
         ..Options::default()
     };
     let lib = offline::harmonize(&mut model(), &read(&path), &opts).unwrap();
