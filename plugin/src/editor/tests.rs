@@ -181,7 +181,7 @@ fn every_text_the_window_can_show_has_glyphs() {
         "strict: no parallel fifths or octaves",
         "of silence, play",
         "2.0 beats",
-        "gru 2 × 256",
+        "gru 2 × 192",
         "2 bars",
         "Soprano",
         "Bass",
