@@ -393,7 +393,7 @@ fn a_reset_plays_out_the_delay_line_and_ends_every_voice() {
     let s = settings(Horizon::Bar, KeyChoice::Auto);
     let mut all: Vec<Timed> = Vec::new();
     let frames = 512u32;
-    let mut collect = |start: i64, out: &EventBuffer, all: &mut Vec<Timed>| {
+    let collect = |start: i64, out: &EventBuffer, all: &mut Vec<Timed>| {
         all.extend(out.events().iter().map(|e| Timed {
             sample: start + e.offset as i64,
             event: *e,

@@ -90,8 +90,8 @@ impl VoiceModel for Spy {
     ) -> &[Token] {
         let t = self.seen.len();
         self.seen.push(*ctx);
-        for v in 0..4 {
-            self.out[v] = clamp[v].unwrap_or(self.script[t * 4 + v]);
+        for (v, (out, clamp)) in self.out.iter_mut().zip(clamp).enumerate() {
+            *out = clamp.unwrap_or(self.script[t * 4 + v]);
         }
         &self.out
     }
