@@ -1,8 +1,9 @@
 //! Which key the harmony is in: set by hand, or followed from the melody.
 //!
 //! The one rule the plugin, the `bach` command and `bach-trainer harmony`
-//! share: with Auto, a [`KeyEstimator`] hears the newest melody step known
-//! (the current one, or the edge of the lookahead), a melody rest ends a
+//! share: with Auto, a [`KeyEstimator`] hears the melody step by step as it
+//! is harmonized (not the lookahead: the key is the melody's so far, so the
+//! plugin and the offline harmonizer follow it alike), a melody rest ends a
 //! phrase (where the key may change), and until the estimator has heard
 //! enough the melody's first note stands in as the tonic of a major key, so
 //! the first bar is not harmonized in C whatever the tune. Offline, with the
