@@ -725,7 +725,9 @@ impl Sequencer {
             let silence = (settings.silence_beats.max(0.0) / step_beats)
                 .round()
                 .max(1.0) as u32;
-            let turn_steps = settings.continue_bars.max(1) * model.bar_steps() as u32;
+            // Bars of the host's meter (a 4/4 bar is the 16 steps it always was).
+            let bar_steps = BarPosition::new(0, self.meter, step_beats).bar_steps as u32;
+            let turn_steps = settings.continue_bars.max(1) * bar_steps;
             if self
                 .turn
                 .after_step(self.input.top().is_some(), silence, turn_steps)

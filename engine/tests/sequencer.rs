@@ -575,6 +575,59 @@ fn continue_mode_listens_then_plays_then_listens() {
     assert_nothing_hangs(&events);
 }
 
+/// The model's turn lasts bars of the host's meter: in 3/4 and 6/8 a bar
+/// is 12 steps, in 3/2 it is 24.
+#[test]
+fn the_models_turn_lasts_bars_of_the_hosts_meter() {
+    for (meter, bar_steps) in [
+        (bach_engine::Meter::new(3, 4), 12),
+        (bach_engine::Meter::new(6, 8), 12),
+        (bach_engine::Meter::new(3, 2), 24),
+    ] {
+        let mut notes = Vec::new();
+        for (i, pitch) in [60u8, 62, 64, 65].into_iter().enumerate() {
+            let t = i as i64 * 12_000;
+            notes.push((t, true, pitch, 90));
+            notes.push((t + 11_000, false, pitch, 0));
+        }
+        let settings = Settings {
+            mode: Mode::Continue,
+            silence_beats: 1.0,
+            continue_bars: 2,
+            temperature: 0.0,
+            ..Settings::default()
+        };
+        let mut seg = play(0, 120.0, 0.0);
+        seg.meter = meter;
+        let session = Session {
+            segments: vec![seg],
+            notes: keys(notes),
+            length: 8 * 96_000,
+        };
+        let (events, seq) = run(&session, &mut Busy::new(), &settings, 512);
+        let generated = generated(&events);
+        let first = generated
+            .iter()
+            .filter(|e| e.event.on)
+            .map(|e| e.sample)
+            .min()
+            .expect("the model plays");
+        let last_off = generated
+            .iter()
+            .filter(|e| !e.event.on)
+            .map(|e| e.sample)
+            .max()
+            .unwrap();
+        assert_eq!(
+            last_off,
+            first + 2 * bar_steps * 6000,
+            "{meter:?}: two bars of {bar_steps} steps"
+        );
+        assert!(!seq.model_playing());
+        assert_nothing_hangs(&events);
+    }
+}
+
 #[test]
 fn playing_over_the_model_takes_the_turn_back() {
     let settings = Settings {

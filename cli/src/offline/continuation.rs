@@ -10,8 +10,9 @@ use super::{
 };
 use bach_engine::sequencer::session::{host_notes, voice_notes};
 
-/// Plays every note of `primer` to the sequencer in continue mode, then lets
-/// the model play `bars` bars (of the primer's last meter). The silence the
+/// Plays every note of `primer` to the sequencer in continue mode, in the
+/// primer's meters, then lets the model play `bars` bars (of the primer's
+/// last meter). The silence the
 /// model waits for is one step longer than the longest rest inside the
 /// primer, so it never cuts in before the primer is over. The output is the
 /// primer as read plus one part per voice with the continuation.
@@ -33,11 +34,12 @@ pub fn continue_from(
 
     let meter = primer.meter_at(primer_end);
     let bar_len = primer.bar_steps(&meter).round().max(1.0) as u32;
-    let model_bar = model.meta().bar_steps().unwrap_or(16).max(1) as u32;
     let total = bars * bar_len;
     let mut settings = opts.settings(Mode::Continue);
     settings.silence_beats = silence as f64 * primer.step_beats;
-    settings.continue_bars = total.div_ceil(model_bar);
+    // The sequencer counts the turn in bars of the meter the host (here,
+    // the file) is in when the turn starts: the primer's last meter.
+    settings.continue_bars = bars;
 
     let tempos = tempo_map(primer, opts.bpm);
     let timeline = Timeline::new(primer.step_beats, origin_beats(primer, model), &tempos);
@@ -46,7 +48,7 @@ pub fn continue_from(
     let start = primer_end + silence;
     let end_step = start + total;
     let length = timeline.sample_of_step(end_step);
-    let session = timeline.session(input, length);
+    let session = timeline.session_in_meters(input, length, &super::meters::regions(primer));
     let events = session.play(model, &settings)?;
     let voices = voice_notes(&events, &timeline, n, end_step);
 
