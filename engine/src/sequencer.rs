@@ -302,10 +302,7 @@ impl Sequencer {
         }
         let step_beats = model.step_beats();
         let bar = BarPosition::new(0, self.meter, step_beats);
-        let steps = settings
-            .lookahead
-            .steps(bar.beat_steps, bar.bar_steps)
-            .min(bar.bar_steps);
+        let steps = lookahead_steps(settings.lookahead, bar);
         let spb = samples_per_beat(block.sample_rate, sanitize_tempo(block.transport.tempo));
         let want = (steps as f64 * step_beats * spb).round().clamp(1.0, 1e7) as u32;
         let held = self.latency as f64;
@@ -648,10 +645,7 @@ impl Sequencer {
         self.key.hear(melody_now);
         let bar = BarPosition::new(position, self.meter, step_beats);
         let ahead = if self.latency > 0 && settings.mode == Mode::Harmonize {
-            let limit = settings
-                .lookahead
-                .steps(bar.beat_steps, bar.bar_steps)
-                .min(bar.bar_steps);
+            let limit = lookahead_steps(settings.lookahead, bar);
             self.ahead(k, step_beats, limit, settings.lookahead)
         } else {
             Ahead::off()
@@ -736,4 +730,12 @@ impl Sequencer {
             }
         }
     }
+}
+
+/// Steps of melody the lookahead holds back in a bar like `bar`: a beat or a
+/// bar (the whole melody is for offline use; live it is a bar).
+fn lookahead_steps(horizon: Horizon, bar: BarPosition) -> usize {
+    horizon
+        .steps(bar.beat_steps, bar.bar_steps)
+        .min(bar.bar_steps)
 }

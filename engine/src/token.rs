@@ -126,6 +126,18 @@ pub fn sounding(previous: Option<u8>, token: Token) -> Option<u8> {
     }
 }
 
+/// What one voice sounds at each step of its token line.
+pub fn sounding_line(tokens: impl IntoIterator<Item = Token>) -> Vec<Option<u8>> {
+    let mut now = None;
+    tokens
+        .into_iter()
+        .map(|t| {
+            now = sounding(now, t);
+            now
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -68,15 +68,7 @@ pub fn melody_line(piece: &Piece) -> Vec<Option<u8>> {
     let Piece::Voices { voices, tokens, .. } = piece else {
         return Vec::new();
     };
-    let mut now = None;
-    tokens
-        .iter()
-        .step_by((*voices).max(1))
-        .map(|t| {
-            now = bach_engine::token::sounding(now, *t);
-            now
-        })
-        .collect()
+    bach_engine::token::sounding_line(tokens.iter().step_by((*voices).max(1)).copied())
 }
 
 /// Encodes steps `start..start + steps` of `pieces`. Steps before `first_scored`

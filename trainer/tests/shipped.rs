@@ -99,6 +99,21 @@ const NOTTINGHAM_GRU_NADE: f64 = 2.1481;
 /// The shipped Nottingham GRU's test NLL as given in BENCHMARKS.md.
 const NOTTINGHAM_DOCUMENTED: f64 = 3.3575;
 
+/// `bach-trainer harmony` on the test split as the plugin plays by default
+/// (temperature 0.3, key Auto, strict voice leading), seed 1.
+fn default_settings(file: &str, dataset: std::path::PathBuf) -> HarmonyArgs {
+    HarmonyArgs {
+        model: model(file),
+        dataset,
+        split: Split::Test,
+        temperature: 0.3,
+        seeds: vec![1],
+        key: bach_trainer::harmony::KeySource::Auto,
+        free_voice_leading: false,
+        json: false,
+    }
+}
+
 /// The default harmonizer on the 77 test chorales, with their keys and
 /// meters, as the plugin plays it (key followed from the melody, strict
 /// voice leading), at every lookahead; seed 1 of the three BENCHMARKS.md
@@ -113,17 +128,7 @@ fn the_harmonizer_knows_key_and_meter_and_looks_ahead() {
     let Some(data) = common::shared("chorales/chorales.json") else {
         return;
     };
-    let args = HarmonyArgs {
-        model: model("chorale-satb.safetensors"),
-        dataset: data,
-        split: Split::Test,
-        temperature: 0.3,
-        seeds: vec![1],
-        key: bach_trainer::harmony::KeySource::Auto,
-        free_voice_leading: false,
-        json: false,
-    };
-    let r = report(&args).unwrap();
+    let r = report(&default_settings("chorale-satb.safetensors", data)).unwrap();
     assert_eq!(r.pieces, 77);
     // Better than the model it replaces on the same pieces (2.0233), and as documented.
     assert!(
@@ -174,17 +179,7 @@ fn the_previous_harmonizer_keeps_its_figures() {
     let Some(data) = common::shared("jsb16/Jsb16thSeparated.json") else {
         return;
     };
-    let args = HarmonyArgs {
-        model: model("chorale-satb-jsb16.safetensors"),
-        dataset: data,
-        split: Split::Test,
-        temperature: 0.3,
-        seeds: vec![1],
-        key: bach_trainer::harmony::KeySource::Auto,
-        free_voice_leading: false,
-        json: false,
-    };
-    let r = report(&args).unwrap();
+    let r = report(&default_settings("chorale-satb-jsb16.safetensors", data)).unwrap();
     assert_eq!(r.pieces, 77);
     assert!(r.parallels_ratio <= 2.0, "{:?}", r.model);
     assert!(r.model.consonant_strong_beats > 0.38, "{:?}", r.model);

@@ -9,7 +9,7 @@ use crate::ahead::{Ahead, Horizon};
 use crate::key::estimate_key;
 use crate::meter::BarPosition;
 use crate::model::StepContext;
-use crate::token::{sounding, Token};
+use crate::token::{sounding, sounding_line, Token};
 
 use super::{HarmonizeStep, KeyChoice, KeyFollower, Performer, VoiceModel};
 
@@ -61,14 +61,7 @@ pub fn harmonize_line<M: VoiceModel + ?Sized>(
     let voices = model.voice_count();
     let len = melody.len();
     let mut follower = KeyFollower::new(key_for(melody, key, horizon));
-    let mut now = None;
-    let line: Vec<Option<u8>> = melody
-        .iter()
-        .map(|t| {
-            now = sounding(now, *t);
-            now
-        })
-        .collect();
+    let line = sounding_line(melody.iter().copied());
     let mut out = Vec::with_capacity(len * voices);
     for t in 0..len {
         let bar = bars.get(t).copied().unwrap_or(BarPosition::common(t));

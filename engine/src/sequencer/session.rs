@@ -207,7 +207,7 @@ impl Session {
         let mut out = EventBuffer::with_capacity(MAX_OUTPUT);
         let mut input = Vec::with_capacity(256);
         let mut all = Vec::new();
-        for b in self.blocks(size) {
+        let mut play_block = |b: &HostBlock, sequencer: &mut Sequencer| {
             b.input(&mut input);
             let block = b.block();
             around(&mut || sequencer.process(model, settings, &block, &input, &mut out));
@@ -218,6 +218,10 @@ impl Session {
                 sample: b.start + event.offset as i64,
                 event: NoteEvent { offset: 0, ..event },
             }));
+            Ok(())
+        };
+        for b in self.blocks(size) {
+            play_block(&b, sequencer)?;
         }
         // With lookahead the output runs `latency` behind: the host plays on
         // (the transport as it last was, no input) until it is all out.
@@ -225,20 +229,13 @@ impl Session {
         let mut start = self.length;
         while start < tail_end {
             let frames = (size as i64).min(tail_end - start) as u32;
-            let block = Block {
-                sample_rate: SAMPLE_RATE,
+            let tail = HostBlock {
+                start,
                 frames,
                 transport: self.transport_at(start),
-                bypassed: false,
+                notes: &[],
             };
-            around(&mut || sequencer.process(model, settings, &block, &[], &mut out));
-            if out.dropped() > 0 {
-                return Err(Overflow(out.dropped()));
-            }
-            all.extend(out.events().iter().map(|&event| Timed {
-                sample: start + event.offset as i64,
-                event: NoteEvent { offset: 0, ..event },
-            }));
+            play_block(&tail, sequencer)?;
             start += frames as i64;
         }
         Ok(all)
