@@ -15,6 +15,7 @@ pub mod meter;
 pub mod midi;
 pub mod model;
 pub mod nn;
+pub mod organ;
 pub mod perform;
 pub mod pianoroll;
 pub mod sampling;
