@@ -1,10 +1,13 @@
 //! # bach-plugin
 //!
-//! Bach as a CLAP/VST3 MIDI effect. Insert it before an instrument: it plays
-//! the incoming melody with alto, tenor and bass from a recurrent model, on
-//! the host's 16th-note grid, or continues what was played. All timing lives
-//! in [`bach_engine::sequencer`]; this crate maps host events and transport to
-//! it, holds the parameters, swaps models in lock-free and draws the window.
+//! Bach as CLAP/VST3 plugins: it plays the incoming melody with alto, tenor
+//! and bass from a recurrent model, on the host's 16th-note grid, or
+//! continues what was played. Two plugins come from this one library
+//! ([`variant`]): **Bach**, a MIDI effect, and **Bach Instrument**, the same
+//! with a stereo output playing a preview organ (for Ableton Live). All
+//! timing lives in [`bach_engine::sequencer`]; this crate maps host events
+//! and transport to it, holds the parameters, swaps models in lock-free,
+//! plays the preview, records what was played for export and draws the window.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -16,19 +19,35 @@ use nice_plug::midi::{Channel, Key, VoiceID};
 use nice_plug::prelude::*;
 
 mod editor;
+pub mod export;
 pub mod library;
 pub mod params;
+mod preview;
+pub mod variant;
 
+use export::CapturedNote;
 use library::{Loaded, RollEvent, Shared};
-use params::BachParams;
+use params::{BachParams, PreviewParams};
+use preview::Preview;
+use variant::{Instrument, MidiEffect, Variant};
+
+/// The MIDI effect (for Bitwig, Reaper, FL Studio).
+pub type Bach = BachPlugin<MidiEffect>;
+/// The instrument (for Ableton Live, or to hear Bach with no instrument after it).
+pub type BachInstrument = BachPlugin<Instrument>;
 
 /// Most input events read per block (more are dropped, never reallocated).
 const MAX_INPUT: usize = 1024;
 /// Output events per block.
 const MAX_OUTPUT: usize = 2048;
 
-pub struct Bach {
-    params: Arc<BachParams>,
+pub struct BachPlugin<V: Variant> {
+    params: Arc<V::Params>,
+    /// The parameters both plugins share (inside `params`).
+    bach: Arc<BachParams>,
+    /// The preview voice's parameters and sound (the instrument only).
+    preview_params: Option<Arc<PreviewParams>>,
+    preview: Preview,
     shared: Arc<Shared>,
     model: Box<Loaded>,
     sequencer: Sequencer,
@@ -44,15 +63,21 @@ pub struct Bach {
     now: i64,
     /// The latency last told to the host, in samples.
     latency: u32,
+    /// Quarter notes played since the start, for the export's clock.
+    played_beats: f64,
 }
 
-impl Default for Bach {
+impl<V: Variant> Default for BachPlugin<V> {
     fn default() -> Self {
         let shared = Arc::new(Shared::default());
         let model = Loaded::default_model();
         shared.set_status(|s| s.info = Some(model.info.clone()));
+        let params = Arc::new(V::Params::default());
         Self {
-            params: Arc::new(BachParams::default()),
+            bach: V::bach(&params),
+            preview_params: V::preview(&params),
+            params,
+            preview: Preview::new(48_000.0),
             shared,
             model,
             sequencer: Sequencer::new(),
@@ -62,15 +87,16 @@ impl Default for Bach {
             sample_rate: 48_000.0,
             now: 0,
             latency: 0,
+            played_beats: 0.0,
         }
     }
 }
 
-impl Bach {
+impl<V: Variant> BachPlugin<V> {
     /// Makes the playing model match the project's saved choice (after a
     /// project or preset is opened). Runs in `activate`, off the audio thread.
     fn sync_model_choice(&mut self) {
-        let choice = match self.params.model.read() {
+        let choice = match self.bach.model.read() {
             Ok(c) => c.clone(),
             Err(_) => return,
         };
@@ -100,15 +126,14 @@ impl Bach {
     }
 }
 
-impl Plugin for Bach {
-    const NAME: &'static str = "Bach";
+impl<V: Variant> Plugin for BachPlugin<V> {
+    const NAME: &'static str = V::NAME;
     const VENDOR: &'static str = "Bach harmonizer";
     const URL: &'static str = "https://example.invalid/bach";
     const EMAIL: &'static str = "bach@example.invalid";
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
 
-    // A MIDI effect: no audio at all.
-    const AUDIO_IO_LAYOUTS: &'static [AudioIOLayout] = &[];
+    const AUDIO_IO_LAYOUTS: &'static [AudioIOLayout] = V::AUDIO_IO_LAYOUTS;
     // CCs too: a musician's sustain pedal and pitch bend must reach the
     // instrument, and a host's all-notes-off must end what Bach plays.
     const MIDI_INPUT: MidiConfig = MidiConfig::MidiCCs;
@@ -129,7 +154,11 @@ impl Plugin for Bach {
     type Editor = nice_plug_egui::EguiEditor<editor::App>;
 
     fn editor(&mut self, _async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
-        editor::create(self.params.clone(), self.shared.clone())
+        editor::create(
+            self.bach.clone(),
+            self.preview_params.clone(),
+            self.shared.clone(),
+        )
     }
 
     fn activate(
@@ -149,6 +178,8 @@ impl Plugin for Bach {
             .store(self.sample_rate, Ordering::Relaxed);
         self.shared.free_retired();
         self.sync_model_choice();
+        // A fixed array: built here, off the audio thread, at the host's rate.
+        self.preview = Preview::new(self.sample_rate);
         true
     }
 
@@ -157,11 +188,13 @@ impl Plugin for Bach {
         // host's view of held keys starts afresh too.
         self.sequencer.reset();
         self.sequencer.forget_input();
+        self.preview.release_all();
     }
 
     fn deactivate(&mut self) {
         self.sequencer.reset();
         self.sequencer.forget_input();
+        self.preview.silence();
     }
 
     fn process(
@@ -228,7 +261,7 @@ impl Plugin for Bach {
                 },
                 bar_start: t.bar_start_pos_beats(),
             },
-            bypassed: self.params.bypass.value(),
+            bypassed: self.bach.bypass.value(),
         };
         if let Some(tempo) = t.tempo {
             self.shared.tempo.store(tempo, Ordering::Relaxed);
@@ -248,8 +281,12 @@ impl Plugin for Bach {
             (None, ..) => (f64::NAN, 4.0),
         };
         self.shared.beats.store(beats, Ordering::Relaxed);
+        if let Some(m) = block.transport.meter {
+            let packed = (m.numerator as u32) << 8 | m.denominator as u32;
+            self.shared.meter.store(packed, Ordering::Relaxed);
+        }
         self.shared.beats_per_bar.store(per_bar, Ordering::Relaxed);
-        let settings = self.params.settings();
+        let settings = self.bach.settings();
         self.sequencer.process(
             &mut self.model.model,
             &settings,
@@ -270,6 +307,20 @@ impl Plugin for Bach {
             self.sequencer.key_estimated(),
             latency,
         );
+
+        // The export's clock: quarter notes as played, and where in the
+        // host's bar this block starts once the lookahead's delay is taken off.
+        let bpm = t
+            .tempo
+            .filter(|b| b.is_finite() && *b > 0.0)
+            .unwrap_or(120.0);
+        let beats_per_sample = bpm / 60.0 / self.sample_rate;
+        let bar_phase = match (t.pos_beats(), t.bar_start_pos_beats()) {
+            (Some(pos), bar_start) => {
+                pos - bar_start.unwrap_or(0.0) - latency as f64 * beats_per_sample
+            }
+            (None, _) => 0.0,
+        };
 
         let mut forward = self.forward.iter().peekable();
         for e in self.output.events() {
@@ -304,30 +355,50 @@ impl Plugin for Bach {
                     Source::Input => u8::MAX,
                 },
             });
+            let offset = e.offset as f64 * beats_per_sample;
+            self.shared.capture.record(CapturedNote {
+                beats: self.played_beats + offset,
+                bar_phase: bar_phase + offset,
+                on: e.on,
+                pitch: e.pitch,
+                velocity: e.velocity,
+                channel: e.channel,
+                source: e.source,
+            });
         }
         for f in forward {
             let _ = context.try_send_event(*f);
         }
+        if let Some(params) = &self.preview_params {
+            if self
+                .forward
+                .iter()
+                .any(|f| matches!(f, NoteEvent::MidiCC { cc: 120 | 123, .. }))
+            {
+                self.preview.release_all();
+            }
+            self.preview
+                .play(params, self.output.events(), buffer.as_slice());
+        }
+        self.played_beats += frames as f64 * beats_per_sample;
         self.now += frames as i64;
         self.shared.now.store(self.now as f64, Ordering::Relaxed);
         ProcessStatus::Normal
     }
 }
 
-impl ClapPlugin for Bach {
-    const CLAP_ID: &'static str = "org.bach-harmonizer.bach";
-    const CLAP_DESCRIPTION: Option<&'static str> =
-        Some("Adds alto, tenor and bass to a melody in the style of Bach's chorales");
+impl<V: Variant> ClapPlugin for BachPlugin<V> {
+    const CLAP_ID: &'static str = V::CLAP_ID;
+    const CLAP_DESCRIPTION: Option<&'static str> = Some(V::CLAP_DESCRIPTION);
     const CLAP_MANUAL_URL: Option<&'static str> = None;
     const CLAP_SUPPORT_URL: Option<&'static str> = None;
-    const CLAP_FEATURES: &'static [ClapFeature] = &[ClapFeature::NoteEffect, ClapFeature::Utility];
+    const CLAP_FEATURES: &'static [ClapFeature] = V::CLAP_FEATURES;
 }
 
-impl Vst3Plugin for Bach {
-    const VST3_CLASS_ID: [u8; 16] = *b"BachHarmonizer01";
-    const VST3_SUBCATEGORIES: &'static [Vst3SubCategory] =
-        &[Vst3SubCategory::Fx, Vst3SubCategory::Tools];
+impl<V: Variant> Vst3Plugin for BachPlugin<V> {
+    const VST3_CLASS_ID: [u8; 16] = V::VST3_CLASS_ID;
+    const VST3_SUBCATEGORIES: &'static [Vst3SubCategory] = V::VST3_SUBCATEGORIES;
 }
 
-nice_export_clap!(Bach);
-nice_export_vst3!(Bach);
+nice_export_clap!(Bach, BachInstrument);
+nice_export_vst3!(Bach, BachInstrument);

@@ -140,6 +140,10 @@ pub struct Shared {
     pub key_estimated: AtomicBool,
     /// The latency the lookahead adds, in samples, as told to the host.
     pub latency: AtomicU32,
+    /// The host's meter as `numerator << 8 | denominator` (0 for none yet).
+    pub meter: AtomicU32,
+    /// Every note sent, for "Save as MIDI" (a ring the audio thread writes).
+    pub capture: crate::export::Capture,
     /// The window's text (main/GUI threads only).
     pub status: Mutex<Status>,
 }
@@ -150,6 +154,8 @@ pub struct Status {
     pub loading: bool,
     pub error: Option<String>,
     pub notice: Option<String>,
+    /// What the last "Save as MIDI" did: Ok(what was saved) or Err(why not).
+    pub export: Option<Result<String, String>>,
 }
 
 impl Default for Shared {
@@ -166,6 +172,8 @@ impl Default for Shared {
             key: AtomicI32::new(-1),
             key_estimated: AtomicBool::new(false),
             latency: AtomicU32::new(0),
+            meter: AtomicU32::new(0),
+            capture: Default::default(),
             status: Mutex::new(Status::default()),
         }
     }
@@ -178,6 +186,13 @@ impl Shared {
         self.key.store(index, Ordering::Relaxed);
         self.key_estimated.store(estimated, Ordering::Relaxed);
         self.latency.store(latency, Ordering::Relaxed);
+    }
+
+    /// The host's meter, as last published (4/4 before any).
+    pub fn meter(&self) -> bach_engine::Meter {
+        let packed = self.meter.load(Ordering::Relaxed);
+        bach_engine::Meter::checked((packed >> 8) as i64, (packed & 0xff) as i64)
+            .unwrap_or(bach_engine::Meter::COMMON)
     }
 
     /// The key in use and whether it was estimated, as last published.
@@ -198,12 +213,12 @@ impl Shared {
         }
     }
 
-    /// Loads `path` on a new thread; on success the model goes to the audio
+    /// Loads a model on a new thread; on success it goes to the audio
     /// thread and becomes the project's choice, on failure the error is shown
     /// and the current model keeps playing.
     pub fn load_in_background(
         self: &Arc<Self>,
-        path: PathBuf,
+        wanted: ModelChoice,
         choice: Arc<std::sync::RwLock<ModelChoice>>,
     ) {
         let shared = self.clone();
@@ -215,7 +230,7 @@ impl Shared {
             .name("bach-model-loader".into())
             .spawn(move || {
                 shared.free_retired();
-                let result = Loaded::load(&ModelChoice::File(path.clone()));
+                let result = Loaded::load(&wanted);
                 match result {
                     Ok(loaded) => {
                         let info = loaded.info.clone();
@@ -231,7 +246,7 @@ impl Shared {
                             }
                         }
                         if let Ok(mut c) = choice.write() {
-                            *c = ModelChoice::File(path);
+                            *c = wanted;
                         }
                         shared.set_status(|s| {
                             s.info = Some(info);
@@ -241,7 +256,7 @@ impl Shared {
                     }
                     Err(e) => shared.set_status(|s| {
                         s.loading = false;
-                        s.error = Some(format!("{}: {e}", path.display()));
+                        s.error = Some(format!("{wanted}: {e}"));
                     }),
                 }
             });

@@ -123,6 +123,9 @@ pub fn fill_missing(params: &mut std::collections::BTreeMap<String, ParamValue>)
     }
 }
 
+/// The window's size in logical pixels.
+pub const WINDOW: (f64, f64) = (720.0, 860.0);
+
 #[derive(Params)]
 pub struct BachParams {
     /// Window size (not saved: nice-plug-egui's state is not persistable).
@@ -173,6 +176,45 @@ pub struct BachParams {
     pub lookahead: EnumParam<LookaheadParam>,
 }
 
+/// The preview voice's controls (the Bach Instrument only).
+#[derive(Params)]
+pub struct PreviewParams {
+    #[id = "preview"]
+    pub on: BoolParam,
+    #[id = "preview_volume"]
+    pub volume: FloatParam,
+}
+
+impl Default for PreviewParams {
+    fn default() -> Self {
+        Self {
+            on: BoolParam::new("Preview voice", true),
+            volume: FloatParam::new(
+                "Preview volume",
+                util::db_to_gain(-6.0),
+                FloatRange::Skewed {
+                    min: util::db_to_gain(-60.0),
+                    max: util::db_to_gain(6.0),
+                    factor: FloatRange::gain_skew_factor(-60.0, 6.0),
+                },
+            )
+            .with_unit(" dB")
+            .with_value_to_string(formatters::v2s_f32_gain_to_db(1))
+            .with_string_to_value(formatters::s2v_f32_gain_to_db()),
+        }
+    }
+}
+
+/// The Bach Instrument's parameters: every one of Bach's, with the same ids
+/// (so a project moves between the two plugins), and the preview voice's.
+#[derive(Params, Default)]
+pub struct InstrumentParams {
+    #[nested]
+    pub bach: Arc<BachParams>,
+    #[nested(group = "Preview")]
+    pub preview: Arc<PreviewParams>,
+}
+
 fn channel(name: &str, default: i32) -> IntParam {
     IntParam::new(name, default, IntRange::Linear { min: 1, max: 16 })
 }
@@ -180,7 +222,7 @@ fn channel(name: &str, default: i32) -> IntParam {
 impl Default for BachParams {
     fn default() -> Self {
         Self {
-            editor_state: EguiEditorState::from_size(LogicalSize::new(720.0, 760.0), 1.0),
+            editor_state: EguiEditorState::from_size(LogicalSize::new(WINDOW.0, WINDOW.1), 1.0),
             model: Arc::new(RwLock::new(ModelChoice::default())),
             bypass: BoolParam::new("Bypass", false).make_bypass(),
             mode: EnumParam::new("Mode", ModeParam::Harmonize),

@@ -33,6 +33,18 @@ pub const LOOKAHEAD: &str = "How far ahead Bach hears your melody before it harm
 pub const ROLL: &str = "The last four bars: your melody in grey, each voice Bach adds in its \
                         colour. Bar numbers come from the host's transport.";
 
+pub const PICKER: &str = "The models built into Bach, with what they are and their score on \
+                          the test pieces (lower is better).";
+pub const BROWSE: &str = "Choose a model file that bach-trainer wrote, in your system's file \
+                          dialog. Where no dialog opens, type its path in the field and press \
+                          Load.";
+pub const PREVIEW: &str = "The Bach Instrument's own organ: hear the harmony with no \
+                           instrument after Bach, each voice in its place (soprano left, bass \
+                           right). Turn it off when another track plays Bach's MIDI.";
+pub const EXPORT: &str = "Save the last bars Bach played, your melody and each voice on its \
+                          own track, as a MIDI file with the tempo and meter, to drag into \
+                          your song.";
+
 /// Every tooltip, for the font-coverage test.
 #[cfg(test)]
 pub const ALL: &[&str] = &[
@@ -49,4 +61,8 @@ pub const ALL: &[&str] = &[
     KEY,
     LOOKAHEAD,
     ROLL,
+    PICKER,
+    BROWSE,
+    PREVIEW,
+    EXPORT,
 ];

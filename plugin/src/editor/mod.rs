@@ -3,6 +3,7 @@
 //! only; it talks to the audio thread through parameters, lock-free queues
 //! and atomics (`library::Shared`).
 
+use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -17,9 +18,11 @@ use nice_plug_egui::{
     create_egui_editor, EguiEditor, EguiNiceSettings, Frame, NiceEguiApp, RepaintNotifier,
 };
 
-use crate::library::{is_model_path, ModelInfo, Shared, Status};
-use crate::params::{BachParams, KeyParam, LookaheadParam, ModeParam};
+use crate::export::{self, CapturedNote};
+use crate::library::{is_model_path, Loaded, ModelChoice, ModelInfo, Shared, Status, EMBEDDED};
+use crate::params::{BachParams, KeyParam, LookaheadParam, ModeParam, PreviewParams};
 
+mod dialog;
 pub mod fonts;
 mod help;
 mod roll;
@@ -28,20 +31,41 @@ use roll::{Roll, COLOURS};
 
 pub struct App {
     params: Arc<BachParams>,
+    /// The preview voice's controls, for the instrument.
+    preview: Option<Arc<PreviewParams>>,
     shared: Arc<Shared>,
     context: Option<GuiContext>,
     path: String,
     roll: Roll,
+    /// The built-in models, described once the picker is first drawn.
+    embedded: Option<Vec<ModelInfo>>,
+    /// What Bach played, drained from the audio thread's ring each frame.
+    played: VecDeque<CapturedNote>,
+    /// How many bars "Save as MIDI" takes.
+    export_bars: u32,
 }
 
-pub fn create(params: Arc<BachParams>, shared: Arc<Shared>) -> Option<EguiEditor<App>> {
+pub fn create(
+    params: Arc<BachParams>,
+    preview: Option<Arc<PreviewParams>>,
+    shared: Arc<Shared>,
+) -> Option<EguiEditor<App>> {
     let state = params.editor_state.clone();
     create_egui_editor(
         state,
         RepaintNotifier::new(),
         EguiNiceSettings::default(),
-        App::new(params, shared),
+        App::new(params, preview, shared),
     )
+}
+
+/// How the picker names a model: its name, kind and test score.
+pub fn model_label(info: &ModelInfo) -> String {
+    let score = info
+        .test_nll
+        .map(|n| format!("test NLL {n:.3}"))
+        .unwrap_or_else(|| "no test score".into());
+    format!("{} — {} — {score}", info.name, info.kind)
 }
 
 /// Fonts and text sizes: readable at the host's normal scale.
@@ -183,27 +207,28 @@ pub fn model_limits(info: &ModelInfo) -> Vec<&'static str> {
 }
 
 impl App {
-    fn new(params: Arc<BachParams>, shared: Arc<Shared>) -> Self {
+    fn new(
+        params: Arc<BachParams>,
+        preview: Option<Arc<PreviewParams>>,
+        shared: Arc<Shared>,
+    ) -> Self {
         Self {
             params,
+            preview,
             shared,
             context: None,
             path: String::new(),
             roll: Roll::default(),
+            embedded: None,
+            played: VecDeque::new(),
+            export_bars: 8,
         }
     }
 
     fn model_line(&self, ui: &mut egui::Ui, status: &Status) {
         match &status.info {
             Some(info) => {
-                let score = info
-                    .test_nll
-                    .map(|n| format!("test NLL {n:.3}"))
-                    .unwrap_or_else(|| "no test score".into());
-                ui.label(
-                    RichText::new(format!("Model: {} — {} — {score}", info.name, info.kind))
-                        .strong(),
-                );
+                ui.label(RichText::new(format!("Model: {}", model_label(info))).strong());
                 ui.label(format!("from {}", info.choice));
                 let limits = model_limits(info);
                 if !limits.is_empty() {
@@ -216,6 +241,57 @@ impl App {
         }
         if let Some(notice) = &status.notice {
             ui.colored_label(Color32::from_rgb(240, 180, 60), notice);
+        }
+    }
+
+    /// The built-in models to choose from, and the file dialog.
+    fn picker_line(&mut self, ui: &mut egui::Ui, status: &Status) {
+        let embedded = self.embedded.get_or_insert_with(|| {
+            EMBEDDED
+                .iter()
+                .filter_map(|(name, _)| {
+                    Loaded::load(&ModelChoice::Embedded(name.to_string()))
+                        .ok()
+                        .map(|m| m.info.clone())
+                })
+                .collect()
+        });
+        let current = status.info.as_ref().map(|i| &i.choice);
+        let mut wanted = None;
+        ui.horizontal(|ui| {
+            ui.label("Built in").on_hover_text(help::PICKER);
+            let shown = embedded
+                .iter()
+                .find(|i| Some(&i.choice) == current)
+                .map(|i| i.name.clone())
+                .unwrap_or_else(|| "choose…".into());
+            egui::ComboBox::from_id_salt("embedded")
+                .selected_text(shown)
+                .width(260.0)
+                .show_ui(ui, |ui| {
+                    for info in embedded.iter() {
+                        let chosen = Some(&info.choice) == current;
+                        if ui.selectable_label(chosen, model_label(info)).clicked() && !chosen {
+                            wanted = Some(info.choice.clone());
+                        }
+                    }
+                })
+                .response
+                .on_hover_text(help::PICKER);
+            let browse = ui
+                .add_enabled(!status.loading, egui::Button::new("Load model…"))
+                .on_hover_text(help::BROWSE);
+            if browse.clicked() {
+                let shared = self.shared.clone();
+                let choice = self.params.model.clone();
+                dialog::open_model(move |path| {
+                    shared.load_in_background(ModelChoice::File(path), choice)
+                });
+            }
+        });
+        if let Some(choice) = wanted {
+            self.shared
+                .load_in_background(choice, self.params.model.clone());
         }
     }
 
@@ -233,7 +309,7 @@ impl App {
                 .clicked()
             {
                 self.shared
-                    .load_in_background(path, self.params.model.clone());
+                    .load_in_background(ModelChoice::File(path), self.params.model.clone());
             }
             if status.loading {
                 ui.spinner();
@@ -351,7 +427,59 @@ impl App {
                 ui.label("Bypass").on_hover_text(help::BYPASS);
                 toggle(ui, setter, &p.bypass, "bypassed", help::BYPASS);
                 ui.end_row();
+
+                if let Some(preview) = &self.preview {
+                    ui.label("Preview").on_hover_text(help::PREVIEW);
+                    ui.horizontal(|ui| {
+                        toggle(ui, setter, &preview.on, "organ plays", help::PREVIEW);
+                        ui.add(ParamSlider::for_param(&preview.volume, setter).with_width(140.0))
+                            .on_hover_text(help::PREVIEW);
+                    });
+                    ui.end_row();
+                }
             });
+    }
+
+    /// "Save as MIDI": the last bars played, through a save dialog, written
+    /// on the dialog's thread.
+    fn export_line(&mut self, ui: &mut egui::Ui, status: &Status) {
+        ui.horizontal(|ui| {
+            ui.label("Export").on_hover_text(help::EXPORT);
+            ui.label("the last");
+            ui.add(egui::DragValue::new(&mut self.export_bars).range(1..=64))
+                .on_hover_text(help::EXPORT);
+            ui.label("bars");
+            let any = self.played.iter().any(|n| n.on);
+            let save = ui
+                .add_enabled(any, egui::Button::new("Save as MIDI…"))
+                .on_hover_text(help::EXPORT);
+            // The score is taken when the button is pressed: the bars just heard.
+            let notes: Vec<CapturedNote> = match save.clicked() {
+                true => self.played.iter().copied().collect(),
+                false => Vec::new(),
+            };
+            let meter = self.shared.meter();
+            let bpm = self.shared.tempo.load(Ordering::Relaxed);
+            if let Some(score) = export::score(&notes, self.export_bars, meter, bpm) {
+                let shared = self.shared.clone();
+                let bars = self.export_bars;
+                dialog::save_midi(move |path| {
+                    let result = export::save(&path, &score)
+                        .map(|()| format!("Saved {bars} bars to {}", path.display()))
+                        .map_err(|e| format!("Not saved: {e}"));
+                    shared.set_status(|s| s.export = Some(result));
+                });
+            }
+        });
+        match &status.export {
+            Some(Ok(done)) => {
+                ui.label(done);
+            }
+            Some(Err(why)) => {
+                ui.colored_label(Color32::from_rgb(240, 90, 90), why);
+            }
+            None => {}
+        }
     }
 
     /// The whole window, given a way to set parameters.
@@ -374,9 +502,11 @@ impl App {
     fn panel(&mut self, ui: &mut egui::Ui, setter: &ParamSetter, status: &Status) {
         ui.heading("Bach — chorale harmonizer");
         self.model_line(ui, status);
+        self.picker_line(ui, status);
         self.load_line(ui, status);
         ui.separator();
         self.controls(ui, setter);
+        self.export_line(ui, status);
         ui.separator();
         Roll::legend(ui);
         self.roll.show(ui, &self.shared).on_hover_text(help::ROLL);
@@ -402,6 +532,7 @@ impl NiceEguiApp for App {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut Frame) {
         self.shared.free_retired();
         self.roll.drain(&self.shared);
+        self.shared.capture.drain_into(&mut self.played);
         let Some(context) = self.context.clone() else {
             return;
         };

@@ -46,7 +46,13 @@ fn drawn_texts(app: &mut App) -> Vec<String> {
     let mut texts = Vec::new();
     for _ in 0..3 {
         let input = egui::RawInput {
-            screen_rect: Some(Rect::from_min_size(Pos2::ZERO, egui::vec2(720.0, 760.0))),
+            screen_rect: Some(Rect::from_min_size(
+                Pos2::ZERO,
+                egui::vec2(
+                    crate::params::WINDOW.0 as f32,
+                    crate::params::WINDOW.1 as f32,
+                ),
+            )),
             ..Default::default()
         };
         let output = ctx.run_ui(input, |ui| app.draw(ui, &setter));
@@ -145,7 +151,7 @@ fn every_text_the_window_can_show_has_glyphs() {
         s.error = error;
         s.loading = true;
     });
-    let mut app = App::new(params.clone(), shared);
+    let mut app = App::new(params.clone(), None, shared);
     let drawn = drawn_texts(&mut app);
 
     let mut all = drawn.clone();
@@ -209,7 +215,7 @@ fn the_window_names_the_key_in_use_and_the_lookahead_delay() {
     let shared = Arc::new(Shared::default());
     let d_major = bach_engine::Key::parse("D major").unwrap();
     shared.publish(Some(d_major), true, 24_000);
-    let mut app = App::new(params.clone(), shared.clone());
+    let mut app = App::new(params.clone(), None, shared.clone());
     let joined = drawn_texts(&mut app).join("\n");
     assert!(joined.contains("Key: D major (auto)"), "{joined}");
     assert!(
@@ -256,7 +262,7 @@ fn the_window_says_what_the_model_cannot_use() {
 
         let shared = Arc::new(Shared::default());
         shared.set_status(|s| s.info = Some(info.clone()));
-        let mut app = App::new(Arc::new(BachParams::default()), shared);
+        let mut app = App::new(Arc::new(BachParams::default()), None, shared);
         let drawn = drawn_texts(&mut app).join("\n");
         let mut fonts = Fonts::new(TextOptions::default(), fonts::definitions());
         assert!(missing(&mut fonts, &drawn).is_empty());
@@ -266,4 +272,52 @@ fn the_window_says_what_the_model_cannot_use() {
             assert!(!drawn.contains("This model"), "{drawn}");
         }
     }
+}
+
+#[test]
+fn the_instrument_shows_its_preview_and_both_offer_models_and_export() {
+    let shared = Arc::new(Shared::default());
+    shared.set_status(|s| s.info = Some(Loaded::default_model().info));
+    let preview = Arc::new(crate::params::PreviewParams::default());
+    let mut instrument = App::new(
+        Arc::new(BachParams::default()),
+        Some(preview),
+        shared.clone(),
+    );
+    let drawn = drawn_texts(&mut instrument).join("\n");
+    for expected in [
+        "Preview",
+        "organ plays",
+        "-6.0 dB",
+        "Built in",
+        "Load model…",
+        "Export",
+        "Save as MIDI…",
+    ] {
+        assert!(drawn.contains(expected), "{expected:?} not in:\n{drawn}");
+    }
+    let mut fonts = Fonts::new(TextOptions::default(), fonts::definitions());
+    assert!(missing(&mut fonts, &drawn).is_empty());
+    // The picker names each built-in model with its kind and score.
+    let labels: Vec<String> = instrument
+        .embedded
+        .as_ref()
+        .expect("described once drawn")
+        .iter()
+        .map(model_label)
+        .collect();
+    assert_eq!(labels.len(), EMBEDDED.len());
+    assert!(
+        labels[0].starts_with("chorale-satb — 4 voices"),
+        "{labels:?}"
+    );
+    assert!(labels[0].contains("test NLL 2.2"), "{labels:?}");
+
+    // The MIDI effect has no preview; an export's outcome is shown in words.
+    shared.set_status(|s| s.export = Some(Err("Not saved: no room".into())));
+    let mut effect = App::new(Arc::new(BachParams::default()), None, shared);
+    let drawn = drawn_texts(&mut effect).join("\n");
+    assert!(!drawn.contains("organ plays"), "{drawn}");
+    assert!(drawn.contains("Save as MIDI…"));
+    assert!(drawn.contains("Not saved: no room"));
 }
