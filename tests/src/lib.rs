@@ -16,7 +16,9 @@ use clack_host::events::event_types::{
 use clack_host::events::io::EventBuffer;
 use clack_host::events::{EventFlags, EventHeader, Match, Pckn};
 use clack_host::prelude::*;
-use clack_host::process::audio_buffers::{InputAudioBuffers, OutputAudioBuffers};
+use clack_host::process::audio_buffers::{
+    AudioPortBuffer, AudioPortBufferType, AudioPorts, InputAudioBuffers, OutputAudioBuffers,
+};
 use clack_host::utils::{BeatTime, ClapId, SecondsTime};
 
 pub mod vst3_host;
@@ -39,6 +41,12 @@ pub fn bundled(name: &str) -> PathBuf {
         .unwrap_or_else(|| root.join("target"));
     target.join("bundled").join(name)
 }
+
+/// The two plugins the library exports: their CLAP ids, and their VST3 class names.
+pub const BACH_ID: &str = "org.bach-harmonizer.bach";
+pub const INSTRUMENT_ID: &str = "org.bach-harmonizer.bach-instrument";
+pub const BACH_NAME: &str = "Bach";
+pub const INSTRUMENT_NAME: &str = "Bach Instrument";
 
 /// The CLAP bundle, or a failure that says how to build it.
 pub fn clap_bundle() -> PathBuf {
@@ -218,25 +226,44 @@ pub struct ClapBach {
     /// Raw MIDI messages (CCs, pitch bend...) the last `process_raw` call sent,
     /// with their times in the block.
     pub midi_out: Vec<(u32, [u8; 3])>,
+    /// Stereo output channels the plugin has (0 for the MIDI effect).
+    outputs: usize,
+    /// Every sample of audio the plugin wrote, per channel, in order.
+    pub audio: [Vec<f32>; 2],
 }
 
 impl ClapBach {
+    /// The MIDI effect from the release bundle.
     pub fn load(max_frames: u32) -> Self {
         Self::load_from(&clap_bundle(), max_frames)
     }
 
-    /// Loads the plugin from any CLAP library (the allocation-checked debug build, say).
+    /// The instrument from the release bundle.
+    pub fn load_instrument(max_frames: u32) -> Self {
+        Self::load_plugin(&clap_bundle(), INSTRUMENT_ID, max_frames)
+    }
+
+    /// Loads the MIDI effect from any CLAP library (the allocation-checked debug build, say).
     pub fn load_from(path: &std::path::Path, max_frames: u32) -> Self {
+        Self::load_plugin(path, BACH_ID, max_frames)
+    }
+
+    /// Loads the plugin with CLAP id `id` from a CLAP library.
+    pub fn load_plugin(path: &std::path::Path, id: &str, max_frames: u32) -> Self {
         // SAFETY: loading our own freshly built plugin library. It is never
         // unloaded: the framework's helper threads may outlive an instance.
         let entry: &'static PluginEntry = Box::leak(Box::new(
             unsafe { PluginEntry::load(path) }.expect("load the .clap"),
         ));
         let factory = entry.get_plugin_factory().expect("a plugin factory");
-        let id = factory
+        let ids: Vec<CString> = factory
             .plugin_descriptors()
-            .find_map(|d| d.id().map(CString::from))
-            .expect("one plugin");
+            .filter_map(|d| d.id().map(CString::from))
+            .collect();
+        let id = ids
+            .into_iter()
+            .find(|i| i.to_bytes() == id.as_bytes())
+            .unwrap_or_else(|| panic!("no plugin {id} in {}", path.display()));
         let info = HostInfo::new("bach-e2e", "bach", "https://example.invalid", "0.1").unwrap();
         let instance = PluginInstance::<Host>::new(
             |_| Shared::default(),
@@ -252,9 +279,56 @@ impl ClapBach {
             max_frames,
             sample_rate: SR,
             midi_out: Vec::new(),
+            outputs: if id.to_bytes() == INSTRUMENT_ID.as_bytes() {
+                2
+            } else {
+                0
+            },
+            audio: [Vec::new(), Vec::new()],
         };
         me.activate();
         me
+    }
+
+    /// One process call with audio outputs as the plugin has them; what it
+    /// wrote is appended to [`ClapBach::audio`].
+    fn run_block(
+        &mut self,
+        frames: u32,
+        transport: &TransportEvent,
+        input: &EventBuffer,
+        output: &mut EventBuffer,
+    ) {
+        // SAFETY: no audio inputs at all, so every buffer is long enough.
+        let audio_in = unsafe { InputAudioBuffers::from_raw_buffers(&[], frames) };
+        // Filled with a value no plugin writes by chance: a channel left
+        // unwritten shows in the checks.
+        let mut channels = vec![vec![f32::NAN; frames as usize]; self.outputs];
+        let mut ports = AudioPorts::with_capacity(self.outputs, 1);
+        let mut audio_out = if self.outputs == 0 {
+            OutputAudioBuffers::empty()
+        } else {
+            ports.with_output_buffers([AudioPortBuffer {
+                latency: 0,
+                channels: AudioPortBufferType::f32_output_only(
+                    channels.iter_mut().map(|c| c.as_mut_slice()),
+                ),
+            }])
+        };
+        let processor = self.processor.as_mut().expect("active");
+        processor
+            .process(
+                &audio_in,
+                &mut audio_out,
+                &input.as_input(),
+                &mut output.as_output(),
+                None,
+                Some(transport),
+            )
+            .expect("process");
+        for (all, block) in self.audio.iter_mut().zip(&channels) {
+            all.extend_from_slice(block);
+        }
     }
 
     pub fn activate(&mut self) {
@@ -389,20 +463,7 @@ impl ClapBach {
             }
         }
         let mut output = EventBuffer::with_capacity(256);
-        // SAFETY: no audio buffers at all, so every buffer is long enough.
-        let audio_in = unsafe { InputAudioBuffers::from_raw_buffers(&[], frames) };
-        let mut audio_out = OutputAudioBuffers::empty();
-        let processor = self.processor.as_mut().expect("active");
-        processor
-            .process(
-                &audio_in,
-                &mut audio_out,
-                &input.as_input(),
-                &mut output.as_output(),
-                None,
-                Some(transport),
-            )
-            .expect("process");
+        self.run_block(frames, transport, &input, &mut output);
         for event in output.iter() {
             let time = event.header().time();
             if let Some(e) = event.as_event::<NoteOnEvent>() {
@@ -460,20 +521,7 @@ impl ClapBach {
             }
         }
         let mut output = EventBuffer::with_capacity(256);
-        // SAFETY: no audio buffers at all, so every buffer is long enough.
-        let audio_in = unsafe { InputAudioBuffers::from_raw_buffers(&[], frames) };
-        let mut audio_out = OutputAudioBuffers::empty();
-        let processor = self.processor.as_mut().expect("active");
-        processor
-            .process(
-                &audio_in,
-                &mut audio_out,
-                &input.as_input(),
-                &mut output.as_output(),
-                None,
-                Some(transport),
-            )
-            .expect("process");
+        self.run_block(frames, transport, &input, &mut output);
         self.midi_out.clear();
         for event in output.iter() {
             let time = event.header().time();

@@ -17,11 +17,12 @@ use vst3::Steinberg::Vst::ProcessContext_::StatesAndFlags_::{
 };
 use vst3::Steinberg::Vst::RestartFlags_::kLatencyChanged;
 use vst3::Steinberg::Vst::{
-    BusDirections_, Event, IAudioProcessor, IAudioProcessorTrait, IComponent, IComponentHandler,
-    IComponentHandlerTrait, IComponentTrait, IEditController, IEditControllerTrait, IEventList,
-    IEventListTrait, IParamValueQueue, IParamValueQueueTrait, IParameterChanges,
-    IParameterChangesTrait, MediaTypes_, NoteOffEvent, NoteOnEvent, ParamID, ParamValue,
-    ParameterInfo, ProcessContext, ProcessData, ProcessModes_, ProcessSetup, SymbolicSampleSizes_,
+    AudioBusBuffers, AudioBusBuffers__type0, BusDirections_, Event, IAudioProcessor,
+    IAudioProcessorTrait, IComponent, IComponentHandler, IComponentHandlerTrait, IComponentTrait,
+    IEditController, IEditControllerTrait, IEventList, IEventListTrait, IParamValueQueue,
+    IParamValueQueueTrait, IParameterChanges, IParameterChangesTrait, MediaTypes_, NoteOffEvent,
+    NoteOnEvent, ParamID, ParamValue, ParameterInfo, ProcessContext, ProcessData, ProcessModes_,
+    ProcessSetup, SymbolicSampleSizes_,
 };
 use vst3::Steinberg::{
     int32, int64, kInvalidArgument, kResultFalse, kResultOk, tresult, IBStream, IBStreamTrait,
@@ -279,17 +280,39 @@ pub struct Vst3Bach {
     sample_rate: f64,
     max_frames: u32,
     active: bool,
+    /// Audio output channels (0 for the MIDI effect, 2 for the instrument).
+    outputs: usize,
+    /// Every sample of audio the plugin wrote, per channel, in order.
+    pub audio: [Vec<f32>; 2],
 }
 
 type EntryFn = unsafe extern "C" fn(*mut c_void) -> bool;
 type FactoryFn = unsafe extern "system" fn() -> *mut c_void;
 
 impl Vst3Bach {
+    /// The MIDI effect from the release bundle.
     pub fn load(max_frames: u32) -> Self {
         Self::load_from(&vst3_library(), max_frames, crate::SR)
     }
 
+    /// The instrument from the release bundle.
+    pub fn load_instrument(max_frames: u32) -> Self {
+        Self::load_class(
+            &vst3_library(),
+            crate::INSTRUMENT_NAME,
+            max_frames,
+            crate::SR,
+        )
+    }
+
+    /// The MIDI effect from any build of the library.
     pub fn load_from(path: &Path, max_frames: u32, sample_rate: f64) -> Self {
+        Self::load_class(path, crate::BACH_NAME, max_frames, sample_rate)
+    }
+
+    /// The audio module class called `name` from a VST3 library.
+    pub fn load_class(path: &Path, name: &str, max_frames: u32, sample_rate: f64) -> Self {
+        let outputs = if name == crate::INSTRUMENT_NAME { 2 } else { 0 };
         // SAFETY: our own plugin library, never unloaded (its helper threads
         // may outlive an instance). Entry points as the VST3 SDK's Linux main.
         let lib: &'static libloading::Library = Box::leak(Box::new(
@@ -313,11 +336,17 @@ impl Vst3Bach {
                     .take_while(|&&c| c != 0)
                     .map(|&c| c as u8)
                     .collect();
-                if category == b"Audio Module Class" {
+                let class: Vec<u8> = info
+                    .name
+                    .iter()
+                    .take_while(|&&c| c != 0)
+                    .map(|&c| c as u8)
+                    .collect();
+                if category == b"Audio Module Class" && class == name.as_bytes() {
                     cid = Some(info.cid);
                 }
             }
-            let cid = cid.expect("an audio module class");
+            let cid = cid.unwrap_or_else(|| panic!("no audio module class {name}"));
             let mut obj = std::ptr::null_mut();
             let iid = IComponent::IID;
             assert_eq!(
@@ -345,15 +374,25 @@ impl Vst3Bach {
                     1,
                     "one event bus each way"
                 );
+                let audio_buses = match dir {
+                    BusDirections_::kOutput if outputs > 0 => 1,
+                    _ => 0,
+                };
                 assert_eq!(
                     component.getBusCount(MediaTypes_::kAudio as i32, dir as i32),
-                    0,
-                    "no audio buses"
+                    audio_buses,
+                    "audio buses"
                 );
                 assert_eq!(
                     component.activateBus(MediaTypes_::kEvent as i32, dir as i32, 0, 1),
                     kResultOk
                 );
+                if audio_buses > 0 {
+                    assert_eq!(
+                        component.activateBus(MediaTypes_::kAudio as i32, dir as i32, 0, 1),
+                        kResultOk
+                    );
+                }
             }
         }
         // As hosts do: the plugin asks for restarts (a new latency) through it.
@@ -371,6 +410,8 @@ impl Vst3Bach {
             sample_rate,
             max_frames,
             active: false,
+            outputs,
+            audio: [Vec::new(), Vec::new()],
         };
         me.activate();
         me
@@ -533,14 +574,28 @@ impl Vst3Bach {
         let input_ptr = input.to_com_ptr::<IEventList>().unwrap();
         let output_ptr = output.to_com_ptr::<IEventList>().unwrap();
         let changes_ptr = changes.to_com_ptr::<IParameterChanges>().unwrap();
+        // NaN where the plugin should write: a channel left unwritten shows.
+        let mut channels = vec![vec![f32::NAN; frames as usize]; self.outputs];
+        let mut pointers: Vec<*mut f32> = channels.iter_mut().map(|c| c.as_mut_ptr()).collect();
+        let mut bus = AudioBusBuffers {
+            numChannels: self.outputs as i32,
+            silenceFlags: 0,
+            __field0: AudioBusBuffers__type0 {
+                channelBuffers32: pointers.as_mut_ptr(),
+            },
+        };
         let mut data = ProcessData {
             processMode: ProcessModes_::kRealtime as i32,
             symbolicSampleSize: SymbolicSampleSizes_::kSample32 as i32,
             numSamples: frames as i32,
             numInputs: 0,
-            numOutputs: 0,
+            numOutputs: (self.outputs > 0) as i32,
             inputs: std::ptr::null_mut(),
-            outputs: std::ptr::null_mut(),
+            outputs: if self.outputs > 0 {
+                &mut bus
+            } else {
+                std::ptr::null_mut()
+            },
             inputParameterChanges: changes_ptr.as_ptr(),
             outputParameterChanges: std::ptr::null_mut(),
             inputEvents: input_ptr.as_ptr(),
@@ -548,6 +603,9 @@ impl Vst3Bach {
             processContext: context,
         };
         assert_eq!(unsafe { self.processor.process(&mut data) }, kResultOk);
+        for (all, block) in self.audio.iter_mut().zip(&channels) {
+            all.extend_from_slice(block);
+        }
         let mut last = 0;
         for e in output.events.borrow().iter() {
             let offset = e.sampleOffset;

@@ -1,7 +1,10 @@
 //! The same sessions through a debug build with nice-plug's
 //! `assert_process_allocs`: any allocation in `process()` aborts the test binary.
 
-use bach_e2e::{alloc_checked_library, hanging, keys, play, stop, ClapBach, Segment, Session};
+use bach_e2e::{
+    alloc_checked_library, hanging, keys, play, stop, ClapBach, Segment, Session, BACH_ID,
+    INSTRUMENT_ID,
+};
 
 #[test]
 fn allocation_checked_build_plays_every_session_without_aborting() {
@@ -24,14 +27,22 @@ fn allocation_checked_build_plays_every_session_without_aborting() {
         notes: keys(notes),
         length: 200_000,
     };
-    for size in [1, 37, 512, 4096] {
-        let mut plugin = ClapBach::load_from(&path, 4096);
+    // Both plugins: the instrument with its preview organ playing.
+    for (id, size) in [BACH_ID, INSTRUMENT_ID]
+        .into_iter()
+        .flat_map(|id| [1, 37, 512, 4096].map(|size| (id, size)))
+    {
+        let mut plugin = ClapBach::load_plugin(&path, id, 4096);
         let seed = plugin.param("Seed");
         let out = plugin.run(&session, size, &[(seed, 3.0)]);
         assert!(
             out.iter().any(|n| n.on && n.channel == 1),
-            "size {size}: harmony"
+            "{id}, size {size}: harmony"
         );
         assert!(hanging(&out).is_empty());
+        if id == INSTRUMENT_ID {
+            let loudest = plugin.audio[0].iter().fold(0f32, |m, s| m.max(s.abs()));
+            assert!(loudest > 0.01, "size {size}: the preview sounds");
+        }
     }
 }

@@ -1,4 +1,5 @@
 //! The plugin's window, seen as a musician sees it: the standalone build
+//! of Bach Instrument
 //! (`bach-standalone --backend dummy`, no audio device) opened under a
 //! virtual X server, captured, and checked: the expected size, not blank,
 //! and its words read back by OCR. Glyph-less fonts draw every letter as a
@@ -15,7 +16,7 @@ use std::time::{Duration, Instant};
 
 /// The window's size in pixels at scale 1 (`BachParams::editor_state`).
 const WIDTH: usize = 720;
-const HEIGHT: usize = 760;
+const HEIGHT: usize = 860;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -195,7 +196,7 @@ fn the_window_draws_readable_controls() {
     let display = format!(":{number}");
     let _xvfb = Guard(
         Command::new("Xvfb")
-            .args([&display, "-screen", "0", "1024x768x24", "-nolisten", "tcp"])
+            .args([&display, "-screen", "0", "1024x1024x24", "-nolisten", "tcp"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -282,6 +283,8 @@ fn the_window_draws_readable_controls() {
         "silence",
         "Key",
         "Lookahead",
+        "Preview",
+        "Export",
     ];
     let read: Vec<_> = words.iter().filter(|w| text.contains(*w)).collect();
     assert!(
