@@ -377,8 +377,12 @@ impl<V: Variant> Plugin for BachPlugin<V> {
             {
                 self.preview.release_all();
             }
-            self.preview
-                .play(params, self.output.events(), buffer.as_slice());
+            self.preview.play(
+                params,
+                block.bypassed,
+                self.output.events(),
+                buffer.as_slice(),
+            );
         }
         self.played_beats += frames as f64 * beats_per_sample;
         self.now += frames as i64;

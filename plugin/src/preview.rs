@@ -45,17 +45,19 @@ impl Preview {
 
     /// Plays the block's notes (ordered by offset) into `channels`, replacing
     /// what was there. Sample by sample, so the sound is the same for any
-    /// block size. No allocation: the organ is a fixed array.
+    /// block size. No allocation: the organ is a fixed array. Bypassed, the
+    /// instrument fades to silence (its MIDI still passes through).
     pub fn play(
         &mut self,
         params: &PreviewParams,
+        bypassed: bool,
         notes: &[NoteEvent],
         channels: &mut [&mut [f32]],
     ) {
         let [left, right, ..] = channels else {
             return;
         };
-        let target = if params.on.value() {
+        let target = if params.on.value() && !bypassed {
             params.volume.value()
         } else {
             0.0

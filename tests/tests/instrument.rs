@@ -244,3 +244,20 @@ fn the_vst3_instrument_matches_the_clap_one() {
     let mut effect = Vst3Bach::load(4096);
     assert_eq!(effect.run(&s, 512, &[]), clap_notes);
 }
+
+#[test]
+fn bypassed_the_instrument_passes_the_melody_and_is_silent_in_both_abis() {
+    let s = session();
+    let melody_only = |notes: &[Note]| notes.iter().all(|n| n.channel == 0);
+    let mut clap = ClapBach::load_instrument(4096);
+    let bypass = clap.param("Bypass");
+    let notes = clap.run(&s, 512, &[(bypass, 1.0)]);
+    assert!(!notes.is_empty() && melody_only(&notes), "{notes:?}");
+    assert!(clap.audio.iter().flatten().all(|&x| x == 0.0));
+
+    let mut vst3 = Vst3Bach::load_instrument(4096);
+    let bypass = vst3.param("Bypass");
+    let notes = vst3.run(&s, 512, &[(bypass, 1.0)]);
+    assert!(!notes.is_empty() && melody_only(&notes), "{notes:?}");
+    assert!(vst3.audio.iter().flatten().all(|&x| x == 0.0));
+}

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use bach_e2e::{
     alloc_checked_library, clap_bundle, hanging, transport_event, transport_event_in, with_model,
-    ClapBach, Input, Note,
+    ClapBach, Input, Note, BACH_ID, INSTRUMENT_ID,
 };
 use bach_engine::{CoreKind, Meter, ModelMeta};
 
@@ -142,6 +142,15 @@ fn session(plugin: &mut ClapBach, seed: u64, seconds: f64, model: &Path, stats: 
             tr.playing, tr.tempo, tr.beats, tr.looped, tr.meter, bar_start,
         );
         plugin.process_raw(frames, &transport, events, &mut block);
+        // The instrument's sound: every sample written, never wild; kept
+        // only for this block.
+        for channel in &mut plugin.audio {
+            assert!(
+                channel.iter().all(|s| s.is_finite() && s.abs() < 4.0),
+                "seed {seed}: audio at sample {t}"
+            );
+            channel.clear();
+        }
         let mut last = 0;
         for &(time, note) in &block {
             assert!(
@@ -328,8 +337,29 @@ fn session(plugin: &mut ClapBach, seed: u64, seconds: f64, model: &Path, stats: 
     }
     plugin.deactivate();
     plugin.activate();
-    run_block(plugin, 512, &tr, &[], t, &mut out, stats);
-
+    // Deactivation silences the instrument at once: nothing sounds before
+    // the first note of the next block.
+    let bar = tr.meter.bar_beats();
+    let bar_start = (tr.beats / bar).floor() * bar;
+    let transport = transport_event_in(
+        tr.playing, tr.tempo, tr.beats, tr.looped, tr.meter, bar_start,
+    );
+    plugin.process_raw(512, &transport, &[], &mut block);
+    let first_on = block
+        .iter()
+        .find(|(_, n)| n.on)
+        .map_or(512, |(time, _)| *time);
+    for channel in &mut plugin.audio {
+        assert!(
+            channel.iter().take(first_on as usize).all(|&s| s == 0.0),
+            "seed {seed}: sound after deactivation"
+        );
+        channel.clear();
+    }
+    out.extend(block.iter().map(|&(time, n)| Note {
+        sample: t + time as i64,
+        ..n
+    }));
     assert!(
         out.iter().any(|n| n.on),
         "seed {seed}: the session produced notes"
@@ -370,8 +400,10 @@ fn an_hour_of_random_host_sessions_keeps_the_invariants() {
     let bundle = clap_bundle();
     let model = other_model("sessions");
     let mut stats = Stats::default();
+    // Half the sessions with the MIDI effect, half with the instrument.
     for seed in 1..=6u64 {
-        let mut plugin = ClapBach::load_from(&bundle, MAX_FRAMES);
+        let id = if seed <= 3 { BACH_ID } else { INSTRUMENT_ID };
+        let mut plugin = ClapBach::load_plugin(&bundle, id, MAX_FRAMES);
         session(&mut plugin, seed, 660.0, &model, &mut stats);
     }
     report("release bundle", &stats);
@@ -384,8 +416,8 @@ fn random_sessions_never_allocate_in_process() {
     let path = alloc_checked_library();
     let model = other_model("alloc-sessions");
     let mut stats = Stats::default();
-    for seed in 101..=102u64 {
-        let mut plugin = ClapBach::load_from(&path, MAX_FRAMES);
+    for (seed, id) in [(101, BACH_ID), (102, INSTRUMENT_ID)] {
+        let mut plugin = ClapBach::load_plugin(&path, id, MAX_FRAMES);
         session(&mut plugin, seed, 120.0, &model, &mut stats);
     }
     report("assert_process_allocs build", &stats);
