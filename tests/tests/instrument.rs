@@ -220,6 +220,15 @@ fn a_project_moves_between_the_effect_and_the_instrument() {
     let seed = instrument.param("Seed");
     instrument.run(&s, 512, &[(preview, 0.0), (seed, 77.0)]);
     let state = instrument.save_state();
+    let mut again = ClapBach::load_instrument(512);
+    again.deactivate();
+    again.load_state(&state);
+    again.activate();
+    assert_eq!(
+        again.param_value(preview),
+        0.0,
+        "the preview's own setting is saved"
+    );
     let mut effect = ClapBach::load(512);
     effect.deactivate();
     effect.load_state(&state);
