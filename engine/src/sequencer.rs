@@ -1,5 +1,5 @@
 //! Transport-synced stepping: host time and incoming notes in, the model's
-//! voices out, each at an exact sample offset.
+//! voices (or a piano roll's keys) out, each at an exact sample offset.
 //!
 //! The [`Sequencer`] is host-agnostic. A plugin (or the offline command line)
 //! hands it one [`Block`] at a time: the sample rate, the number of frames,
@@ -42,6 +42,17 @@
 //! After `silence_beats` without input the model plays on alone for
 //! `continue_bars` bars, then listens again; playing over it hands control
 //! back to the player at once.
+//!
+//! ## Piano-roll models
+//! [`Sequencer::process`] takes any [`Playable`] model: a voices model, a
+//! [`crate::model::PianoRollModel`] or an [`crate::model::AnyModel`]. A
+//! piano roll steps on its own grid (its frame's `step_beats`) in continue
+//! mode only: listening, each frame is every key held or struck since the
+//! last step; on its turn, its sampled frames sound under the held-keys
+//! rule (`Sequencer::sound_frame`). It cannot harmonize (its NADE
+//! decides keys lowest first, so the melody, the top key, cannot be given
+//! first): in harmonize mode it is not stepped and the input passes
+//! through, and [`crate::model::AnyModel::can_harmonize`] says so.
 
 pub mod block;
 pub mod clock;
@@ -76,7 +87,7 @@ pub use playable::{Playable, Played};
 pub use settings::{Mode, Settings, Velocity};
 use turn::Turn;
 
-/// Host-agnostic, allocation-free stepping of a voices model in time with a transport.
+/// Host-agnostic, allocation-free stepping of a model in time with a transport.
 #[derive(Clone, Debug)]
 pub struct Sequencer {
     /// Absolute sample at the start of the next block.
@@ -197,6 +208,11 @@ impl Sequencer {
     ///
     /// With lookahead, everything the host sends is played [`latency`](Self::latency)
     /// samples later (see [`delay`]); without it, as it arrives.
+    ///
+    /// `model` is any [`Playable`]: a voices model, a piano-roll model, or
+    /// an [`AnyModel`](crate::model::AnyModel) as loaded. Handing over a
+    /// model of another kind than the last block's is a new model: call
+    /// [`reset`](Self::reset) first, as when a model is replaced.
     pub fn process<P: Playable + ?Sized>(
         &mut self,
         model: &mut P,
