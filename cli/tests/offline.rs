@@ -669,3 +669,135 @@ fn wav_and_png_renders() {
         assert!(buf.chunks(3).any(|p| p == [r, g, b]), "colour of part {i}");
     }
 }
+
+/// `continue` plays a shipped piano-roll model through the sequencer: the
+/// primer heard as frames on the model's grid (eighths for Nottingham,
+/// quarters for JSB), then frames of the model's own. The file the command
+/// writes is the library's, and its continuation is note for note what a
+/// session through the sequencer plays, in buffers of any size.
+#[test]
+fn continue_plays_piano_roll_models_through_the_sequencer() {
+    use bach_engine::sequencer::session::voice_notes;
+    use bach_engine::token::MAX_VOICES;
+    let dir = temp_dir("continue-roll");
+    let primer = score_of(
+        vec![
+            Part::new("Tune", 0, tune()),
+            Part::new("Bass", 1, vec![note(0, 16, 48), note(20, 12, 43)]),
+        ],
+        vec![meter(0, 4, 4)],
+        vec![],
+    );
+    let path = write_midi(&dir, "primer.mid", &primer);
+    for name in [
+        "nottingham-pianoroll-gru-nade.safetensors",
+        "jsb-pianoroll-lstm-nade.safetensors",
+    ] {
+        let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../models")
+            .join(name);
+        let out = dir.join(format!("{name}.mid"));
+        let (code, o, e) = run(&[
+            "continue",
+            "--model",
+            s(&file),
+            "--input",
+            s(&path),
+            "--bars",
+            "2",
+            "--temperature",
+            "0.8",
+            "--seed",
+            "4",
+            "--out",
+            s(&out),
+        ]);
+        assert_eq!(code, 0, "{name}: {o}{e}");
+
+        let AnyModel::PianoRoll(model) = AnyModel::load(&file).unwrap() else {
+            panic!("{name} is a piano roll");
+        };
+        let step_beats = model.meta().step_beats;
+        let score = midi::read_file(&path, step_beats).unwrap();
+        let opts = Options {
+            temperature: 0.8,
+            seed: 4,
+            ..Options::default()
+        };
+        let r = offline::continue_piano_roll(&mut model.clone(), &score, 2, &opts).unwrap();
+        assert_eq!(
+            midi::write(&r.score).unwrap(),
+            std::fs::read(&out).unwrap(),
+            "{name}: the command writes the library's result"
+        );
+        // One part after the primer's, on the model's grid, inside the turn.
+        assert_eq!(r.score.parts.len(), 3);
+        assert_eq!(r.score.step_beats, step_beats);
+        let continued = &r.score.parts[2].notes;
+        assert!(!continued.is_empty(), "{name}: the model plays");
+        let bar = (4.0 / step_beats) as u32;
+        let (start, end) = (r.score.len - 2 * bar, r.score.len);
+        let primer_end = score.parts.iter().map(Part::end).max().unwrap();
+        assert!(start > primer_end, "{name}: the model waits for a silence");
+        for n in continued {
+            assert!(n.start >= start && n.end() <= end, "{name}: {n:?}");
+        }
+        for step in start..end {
+            let sounding = continued
+                .iter()
+                .filter(|n| n.start <= step && step < n.end())
+                .count();
+            assert!(sounding <= 8, "{name}: {sounding} notes at step {step}");
+        }
+        // A session through the sequencer, as a plugin plays it.
+        let settings = Settings {
+            mode: Mode::Continue,
+            temperature: 0.8,
+            seed: 4,
+            silence_beats: (start - primer_end) as f64 * step_beats,
+            continue_bars: 2,
+            ..Settings::default()
+        };
+        for size in [1u32, 333, 4096] {
+            let mut m = AnyModel::PianoRoll(model.clone());
+            let events = r
+                .session
+                .run(&mut Sequencer::new(), &mut m, &settings, size, |p| p())
+                .unwrap();
+            let events = voice_events(&events);
+            assert_eq!(events, r.events, "{name}: buffers of {size}");
+            for e in &events {
+                let step = r.timeline.step_at(e.sample);
+                assert_eq!(e.sample, r.timeline.sample_of_step(step), "{name}: {e:?}");
+            }
+            let mut notes: Vec<Note> = voice_notes(&events, &r.timeline, MAX_VOICES, end)
+                .into_iter()
+                .flatten()
+                .collect();
+            notes.sort_by_key(|n| (n.start, n.pitch));
+            assert_eq!(&notes, continued, "{name}: note for note");
+        }
+        // The session ends where the turn does; a step longer, every note
+        // the model played has ended there.
+        let mut longer = r.session.clone();
+        longer.length = r.timeline.sample_of_step(end + 1);
+        let mut m = AnyModel::PianoRoll(model.clone());
+        let events = longer
+            .run(&mut Sequencer::new(), &mut m, &settings, 512, |p| p())
+            .unwrap();
+        assert!(
+            bach_engine::sequencer::session::hanging(&events).is_empty(),
+            "{name}: notes left on"
+        );
+        let turn_end = r.timeline.sample_of_step(end);
+        let events = voice_events(&events);
+        assert!(events.iter().all(|e| e.sample <= turn_end));
+        let (before, after): (Vec<_>, Vec<_>) =
+            events.into_iter().partition(|e| e.sample < turn_end);
+        assert_eq!(before, r.events, "{name}: the same session, a step longer");
+        assert!(
+            after.iter().all(|e| !e.on),
+            "{name}: only ends at the turn's end"
+        );
+    }
+}

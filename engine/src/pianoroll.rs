@@ -34,6 +34,13 @@ impl KeyFrame {
         }
     }
 
+    /// A frame from a bit set over MIDI pitches (bit `p` for pitch `p`, as
+    /// the sequencer holds keys); pitches off the keyboard are ignored.
+    pub fn from_midi_bits(bits: u128) -> Self {
+        let keys = (bits >> LOWEST_KEY) & ((1u128 << KEYS) - 1);
+        Self(keys)
+    }
+
     pub fn remove(&mut self, pitch: u8) {
         if let Some(k) = key_of(pitch) {
             self.0 &= !(1 << k);
@@ -93,5 +100,15 @@ mod tests {
         assert!(f.contains(64) && !f.contains(65) && !f.contains(20));
         assert_eq!(key_of(21), Some(0));
         assert_eq!(key_of(108), Some(87));
+    }
+
+    #[test]
+    fn midi_bits_become_keys() {
+        let bits = [20u8, 21, 60, 108, 109, 127]
+            .iter()
+            .fold(0u128, |b, &p| b | 1 << p);
+        let f = KeyFrame::from_midi_bits(bits);
+        assert_eq!(f.pitches().collect::<Vec<_>>(), vec![21, 60, 108]);
+        assert_eq!(f, KeyFrame::from_pitches([21, 60, 108]));
     }
 }

@@ -1,5 +1,5 @@
 //! Transport-synced stepping: host time and incoming notes in, the model's
-//! voices out, each at an exact sample offset.
+//! voices (or a piano roll's keys) out, each at an exact sample offset.
 //!
 //! The [`Sequencer`] is host-agnostic. A plugin (or the offline command line)
 //! hands it one [`Block`] at a time: the sample rate, the number of frames,
@@ -42,12 +42,24 @@
 //! After `silence_beats` without input the model plays on alone for
 //! `continue_bars` bars, then listens again; playing over it hands control
 //! back to the player at once.
+//!
+//! ## Piano-roll models
+//! [`Sequencer::process`] takes any [`Playable`] model: a voices model, a
+//! [`crate::model::PianoRollModel`] or an [`crate::model::AnyModel`]. A
+//! piano roll steps on its own grid (its frame's `step_beats`) in continue
+//! mode only: listening, each frame is every key held or struck since the
+//! last step; on its turn, its sampled frames sound under the held-keys
+//! rule (`Sequencer::sound_frame`). It cannot harmonize (its NADE
+//! decides keys lowest first, so the melody, the top key, cannot be given
+//! first): in harmonize mode it is not stepped and the input passes
+//! through, and [`crate::model::AnyModel::can_harmonize`] says so.
 
 pub mod block;
 pub mod clock;
 pub mod delay;
 pub mod input;
 pub mod notes;
+pub mod playable;
 pub mod session;
 pub mod settings;
 pub mod turn;
@@ -58,6 +70,7 @@ use crate::meter::{BarPosition, Meter};
 use crate::model::StepContext;
 use crate::perform::KeyFollower;
 use crate::perform::{user_sampler, HarmonizeStep, Performer};
+use crate::pianoroll::{KeyFrame, HIGHEST_KEY, LOWEST_KEY};
 use crate::token::{Token, MAX_VOICES};
 
 pub use crate::perform::VoiceModel;
@@ -70,10 +83,11 @@ use delay::{ClockChange, Delay};
 use input::Input;
 use notes::NoteTracker;
 pub use notes::{EventBuffer, NoteEvent, Source};
+pub use playable::{Playable, Played};
 pub use settings::{Mode, Settings, Velocity};
 use turn::Turn;
 
-/// Host-agnostic, allocation-free stepping of a voices model in time with a transport.
+/// Host-agnostic, allocation-free stepping of a model in time with a transport.
 #[derive(Clone, Debug)]
 pub struct Sequencer {
     /// Absolute sample at the start of the next block.
@@ -194,14 +208,20 @@ impl Sequencer {
     ///
     /// With lookahead, everything the host sends is played [`latency`](Self::latency)
     /// samples later (see [`delay`]); without it, as it arrives.
-    pub fn process<M: VoiceModel + ?Sized>(
+    ///
+    /// `model` is any [`Playable`]: a voices model, a piano-roll model, or
+    /// an [`AnyModel`](crate::model::AnyModel) as loaded. Handing over a
+    /// model of another kind than the last block's is a new model: call
+    /// [`reset`](Self::reset) first, as when a model is replaced.
+    pub fn process<P: Playable + ?Sized>(
         &mut self,
-        model: &mut M,
+        model: &mut P,
         settings: &Settings,
         block: &Block,
         input: &[InputEvent],
         out: &mut EventBuffer,
     ) {
+        let model = &mut model.played();
         out.clear();
         let frames = block.frames;
         let last_sample = frames.saturating_sub(1);
@@ -209,7 +229,7 @@ impl Sequencer {
         self.meter = t.meter.unwrap_or(Meter::COMMON);
         self.bar_origin = t.bar_start.filter(|b| b.is_finite()).unwrap_or(0.0);
         self.key.set_choice(settings.key);
-        let silent = block.bypassed || model.voice_count() == 0;
+        let silent = block.bypassed || !model.plays(settings.mode);
         // Bypassed, input still passes, as late as the reported latency says.
         let pass = settings.pass_through || silent;
         if self.flush_pending {
@@ -286,9 +306,9 @@ impl Sequencer {
     /// latency already reported (the host's compensation stays exact; the
     /// lookahead grows or shrinks by a fraction of a step), so only a real
     /// change makes the host restart.
-    fn wanted_latency<M: VoiceModel + ?Sized>(
+    fn wanted_latency<V: VoiceModel + ?Sized>(
         &self,
-        model: &M,
+        model: &Played<'_, V>,
         settings: &Settings,
         block: &Block,
     ) -> u32 {
@@ -296,7 +316,6 @@ impl Sequencer {
             || settings.lookahead == Horizon::Off
             || !model.looks_ahead()
             || block.bypassed
-            || model.voice_count() == 0
         {
             return 0;
         }
@@ -315,9 +334,9 @@ impl Sequencer {
 
     /// Queues a change of the host's grid, `latency` samples later. A full
     /// queue plays its oldest change at once.
-    fn schedule<M: VoiceModel + ?Sized>(
+    fn schedule<V: VoiceModel + ?Sized>(
         &mut self,
-        model: &mut M,
+        model: &mut Played<'_, V>,
         settings: &Settings,
         due: i64,
         change: ClockChange,
@@ -337,9 +356,9 @@ impl Sequencer {
         }
     }
 
-    fn change_clock<M: VoiceModel + ?Sized>(
+    fn change_clock<V: VoiceModel + ?Sized>(
         &mut self,
-        model: &mut M,
+        model: &mut Played<'_, V>,
         settings: &Settings,
         change: ClockChange,
         out: &mut EventBuffer,
@@ -362,16 +381,16 @@ impl Sequencer {
 
     /// Ends all generated notes at `offset`, restarts the model and its
     /// random stream, and runs the grid of `clock` from here.
-    fn restart_on<M: VoiceModel + ?Sized>(
+    fn restart_on<V: VoiceModel + ?Sized>(
         &mut self,
-        model: &mut M,
+        model: &mut Played<'_, V>,
         settings: &Settings,
         clock: Clock,
         out: &mut EventBuffer,
         offset: u32,
     ) {
         self.tracker.end_all(out, offset);
-        self.performer.restart(model, settings.seed);
+        model.restart(&mut self.performer, settings.seed);
         self.key.reset();
         self.turn = Turn::default();
         self.last_step = None;
@@ -384,9 +403,9 @@ impl Sequencer {
     /// Walks the block's samples: the grid changes, input events and step
     /// boundaries that fall due, in time order (at one sample: grid changes,
     /// then input, then the step).
-    fn walk<M: VoiceModel + ?Sized>(
+    fn walk<V: VoiceModel + ?Sized>(
         &mut self,
-        model: &mut M,
+        model: &mut Played<'_, V>,
         settings: &Settings,
         frames: u32,
         pass: bool,
@@ -622,10 +641,25 @@ impl Sequencer {
         }
     }
 
-    /// Runs grid step `k` at `offset` and sounds its voices.
-    fn take_step<M: VoiceModel + ?Sized>(
+    /// Runs grid step `k` at `offset` and sounds what the model plays.
+    fn take_step<V: VoiceModel + ?Sized>(
         &mut self,
-        model: &mut M,
+        model: &mut Played<'_, V>,
+        settings: &Settings,
+        k: i64,
+        offset: u32,
+        out: &mut EventBuffer,
+    ) {
+        match model {
+            Played::Voices(m) => self.voices_step(&mut **m, settings, k, offset, out),
+            Played::PianoRoll(m) => self.frame_step(m, settings, k, offset, out),
+        }
+    }
+
+    /// Runs grid step `k` of a voices model and sounds its voices.
+    fn voices_step<V: VoiceModel + ?Sized>(
+        &mut self,
+        model: &mut V,
         settings: &Settings,
         k: i64,
         offset: u32,
@@ -657,10 +691,7 @@ impl Sequencer {
         };
         self.performer
             .set_sampler(user_sampler(settings.temperature, settings.strict));
-        let velocity = match settings.velocity {
-            Velocity::Fixed(v) => v.clamp(1, 127),
-            Velocity::FromInput => self.input.velocity.clamp(1, 127),
-        };
+        let velocity = self.velocity(settings);
         let (melody, heard) = (self.input.melody(), self.input.heard());
         self.input.struck = 0;
         self.last_step = Some(k);
@@ -715,19 +746,115 @@ impl Sequencer {
             }
         }
         if settings.mode == Mode::Continue {
-            let step_beats = model.step_beats();
-            let silence = (settings.silence_beats.max(0.0) / step_beats)
-                .round()
-                .max(1.0) as u32;
-            // Bars of the host's meter (a 4/4 bar is the 16 steps it always was).
-            let bar_steps = BarPosition::new(0, self.meter, step_beats).bar_steps as u32;
-            let turn_steps = settings.continue_bars.max(1) * bar_steps;
-            if self
-                .turn
-                .after_step(self.input.top().is_some(), silence, turn_steps)
-            {
-                self.performer.take_turn();
+            self.count_turn(settings, model.step_beats());
+        }
+    }
+
+    /// Runs grid step `k` of a piano-roll model (continue mode only: asked
+    /// to harmonize, it passes the input through and never steps). While
+    /// the player has the turn, the frame is what is played: every key held
+    /// or struck since the last step, so a key held across frames is
+    /// observed in each frame it sounds. On the model's turn the frame is
+    /// sampled (through the NADE when the model has one, at the
+    /// temperature, at most the sampler's `max_notes` keys) and sounded by
+    /// [`Sequencer::sound_frame`].
+    fn frame_step(
+        &mut self,
+        model: &mut crate::model::PianoRollModel,
+        settings: &Settings,
+        k: i64,
+        offset: u32,
+        out: &mut EventBuffer,
+    ) {
+        let mut sampler = user_sampler(settings.temperature, settings.strict);
+        // Each sounding key takes one of the tracker's slots.
+        sampler.max_notes = sampler.max_notes.min(MAX_VOICES);
+        self.performer.set_sampler(sampler);
+        let velocity = self.velocity(settings);
+        let heard = self.input.heard();
+        self.input.struck = 0;
+        self.last_step = Some(k);
+        self.steps_taken += 1;
+        if self.turn.is_over() {
+            self.tracker.end_all(out, offset);
+            self.turn = Turn::default();
+        }
+        if self.turn.playing {
+            let frame = self.performer.play_frame(model, None);
+            self.sound_frame(frame, settings.channels[0] & 15, velocity, offset, out);
+        } else {
+            let observed = KeyFrame::from_midi_bits(heard.keys);
+            self.performer.play_frame(model, Some(observed));
+            self.tracker.end_all(out, offset);
+        }
+        self.count_turn(settings, model.meta().step_beats);
+    }
+
+    /// Sounds a generated piano-roll frame. The held-keys rule: a key that
+    /// sounded on the last frame and sounds on this one is one held note; a
+    /// key ends on the first frame without it, and sounds anew when it
+    /// comes back. A binary roll cannot tell a held key from one struck
+    /// again on the next frame, and the training rolls cannot either (two
+    /// touching notes of one pitch are read as one), so the model never
+    /// learned a re-strike without a gap: holding is what it means, and it
+    /// is how `bach generate` writes a roll too. Each sounding key takes
+    /// one of the tracker's slots (reported as that voice), all on the
+    /// channel of voice 0; new keys take the free slots top key first.
+    fn sound_frame(
+        &mut self,
+        frame: KeyFrame,
+        channel: u8,
+        velocity: u8,
+        offset: u32,
+        out: &mut EventBuffer,
+    ) {
+        let mut new = frame;
+        for v in 0..MAX_VOICES {
+            match self.tracker.pitch(v) {
+                Some(p) if frame.contains(p) => new.remove(p),
+                Some(_) => self.tracker.end(out, offset, v),
+                None => {}
             }
+        }
+        let mut slot = 0;
+        for pitch in (LOWEST_KEY..=HIGHEST_KEY).rev() {
+            if !new.contains(pitch) {
+                continue;
+            }
+            while slot < MAX_VOICES && self.tracker.pitch(slot).is_some() {
+                slot += 1;
+            }
+            if slot == MAX_VOICES {
+                break;
+            }
+            self.tracker
+                .start(out, offset, slot, channel, pitch, velocity);
+            slot += 1;
+        }
+    }
+
+    /// The velocity of generated notes now.
+    fn velocity(&self, settings: &Settings) -> u8 {
+        match settings.velocity {
+            Velocity::Fixed(v) => v.clamp(1, 127),
+            Velocity::FromInput => self.input.velocity.clamp(1, 127),
+        }
+    }
+
+    /// Continue mode, after a step on a grid of `step_beats`: counts the
+    /// quiet steps and the model's turn, and hands the turn over.
+    fn count_turn(&mut self, settings: &Settings, step_beats: f64) {
+        let silence = (settings.silence_beats.max(0.0) / step_beats)
+            .round()
+            .max(1.0) as u32;
+        // Bars of the host's meter (a 4/4 bar is the 16 steps it always was).
+        let bar_steps = BarPosition::new(0, self.meter, step_beats).bar_steps as u32;
+        let turn_steps = settings.continue_bars.max(1) * bar_steps;
+        if self
+            .turn
+            .after_step(self.input.top().is_some(), silence, turn_steps)
+        {
+            self.performer.take_turn();
         }
     }
 }
@@ -738,4 +865,68 @@ fn lookahead_steps(horizon: Horizon, bar: BarPosition) -> usize {
     horizon
         .steps(bar.beat_steps, bar.bar_steps)
         .min(bar.bar_steps)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Sounds `frames` one per offset and ends what is left at offset 99.
+    fn sounded(frames: &[&[u8]]) -> Vec<(u32, bool, u8, Source)> {
+        let mut seq = Sequencer::new();
+        let mut out = EventBuffer::with_capacity(256);
+        for (i, f) in frames.iter().enumerate() {
+            let frame = KeyFrame::from_pitches(f.iter().copied());
+            seq.sound_frame(frame, 3, 90, i as u32, &mut out);
+        }
+        seq.tracker.end_all(&mut out, 99);
+        assert!(out.events().iter().all(|e| e.channel == 3));
+        out.events()
+            .iter()
+            .map(|e| (e.offset, e.on, e.pitch, e.source))
+            .collect()
+    }
+
+    #[test]
+    fn a_key_held_across_frames_is_one_note_until_a_frame_lets_go() {
+        let v = Source::Voice;
+        let events = sounded(&[
+            &[60, 64, 67],
+            &[60, 64, 67],
+            &[60, 65, 69],
+            &[],
+            &[60],
+            &[60],
+        ]);
+        assert_eq!(
+            events,
+            vec![
+                // A chord: the top key takes the first free slot.
+                (0, true, 67, v(0)),
+                (0, true, 64, v(1)),
+                (0, true, 60, v(2)),
+                // Held on frame 1: nothing. Frame 2 keeps C, moves the rest.
+                (2, false, 67, v(0)),
+                (2, false, 64, v(1)),
+                (2, true, 69, v(0)),
+                (2, true, 65, v(1)),
+                // An empty frame ends everything; C comes back struck anew.
+                (3, false, 69, v(0)),
+                (3, false, 65, v(1)),
+                (3, false, 60, v(2)),
+                (4, true, 60, v(0)),
+                (99, false, 60, v(0)),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_frame_sounds_at_most_one_key_per_slot() {
+        let wide: Vec<u8> = (0..12).map(|i| 40 + 3 * i).collect();
+        let events = sounded(&[&wide]);
+        let ons: Vec<u8> = events.iter().filter(|e| e.1).map(|e| e.2).collect();
+        // The top MAX_VOICES keys (the sampler never draws more).
+        let top: Vec<u8> = wide.iter().rev().take(MAX_VOICES).copied().collect();
+        assert_eq!(ons, top);
+    }
 }

@@ -214,3 +214,66 @@ fn performer_operations_do_not_allocate_with(meta: &ModelMeta) {
     assert_eq!(n, 0, "{n} allocations in 10,000 performer steps");
     assert!(rests > 0 && voiced > 0 && played > 0);
 }
+
+/// A continue session through the sequencer with each shipped piano-roll
+/// model: the player's frames observed, the model's turn sampled through its
+/// NADE and sounded, a tempo change, a loop wrap and a stop, in odd-sized
+/// blocks. Only the `process` calls are counted.
+#[test]
+fn piano_roll_continue_in_the_sequencer_does_not_allocate() {
+    use bach_engine::sequencer::session::{notes, play, stop, Segment, Session};
+    use bach_engine::sequencer::{Mode, Sequencer, Settings, Source};
+
+    let spb = 24_000i64; // 120 bpm at 48 kHz
+    let mut keys = Vec::new();
+    for (i, pitch) in [60u8, 64, 67, 72, 71, 67].into_iter().enumerate() {
+        let t = i as i64 * spb / 2 + 311;
+        keys.push((t, true, pitch, 90));
+        keys.push((t, true, pitch - 24, 70));
+        keys.push((t + spb / 3, false, pitch, 0));
+        keys.push((t + spb / 3, false, pitch - 24, 0));
+    }
+    // The player again after the model's first turn, in the loop's second pass.
+    keys.push((20 * spb, true, 65, 90));
+    keys.push((21 * spb, false, 65, 0));
+    keys.sort_by_key(|k| (k.0, k.1));
+    let session = Session {
+        segments: vec![
+            Segment {
+                looped: Some((0.0, 14.0)),
+                ..play(0, 120.0, 0.0)
+            },
+            play(18 * spb, 100.0, 40.0),
+            stop(30 * spb, 90.0),
+        ],
+        notes: notes(keys),
+        length: 36 * spb,
+    };
+    let settings = Settings {
+        mode: Mode::Continue,
+        silence_beats: 1.0,
+        continue_bars: 2,
+        temperature: 1.0,
+        ..Settings::default()
+    };
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../models");
+    for name in [
+        "nottingham-pianoroll-gru-nade.safetensors",
+        "jsb-pianoroll-lstm-nade.safetensors",
+    ] {
+        let mut model = AnyModel::load(&dir.join(name)).unwrap();
+        let mut seq = Sequencer::new();
+        let mut allocations = 0;
+        let events = session
+            .run(&mut seq, &mut model, &settings, 37, |process| {
+                allocations += count(process)
+            })
+            .unwrap();
+        assert_eq!(allocations, 0, "{name}: process() allocated");
+        let played = events
+            .iter()
+            .filter(|e| e.event.on && matches!(e.event.source, Source::Voice(_)))
+            .count();
+        assert!(played > 0, "{name}: the model played");
+    }
+}

@@ -20,8 +20,8 @@ pub struct CommonArgs {
     /// Where to write the result (a format-1 MIDI file, one track per voice).
     #[arg(long)]
     pub out: PathBuf,
-    /// A voices model (.safetensors), or for `generate` also a piano-roll
-    /// model; the built-in chorale model when left out.
+    /// A voices model (.safetensors), or for `continue` and `generate` also
+    /// a piano-roll model; the built-in chorale model when left out.
     #[arg(long)]
     pub model: Option<PathBuf>,
     /// Sampling temperature: 0 always takes the likeliest note, 1 samples the model as trained.
@@ -211,12 +211,15 @@ pub fn context_notes(
 }
 
 pub fn continue_(args: ContinueArgs) -> Result<()> {
-    let mut model = super::voices_model(load_model(args.common.model.as_deref())?)
-        .with_context(|| format!("cannot continue {}", args.input.display()))?;
+    let model = load_model(args.common.model.as_deref())?;
+    // The primer is read on the model's grid (a piano roll's frame).
     let score = read_input(&args.input, model.meta())?;
     let opts = options(&args.common, None);
-    let result = super::continue_from(&mut model, &score, args.bars, &opts)
-        .with_context(|| format!("cannot continue {}", args.input.display()))?;
+    let result = match model {
+        AnyModel::Voices(mut m) => super::continue_from(&mut m, &score, args.bars, &opts),
+        AnyModel::PianoRoll(mut m) => super::continue_piano_roll(&mut m, &score, args.bars, &opts),
+    }
+    .with_context(|| format!("cannot continue {}", args.input.display()))?;
     write_all(&result, &args.common)
 }
 

@@ -1,14 +1,20 @@
 //! Continue: the model listens to a primer, then plays on for N bars.
+//!
+//! Both kinds of model play through the pretend host and the sequencer, as
+//! in the plugin: a voices model answers in its voices, a piano-roll model
+//! hears the primer as frames on its own grid and answers in frames (one
+//! part, its held keys held notes; see the sequencer's held-keys rule).
 
-use bach_engine::model::VoicesModel;
-use bach_engine::score::{Note, Score};
-use bach_engine::sequencer::Mode;
+use bach_engine::model::{PianoRollModel, VoicesModel};
+use bach_engine::score::{channel_for, Note, Part, Score};
+use bach_engine::sequencer::session::{host_notes, voice_notes, Session, VoiceEvent};
+use bach_engine::sequencer::{Mode, Playable};
+use bach_engine::token::MAX_VOICES;
 
 use super::{
     check_bars, check_voices_model, origin_beats, tempo_map, voice_parts, Offline, OfflineError,
     Options, Timeline,
 };
-use bach_engine::sequencer::session::{host_notes, voice_notes};
 
 /// Plays every note of `primer` to the sequencer in continue mode, in the
 /// primer's meters, then lets the model play `bars` bars (of the primer's
@@ -25,6 +31,88 @@ pub fn continue_from(
     opts.check()?;
     check_bars(bars)?;
     let n = check_voices_model(model)?;
+    let bar_steps = model.meta().bar_steps().unwrap_or(16);
+    let played = play_primer(model, bar_steps, primer, bars, opts)?;
+    let voices = voice_notes(&played.events, &played.timeline, n, played.end_step);
+    let parts = voice_parts(model, voices, primer.parts.len())
+        .into_iter()
+        .map(|mut p| {
+            p.name = format!("{} (continued)", p.name);
+            p
+        })
+        .collect();
+    Ok(played.offline(primer, parts))
+}
+
+/// [`continue_from`] with a piano-roll model: the primer (read on the
+/// model's grid) is heard frame by frame, then the model plays `bars` bars
+/// of frames, sampled through its NADE when it has one, at the temperature,
+/// at most the sampler's note cap at once. The continuation is one part.
+pub fn continue_piano_roll(
+    model: &mut PianoRollModel,
+    primer: &Score,
+    bars: u32,
+    opts: &Options,
+) -> Result<Offline, OfflineError> {
+    opts.check()?;
+    check_bars(bars)?;
+    // A roll hears no bar position: its pickup is placed in 4/4 bars.
+    let bar_steps = (4.0 / model.meta().step_beats).round() as usize;
+    let played = play_primer(model, bar_steps, primer, bars, opts)?;
+    // Each sounding key took one of the sequencer's slots: the notes of
+    // every slot are the one part.
+    let mut notes: Vec<Note> = voice_notes(
+        &played.events,
+        &played.timeline,
+        MAX_VOICES,
+        played.end_step,
+    )
+    .into_iter()
+    .flatten()
+    .collect();
+    notes.sort_by_key(|n| (n.start, n.pitch));
+    let name = format!("{} (continued)", model.meta().name);
+    let part = Part::new(name, channel_for(primer.parts.len()), notes);
+    Ok(played.offline(primer, vec![part]))
+}
+
+/// What the pretend host played for a continuation.
+struct Played {
+    timeline: Timeline,
+    session: Session,
+    events: Vec<VoiceEvent>,
+    tempos: Vec<bach_engine::score::TempoChange>,
+    /// The step the model's turn ends on.
+    end_step: u32,
+}
+
+impl Played {
+    /// The primer as read plus the continuation's `parts`.
+    fn offline(self, primer: &Score, parts: Vec<Part>) -> Offline {
+        let mut out = primer.clone();
+        out.tempos = self.tempos;
+        out.parts.extend(parts);
+        out.len = out.len.max(self.end_step);
+        Offline {
+            score: out,
+            timeline: self.timeline,
+            session: self.session,
+            events: self.events,
+            melody: None,
+            key: None,
+        }
+    }
+}
+
+/// Plays the primer through the pretend host in continue mode and lets the
+/// model play `bars` bars; `bar_steps` places a pickup in the model's bar.
+fn play_primer<M: Playable + ?Sized>(
+    model: &mut M,
+    bar_steps: usize,
+    primer: &Score,
+    bars: u32,
+    opts: &Options,
+) -> Result<Played, OfflineError> {
     let notes: Vec<Note> = primer.parts.iter().flat_map(|p| p.notes.clone()).collect();
     if notes.is_empty() {
         return Err(OfflineError::NoMelody);
@@ -42,7 +130,8 @@ pub fn continue_from(
     settings.continue_bars = bars;
 
     let tempos = tempo_map(primer, opts.bpm);
-    let timeline = Timeline::new(primer.step_beats, origin_beats(primer, model), &tempos);
+    let origin = origin_beats(primer, bar_steps);
+    let timeline = Timeline::new(primer.step_beats, origin, &tempos);
     let input = host_notes(&notes, &timeline);
     // The model's turn starts once `silence` quiet steps have passed.
     let start = primer_end + silence;
@@ -50,27 +139,12 @@ pub fn continue_from(
     let length = timeline.sample_of_step(end_step);
     let session = timeline.session_in_meters(input, length, &super::meters::regions(primer));
     let events = session.play(model, &settings)?;
-    let voices = voice_notes(&events, &timeline, n, end_step);
-
-    let mut out = primer.clone();
-    out.tempos = tempos;
-    let first_channel = out.parts.len();
-    out.parts.extend(
-        voice_parts(model, voices, first_channel)
-            .into_iter()
-            .map(|mut p| {
-                p.name = format!("{} (continued)", p.name);
-                p
-            }),
-    );
-    out.len = out.len.max(end_step);
-    Ok(Offline {
-        score: out,
+    Ok(Played {
         timeline,
         session,
         events,
-        melody: None,
-        key: None,
+        tempos,
+        end_step,
     })
 }
 

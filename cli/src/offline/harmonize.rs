@@ -37,7 +37,11 @@ pub fn harmonize(
     }
     let tune = melody(score, opts.track.as_deref())?;
     let tempos = tempo_map(score, opts.bpm);
-    let timeline = Timeline::new(score.step_beats, origin_beats(score, model), &tempos);
+    let timeline = Timeline::new(
+        score.step_beats,
+        origin_beats(score, model.meta().bar_steps().unwrap_or(16)),
+        &tempos,
+    );
     let regions = meters::regions(score);
     let input = host_notes(&tune.notes, &timeline);
     let end_step = tune.end();

@@ -23,7 +23,7 @@ use bach_engine::sequencer::{Mode, Settings};
 use bach_engine::{Horizon, Key};
 
 pub use bach_engine::sequencer::session::{HostNote, Timeline, VoiceEvent};
-pub use continuation::continue_from;
+pub use continuation::{continue_from, continue_piano_roll};
 pub use generate::generate;
 pub use harmonize::harmonize;
 
@@ -233,8 +233,8 @@ fn tempo_map(score: &Score, bpm: Option<f64>) -> Vec<bach_engine::score::TempoCh
 
 /// The host beat of step 0: a pickup starts part-way into the model's bar,
 /// so the downbeat after it falls on a bar line of the model's grid.
-fn origin_beats(score: &Score, model: &VoicesModel) -> f64 {
-    let bar_steps = model.meta().bar_steps().unwrap_or(16).max(1);
+fn origin_beats(score: &Score, bar_steps: usize) -> f64 {
+    let bar_steps = bar_steps.max(1);
     (score.position_in_bar(0) % bar_steps) as f64 * score.step_beats
 }
 

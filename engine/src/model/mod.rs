@@ -90,6 +90,16 @@ impl AnyModel {
         }
     }
 
+    /// Whether the model can harmonize a melody (the window offers continue
+    /// only when it cannot). A piano-roll model cannot: its NADE decides a
+    /// frame's keys lowest first, so clamping the melody (the top key)
+    /// would come after the keys below it were drawn without hearing it.
+    /// The sequencer passes the input through when asked to harmonize with
+    /// one.
+    pub fn can_harmonize(&self) -> bool {
+        matches!(self, Self::Voices(_))
+    }
+
     /// Forgets the state.
     pub fn reset(&mut self) {
         match self {

@@ -133,6 +133,11 @@ impl NoteTracker {
         self.voices.iter().any(Option::is_some)
     }
 
+    /// The pitch voice `v` sounds, if any.
+    pub fn pitch(&self, v: usize) -> Option<u8> {
+        self.voices.get(v).copied().flatten().map(|s| s.pitch)
+    }
+
     /// Starts `pitch` on voice `v`, ending what the voice sounded before.
     pub fn start(
         &mut self,

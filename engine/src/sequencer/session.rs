@@ -13,7 +13,7 @@ use crate::meter::Meter;
 use crate::score::Note;
 use crate::sequencer::clock::Anchor;
 use crate::sequencer::{
-    Block, EventBuffer, InputEvent, NoteEvent, Sequencer, Settings, Source, Transport, VoiceModel,
+    Block, EventBuffer, InputEvent, NoteEvent, Playable, Sequencer, Settings, Source, Transport,
 };
 
 pub use timeline::{MeterRegion, TempoSegment, Timeline, SAMPLE_RATE};
@@ -196,7 +196,7 @@ impl Session {
     /// returns every output event. `around` runs each `process` call (it must
     /// call the closure it is given once), so a test can watch it, say for
     /// allocations.
-    pub fn run<M: VoiceModel + ?Sized>(
+    pub fn run<M: Playable + ?Sized>(
         &self,
         sequencer: &mut Sequencer,
         model: &mut M,
@@ -246,7 +246,7 @@ impl Session {
     /// plugin would send for them, placed as a host places them (moved
     /// earlier by the latency the sequencer reported, which the lookahead
     /// keeps for the whole of a session at one tempo).
-    pub fn play<M: VoiceModel + ?Sized>(
+    pub fn play<M: Playable + ?Sized>(
         &self,
         model: &mut M,
         settings: &Settings,
