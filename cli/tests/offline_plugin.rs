@@ -102,7 +102,26 @@ fn through_plugin_with(
     texts: &[(&str, &str)],
     continue_from: i64,
 ) -> Vec<VoiceEvent> {
+    through_plugin_playing(None, result, params, texts, continue_from)
+}
+
+/// [`through_plugin_with`] with the plugin set to play the built-in model
+/// `embedded` (as a project naming it does), when given.
+fn through_plugin_playing(
+    embedded: Option<&str>,
+    result: &Offline,
+    params: &[(&str, f64)],
+    texts: &[(&str, &str)],
+    continue_from: i64,
+) -> Vec<VoiceEvent> {
     let mut plugin = ClapBach::load(4096);
+    if let Some(name) = embedded {
+        let choice = serde_json::json!({"type": "embedded", "value": name});
+        let state = bach_e2e::with_model(&plugin.save_state(), choice);
+        plugin.deactivate();
+        plugin.load_state(&state);
+        plugin.activate();
+    }
     let mut params: Vec<_> = params
         .iter()
         .map(|&(name, value)| (plugin.param(name), value))
@@ -251,4 +270,49 @@ fn continue_gives_the_plugins_notes() {
         start,
     );
     assert_same(&plugin, &without_velocity(&result.events));
+}
+
+/// `bach continue` with each built-in piano roll plays what the plugin plays
+/// with it: the same keys at the same samples.
+#[test]
+fn continue_with_a_piano_roll_gives_the_plugins_notes() {
+    bundle_ready();
+    let models = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../models");
+    for name in ["nottingham-pianoroll-gru-nade", "jsb-pianoroll-lstm-nade"] {
+        let file = models.join(format!("{name}.safetensors"));
+        let mut model = bach_engine::AnyModel::load(&file)
+            .unwrap()
+            .into_piano_roll()
+            .unwrap();
+        let opts = Options {
+            temperature: 1.0,
+            seed: 3,
+            ..Options::default()
+        };
+        let result = offline::continue_piano_roll(&mut model, &input(), 2, &opts).unwrap();
+        let start = result.events.first().map_or(i64::MAX, |e| e.sample);
+        assert!(
+            result.events.len() >= 6,
+            "{name}: {} events",
+            result.events.len()
+        );
+        let plugin = through_plugin_playing(
+            Some(name),
+            &result,
+            &[
+                ("Mode", 1.0),
+                ("Temperature", 1.0 / 2.0),
+                ("Seed", 3.0),
+                ("Continue after silence", (1.25 - 0.25) / 15.75),
+                ("Continue length", 2.0 - 1.0),
+            ],
+            &[],
+            start,
+        );
+        // A roll plays on one channel; its keys are compared, not its slots.
+        let keys = |events: &[VoiceEvent]| -> Vec<(i64, bool, u8)> {
+            events.iter().map(|e| (e.sample, e.on, e.pitch)).collect()
+        };
+        assert_eq!(keys(&plugin), keys(&result.events), "{name}");
+    }
 }

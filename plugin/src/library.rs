@@ -5,13 +5,36 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
-use bach_engine::model::{AnyModel, VoicesModel};
+use bach_engine::meta::FrameOutput;
+use bach_engine::model::AnyModel;
 use bach_engine::Key;
 use crossbeam::queue::ArrayQueue;
 use serde::{Deserialize, Serialize};
 
-/// Models compiled into the binary, so the plugin works with no files installed.
-pub const EMBEDDED: &[(&str, &[u8])] = &[("chorale-satb", bach_engine::DEFAULT_MODEL)];
+/// Models compiled into the binary, so the plugin works with no files
+/// installed: the harmonizer first (the default), then piano-roll models
+/// that continue what is played. The names are saved with projects.
+pub const EMBEDDED: &[(&str, &[u8])] = &[
+    ("chorale-satb", bach_engine::DEFAULT_MODEL),
+    (
+        "nottingham-pianoroll-gru-nade",
+        include_bytes!("../../models/nottingham-pianoroll-gru-nade.safetensors"),
+    ),
+    (
+        "jsb-pianoroll-lstm-nade",
+        include_bytes!("../../models/jsb-pianoroll-lstm-nade.safetensors"),
+    ),
+];
+
+/// What a musician reads for each built-in model in the picker.
+pub fn embedded_title(name: &str) -> &'static str {
+    match name {
+        "chorale-satb" => "Bach chorales: harmonize or continue",
+        "nottingham-pianoroll-gru-nade" => "Folk tunes (Nottingham): continue",
+        "jsb-pianoroll-lstm-nade" => "Bach, polyphonic (piano roll): continue",
+        _ => "",
+    }
+}
 
 /// Which model a project uses; saved with the project.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,6 +66,8 @@ pub struct ModelInfo {
     pub name: String,
     pub kind: String,
     pub test_nll: Option<f64>,
+    /// Whether it can harmonize a melody (a piano roll only continues).
+    pub harmonizes: bool,
     /// Which of the musical context the model was trained to use.
     pub knows_key: bool,
     pub hears_meter: bool,
@@ -51,7 +76,7 @@ pub struct ModelInfo {
 
 /// A model ready to play, with its description.
 pub struct Loaded {
-    pub model: VoicesModel,
+    pub model: AnyModel,
     pub info: ModelInfo,
 }
 
@@ -62,8 +87,6 @@ pub enum LibraryError {
     UnknownEmbedded(String),
     #[error(transparent)]
     Load(#[from] bach_engine::file::LoadError),
-    #[error("{0} is a piano-roll model; the plugin plays voices models (SATB or one line)")]
-    NotVoices(String),
 }
 
 impl Loaded {
@@ -79,22 +102,31 @@ impl Loaded {
             }
             ModelChoice::File(path) => AnyModel::load(path)?,
         };
-        let model = match model {
-            AnyModel::Voices(m) => m,
-            AnyModel::PianoRoll(m) => return Err(LibraryError::NotVoices(m.meta().name.clone())),
-        };
         let meta = model.meta();
+        let core = format!("{} {} × {}", meta.core.name(), meta.layers, meta.hidden);
+        let kind = match &model {
+            AnyModel::Voices(_) => format!("{} voices, {core}", meta.voices.len()),
+            AnyModel::PianoRoll(_) => {
+                let grid = if meta.step_beats == 0.5 {
+                    "8ths".to_string()
+                } else if meta.step_beats == 1.0 {
+                    "quarters".to_string()
+                } else {
+                    format!("{} beats", meta.step_beats)
+                };
+                let nade = match meta.frame {
+                    FrameOutput::Nade { hidden } => format!(", NADE {hidden}"),
+                    FrameOutput::Independent => String::new(),
+                };
+                format!("piano roll in {grid}, {core}{nade}")
+            }
+        };
         let info = ModelInfo {
             choice: choice.clone(),
             name: meta.name.clone(),
-            kind: format!(
-                "{} voices, {} {} × {}",
-                meta.voices.len(),
-                meta.core.name(),
-                meta.layers,
-                meta.hidden
-            ),
+            kind,
             test_nll: meta.test_nll(),
+            harmonizes: model.can_harmonize(),
             knows_key: meta.knows_key(),
             hears_meter: meta.hears_meter(),
             looks_ahead: meta.ahead_notes() > 0,

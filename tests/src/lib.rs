@@ -662,17 +662,21 @@ impl Input {
     }
 }
 
-/// A saved state (nice-plug's CLAP state: a little-endian u64 length, then
-/// JSON with the plain parameter values under `params` and the persisted
-/// fields, each itself JSON, under `fields`) changed by `edit`.
+/// A saved state changed by `edit`. nice-plug's CLAP state is a
+/// little-endian u64 length, then JSON with the plain parameter values
+/// under `params` and the persisted fields, each itself JSON, under
+/// `fields`; its VST3 state is the same JSON without the length.
 pub fn edit_state(state: &[u8], edit: impl FnOnce(&mut serde_json::Value)) -> Vec<u8> {
-    let len = u64::from_le_bytes(state[..8].try_into().unwrap()) as usize;
-    assert_eq!(len, state.len() - 8, "length-prefixed state");
-    let state = &state[8..];
-    let mut json: serde_json::Value = serde_json::from_slice(state)
-        .unwrap_or_else(|e| panic!("JSON state ({e}): {}", String::from_utf8_lossy(state)));
+    let prefixed = state.len() >= 8
+        && u64::from_le_bytes(state[..8].try_into().unwrap()) as usize == state.len() - 8;
+    let body = if prefixed { &state[8..] } else { state };
+    let mut json: serde_json::Value = serde_json::from_slice(body)
+        .unwrap_or_else(|e| panic!("JSON state ({e}): {}", String::from_utf8_lossy(body)));
     edit(&mut json);
     let body = serde_json::to_vec(&json).unwrap();
+    if !prefixed {
+        return body;
+    }
     let mut out = (body.len() as u64).to_le_bytes().to_vec();
     out.extend(body);
     out

@@ -19,7 +19,9 @@ use nice_plug_egui::{
 };
 
 use crate::export::{self, CapturedNote};
-use crate::library::{is_model_path, Loaded, ModelChoice, ModelInfo, Shared, Status, EMBEDDED};
+use crate::library::{
+    embedded_title, is_model_path, Loaded, ModelChoice, ModelInfo, Shared, Status, EMBEDDED,
+};
 use crate::params::{BachParams, KeyParam, LookaheadParam, ModeParam, PreviewParams};
 
 mod dialog;
@@ -43,7 +45,14 @@ pub struct App {
     played: VecDeque<CapturedNote>,
     /// How many bars "Save as MIDI" takes.
     export_bars: u32,
+    /// The model before a load the musician asked for, until the new one
+    /// arrives (see [`App::warm_up_piano_roll`]).
+    loading_from: Option<Option<ModelChoice>>,
 }
+
+/// The temperature a piano-roll model is set to when a musician chooses one:
+/// its keys are drawn one by one, so sharpened below 1 they fall silent.
+pub const PIANO_ROLL_TEMPERATURE: f32 = 1.0;
 
 pub fn create(
     params: Arc<BachParams>,
@@ -193,6 +202,14 @@ pub fn latency_text(on: bool, latency: u32, sample_rate: f64) -> Option<String> 
 
 /// Plain words for each setting the loaded model was not trained to use.
 pub fn model_limits(info: &ModelInfo) -> Vec<&'static str> {
+    if !info.harmonizes {
+        // Key, meter and lookahead are a harmonizer's: one plain line.
+        return vec![
+            "This piano-roll model continues what you play (Continue mode); in Harmonize \
+             the melody passes through unchanged. It sounds best near Temperature 1.00: \
+             lower, it plays fewer notes, down to none.",
+        ];
+    }
     let mut out = Vec::new();
     if !info.knows_key {
         out.push("This model knows no keys: Key has no effect.");
@@ -222,7 +239,35 @@ impl App {
             embedded: None,
             played: VecDeque::new(),
             export_bars: 8,
+            loading_from: None,
         }
+    }
+
+    /// When a model the musician just chose arrives and is a piano roll,
+    /// raises Temperature to [`PIANO_ROLL_TEMPERATURE`] (as if they moved the
+    /// slider: one undoable parameter change). A project reopened with a
+    /// piano roll keeps its own temperature.
+    fn warm_up_piano_roll(&mut self, status: &Status, setter: &ParamSetter) {
+        let Some(before) = self.loading_from.clone() else {
+            return;
+        };
+        let now = status.info.as_ref().map(|i| i.choice.clone());
+        if status.loading || (now == before && status.error.is_none()) {
+            return;
+        }
+        self.loading_from = None;
+        let roll = status.info.as_ref().is_some_and(|i| !i.harmonizes);
+        let t = &self.params.temperature;
+        if roll && now != before && t.value() < PIANO_ROLL_TEMPERATURE {
+            setter.begin_set_parameter(t);
+            setter.set_parameter(t, PIANO_ROLL_TEMPERATURE);
+            setter.end_set_parameter(t);
+        }
+    }
+
+    /// Notes the model in use before a load the musician asked for.
+    fn asked_to_load(&mut self, status: &Status) {
+        self.loading_from = Some(status.info.as_ref().map(|i| i.choice.clone()));
     }
 
     fn model_line(&self, ui: &mut egui::Ui, status: &Status) {
@@ -271,7 +316,12 @@ impl App {
                 .show_ui(ui, |ui| {
                     for info in embedded.iter() {
                         let chosen = Some(&info.choice) == current;
-                        if ui.selectable_label(chosen, model_label(info)).clicked() && !chosen {
+                        let title = match &info.choice {
+                            ModelChoice::Embedded(name) => embedded_title(name),
+                            ModelChoice::File(_) => "",
+                        };
+                        let label = format!("{title}\n{}", model_label(info));
+                        if ui.selectable_label(chosen, label).clicked() && !chosen {
                             wanted = Some(info.choice.clone());
                         }
                     }
@@ -282,6 +332,7 @@ impl App {
                 .add_enabled(!status.loading, egui::Button::new("Load model…"))
                 .on_hover_text(help::BROWSE);
             if browse.clicked() {
+                self.loading_from = Some(current.cloned());
                 let shared = self.shared.clone();
                 let choice = self.params.model.clone();
                 dialog::open_model(move |path| {
@@ -290,6 +341,7 @@ impl App {
             }
         });
         if let Some(choice) = wanted {
+            self.asked_to_load(status);
             self.shared
                 .load_in_background(choice, self.params.model.clone());
         }
@@ -308,6 +360,7 @@ impl App {
                 .on_hover_text(help::LOAD)
                 .clicked()
             {
+                self.asked_to_load(status);
                 self.shared
                     .load_in_background(ModelChoice::File(path), self.params.model.clone());
             }
@@ -500,6 +553,7 @@ impl App {
     }
 
     fn panel(&mut self, ui: &mut egui::Ui, setter: &ParamSetter, status: &Status) {
+        self.warm_up_piano_roll(status, setter);
         ui.heading("Bach — chorale harmonizer");
         self.model_line(ui, status);
         self.picker_line(ui, status);

@@ -105,12 +105,15 @@ fn parameter_texts(params: &BachParams) -> Vec<String> {
 /// description or refusal, and the errors for bad choices.
 fn model_texts() -> Vec<String> {
     let mut out = Vec::new();
-    let mut choices = vec![
-        ModelChoice::default(),
+    let mut choices: Vec<ModelChoice> = EMBEDDED
+        .iter()
+        .map(|(name, _)| ModelChoice::Embedded(name.to_string()))
+        .collect();
+    choices.extend([
         ModelChoice::Embedded("no-such-model".into()),
         ModelChoice::File(PathBuf::from("/no/such/model.safetensors")),
         ModelChoice::File(repo().join("README.md")),
-    ];
+    ]);
     let models = std::fs::read_dir(repo().join("models")).expect("models/ is readable");
     for entry in models.flatten() {
         if entry.path().extension().is_some_and(|e| e == "safetensors") {
@@ -125,6 +128,11 @@ fn model_texts() -> Vec<String> {
                 out.push(info.name.clone());
                 out.push(info.kind.clone());
                 out.push(info.choice.to_string());
+                out.push(model_label(&info));
+                out.extend(model_limits(&info).iter().map(|s| s.to_string()));
+                if let ModelChoice::Embedded(name) = &info.choice {
+                    out.push(library::embedded_title(name).to_string());
+                }
             }
             Err(e) => out.push(e.to_string()),
         }
@@ -320,4 +328,100 @@ fn the_instrument_shows_its_preview_and_both_offer_models_and_export() {
     assert!(!drawn.contains("organ plays"), "{drawn}");
     assert!(drawn.contains("Save as MIDI…"));
     assert!(drawn.contains("Not saved: no room"));
+}
+
+#[test]
+fn piano_roll_models_load_and_the_window_says_they_only_continue() {
+    for (name, grid) in [
+        ("nottingham-pianoroll-gru-nade", "piano roll in 8ths"),
+        ("jsb-pianoroll-lstm-nade", "piano roll in quarters"),
+    ] {
+        let loaded = Loaded::load(&ModelChoice::Embedded(name.into())).expect("built in");
+        let info = &loaded.info;
+        assert!(!info.harmonizes);
+        assert!(
+            info.kind.starts_with(grid) && info.kind.contains("NADE 128"),
+            "{info:?}"
+        );
+        assert!(!library::embedded_title(name).is_empty());
+        let limits = model_limits(info).join(" ");
+        assert!(limits.contains("continues what you play"), "{limits}");
+        assert!(
+            !limits.contains("Key has no effect"),
+            "one plain line: {limits}"
+        );
+
+        let shared = Arc::new(Shared::default());
+        shared.set_status(|s| s.info = Some(info.clone()));
+        let mut app = App::new(Arc::new(BachParams::default()), None, shared);
+        let drawn = drawn_texts(&mut app).join("\n");
+        assert!(
+            drawn.contains("in Harmonize the melody passes through"),
+            "{drawn}"
+        );
+        let mut fonts = Fonts::new(TextOptions::default(), fonts::definitions());
+        assert!(missing(&mut fonts, &drawn).is_empty());
+    }
+    // The harmonizer harmonizes.
+    assert!(Loaded::default_model().info.harmonizes);
+}
+
+/// A host that records the normalised values the window sets.
+#[derive(Default)]
+struct Recorder(std::sync::Mutex<Vec<f32>>);
+
+impl GuiContextInner for Recorder {
+    fn plugin_api(&self) -> PluginApi {
+        PluginApi::Clap
+    }
+    unsafe fn raw_begin_set_parameter(&self, _: ParamPtr) {}
+    unsafe fn raw_set_parameter_normalized(&self, _: ParamPtr, value: f32) {
+        self.0.lock().unwrap().push(value);
+    }
+    unsafe fn raw_end_set_parameter(&self, _: ParamPtr) {}
+    fn get_state(&self) -> PluginState {
+        unreachable!("the window never asks for the plugin's state")
+    }
+    fn set_state(&self, _: PluginState) {}
+    fn request_restart(&self) {}
+}
+
+#[test]
+fn choosing_a_piano_roll_raises_the_temperature_once_and_a_project_keeps_its_own() {
+    let roll = Loaded::load(&ModelChoice::Embedded("jsb-pianoroll-lstm-nade".into()))
+        .unwrap()
+        .info;
+    let host = Recorder::default();
+    let setter = ParamSetter::new(&host);
+    let shared = Arc::new(Shared::default());
+    shared.set_status(|s| s.info = Some(Loaded::default_model().info));
+    let mut app = App::new(Arc::new(BachParams::default()), None, shared.clone());
+    let status = |shared: &Shared| shared.status.lock().unwrap().clone();
+
+    // The musician picks the piano roll: while it loads nothing changes...
+    app.asked_to_load(&status(&shared));
+    shared.set_status(|s| s.loading = true);
+    app.warm_up_piano_roll(&status(&shared), &setter);
+    assert!(host.0.lock().unwrap().is_empty());
+    // ...and when it arrives, Temperature goes to 1.00 (0.5 of 0..2), once.
+    shared.set_status(|s| {
+        s.loading = false;
+        s.info = Some(roll.clone());
+    });
+    app.warm_up_piano_roll(&status(&shared), &setter);
+    app.warm_up_piano_roll(&status(&shared), &setter);
+    assert_eq!(*host.0.lock().unwrap(), vec![0.5]);
+
+    // A project that opens with a piano roll (no load asked in the window) keeps its temperature.
+    let host = Recorder::default();
+    let setter = ParamSetter::new(&host);
+    let mut reopened = App::new(Arc::new(BachParams::default()), None, shared.clone());
+    reopened.warm_up_piano_roll(&status(&shared), &setter);
+    assert!(host.0.lock().unwrap().is_empty());
+    // A failed load changes nothing either.
+    reopened.asked_to_load(&status(&shared));
+    shared.set_status(|s| s.error = Some("bad file".into()));
+    reopened.warm_up_piano_roll(&status(&shared), &setter);
+    assert!(host.0.lock().unwrap().is_empty());
+    assert!(reopened.loading_from.is_none(), "the failure ends the wait");
 }
