@@ -10,9 +10,11 @@ use crate::token::{VoiceSpec, MAX_VOICES};
 /// The newest metadata format this engine reads. Version 2 added
 /// [`ModelMeta::frame`] (version 1 files read as independent keys); version 3
 /// the musical-context features [`Feature::Meter`], [`Feature::KeyMode`] and
-/// [`Feature::Ahead`]. A model is written with the lowest version that holds
-/// it ([`ModelMeta::needed_version`]), so older engines still load what they can play.
-pub const FORMAT_VERSION: u32 = 3;
+/// [`Feature::Ahead`]; version 4 the voice-pair score of voices models'
+/// heads ([`ModelMeta::pair_score`]). A model is written with the lowest
+/// version that holds it ([`ModelMeta::needed_version`]), so older engines
+/// still load what they can play.
+pub const FORMAT_VERSION: u32 = 4;
 /// Key of the JSON entry in the safetensors `__metadata__` map.
 pub const METADATA_KEY: &str = "bach";
 
@@ -197,8 +199,16 @@ pub struct ModelMeta {
     /// Piano rolls: how the keys of a frame depend on each other.
     #[serde(default, skip_serializing_if = "FrameOutput::is_independent")]
     pub frame: FrameOutput,
+    /// Voices models: each head below the top also scores a candidate's
+    /// intervals with the voices above, now and before (`model::pairs`).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub pair_score: bool,
     #[serde(default)]
     pub training: Option<Provenance>,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 impl ModelMeta {
@@ -222,7 +232,9 @@ impl ModelMeta {
             .features
             .iter()
             .any(|f| matches!(f, Feature::Meter | Feature::KeyMode | Feature::Ahead { .. }));
-        if context {
+        if self.pair_score {
+            4
+        } else if context {
             3
         } else if !self.frame.is_independent() {
             2
@@ -373,6 +385,9 @@ impl ModelMeta {
                 _ => {}
             }
         }
+        if self.pair_score && self.kind != ModelKind::Voices {
+            return Err("pair_score is a feature of voices models only".into());
+        }
         if self.format_version < self.needed_version() {
             return Err(format!(
                 "format_version {} cannot hold these features (needs {})",
@@ -387,7 +402,9 @@ impl ModelMeta {
     /// Core layer `l`: `core.{l}.weight_ih` `[G*H, in]`, `core.{l}.weight_hh` `[G*H, H]`,
     /// `core.{l}.bias_ih` and `core.{l}.bias_hh` `[G*H]` (PyTorch layout and gate order).
     /// Head `v`: `head.{v}.weight` `[vocab_v, H + sum of vocab_u for u < v]` and
-    /// `head.{v}.bias` `[vocab_v]`; a piano-roll model has one head of 88 rows on `H`.
+    /// `head.{v}.bias` `[vocab_v]`, and with [`ModelMeta::pair_score`] for `v > 0`
+    /// `head.{v}.pairs` `[v * PAIR_FEATURES]`, the weights of voice `u`'s pair at
+    /// `u * PAIR_FEATURES`; a piano-roll model has one head of 88 rows on `H`.
     /// An NADE frame output of size `N` adds `nade.cond.weight` `[N, H]` and
     /// `nade.cond.bias` `[N]` (its hidden biases from the state), `nade.in.weight`
     /// `[N, 88]` (what each sounding key adds to the hidden units of the keys
@@ -411,6 +428,10 @@ impl ModelMeta {
                     let vocab = voice.range().vocab();
                     shapes.push((format!("head.{v}.weight"), vec![vocab, h + above]));
                     shapes.push((format!("head.{v}.bias"), vec![vocab]));
+                    if self.pair_score && v > 0 {
+                        let n = v * crate::model::pairs::PAIR_FEATURES;
+                        shapes.push((format!("head.{v}.pairs"), vec![n]));
+                    }
                     above += vocab;
                 }
             }
@@ -454,6 +475,7 @@ impl ModelMeta {
             ],
             features: vec![Feature::PreviousStep, Feature::BarPosition { steps: 16 }],
             frame: FrameOutput::Independent,
+            pair_score: false,
             training: None,
         }
     }
@@ -472,6 +494,7 @@ impl ModelMeta {
             voices: Vec::new(),
             features: vec![Feature::PreviousStep],
             frame: FrameOutput::Independent,
+            pair_score: false,
             training: None,
         }
     }

@@ -140,7 +140,7 @@ const HOLD_BIAS: f32 = 2.0;
 /// for files users already have, so they are never rewritten. When
 /// `FORMAT_VERSION` moves on, add the new version's file here (made with the
 /// new feature) and leave the older ones alone.
-const VERSIONS: [FixtureModel; 3] = [
+const VERSIONS: [FixtureModel; 4] = [
     // Version 1: voices models and independent-key piano rolls. Today's
     // writer gives the same JSON for it as the version-1 writer did (same
     // fields in the same order, no `frame`); checked against the version-1
@@ -191,6 +191,20 @@ const VERSIONS: [FixtureModel; 3] = [
             ];
             meta.training = Some(provenance());
             let tensors = random_tensors(&meta, 3, 0.8);
+            (meta, tensors)
+        },
+    },
+    // Version 4 added the voice-pair score of voices models' heads.
+    FixtureModel {
+        file: "format-v4.safetensors",
+        make: || {
+            let mut meta = ModelMeta::satb(CoreKind::Gru, 1, 6);
+            meta.format_version = 4;
+            meta.name = "format-v4".into();
+            meta.features = vec![Feature::PreviousStep, Feature::Meter, Feature::KeyMode];
+            meta.pair_score = true;
+            meta.training = Some(provenance());
+            let tensors = random_tensors(&meta, 4, 0.8);
             (meta, tensors)
         },
     },

@@ -6,6 +6,7 @@
 //! such slices costs O(T²)). Rows are ordered `b * steps + t`.
 
 use bach_engine::model::context;
+use bach_engine::model::pairs::{self, PAIR_FEATURES};
 use bach_engine::pianoroll::KEYS;
 use bach_engine::{Ahead, BarPosition, ModelKind, ModelMeta, StepContext, Token, VoiceRange};
 use candle_core::{Device, Result, Tensor};
@@ -17,8 +18,14 @@ pub enum Targets {
     /// `[B*T, 88]` multi-hot frames.
     Keys(Tensor),
     /// `onehot`: `[B*T, step_size]` one-hot tokens of every voice at step t
-    /// (the heads' "voices above" input); `index[v]`: `[B*T]` u32 token index of voice v.
-    Voices { onehot: Tensor, index: Vec<Tensor> },
+    /// (the heads' "voices above" input); `index[v]`: `[B*T]` u32 token index
+    /// of voice v; `pairs[v]`: for a model with the voice-pair score, voice
+    /// v's candidates' pair features `[B*T * vocab_v, v * PAIR_FEATURES]`.
+    Voices {
+        onehot: Tensor,
+        index: Vec<Tensor>,
+        pairs: Vec<Option<Tensor>>,
+    },
 }
 
 /// A chunk of a batch: steps `start..start + steps` of every piece.
@@ -175,12 +182,18 @@ pub fn chunk(
                     }
                 }
             }
+            let pairs = if meta.pair_score {
+                pair_features(pieces, &ranges, start, steps, device)?
+            } else {
+                Vec::new()
+            };
             Targets::Voices {
                 onehot: Tensor::from_vec(onehot, (b * steps, step_size), device)?,
                 index: idx
                     .into_iter()
                     .map(|ix| Tensor::from_vec(ix, b * steps, device))
                     .collect::<Result<_>>()?,
+                pairs,
             }
         }
     };
@@ -193,4 +206,71 @@ pub fn chunk(
         mask: Tensor::from_vec(mask, b * steps, device)?,
         scored,
     })
+}
+
+/// The voice-pair features of every candidate of every voice below the top,
+/// on steps `start..start + steps` of `pieces` (rows `b * steps + t`, then
+/// the candidates of the voice's vocabulary): what the engine's
+/// [`pairs::add_scores`] weighs, against the data's own voices above and
+/// what every voice sounded on the step before (the whole piece is scanned,
+/// so a chunk's first step knows what sounded before it).
+fn pair_features(
+    pieces: &[&Piece],
+    ranges: &[VoiceRange],
+    start: usize,
+    steps: usize,
+    device: &Device,
+) -> Result<Vec<Option<Tensor>>> {
+    let voices = ranges.len();
+    let b = pieces.len();
+    let mut out: Vec<Vec<f32>> = (0..voices)
+        .map(|v| vec![0f32; b * steps * ranges[v].vocab() * v * PAIR_FEATURES])
+        .collect();
+    for (i, p) in pieces.iter().enumerate() {
+        let Piece::Voices {
+            voices: pv, tokens, ..
+        } = p
+        else {
+            continue;
+        };
+        let mut before = vec![None; voices];
+        let mut now = vec![None; voices];
+        let end = (start + steps).min(p.len());
+        for abs in 0..end {
+            let step = &tokens[abs * pv..(abs + 1) * pv];
+            for u in 0..voices.min(*pv) {
+                now[u] = pairs::sounds(&ranges[u], step[u], before[u]);
+            }
+            if abs >= start {
+                let row = i * steps + (abs - start);
+                for (v, features) in out.iter_mut().enumerate().skip(1).take(pv - 1) {
+                    let range = &ranges[v];
+                    let width = v * PAIR_FEATURES;
+                    for c in 0..range.vocab() {
+                        let Some(pitch) = pairs::sounds(range, range.token(c), before[v]) else {
+                            continue;
+                        };
+                        let at = (row * range.vocab() + c) * width;
+                        for (u, q) in now.iter().enumerate().take(v) {
+                            let Some(q) = *q else { continue };
+                            let block = &mut features[at + u * PAIR_FEATURES..];
+                            pairs::features(pitch, before[v], q, before[u], |f| block[f] = 1.0);
+                        }
+                    }
+                }
+            }
+            before.clone_from(&now);
+        }
+    }
+    out.into_iter()
+        .enumerate()
+        .map(|(v, data)| match v {
+            0 => Ok(None),
+            _ => {
+                let width = v * PAIR_FEATURES;
+                let rows = data.len() / width;
+                Tensor::from_vec(data, (rows, width), device).map(Some)
+            }
+        })
+        .collect()
 }

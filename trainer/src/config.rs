@@ -30,6 +30,9 @@ pub struct TrainConfig {
     /// The schedule ends at `lr * lr_floor`.
     pub lr_floor: f64,
     pub dropout: f32,
+    /// Voices models: the heads' voice-pair score (`ModelMeta::pair_score`).
+    #[serde(default)]
+    pub pair_score: bool,
     /// Epochs without a better validation NLL before stopping.
     pub patience: usize,
     pub seed: u64,
@@ -68,6 +71,7 @@ impl TrainConfig {
             warmup: 0.02,
             lr_floor: 0.05,
             dropout: 0.0,
+            pair_score: false,
             patience: 10,
             seed: 0,
             device: "cpu".into(),

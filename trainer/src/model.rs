@@ -27,6 +27,9 @@ pub struct Weights {
     layers: Vec<Layer>,
     /// `(weightᵀ, bias)` per head.
     heads: Vec<(Tensor, Tensor)>,
+    /// Per head, its voice-pair score weights `[v * PAIR_FEATURES, 1]` (voices
+    /// below the top of a model with `pair_score`).
+    pairs: Vec<Option<Tensor>>,
     nade: Option<NadeWeights>,
 }
 
@@ -249,10 +252,17 @@ impl Network {
             });
         }
         let mut heads = Vec::new();
+        let mut pairs = Vec::new();
         let mut i = 4 * self.meta.layers;
-        for _ in 0..self.meta.heads() {
+        for v in 0..self.meta.heads() {
             heads.push((get(i).t()?, get(i + 1)));
             i += 2;
+            if self.meta.pair_score && v > 0 {
+                pairs.push(Some(get(i).unsqueeze(1)?));
+                i += 1;
+            } else {
+                pairs.push(None);
+            }
         }
         let nade = match self.meta.frame {
             FrameOutput::Independent => None,
@@ -274,6 +284,7 @@ impl Network {
             },
             layers,
             heads,
+            pairs,
             nade,
         })
     }
@@ -448,9 +459,17 @@ impl Weights {
         visible + every.gather(&segment, 1)?.squeeze(1)?
     }
 
-    /// Voice `v`'s logits `[B*T, vocab_v]` given the top outputs and the
-    /// one-hot tokens of the voices above it (`onehot` holds all voices).
-    pub fn voice_logits(&self, v: usize, top: &Tensor, onehot: &Tensor) -> Result<Tensor> {
+    /// Voice `v`'s logits `[B*T, vocab_v]` given the top outputs, the
+    /// one-hot tokens of the voices above it (`onehot` holds all voices) and,
+    /// for a model with the voice-pair score, each candidate's pair features
+    /// `[B*T * vocab_v, v * PAIR_FEATURES]` (`pair_features[v]`).
+    pub fn voice_logits(
+        &self,
+        v: usize,
+        top: &Tensor,
+        onehot: &Tensor,
+        pair_features: &[Option<Tensor>],
+    ) -> Result<Tensor> {
         let (w, b) = &self.heads[v];
         let above = w.dim(0)? - self.hidden;
         let input = if above == 0 {
@@ -458,7 +477,17 @@ impl Weights {
         } else {
             Tensor::cat(&[top, &onehot.narrow(1, 0, above)?], 1)?
         };
-        input.matmul(w)?.broadcast_add(b)
+        let logits = input.matmul(w)?.broadcast_add(b)?;
+        match (
+            &self.pairs[v],
+            pair_features.get(v).and_then(|f| f.as_ref()),
+        ) {
+            (Some(weights), Some(features)) => {
+                let (rows, vocab) = logits.dims2()?;
+                logits + features.matmul(weights)?.reshape((rows, vocab))?
+            }
+            _ => Ok(logits),
+        }
     }
 
     /// Summed NLL (nats) over the chunk's scored steps, and per voice for
@@ -478,10 +507,17 @@ impl Weights {
                     .mul(&chunk.mask)?
                     .sum_all()?]
             }
-            (Targets::Voices { onehot, index }, ModelKind::Voices) => {
+            (
+                Targets::Voices {
+                    onehot,
+                    index,
+                    pairs,
+                },
+                ModelKind::Voices,
+            ) => {
                 let mut parts = Vec::with_capacity(index.len());
                 for (v, ix) in index.iter().enumerate() {
-                    let logits = self.voice_logits(v, top, onehot)?;
+                    let logits = self.voice_logits(v, top, onehot, pairs)?;
                     let logp = candle_nn::ops::log_softmax(&logits, D::Minus1)?;
                     let picked = logp.gather(&ix.unsqueeze(1)?, 1)?.squeeze(1)?;
                     parts.push(picked.mul(&chunk.mask)?.sum_all()?.neg()?);

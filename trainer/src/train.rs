@@ -100,6 +100,7 @@ pub fn meta_for(config: &TrainConfig, data: &Dataset) -> ModelMeta {
                     bach_engine::Feature::BarPosition { steps },
                 ];
             }
+            m.pair_score = config.pair_score;
             m.format_version = m.needed_version();
             m
         }

@@ -16,9 +16,13 @@ fn trained(
     layers: usize,
     init: Init,
     nade: usize,
+    pair_score: bool,
     dir: &std::path::Path,
 ) -> Trainer {
-    let out = dir.join(format!("{}-{layers}-{nade}.safetensors", core.name()));
+    let out = dir.join(format!(
+        "{}-{layers}-{nade}-{pair_score}.safetensors",
+        core.name()
+    ));
     let mut c = TrainConfig::new("fixture", &out);
     c.core = core;
     c.layers = layers;
@@ -30,6 +34,7 @@ fn trained(
     c.seq_len = 5;
     c.lr = 0.02;
     c.dropout = 0.1;
+    c.pair_score = pair_score;
     let mut t = Trainer::new(c, data).unwrap();
     let outcome = t.run(data, &Control::default(), &mut |_| {}).unwrap();
     assert!(matches!(outcome, Outcome::Finished { .. }));
@@ -56,6 +61,17 @@ fn check(data: &Dataset, t: &Trainer) {
         .map(f32::abs)
         .sum();
     assert!(biases > 0.0);
+    // So are the pair-score weights, when the model has them.
+    let pairs: f32 = t
+        .net
+        .tensors()
+        .unwrap()
+        .iter()
+        .filter(|(n, _, _)| n.ends_with("pairs"))
+        .flat_map(|(_, _, d)| d.clone())
+        .map(f32::abs)
+        .sum();
+    assert_eq!(pairs > 0.0, t.net.meta.pair_score);
     let w = t.net.weights(false).unwrap();
     let mut compared = 0;
     for piece in data.test.iter().chain(&data.valid) {
@@ -86,11 +102,15 @@ fn check(data: &Dataset, t: &Trainer) {
             }
             (Piece::Voices { voices, tokens, .. }, AnyModel::Voices(model)) => {
                 let bar = t.net.meta.bar_steps().unwrap();
-                let bach_trainer::batch::Targets::Voices { onehot, .. } = &chunk.targets else {
+                let bach_trainer::batch::Targets::Voices { onehot, pairs, .. } = &chunk.targets
+                else {
                     unreachable!()
                 };
                 let per_voice: Vec<Vec<Vec<f32>>> = (0..*voices)
-                    .map(|v| w.voice_logits(v, &top, onehot).unwrap().to_vec2().unwrap())
+                    .map(|v| {
+                        let logits = w.voice_logits(v, &top, onehot, pairs).unwrap();
+                        logits.to_vec2().unwrap()
+                    })
                     .collect();
                 for step in 0..piece.len() {
                     let prev = (step > 0).then(|| &tokens[(step - 1) * voices..step * voices]);
@@ -131,7 +151,7 @@ fn pianoroll_models_match_the_engine() {
         (CoreKind::Gru, 1, Init::Default, 9),
         (CoreKind::Lstm, 2, Init::Default, 16),
     ] {
-        let t = trained(&data, core, layers, init, nade, &dir);
+        let t = trained(&data, core, layers, init, nade, false, &dir);
         check(&data, &t);
     }
 }
@@ -142,12 +162,16 @@ fn voices_models_match_the_engine() {
     let path = common::write(&dir, "voices.json", &common::voices_json(6));
     let data = dataset::load(&path, None, None).unwrap();
     assert_eq!(data.kind, ModelKind::Voices);
-    for (core, layers, init) in [
-        (CoreKind::Gru, 2, Init::Orthogonal),
-        (CoreKind::Lstm, 1, Init::LimitCycle),
-        (CoreKind::Tanh, 2, Init::Default),
+    for (core, layers, init, pair_score) in [
+        (CoreKind::Gru, 2, Init::Orthogonal, false),
+        (CoreKind::Lstm, 1, Init::LimitCycle, false),
+        (CoreKind::Tanh, 2, Init::Default, false),
+        // The voice-pair score: the engine scores each candidate as it goes,
+        // candle multiplies the batch's feature rows by the weights.
+        (CoreKind::Gru, 1, Init::Default, true),
+        (CoreKind::Lstm, 2, Init::Default, true),
     ] {
-        let t = trained(&data, core, layers, init, 0, &dir);
+        let t = trained(&data, core, layers, init, 0, pair_score, &dir);
         check(&data, &t);
     }
 }

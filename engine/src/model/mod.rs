@@ -18,6 +18,7 @@
 pub mod context;
 mod core;
 mod head;
+pub mod pairs;
 mod pianoroll;
 mod voices;
 

@@ -8,6 +8,7 @@ use crate::token::{Token, VoiceRange};
 
 use super::core::{take, Core};
 use super::head::Head;
+use super::pairs;
 use super::{AnyModel, Decision, StepContext};
 
 /// A voices model with its state and scratch buffers, ready for the audio thread.
@@ -21,6 +22,12 @@ pub struct VoicesModel {
     offsets: Vec<usize>,
     /// Active above-columns for a head.
     above: Vec<usize>,
+    /// Per voice below the top, its pair-score weights (empty without them).
+    pairs: Vec<Vec<f32>>,
+    /// What each voice sounded after the previous step (for the pair score).
+    before: Vec<Option<u8>>,
+    /// What the voices above sound on the current step (scratch).
+    now: Vec<Option<u8>>,
     logits: Vec<f32>,
     /// The previous step, the input of the next one once `started`.
     previous: Vec<Token>,
@@ -58,12 +65,21 @@ impl VoicesModel {
                 Head::new(bias.len(), meta.hidden, &weight, bias)
             })
             .collect();
+        let pairs = (0..meta.heads())
+            .map(|v| match meta.pair_score && v > 0 {
+                true => take(&mut file, format!("head.{v}.pairs")),
+                false => Vec::new(),
+            })
+            .collect();
         let max_vocab = heads.iter().map(|h| h.vocab).max().unwrap_or(0);
         Self {
             heads,
             ranges,
             offsets,
             above: Vec::with_capacity(voices),
+            pairs,
+            before: vec![None; voices],
+            now: vec![None; voices],
             logits: vec![0.0; max_vocab],
             previous: vec![Token::Rest; voices],
             started: false,
@@ -95,6 +111,7 @@ impl VoicesModel {
     pub fn reset(&mut self) {
         self.core.reset();
         self.started = false;
+        self.before.fill(None);
         self.previous.fill(Token::Rest);
         self.chosen.fill(Token::Rest);
     }
@@ -104,6 +121,15 @@ impl VoicesModel {
     /// model's frame). Onsets outside a voice's range are folded into it by
     /// octaves (see [`VoiceRange::index_folded`]).
     pub fn advance_voices(&mut self, previous: Option<&[Token]>, ctx: &StepContext) {
+        // What sounds going into this step, for the pair score.
+        match previous {
+            Some(prev) => {
+                for ((before, range), token) in self.before.iter_mut().zip(&self.ranges).zip(prev) {
+                    *before = pairs::sounds(range, *token, *before);
+                }
+            }
+            None => self.before.fill(None),
+        }
         let inputs = previous.into_iter().flat_map(|prev| {
             self.ranges
                 .iter()
@@ -129,6 +155,20 @@ impl VoicesModel {
             self.above.push(offset + range.index_folded(*token));
         }
         head.forward(self.core.hidden(), &self.above, &mut self.logits);
+        let weights = &self.pairs[voice];
+        if !weights.is_empty() {
+            for (u, (now, token)) in self.now.iter_mut().zip(above).take(voice).enumerate() {
+                *now = pairs::sounds(&self.ranges[u], *token, self.before[u]);
+            }
+            pairs::add_scores(
+                &self.ranges[voice],
+                voice,
+                &self.now,
+                &self.before,
+                weights,
+                &mut self.logits,
+            );
+        }
         &self.logits[..head.vocab]
     }
 

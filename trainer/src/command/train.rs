@@ -116,6 +116,12 @@ pub struct TrainArgs {
     /// Dropout between layers and before the output heads.
     #[arg(long, default_value_t = 0.0)]
     pub dropout: f32,
+    /// Voices models: each lower voice's head also scores its candidate's
+    /// intervals with the voices above, now and on the step before
+    /// (interval class, parallel fifths and octaves, crossing, wide spacing),
+    /// a learned weight per voice pair (model format 4).
+    #[arg(long)]
+    pub pair_score: bool,
     /// Epochs without a better validation NLL before stopping (0: never).
     #[arg(long, default_value_t = 10)]
     pub patience: usize,
@@ -317,6 +323,7 @@ pub fn train_config(args: &TrainArgs) -> TrainConfig {
     c.optim.weight_decay = args.weight_decay;
     c.optim.clip = args.clip;
     c.dropout = args.dropout;
+    c.pair_score = args.pair_score;
     c.patience = args.patience;
     c.transpose = !args.no_transpose;
     c.seed = args.seed;

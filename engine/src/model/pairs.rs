@@ -1,0 +1,148 @@
+//! The voice-pair score: what a harmonizer's head adds to a candidate for
+//! the interval it makes with each voice above, learned from the data.
+//!
+//! A head is linear in its inputs (the state and the one-hot tokens above),
+//! so it cannot say "this alto note makes the same fifth with the soprano as
+//! the last step did": that depends on the candidate, the soprano's pitch
+//! now and both voices' pitches before, at once. Nor whether *holding* a
+//! note is consonant with a soprano that just moved: a hold names no pitch.
+//! This score reads those relations directly: for a candidate of voice `v`
+//! and each voice `u` above it, a few features of the two pitches now and
+//! before, each with a learned weight per voice pair. No rule is imposed:
+//! the weights say how much Bach avoids (or likes) each relation.
+//!
+//! Pitches are the ones a token sounds: an onset's (folded into the voice's
+//! range, as the model reads it), a hold's the pitch sounding before, a
+//! rest none. The engine and the trainer both call [`features`], so they
+//! score the same thing.
+
+use crate::token::{Token, VoiceRange};
+
+/// Features per voice pair (see [`features`]).
+pub const PAIR_FEATURES: usize = 16;
+/// The interval classes (0 = unison or octave, 7 = fifth) take the first 12.
+const PARALLEL_FIFTH: usize = 12;
+const PARALLEL_OCTAVE: usize = 13;
+const CROSSED: usize = 14;
+const WIDE: usize = 15;
+
+/// The pitch `token` sounds in `range`, given the pitch sounding before it.
+pub fn sounds(range: &VoiceRange, token: Token, before: Option<u8>) -> Option<u8> {
+    match token {
+        Token::Onset(p) => Some(range.fold(p)),
+        Token::Hold => before,
+        Token::Rest => None,
+    }
+}
+
+/// The active features of a lower voice at `low` (sounding `low_before`
+/// before this step) against an upper voice at `high` (`high_before`), as
+/// indices below [`PAIR_FEATURES`]: the interval class; a fifth or an
+/// octave (unison) reached in parallel, both voices having moved from the
+/// same interval class; the two voices crossed; more than an octave apart.
+pub fn features(
+    low: u8,
+    low_before: Option<u8>,
+    high: u8,
+    high_before: Option<u8>,
+    mut push: impl FnMut(usize),
+) {
+    let interval = high as i32 - low as i32;
+    let class = interval.rem_euclid(12) as usize;
+    push(class);
+    if let (Some(lb), Some(hb)) = (low_before, high_before) {
+        let was = (hb as i32 - lb as i32).rem_euclid(12) as usize;
+        if was == class && low != lb && high != hb {
+            match class {
+                7 => push(PARALLEL_FIFTH),
+                0 => push(PARALLEL_OCTAVE),
+                _ => {}
+            }
+        }
+    }
+    if interval < 0 {
+        push(CROSSED);
+    }
+    if interval > 12 {
+        push(WIDE);
+    }
+}
+
+/// Adds voice `v`'s pair score to `logits` (one per token of `range`):
+/// `weights[u * PAIR_FEATURES + f]` for each voice `u < v` sounding now
+/// (`now[u]`) and each active feature `f` of the candidate's pitch against
+/// it. `before[w]` is what voice `w` sounded before this step. A candidate
+/// that sounds nothing (a rest, a hold after a rest) scores nothing.
+pub fn add_scores(
+    range: &VoiceRange,
+    v: usize,
+    now: &[Option<u8>],
+    before: &[Option<u8>],
+    weights: &[f32],
+    logits: &mut [f32],
+) {
+    for (i, logit) in logits.iter_mut().enumerate().take(range.vocab()) {
+        let Some(p) = sounds(range, range.token(i), before[v]) else {
+            continue;
+        };
+        for (u, q) in now.iter().enumerate().take(v) {
+            let Some(q) = *q else { continue };
+            let w = &weights[u * PAIR_FEATURES..(u + 1) * PAIR_FEATURES];
+            features(p, before[v], q, before[u], |f| *logit += w[f]);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn active(low: u8, lb: Option<u8>, high: u8, hb: Option<u8>) -> Vec<usize> {
+        let mut out = Vec::new();
+        features(low, lb, high, hb, |f| out.push(f));
+        out
+    }
+
+    #[test]
+    fn intervals_parallels_crossings_and_spacing() {
+        // C4 under G4: a fifth, nothing else.
+        assert_eq!(active(60, None, 67, None), [7]);
+        // D4–A4 after C4–G4: parallel fifths.
+        assert_eq!(active(62, Some(60), 69, Some(67)), [7, PARALLEL_FIFTH]);
+        // The upper voice held: a fifth again, but not by parallel motion.
+        assert_eq!(active(62, Some(55), 69, Some(69)), [7]);
+        // Octaves in contrary motion are consecutive octaves too.
+        assert_eq!(active(55, Some(60), 67, Some(72)), [0, PARALLEL_OCTAVE]);
+        // Crossed, and wide.
+        assert_eq!(active(70, None, 65, None), [7, CROSSED]);
+        assert_eq!(active(48, None, 64, None), [4, WIDE]);
+    }
+
+    #[test]
+    fn a_hold_sounds_what_sounded_and_onsets_fold_into_the_range() {
+        let range = VoiceRange::new(50, 70);
+        assert_eq!(sounds(&range, Token::Hold, Some(55)), Some(55));
+        assert_eq!(sounds(&range, Token::Rest, Some(55)), None);
+        assert_eq!(sounds(&range, Token::Onset(80), None), Some(68));
+    }
+
+    #[test]
+    fn scores_add_the_weights_of_the_active_features() {
+        let range = VoiceRange::new(55, 60);
+        let mut weights = vec![0.0; 2 * PAIR_FEATURES];
+        weights[7] = 1.0; // a fifth below voice 0
+        weights[PAIR_FEATURES + PARALLEL_FIFTH] = -5.0; // parallel fifths with voice 1
+        let now = [Some(67), Some(64)];
+        let before = [Some(65), Some(62), Some(55)];
+        let mut logits = vec![0.0; range.vocab()];
+        add_scores(&range, 2, &now, &before, &weights, &mut logits);
+        // C4 (index 2 + 5): a fifth below the G4 soprano.
+        assert_eq!(logits[2 + 5], 1.0);
+        // A hold keeps G3 (55), an octave below G4: no fifth weight.
+        assert_eq!(logits[1], 0.0);
+        // Rest: nothing.
+        assert_eq!(logits[0], 0.0);
+        // G3 → A3 (57) under D4 → E4 (62 → 64): a fifth both times with voice 1.
+        assert_eq!(logits[2 + 2], -5.0);
+    }
+}
