@@ -87,6 +87,12 @@ pub fn info(path: &Path) -> Result<String> {
         ));
     }
     writeln!(s, "input: {}", inputs.join("; "))?;
+    if meta.pair_score {
+        writeln!(
+            s,
+            "heads: each lower voice also scores its intervals with the voices above, now and before (the voice-pair score)"
+        )?;
+    }
     if meta.kind == bach_engine::ModelKind::Voices {
         let mut lacks = Vec::new();
         if !meta.knows_key() {
