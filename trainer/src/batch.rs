@@ -243,6 +243,13 @@ fn pair_features(
             }
             if abs >= start {
                 let row = i * steps + (abs - start);
+                let bar = match p {
+                    Piece::Voices {
+                        context: Some(c), ..
+                    } => c.bars.get(abs).copied(),
+                    _ => None,
+                };
+                let on_beat = bar.unwrap_or(BarPosition::common(abs)).in_beat() == 0;
                 for (v, features) in out.iter_mut().enumerate().skip(1).take(pv - 1) {
                     let range = &ranges[v];
                     let width = v * PAIR_FEATURES;
@@ -254,7 +261,9 @@ fn pair_features(
                         for (u, q) in now.iter().enumerate().take(v) {
                             let Some(q) = *q else { continue };
                             let block = &mut features[at + u * PAIR_FEATURES..];
-                            pairs::features(pitch, before[v], q, before[u], |f| block[f] = 1.0);
+                            pairs::features(pitch, before[v], q, before[u], on_beat, |f| {
+                                block[f] = 1.0
+                            });
                         }
                     }
                 }

@@ -19,12 +19,15 @@
 use crate::token::{Token, VoiceRange};
 
 /// Features per voice pair (see [`features`]).
-pub const PAIR_FEATURES: usize = 16;
-/// The interval classes (0 = unison or octave, 7 = fifth) take the first 12.
-const PARALLEL_FIFTH: usize = 12;
-const PARALLEL_OCTAVE: usize = 13;
-const CROSSED: usize = 14;
-const WIDE: usize = 15;
+pub const PAIR_FEATURES: usize = 28;
+/// The interval classes (0 = unison or octave, 7 = fifth) take the first 12,
+/// the same again on a beat the next 12: Bach lets passing notes clash
+/// between beats, rarely on them.
+const ON_BEAT: usize = 12;
+const PARALLEL_FIFTH: usize = 24;
+const PARALLEL_OCTAVE: usize = 25;
+const CROSSED: usize = 26;
+const WIDE: usize = 27;
 
 /// The pitch `token` sounds in `range`, given the pitch sounding before it.
 pub fn sounds(range: &VoiceRange, token: Token, before: Option<u8>) -> Option<u8> {
@@ -37,19 +40,24 @@ pub fn sounds(range: &VoiceRange, token: Token, before: Option<u8>) -> Option<u8
 
 /// The active features of a lower voice at `low` (sounding `low_before`
 /// before this step) against an upper voice at `high` (`high_before`), as
-/// indices below [`PAIR_FEATURES`]: the interval class; a fifth or an
-/// octave (unison) reached in parallel, both voices having moved from the
-/// same interval class; the two voices crossed; more than an octave apart.
+/// indices below [`PAIR_FEATURES`]: the interval class (and, when the step
+/// starts a beat, the interval class on a beat); a fifth or an octave
+/// (unison) reached in parallel, both voices having moved from the same
+/// interval class; the two voices crossed; more than an octave apart.
 pub fn features(
     low: u8,
     low_before: Option<u8>,
     high: u8,
     high_before: Option<u8>,
+    on_beat: bool,
     mut push: impl FnMut(usize),
 ) {
     let interval = high as i32 - low as i32;
     let class = interval.rem_euclid(12) as usize;
     push(class);
+    if on_beat {
+        push(ON_BEAT + class);
+    }
     if let (Some(lb), Some(hb)) = (low_before, high_before) {
         let was = (hb as i32 - lb as i32).rem_euclid(12) as usize;
         if was == class && low != lb && high != hb {
@@ -71,13 +79,15 @@ pub fn features(
 /// Adds voice `v`'s pair score to `logits` (one per token of `range`):
 /// `weights[u * PAIR_FEATURES + f]` for each voice `u < v` sounding now
 /// (`now[u]`) and each active feature `f` of the candidate's pitch against
-/// it. `before[w]` is what voice `w` sounded before this step. A candidate
-/// that sounds nothing (a rest, a hold after a rest) scores nothing.
+/// it. `before[w]` is what voice `w` sounded before this step; `on_beat`
+/// whether the step starts a beat. A candidate that sounds nothing (a rest,
+/// a hold after a rest) scores nothing.
 pub fn add_scores(
     range: &VoiceRange,
     v: usize,
     now: &[Option<u8>],
     before: &[Option<u8>],
+    on_beat: bool,
     weights: &[f32],
     logits: &mut [f32],
 ) {
@@ -88,7 +98,7 @@ pub fn add_scores(
         for (u, q) in now.iter().enumerate().take(v) {
             let Some(q) = *q else { continue };
             let w = &weights[u * PAIR_FEATURES..(u + 1) * PAIR_FEATURES];
-            features(p, before[v], q, before[u], |f| *logit += w[f]);
+            features(p, before[v], q, before[u], on_beat, |f| *logit += w[f]);
         }
     }
 }
@@ -99,7 +109,7 @@ mod tests {
 
     fn active(low: u8, lb: Option<u8>, high: u8, hb: Option<u8>) -> Vec<usize> {
         let mut out = Vec::new();
-        features(low, lb, high, hb, |f| out.push(f));
+        features(low, lb, high, hb, false, |f| out.push(f));
         out
     }
 
@@ -116,6 +126,10 @@ mod tests {
         // Crossed, and wide.
         assert_eq!(active(70, None, 65, None), [7, CROSSED]);
         assert_eq!(active(48, None, 64, None), [4, WIDE]);
+        // On a beat the interval counts twice: once as itself, once as on the beat.
+        let mut on = Vec::new();
+        features(60, None, 71, None, true, |f| on.push(f));
+        assert_eq!(on, [11, ON_BEAT + 11]);
     }
 
     #[test]
@@ -135,7 +149,7 @@ mod tests {
         let now = [Some(67), Some(64)];
         let before = [Some(65), Some(62), Some(55)];
         let mut logits = vec![0.0; range.vocab()];
-        add_scores(&range, 2, &now, &before, &weights, &mut logits);
+        add_scores(&range, 2, &now, &before, false, &weights, &mut logits);
         // C4 (index 2 + 5): a fifth below the G4 soprano.
         assert_eq!(logits[2 + 5], 1.0);
         // A hold keeps G3 (55), an octave below G4: no fifth weight.
@@ -144,5 +158,10 @@ mod tests {
         assert_eq!(logits[0], 0.0);
         // G3 → A3 (57) under D4 → E4 (62 → 64): a fifth both times with voice 1.
         assert_eq!(logits[2 + 2], -5.0);
+        // On a beat the on-beat fifth's weight joins in.
+        weights[ON_BEAT + 7] = 0.5;
+        let mut on_beat = vec![0.0; range.vocab()];
+        add_scores(&range, 2, &now, &before, true, &weights, &mut on_beat);
+        assert_eq!(on_beat[2 + 5], 1.5);
     }
 }

@@ -28,6 +28,8 @@ pub struct VoicesModel {
     before: Vec<Option<u8>>,
     /// What the voices above sound on the current step (scratch).
     now: Vec<Option<u8>>,
+    /// Whether the current step starts a beat (for the pair score).
+    on_beat: bool,
     logits: Vec<f32>,
     /// The previous step, the input of the next one once `started`.
     previous: Vec<Token>,
@@ -80,6 +82,7 @@ impl VoicesModel {
             pairs,
             before: vec![None; voices],
             now: vec![None; voices],
+            on_beat: true,
             logits: vec![0.0; max_vocab],
             previous: vec![Token::Rest; voices],
             started: false,
@@ -121,7 +124,8 @@ impl VoicesModel {
     /// model's frame). Onsets outside a voice's range are folded into it by
     /// octaves (see [`VoiceRange::index_folded`]).
     pub fn advance_voices(&mut self, previous: Option<&[Token]>, ctx: &StepContext) {
-        // What sounds going into this step, for the pair score.
+        // What sounds going into this step, and where it falls, for the pair score.
+        self.on_beat = ctx.bar.in_beat() == 0;
         match previous {
             Some(prev) => {
                 for ((before, range), token) in self.before.iter_mut().zip(&self.ranges).zip(prev) {
@@ -165,6 +169,7 @@ impl VoicesModel {
                 voice,
                 &self.now,
                 &self.before,
+                self.on_beat,
                 weights,
                 &mut self.logits,
             );
