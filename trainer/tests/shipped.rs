@@ -130,7 +130,8 @@ fn the_harmonizer_knows_key_and_meter_and_looks_ahead() {
     };
     let r = report(&default_settings("chorale-satb.safetensors", data)).unwrap();
     assert_eq!(r.pieces, 77);
-    // Better than the model it replaces on the same pieces (2.0233), and as documented.
+    // Better than the models it replaces on the same pieces (2.0233 for
+    // chorale-satb-jsb16, 1.7492 for the first key-and-meter model), and as documented.
     assert!(
         r.atb_given_s_nll < HARMONIZER_ATB_NLL + 5e-4,
         "{}",
@@ -147,12 +148,17 @@ fn the_harmonizer_knows_key_and_meter_and_looks_ahead() {
         // (a wrong key), and within 2 points of his while the melody is
         // heard as it comes (with the whole melody the model is plainer
         // than Bach, about 2.3 points under: BENCHMARKS.md).
+        // Crossings: at most 1.5 times Bach's at every lookahead.
+        assert!(
+            m.crossings_per_100 <= 1.5 * row.bach.crossings_per_100,
+            "{what}"
+        );
         let off_key = m.out_of_key_share.unwrap();
         assert!(off_key <= bach_off_key + 0.02, "{what}");
         if row.lookahead != "whole melody" {
             assert!((off_key - bach_off_key).abs() <= 0.02, "{what}");
         }
-        let floor = if row.lookahead == "off" { 0.52 } else { 0.68 };
+        let floor = if row.lookahead == "off" { 0.62 } else { 0.70 };
         assert!(m.consonant_strong_beats > floor, "{what}");
     }
     let whole = r
@@ -169,8 +175,8 @@ fn the_harmonizer_knows_key_and_meter_and_looks_ahead() {
 
 /// Test NLL (all four voices, no lookahead) and A, T, B given S of the
 /// shipped harmonizer on chorales.json, as in BENCHMARKS.md.
-const HARMONIZER_TEST_NLL: f64 = 2.2549;
-const HARMONIZER_ATB_NLL: f64 = 1.7492;
+const HARMONIZER_TEST_NLL: f64 = 2.1434;
+const HARMONIZER_ATB_NLL: f64 = 1.6324;
 
 /// The harmonizer shipped before (`chorale-satb-jsb16.safetensors`, no key,
 /// meter or lookahead) keeps its figures on the data it was trained on.
