@@ -71,7 +71,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
         notes
     );
     println!(
-        "wrote {} ({seconds:.1} s of audio from a simple built-in synthesizer)",
+        "wrote {} ({seconds:.1} s of audio from the built-in organ, Bach Instrument's preview voice)",
         files[1].0.display()
     );
     println!(

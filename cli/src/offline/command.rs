@@ -36,7 +36,7 @@ pub struct CommonArgs {
     /// Tempo in beats per minute, replacing the file's tempo map.
     #[arg(long)]
     pub bpm: Option<f64>,
-    /// Also render the result to this WAV file with a simple built-in synthesizer.
+    /// Also render the result to this WAV file with the built-in organ (Bach Instrument's preview voice).
     #[arg(long)]
     pub wav: Option<PathBuf>,
     /// Also draw the result as a piano roll to this PNG file.
