@@ -146,8 +146,12 @@ impl Drop for FusedRecurrence {
 static SAVED_SPARE: Mutex<Vec<Vec<f32>>> = Mutex::new(Vec::new());
 
 fn saved_buffer(len: usize) -> Vec<f32> {
-    let spare = SAVED_SPARE.lock().ok().and_then(|mut s| s.pop());
-    reuse(spare, len)
+    let spare = SAVED_SPARE
+        .lock()
+        .ok()
+        .and_then(|mut s| best_fit(&mut s, len));
+    // Every entry is written by the forward before the backward reads it.
+    reuse(spare, len, false)
 }
 
 fn give_back_saved(v: Vec<f32>) {
@@ -155,24 +159,42 @@ fn give_back_saved(v: Vec<f32>) {
         return;
     }
     if let Ok(mut s) = SAVED_SPARE.lock() {
-        // One per layer of the deepest model (3), with one to spare.
-        if s.len() < 4 {
+        // One per layer of the deepest model.
+        if s.len() < 3 {
             s.push(v);
         }
     }
 }
 
-/// `len` zeros in `spare`'s memory when it has any.
-fn reuse(spare: Option<Vec<f32>>, len: usize) -> Vec<f32> {
+/// `len` numbers in `spare`'s memory when it has any: zeros when `zeroed`,
+/// else whatever was there (for buffers the caller fills entirely, which
+/// saves clearing megabytes per call).
+fn reuse(spare: Option<Vec<f32>>, len: usize, zeroed: bool) -> Vec<f32> {
     match spare {
         Some(mut v) => {
-            v.clear();
+            if zeroed {
+                v.clear();
+            }
+            v.truncate(len);
             v.resize(len, 0.0);
             v
         }
         None => vec![0.0; len],
     }
 }
+
+/// Takes from `spare` the smallest buffer that holds `len` numbers, or else
+/// the largest (to grow).
+fn best_fit(spare: &mut Vec<Vec<f32>>, len: usize) -> Option<Vec<f32>> {
+    let fits = (0..spare.len())
+        .filter(|&i| spare[i].capacity() >= len)
+        .min_by_key(|&i| spare[i].capacity());
+    let at = fits.or_else(|| (0..spare.len()).max_by_key(|&i| spare[i].capacity()))?;
+    Some(spare.swap_remove(at))
+}
+
+/// Scratch buffers a thread keeps: as many as a backward pass uses at once.
+const SCRATCH_KEPT: usize = 5;
 
 thread_local! {
     /// This thread's scratch buffers, kept between calls.
@@ -181,13 +203,27 @@ thread_local! {
 
 /// `len` zeros from this thread's scratch.
 fn scratch(len: usize) -> Vec<f32> {
-    reuse(SCRATCH.with(|s| s.borrow_mut().pop()), len)
+    reuse(
+        SCRATCH.with(|s| best_fit(&mut s.borrow_mut(), len)),
+        len,
+        true,
+    )
+}
+
+/// `len` numbers of any value from this thread's scratch, for a buffer the
+/// caller fills entirely before reading it.
+fn scratch_to_fill(len: usize) -> Vec<f32> {
+    reuse(
+        SCRATCH.with(|s| best_fit(&mut s.borrow_mut(), len)),
+        len,
+        false,
+    )
 }
 
 fn give_back(v: Vec<f32>) {
     SCRATCH.with(|s| {
         let mut s = s.borrow_mut();
-        if s.len() < 4 {
+        if s.len() < SCRATCH_KEPT {
             s.push(v);
         }
     });
@@ -323,7 +359,7 @@ impl FusedRecurrence {
         let save = !saved.is_empty();
         // gx = x·W_ihᵀ + b_ih + b_hh, except the GRU's n block, where b_hn
         // stays with W_hn·h inside r·(…): one product for all the group's steps.
-        let mut gx = scratch(bg * t * gn);
+        let mut gx = scratch_to_fill(bg * t * gn);
         let x_bias: Vec<f32> = (0..gn)
             .map(|j| {
                 w[j * wr + h + 1]
@@ -364,11 +400,11 @@ impl FusedRecurrence {
             rs: 1,
             cs: wr,
         };
-        let mut gh = scratch(bg * gn);
+        let mut gh = scratch_to_fill(bg * gn);
         // The state before and after the step, rows contiguous for the product.
-        let mut prev = scratch(bg * sh);
+        let mut prev = scratch_to_fill(bg * sh);
         prev.copy_from_slice(s0);
-        let mut cur = scratch(bg * sh);
+        let mut cur = scratch_to_fill(bg * sh);
         // Where a row's gate activations go when nothing is kept for backward.
         let mut unsaved = vec![0f32; 4 * h];
         for step in 0..t {
@@ -527,10 +563,10 @@ impl FusedRecurrence {
         let gru = self.core == CoreKind::Gru;
         let lstm = self.core == CoreKind::Lstm;
         // The gradient of the gate pre-activations on the input side.
-        let mut d_gx = scratch(bg * t * gn);
+        let mut d_gx = scratch_to_fill(bg * t * gn);
         // The GRU's n block reaches W_hn·h through r, so its recurrent
         // gradient differs from its input gradient; the others share one.
-        let mut d_gh = scratch(if gru { bg * t * gn } else { 0 });
+        let mut d_gh = scratch_to_fill(if gru { bg * t * gn } else { 0 });
         let mut dh_next = scratch(bg * h);
         let mut dc_next = scratch(if lstm { bg * h } else { 0 });
         // W_hh without its bias columns: element (j, k) is W_hh[j, k].
@@ -632,7 +668,7 @@ impl FusedRecurrence {
         let dg_all = if gru { &d_gh } else { &d_gx };
         let mut d_w = vec![0f32; gn * wr];
         // d W_hh = Σ d_ghᵀ · h_prev: one product over all the rows' steps.
-        let mut h_prev = scratch(bg * t * h);
+        let mut h_prev = scratch_to_fill(bg * t * h);
         for r in 0..bg {
             for step in 0..t {
                 let at = r * t + step;
