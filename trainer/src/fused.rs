@@ -394,12 +394,16 @@ impl FusedRecurrence {
             cs: 1,
         };
         gemm(bg * t, gn, d.i, &mut gx, gn, true, xs, w_ih_t);
-        // W_hhᵀ: element (k, j) is W_hh[j, k].
-        let w_hh_t = Mat {
-            data: w,
-            rs: 1,
-            cs: wr,
-        };
+        // W_hhᵀ, copied row-major ([H, G·H]) once for all steps: the GEMM
+        // reads it in place, where the strided view of W_hh inside `w` made
+        // it repack the whole matrix for every step's product.
+        let mut w_hh_t_data = scratch_to_fill(h * gn);
+        for (j, row) in w.chunks(wr).enumerate().take(gn) {
+            for (k, &v) in row[..h].iter().enumerate() {
+                w_hh_t_data[k * gn + j] = v;
+            }
+        }
+        let w_hh_t = Mat::rows(&w_hh_t_data, gn);
         let mut gh = scratch_to_fill(bg * gn);
         // The state before and after the step, rows contiguous for the product.
         let mut prev = scratch_to_fill(bg * sh);
@@ -477,7 +481,7 @@ impl FusedRecurrence {
             }
             std::mem::swap(&mut prev, &mut cur);
         }
-        for v in [gx, gh, prev, cur] {
+        for v in [gx, gh, prev, cur, w_hh_t_data] {
             give_back(v);
         }
     }
