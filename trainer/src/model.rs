@@ -12,6 +12,7 @@ use crate::rng::Rng;
 
 /// One recurrent layer's weights, transposed once per chunk for `x · Wᵀ`.
 struct Layer {
+    wih: Tensor,
     wih_t: Tensor,
     whh: Tensor,
     whh_t: Tensor,
@@ -244,6 +245,7 @@ impl Network {
         let mut layers = Vec::with_capacity(self.meta.layers);
         for l in 0..self.meta.layers {
             layers.push(Layer {
+                wih: get(4 * l),
                 wih_t: get(4 * l).t()?,
                 whh: get(4 * l + 1),
                 whh_t: get(4 * l + 1).t()?,
@@ -364,21 +366,17 @@ impl Weights {
         let b = inputs[0].dim(0)?;
         let h = self.hidden;
         let masks = dropout.and_then(|d| d.masks(self.layers.len(), steps, b * h));
-        // Time-major rows `t * B + b`.
-        let mut below = Tensor::stack(inputs, 0)?;
-        below = below.reshape((steps * b, below.dim(2)?))?;
+        // Batch-major `[B, T, ·]`: rows `b * T + t`, as the heads want them.
+        let mut below = Tensor::stack(inputs, 1)?;
         let mut next = Vec::with_capacity(self.layers.len());
         for (l, w) in self.layers.iter().enumerate() {
-            // b_ih is added inside the op (see `fused::recurrence`).
-            let gx = below.matmul(&w.wih_t)?;
-            let gx = gx.reshape((steps, b, gx.dim(1)?))?;
             let s = &state.0[l];
             let s0 = match &s.c {
                 Some(c) => Tensor::cat(&[&s.h, c], 1)?,
                 None => s.h.clone(),
             };
-            let out = fused::recurrence(self.core, &gx, &s0, &w.whh, &w.bhh, &w.bih)?;
-            let last = out.get(steps - 1)?;
+            let out = fused::recurrence(self.core, &below, &s0, &w.wih, &w.whh, &w.bhh, &w.bih)?;
+            let last = out.narrow(1, steps - 1, 1)?.squeeze(1)?;
             next.push(LayerState {
                 h: last.narrow(1, 0, h)?,
                 c: s.c.as_ref().map(|_| last.narrow(1, h, h)).transpose()?,
@@ -387,18 +385,20 @@ impl Weights {
                 out.narrow(2, 0, h)?
             } else {
                 out
-            }
-            .reshape((steps * b, h))?;
+            };
             if let Some(m) = &masks {
-                // Between layers and before the heads, never on the recurrent path.
-                below = below.mul(&Tensor::from_slice(&m[l], (steps * b, h), below.device())?)?;
+                // Between layers and before the heads, never on the recurrent
+                // path. The masks are drawn step-major; the outputs are batch-major.
+                let mut mask = vec![0f32; steps * b * h];
+                for (t, step) in m[l].chunks(b * h).enumerate() {
+                    for (r, row) in step.chunks(h).enumerate() {
+                        mask[(r * steps + t) * h..][..h].copy_from_slice(row);
+                    }
+                }
+                below = below.mul(&Tensor::from_vec(mask, (b, steps, h), below.device())?)?;
             }
         }
-        let top = below
-            .reshape((steps, b, h))?
-            .transpose(0, 1)?
-            .contiguous()?
-            .reshape((b * steps, h))?;
+        let top = below.reshape((b * steps, h))?;
         Ok((top, State(next)))
     }
 
