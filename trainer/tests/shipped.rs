@@ -99,6 +99,19 @@ const NOTTINGHAM_GRU_NADE: f64 = 2.1481;
 /// The shipped Nottingham GRU's test NLL as given in BENCHMARKS.md.
 const NOTTINGHAM_DOCUMENTED: f64 = 3.3575;
 
+/// Piano-midi.de: below Boulanger-Lewandowski et al. 2012's RNN-NADE (7.05
+/// nats per frame), by its documented score.
+#[test]
+fn piano_midi_beats_the_rnn_nade() {
+    check(
+        "piano-midi-pianoroll-gru-nade.safetensors",
+        "pianoroll/piano_midi.json",
+        (PIANO_MIDI_GRU_NADE + 5e-4).min(7.05),
+    );
+}
+
+const PIANO_MIDI_GRU_NADE: f64 = 6.8340;
+
 /// `bach-trainer harmony` on the test split as the plugin plays by default
 /// (temperature 0.3, key Auto, strict voice leading), seed 1.
 fn default_settings(file: &str, dataset: std::path::PathBuf) -> HarmonyArgs {
