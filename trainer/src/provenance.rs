@@ -103,6 +103,9 @@ pub struct Settings {
     pub lr_floor: f64,
     /// The f32 setting as its shortest decimal (0.1, not 0.10000000149011612).
     pub dropout: f64,
+    /// The heads' voice-pair score (runs from before it existed read as off).
+    #[serde(default)]
+    pub pair_score: bool,
     pub patience: usize,
     pub transpose: bool,
     pub seed: u64,
@@ -133,6 +136,7 @@ impl Settings {
                 .to_string()
                 .parse()
                 .unwrap_or(config.dropout.into()),
+            pair_score: config.pair_score,
             patience: config.patience,
             transpose: config.transpose,
             seed: config.seed,

@@ -321,7 +321,10 @@ fn the_instrument_shows_its_preview_and_both_offer_models_and_export() {
     );
     // With the score the file records.
     let nll = Loaded::default_model().info.test_nll.unwrap();
-    assert!(labels[0].ends_with(&format!("test NLL {nll:.3}")), "{labels:?}");
+    assert!(
+        labels[0].ends_with(&format!("test NLL {nll:.3}")),
+        "{labels:?}"
+    );
 
     // The MIDI effect has no preview; an export's outcome is shown in words.
     shared.set_status(|s| s.export = Some(Err("Not saved: no room".into())));
