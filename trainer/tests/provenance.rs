@@ -50,7 +50,7 @@ fn training(path: &Path) -> Provenance {
 /// The SHA-256 of each shipped model's tensor data (everything after the
 /// header), taken before their records were rewritten: the rewrite kept the
 /// weights, and a retrained model must update this list and its card.
-const SHIPPED_TENSORS: [(&str, &str); 12] = [
+const SHIPPED_TENSORS: [(&str, &str); 13] = [
     (
         "chorale-satb.safetensors",
         "f93619284ec0bae00b2086d21019c230910ba734c4b417dbc2b01df271a0daec",
@@ -98,6 +98,10 @@ const SHIPPED_TENSORS: [(&str, &str); 12] = [
     (
         "piano-midi-pianoroll-gru-nade.safetensors",
         "42a660df2a320d5e8962f68ea326f14a7ed33237c3d213ef01ff43ed04287f42",
+    ),
+    (
+        "musedata-pianoroll-gru-nade.safetensors",
+        "1fb415bc9dfc96430bac52154b72dadc3f5c27b6f0a9f55a8001a2be79d20709",
     ),
 ];
 
