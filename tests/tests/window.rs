@@ -202,12 +202,17 @@ fn the_window_draws_readable_controls() {
             .spawn()
             .expect("Xvfb starts"),
     );
-    let socket = PathBuf::from(format!("/tmp/.X11-unix/X{number}"));
+    // Xvfb makes its socket before it answers; on a loaded machine the gap
+    // is long enough for the program to find no display and open no window.
+    // So wait until the server answers a request (a capture of the screen).
     let start = Instant::now();
-    while !socket.exists() && start.elapsed() < Duration::from_secs(10) {
-        sleep(Duration::from_millis(100));
+    while capture(&display).is_none() && start.elapsed() < Duration::from_secs(30) {
+        sleep(Duration::from_millis(200));
     }
-    assert!(socket.exists(), "Xvfb did not start on {display}");
+    assert!(
+        capture(&display).is_some(),
+        "Xvfb did not answer on {display} within 30 s"
+    );
 
     let log = target().join("window-test.log");
     let _plugin = Guard(
