@@ -11,29 +11,39 @@ use bach_engine::Key;
 use crossbeam::queue::ArrayQueue;
 use serde::{Deserialize, Serialize};
 
+/// A model compiled into the binary.
+pub struct Embedded {
+    /// Saved with projects that use it.
+    pub name: &'static str,
+    /// What a musician reads for it in the picker.
+    pub title: &'static str,
+    pub bytes: &'static [u8],
+}
+
 /// Models compiled into the binary, so the plugin works with no files
 /// installed: the harmonizer first (the default), then piano-roll models
-/// that continue what is played. The names are saved with projects.
-pub const EMBEDDED: &[(&str, &[u8])] = &[
-    ("chorale-satb", bach_engine::DEFAULT_MODEL),
-    (
-        "nottingham-pianoroll-gru-nade",
-        include_bytes!("../../models/nottingham-pianoroll-gru-nade.safetensors"),
-    ),
-    (
-        "jsb-pianoroll-lstm-nade",
-        include_bytes!("../../models/jsb-pianoroll-lstm-nade.safetensors"),
-    ),
+/// that continue what is played.
+pub const EMBEDDED: &[Embedded] = &[
+    Embedded {
+        name: "chorale-satb",
+        title: "Bach chorales: harmonize or continue",
+        bytes: bach_engine::DEFAULT_MODEL,
+    },
+    Embedded {
+        name: "nottingham-pianoroll-gru-nade",
+        title: "Folk tunes (Nottingham): continue",
+        bytes: include_bytes!("../../models/nottingham-pianoroll-gru-nade.safetensors"),
+    },
+    Embedded {
+        name: "jsb-pianoroll-lstm-nade",
+        title: "Bach, polyphonic (piano roll): continue",
+        bytes: include_bytes!("../../models/jsb-pianoroll-lstm-nade.safetensors"),
+    },
 ];
 
-/// What a musician reads for each built-in model in the picker.
-pub fn embedded_title(name: &str) -> &'static str {
-    match name {
-        "chorale-satb" => "Bach chorales: harmonize or continue",
-        "nottingham-pianoroll-gru-nade" => "Folk tunes (Nottingham): continue",
-        "jsb-pianoroll-lstm-nade" => "Bach, polyphonic (piano roll): continue",
-        _ => "",
-    }
+/// The built-in model called `name`.
+pub fn embedded(name: &str) -> Option<&'static Embedded> {
+    EMBEDDED.iter().find(|e| e.name == name)
 }
 
 /// Which model a project uses; saved with the project.
@@ -46,7 +56,7 @@ pub enum ModelChoice {
 
 impl Default for ModelChoice {
     fn default() -> Self {
-        ModelChoice::Embedded(EMBEDDED[0].0.to_string())
+        ModelChoice::Embedded(EMBEDDED[0].name.to_string())
     }
 }
 
@@ -93,12 +103,9 @@ impl Loaded {
     pub fn load(choice: &ModelChoice) -> Result<Box<Self>, LibraryError> {
         let model = match choice {
             ModelChoice::Embedded(name) => {
-                let bytes = EMBEDDED
-                    .iter()
-                    .find(|(n, _)| n == name)
-                    .map(|(_, b)| *b)
-                    .ok_or_else(|| LibraryError::UnknownEmbedded(name.clone()))?;
-                AnyModel::from_bytes(bytes)?
+                let model =
+                    embedded(name).ok_or_else(|| LibraryError::UnknownEmbedded(name.clone()))?;
+                AnyModel::from_bytes(model.bytes)?
             }
             ModelChoice::File(path) => AnyModel::load(path)?,
         };

@@ -20,7 +20,7 @@ use nice_plug_egui::{
 
 use crate::export::{self, CapturedNote};
 use crate::library::{
-    embedded_title, is_model_path, Loaded, ModelChoice, ModelInfo, Shared, Status, EMBEDDED,
+    self as library, is_model_path, Loaded, ModelChoice, ModelInfo, Shared, Status, EMBEDDED,
 };
 use crate::params::{BachParams, KeyParam, LookaheadParam, ModeParam, PreviewParams};
 
@@ -294,8 +294,8 @@ impl App {
         let embedded = self.embedded.get_or_insert_with(|| {
             EMBEDDED
                 .iter()
-                .filter_map(|(name, _)| {
-                    Loaded::load(&ModelChoice::Embedded(name.to_string()))
+                .filter_map(|e| {
+                    Loaded::load(&ModelChoice::Embedded(e.name.to_string()))
                         .ok()
                         .map(|m| m.info.clone())
                 })
@@ -317,7 +317,9 @@ impl App {
                     for info in embedded.iter() {
                         let chosen = Some(&info.choice) == current;
                         let title = match &info.choice {
-                            ModelChoice::Embedded(name) => embedded_title(name),
+                            ModelChoice::Embedded(name) => {
+                                library::embedded(name).map_or("", |e| e.title)
+                            }
                             ModelChoice::File(_) => "",
                         };
                         let label = format!("{title}\n{}", model_label(info));

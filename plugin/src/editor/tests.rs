@@ -107,7 +107,7 @@ fn model_texts() -> Vec<String> {
     let mut out = Vec::new();
     let mut choices: Vec<ModelChoice> = EMBEDDED
         .iter()
-        .map(|(name, _)| ModelChoice::Embedded(name.to_string()))
+        .map(|e| ModelChoice::Embedded(e.name.to_string()))
         .collect();
     choices.extend([
         ModelChoice::Embedded("no-such-model".into()),
@@ -131,7 +131,7 @@ fn model_texts() -> Vec<String> {
                 out.push(model_label(&info));
                 out.extend(model_limits(&info).iter().map(|s| s.to_string()));
                 if let ModelChoice::Embedded(name) = &info.choice {
-                    out.push(library::embedded_title(name).to_string());
+                    out.extend(library::embedded(name).map(|e| e.title.to_string()));
                 }
             }
             Err(e) => out.push(e.to_string()),
@@ -348,7 +348,7 @@ fn piano_roll_models_load_and_the_window_says_they_only_continue() {
             info.kind.starts_with(grid) && info.kind.contains("NADE 128"),
             "{info:?}"
         );
-        assert!(!library::embedded_title(name).is_empty());
+        assert!(!library::embedded(name).unwrap().title.is_empty());
         let limits = model_limits(info).join(" ");
         assert!(limits.contains("continues what you play"), "{limits}");
         assert!(
