@@ -98,12 +98,19 @@ pub fn score(notes: &[CapturedNote], bars: u32, meter: Meter, bpm: f64) -> Optio
 
     let mut parts: Vec<Option<Part>> = vec![None; 5];
     // Sounding notes by (track, channel, pitch): start step and velocity.
-    let mut sounding: Vec<((usize, u8, u8), u32, u8)> = Vec::new();
+    // Notes sounding, by (track, channel, pitch): their note-on and its step.
+    let mut sounding: Vec<((usize, u8, u8), &CapturedNote, u32)> = Vec::new();
     let mut end = 0u32;
-    let add = |parts: &mut Vec<Option<Part>>, source: Source, channel, note: Note| {
-        let (index, name) = track(source);
+    let add = |parts: &mut Vec<Option<Part>>, on: &CapturedNote, start: u32, end: u32| {
+        let (index, name) = track(on.source);
+        let note = Note {
+            start,
+            len: end.saturating_sub(start).max(1),
+            pitch: on.pitch,
+            velocity: on.velocity,
+        };
         parts[index]
-            .get_or_insert_with(|| Part::new(name, channel, Vec::new()))
+            .get_or_insert_with(|| Part::new(name, on.channel, Vec::new()))
             .notes
             .push(note);
     };
@@ -113,31 +120,15 @@ pub fn score(notes: &[CapturedNote], bars: u32, meter: Meter, bpm: f64) -> Optio
         let id = (track(n.source).0, n.channel, n.pitch);
         if let Some(i) = sounding.iter().position(|(k, ..)| *k == id) {
             // A note-on for a sounding key ends it, as on an instrument.
-            let (_, start, velocity) = sounding.swap_remove(i);
-            let note = Note {
-                start,
-                len: (at - start).max(1),
-                pitch: n.pitch,
-                velocity,
-            };
-            add(&mut parts, n.source, n.channel, note);
+            let (_, on, start) = sounding.swap_remove(i);
+            add(&mut parts, on, start, at);
         }
         if n.on {
-            sounding.push((id, at, n.velocity));
+            sounding.push((id, n, at));
         }
     }
-    for ((index, channel, pitch), start, velocity) in sounding {
-        let source = match index {
-            0 => Source::Input,
-            v => Source::Voice(v as u8 - 1),
-        };
-        let note = Note {
-            start,
-            len: end.saturating_sub(start).max(1),
-            pitch,
-            velocity,
-        };
-        add(&mut parts, source, channel, note);
+    for (_, on, start) in sounding {
+        add(&mut parts, on, start, end);
     }
     let mut parts: Vec<Part> = parts.into_iter().flatten().collect();
     for p in &mut parts {
