@@ -369,14 +369,9 @@ impl<V: Variant> Plugin for BachPlugin<V> {
         for f in forward {
             let _ = context.try_send_event(*f);
         }
+        // All notes off reaches the organ as the sequencer's note-offs, at
+        // the controller's own sample, like every other note.
         if let Some(params) = &self.preview_params {
-            if self
-                .forward
-                .iter()
-                .any(|f| matches!(f, NoteEvent::MidiCC { cc: 120 | 123, .. }))
-            {
-                self.preview.release_all();
-            }
             self.preview.play(
                 params,
                 block.bypassed,

@@ -32,7 +32,7 @@ impl Preview {
         }
     }
 
-    /// Every note ends (a stop, a seek, all notes off): they die away.
+    /// Every note ends (the host reset the plugin, so some may get no note-off): they die away.
     pub fn release_all(&mut self) {
         self.organ.release_all();
     }
