@@ -59,7 +59,7 @@ pub fn step_context(piece: &Piece, t: usize, melody_now: Option<u8>) -> StepCont
     else {
         return StepContext::common(t);
     };
-    let bar = c.bars.get(t).copied().unwrap_or(BarPosition::common(t));
+    let bar = bar_at(piece, t);
     let limit = c.horizon.steps(bar.beat_steps, bar.bar_steps);
     let mut ahead = Ahead::scan(c.horizon, limit, |k| tokens.get((t + k) * voices).copied());
     ahead.current = melody_now;
@@ -68,6 +68,18 @@ pub fn step_context(piece: &Piece, t: usize, melody_now: Option<u8>) -> StepCont
         key: Some(c.key),
         ahead,
     }
+}
+
+/// Where step `t` of a piece falls in its bar: from the data's meters, or
+/// 4/4 from the first step for pieces without them.
+pub fn bar_at(piece: &Piece, t: usize) -> BarPosition {
+    match piece {
+        Piece::Voices {
+            context: Some(c), ..
+        } => c.bars.get(t).copied(),
+        _ => None,
+    }
+    .unwrap_or(BarPosition::common(t))
 }
 
 /// The melody (voice 0) sounding at each step of a voices piece.
@@ -243,13 +255,7 @@ fn pair_features(
             }
             if abs >= start {
                 let row = i * steps + (abs - start);
-                let bar = match p {
-                    Piece::Voices {
-                        context: Some(c), ..
-                    } => c.bars.get(abs).copied(),
-                    _ => None,
-                };
-                let on_beat = bar.unwrap_or(BarPosition::common(abs)).in_beat() == 0;
+                let on_beat = bar_at(p, abs).in_beat() == 0;
                 for (v, features) in out.iter_mut().enumerate().skip(1).take(pv - 1) {
                     let range = &ranges[v];
                     let width = v * PAIR_FEATURES;
