@@ -118,9 +118,7 @@ fn through_plugin_playing(
     if let Some(name) = embedded {
         let choice = serde_json::json!({"type": "embedded", "value": name});
         let state = bach_e2e::with_model(&plugin.save_state(), choice);
-        plugin.deactivate();
-        plugin.load_state(&state);
-        plugin.activate();
+        plugin.restore(&state);
     }
     let mut params: Vec<_> = params
         .iter()

@@ -440,6 +440,14 @@ impl ClapBach {
         state.load(&handle, &mut bytes).expect("load state");
     }
 
+    /// Opens a saved state as a host opens a project: deactivated, the
+    /// state loaded, activated again.
+    pub fn restore(&mut self, state: &[u8]) {
+        self.deactivate();
+        self.load_state(state);
+        self.activate();
+    }
+
     /// One process call: `frames` samples, input notes at offsets, parameter changes at 0.
     pub fn process(
         &mut self,
@@ -696,6 +704,24 @@ pub fn with_model(state: &[u8], choice: serde_json::Value) -> Vec<u8> {
             serde_json::Value::String(choice.to_string()),
         );
     })
+}
+
+/// A melody note held from sample 10 through a loop of two beats (wrapping
+/// at 48 000 and 96 000 at 120 bpm), a seek to beat 40 at 130 007 and a stop
+/// at 170 003, released at 200 000: only the transport can end the harmony.
+pub fn held_through_loop_seek_stop(length: i64) -> Session {
+    Session {
+        segments: vec![
+            Segment {
+                looped: Some((0.0, 2.0)),
+                ..play(0, 120.0, 0.0)
+            },
+            play(130_007, 120.0, 40.0),
+            stop(170_003, 120.0),
+        ],
+        notes: keys([(10, true, 70), (200_000, false, 70)]),
+        length,
+    }
 }
 
 /// Keys whose last event is a note-on: hanging notes.

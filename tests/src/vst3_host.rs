@@ -508,6 +508,14 @@ impl Vst3Bach {
         );
     }
 
+    /// Opens a saved state as a host opens a project: deactivated, the
+    /// state set, activated again.
+    pub fn restore(&mut self, state: &[u8]) {
+        self.deactivate();
+        self.set_state(state);
+        self.activate();
+    }
+
     /// `IComponent::setState`; false when the plugin refuses the bytes.
     pub fn try_set_state(&mut self, bytes: &[u8]) -> bool {
         let s = stream(bytes.to_vec());

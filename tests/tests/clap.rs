@@ -1,7 +1,9 @@
 //! The built `.clap` through the CLAP ABI: harmony with the melody, voices in
 //! range, output independent of buffer size, transport changes, state.
 
-use bach_e2e::{hanging, keys, play, stop, ClapBach, Note, Segment, Session};
+use bach_e2e::{
+    hanging, held_through_loop_seek_stop, keys, play, stop, ClapBach, Note, Segment, Session,
+};
 use bach_engine::{CoreKind, ModelMeta};
 
 /// Melody of quarter notes and eighths (some off the grid) at 120 bpm, from beat 1.
@@ -139,18 +141,7 @@ fn output_is_the_same_for_every_buffer_size() {
 #[test]
 fn loop_seek_and_stop_end_generated_notes() {
     // A melody note held through everything: only the transport can end the harmony.
-    let s = Session {
-        segments: vec![
-            Segment {
-                looped: Some((0.0, 2.0)),
-                ..play(0, 120.0, 0.0)
-            },
-            play(130_007, 120.0, 40.0),
-            stop(170_003, 120.0),
-        ],
-        notes: keys([(10, true, 70), (200_000, false, 70)]),
-        length: 220_000,
-    };
+    let s = held_through_loop_seek_stop(220_000);
     let mut plugin = ClapBach::load(4096);
     let out = plugin.run(&s, 333, &[]);
     for cut in [48_000i64, 96_000, 130_007, 170_003] {
@@ -224,9 +215,7 @@ fn parameters_and_state_survive_save_and_restore() {
     let state = plugin.save_state();
     let mut other = ClapBach::load(512);
     assert!((other.param_value(seed) - 1234.0).abs() > 0.5);
-    other.deactivate();
-    other.load_state(&state);
-    other.activate();
+    other.restore(&state);
     assert!((other.param_value(seed) - 1234.0).abs() < 0.01);
     assert!(other.param_value(tenor).abs() < 1e-6);
     // Continuous parameters travel normalised over CLAP: 0.65 of 0..2 is 1.3.

@@ -113,9 +113,7 @@ fn a_reopened_project_plays_the_golden_notes() {
         for size in [64, 4096] {
             let mut plugin = ClapBach::load(4096);
             let state = project(&mut plugin, &model, &perf["settings"]);
-            plugin.deactivate();
-            plugin.load_state(&state);
-            plugin.activate();
+            plugin.restore(&state);
             let got = plugin.run(&session, size, &[]);
             if let Some(i) = (0..got.len().max(want.len())).find(|&i| got.get(i) != want.get(i)) {
                 let around =

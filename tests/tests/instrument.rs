@@ -3,7 +3,9 @@
 //! every buffer size, silent when switched off, and never left ringing.
 
 use bach_e2e::vst3_host::Vst3Bach;
-use bach_e2e::{hanging, keys, play, stop, ClapBach, Note, Segment, Session, SR};
+use bach_e2e::{
+    hanging, held_through_loop_seek_stop, keys, play, stop, ClapBach, Note, Session, SR,
+};
 
 /// The organ's release (0.15 s) and a little more: after this long with no
 /// note sounding, the output must be exactly zero.
@@ -154,18 +156,7 @@ fn the_preview_switched_off_is_silence_and_the_midi_is_unchanged() {
 #[test]
 fn loop_seek_stop_and_deactivation_leave_nothing_ringing() {
     // A melody note held through a loop, a seek and a stop, then released.
-    let s = Session {
-        segments: vec![
-            Segment {
-                looped: Some((0.0, 2.0)),
-                ..play(0, 120.0, 0.0)
-            },
-            play(130_007, 120.0, 40.0),
-            stop(170_003, 120.0),
-        ],
-        notes: keys([(10, true, 70), (200_000, false, 70)]),
-        length: 240_000,
-    };
+    let s = held_through_loop_seek_stop(240_000);
     let mut instrument = ClapBach::load_instrument(4096);
     let notes = instrument.run(&s, 333, &[]);
     assert!(hanging(&notes).is_empty(), "hanging: {:?}", hanging(&notes));
@@ -201,9 +192,7 @@ fn a_project_moves_between_the_effect_and_the_instrument() {
     let state = effect.save_state();
 
     let mut instrument = ClapBach::load_instrument(512);
-    instrument.deactivate();
-    instrument.load_state(&state);
-    instrument.activate();
+    instrument.restore(&state);
     assert!((instrument.param_value(seed) - 4321.0).abs() < 0.01);
     assert!(instrument.param_value(tenor).abs() < 1e-6);
     let preview = instrument.param("Preview voice");
@@ -221,18 +210,14 @@ fn a_project_moves_between_the_effect_and_the_instrument() {
     instrument.run(&s, 512, &[(preview, 0.0), (seed, 77.0)]);
     let state = instrument.save_state();
     let mut again = ClapBach::load_instrument(512);
-    again.deactivate();
-    again.load_state(&state);
-    again.activate();
+    again.restore(&state);
     assert_eq!(
         again.param_value(preview),
         0.0,
         "the preview's own setting is saved"
     );
     let mut effect = ClapBach::load(512);
-    effect.deactivate();
-    effect.load_state(&state);
-    effect.activate();
+    effect.restore(&state);
     let seed = effect.param("Seed");
     assert!((effect.param_value(seed) - 77.0).abs() < 0.01);
 }

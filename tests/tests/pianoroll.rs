@@ -87,9 +87,7 @@ fn each_built_in_piano_roll_continues_a_phrase_through_clap_and_vst3() {
     for (name, step) in ROLLS {
         let mut clap = ClapBach::load(4096);
         let state = choosing(&clap.save_state(), name);
-        clap.deactivate();
-        clap.load_state(&state);
-        clap.activate();
+        clap.restore(&state);
         // Continue, at the temperature the window sets for a piano roll
         // (1.00: CLAP carries it normalised, 0.5 of 0..2).
         let params = [(clap.param("Mode"), 1.0), (clap.param("Temperature"), 0.5)];
@@ -97,16 +95,12 @@ fn each_built_in_piano_roll_continues_a_phrase_through_clap_and_vst3() {
         check(name, step, &out);
         // The same for another buffer size.
         let mut other = ClapBach::load(4096);
-        other.deactivate();
-        other.load_state(&state);
-        other.activate();
+        other.restore(&state);
         assert_eq!(other.run(&phrase(), 37, &params), out, "{name}");
 
         let mut vst3 = Vst3Bach::load(4096);
         let state = choosing(&vst3.get_state(), name);
-        vst3.deactivate();
-        vst3.set_state(&state);
-        vst3.activate();
+        vst3.restore(&state);
         let params = [(vst3.param("Mode"), 1.0), (vst3.param("Temperature"), 1.0)];
         let notes = vst3.run(&phrase(), 4096, &params);
         assert_eq!(notes, out, "{name}: VST3 plays what CLAP plays");
@@ -118,9 +112,7 @@ fn harmonize_with_a_piano_roll_passes_the_melody_through() {
     let (name, _) = ROLLS[0];
     let mut clap = ClapBach::load(4096);
     let state = choosing(&clap.save_state(), name);
-    clap.deactivate();
-    clap.load_state(&state);
-    clap.activate();
+    clap.restore(&state);
     let out = clap.run(&phrase(), 512, &[]);
     let melody: Vec<_> = phrase()
         .notes
@@ -138,9 +130,7 @@ fn piano_roll_stepping_never_allocates_in_process() {
         for size in [1, 512] {
             let mut plugin = ClapBach::load_plugin(&path, INSTRUMENT_ID, 4096);
             let state = choosing(&plugin.save_state(), name);
-            plugin.deactivate();
-            plugin.load_state(&state);
-            plugin.activate();
+            plugin.restore(&state);
             let params = [
                 (plugin.param("Mode"), 1.0),
                 (plugin.param("Temperature"), 0.5),

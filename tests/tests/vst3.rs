@@ -4,7 +4,9 @@
 //! as the CLAP build.
 
 use bach_e2e::vst3_host::Vst3Bach;
-use bach_e2e::{hanging, keys, play, stop, ClapBach, Note, Segment, Session};
+use bach_e2e::{
+    hanging, held_through_loop_seek_stop, keys, play, stop, ClapBach, Note, Segment, Session,
+};
 use bach_engine::{CoreKind, ModelMeta};
 
 /// Melody of quarter notes and eighths (some off the grid) at 120 bpm, from beat 1.
@@ -166,18 +168,7 @@ fn vst3_and_clap_builds_play_the_same_notes() {
 #[test]
 fn loop_seek_and_stop_end_generated_notes() {
     // A melody note held through everything: only the transport can end the harmony.
-    let s = Session {
-        segments: vec![
-            Segment {
-                looped: Some((0.0, 2.0)),
-                ..play(0, 120.0, 0.0)
-            },
-            play(130_007, 120.0, 40.0),
-            stop(170_003, 120.0),
-        ],
-        notes: keys([(10, true, 70), (200_000, false, 70)]),
-        length: 220_000,
-    };
+    let s = held_through_loop_seek_stop(220_000);
     let mut plugin = Vst3Bach::load(4096);
     let out = plugin.run(&s, 333, &[]);
     // 48000 and 96000: loop wraps (2 beats at 120 bpm); then a seek and a stop.
@@ -246,9 +237,7 @@ fn parameters_and_state_survive_get_and_set_state() {
     let state = plugin.get_state();
     let mut other = Vst3Bach::load(512);
     assert!((other.param_value(seed) - 1234.0).abs() > 0.5);
-    other.deactivate();
-    other.set_state(&state);
-    other.activate();
+    other.restore(&state);
     assert!((other.param_value(seed) - 1234.0).abs() < 0.01);
     assert!(other.param_value(tenor).abs() < 1e-6);
     let t = other.param_value(temperature);
