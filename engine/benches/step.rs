@@ -2,9 +2,11 @@
 //! 256, 16 bar positions): this engine against candle-nn on the same weights.
 //!
 //! `step/engine` is what the plugin runs per grid step: a performer's step
-//! of the core, the three sampled heads and the clamped soprano.
+//! of the core, the alto, tenor and bass chosen together as a chord (the
+//! beam of `perform::choose`) and the clamped soprano.
 //! `step/engine-lookahead` is the same shape with the musical context (meter,
-//! key frame, four melody notes a bar ahead, the key followed). `step/candle` is only the forward
+//! key frame, four melody notes a bar ahead, the key followed) and the
+//! voice-pair score, as the shipped harmonizer has. `step/candle` is only the forward
 //! pass (core plus the four heads, no sampling), so the comparison favours candle.
 //!
 //! `frame/*` is one sampled frame of the shipped Nottingham piano-roll
@@ -62,6 +64,8 @@ fn bench(c: &mut Criterion) {
         Feature::KeyMode,
         Feature::Ahead { notes: 4 },
     ];
+    // The shipped harmonizer's heads: with the voice-pair score.
+    context.pair_score = true;
     context.format_version = context.needed_version();
     let mut cmodel =
         VoicesModel::from_bytes(&to_bytes(&context, &random_tensors(&context, 1, 0.1)).unwrap())

@@ -110,7 +110,8 @@ impl TokenMask {
         }
     }
 
-    fn allows(&self, range: VoiceRange, index: usize) -> bool {
+    /// Whether token `index` of `range` may be taken.
+    pub fn allows(&self, range: VoiceRange, index: usize) -> bool {
         match range.token(index) {
             Token::Rest => true,
             Token::Hold => self.hold,
@@ -124,13 +125,20 @@ impl TokenMask {
     }
 }
 
+/// Whether a voice rests, holds or strikes a note on a step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rhythm {
+    Rest,
+    Hold,
+    Onset,
+}
+
 /// Draws a token index from `logits` (one voice's vocabulary) under `mask`,
-/// in two stages: first whether the voice rests, holds or strikes a note,
-/// sampled as the model learned it (temperature 1, so rhythm keeps its
-/// learned density at any temperature), then which note, with `temperature`
-/// (below [`ARGMAX_BELOW`], the likeliest). A single temperature over the
-/// whole vocabulary would starve onsets, since holding is the likeliest
-/// token on most 16ths, and cooling it makes every note hang on.
+/// in two stages: first whether the voice rests, holds or strikes a note
+/// ([`sample_rhythm`]), then which note, with `temperature` (below
+/// [`ARGMAX_BELOW`], the likeliest). A single temperature over the whole
+/// vocabulary would starve onsets, since holding is the likeliest token on
+/// most 16ths, and cooling it makes every note hang on.
 /// Never fails: the rest is always allowed.
 pub fn sample_token(
     logits: &[f32],
@@ -139,10 +147,22 @@ pub fn sample_token(
     temperature: f32,
     rng: &mut Rng,
 ) -> usize {
+    match sample_rhythm(logits, range, mask, rng) {
+        Rhythm::Rest => REST,
+        Rhythm::Hold => HOLD,
+        Rhythm::Onset => sample_pitch(logits, range, mask, temperature, rng),
+    }
+}
+
+/// Whether a voice rests, holds or strikes, drawn at the model's own odds
+/// (temperature 1, so rhythm keeps its learned density at any temperature).
+/// The rhythm is decided before voice leading has its say: a forbidden note
+/// turns into the next-best note, not into a held one (holding under a
+/// moving melody is how dissonance happens). Only when every note is
+/// forbidden does an onset turn into a hold (or a rest). An onset is only
+/// drawn when `mask` allows one.
+pub fn sample_rhythm(logits: &[f32], range: VoiceRange, mask: TokenMask, rng: &mut Rng) -> Rhythm {
     let allowed = |i: usize| mask.allows(range, i) && logits[i].is_finite();
-    // The rhythm is decided before voice leading has its say: a forbidden
-    // note turns into the next-best note, not into a held one (holding under
-    // a moving melody is how dissonance happens).
     let rhythm = TokenMask {
         forbidden: 0,
         ..mask
@@ -153,9 +173,8 @@ pub fn sample_token(
         .map(|i| logits[i])
         .fold(f32::NEG_INFINITY, f32::max);
     if top == f32::NEG_INFINITY {
-        return REST;
+        return Rhythm::Rest;
     }
-    // Stage 1: rest, hold or onset, at the model's own odds.
     let weight = |i: usize| ((logits[i] - top) as f64).exp();
     let rest = if allowed(REST) { weight(REST) } else { 0.0 };
     let hold = if logits.len() > HOLD && allowed(HOLD) {
@@ -170,12 +189,25 @@ pub fn sample_token(
     let any_onset = (2..logits.len()).any(allowed);
     let u = rng.next_f64() * (rest + hold + onsets);
     if u < rest || (hold == 0.0 && !any_onset) {
-        return REST;
+        return Rhythm::Rest;
     }
     if u < rest + hold || !any_onset {
-        return HOLD;
+        return Rhythm::Hold;
     }
-    // Stage 2: which note.
+    Rhythm::Onset
+}
+
+/// Which note a striking voice takes: an onset `mask` allows, drawn from
+/// the logits divided by `temperature` (below [`ARGMAX_BELOW`], the
+/// likeliest). [`REST`] when the mask allows no onset.
+pub fn sample_pitch(
+    logits: &[f32],
+    range: VoiceRange,
+    mask: TokenMask,
+    temperature: f32,
+    rng: &mut Rng,
+) -> usize {
+    let allowed = |i: usize| mask.allows(range, i) && logits[i].is_finite();
     let mut best = REST;
     let mut best_logit = f32::NEG_INFINITY;
     for i in (2..logits.len()).filter(|&i| allowed(i)) {
@@ -184,7 +216,7 @@ pub fn sample_token(
             best_logit = logits[i];
         }
     }
-    if temperature < ARGMAX_BELOW {
+    if temperature < ARGMAX_BELOW || best == REST {
         return best;
     }
     let inv_t = 1.0 / temperature as f64;

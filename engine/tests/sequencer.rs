@@ -6,7 +6,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
 use bach_engine::file::{random_tensors, to_bytes};
-use bach_engine::model::{Decision, StepContext, VoicesModel};
+use bach_engine::model::{Heads, StepContext, VoicesModel};
 use bach_engine::sequencer::session::{
     hanging, notes as keys, play, samples_per_beat, stop, HostNote, Segment, Session, Timed,
     SAMPLE_RATE,
@@ -109,7 +109,7 @@ impl VoiceModel for Busy {
         &mut self,
         ctx: &StepContext,
         clamp: &[Option<Token>],
-        _: &mut dyn FnMut(Decision<'_>) -> Token,
+        _: &mut dyn FnMut(&mut dyn Heads, &mut [Token]),
     ) -> &[Token] {
         if self.positions.len() < self.positions.capacity() {
             self.positions.push(ctx.bar.step);

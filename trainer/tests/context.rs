@@ -7,7 +7,7 @@
 //! meter, with the out-of-key share.
 
 use bach_engine::file::{random_tensors, save};
-use bach_engine::model::{Decision, StepContext};
+use bach_engine::model::{Heads, StepContext};
 use bach_engine::perform::line::harmonize_line;
 use bach_engine::perform::{KeyChoice, Performer, VoiceModel};
 use bach_engine::{CoreKind, Feature, Horizon, ModelMeta, Sampler, Token, VoiceRange};
@@ -86,7 +86,7 @@ impl VoiceModel for Spy {
         &mut self,
         ctx: &StepContext,
         clamp: &[Option<Token>],
-        _: &mut dyn FnMut(Decision<'_>) -> Token,
+        _: &mut dyn FnMut(&mut dyn Heads, &mut [Token]),
     ) -> &[Token] {
         let t = self.seen.len();
         self.seen.push(*ctx);

@@ -38,9 +38,24 @@ impl Head {
     }
 
     pub fn forward(&self, h: &[f32], above: &[usize], out: &mut [f32]) {
+        self.state_part(h, out);
+        add_columns(&self.w_above, above, &mut out[..self.vocab]);
+    }
+
+    /// The part of the logits that reads the state: `b + W_h · h`. It is
+    /// the same for every choice of the voices above, so a step computes it
+    /// once however many chords it weighs.
+    pub fn state_part(&self, h: &[f32], out: &mut [f32]) {
         let out = &mut out[..self.vocab];
         out.copy_from_slice(&self.bias);
         matvec_add(&self.w_hidden, h, out);
+    }
+
+    /// The logits given the state part (from [`Head::state_part`]) and the
+    /// active above-columns.
+    pub fn forward_from(&self, state_part: &[f32], above: &[usize], out: &mut [f32]) {
+        let out = &mut out[..self.vocab];
+        out.copy_from_slice(&state_part[..self.vocab]);
         add_columns(&self.w_above, above, out);
     }
 }

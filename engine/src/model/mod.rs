@@ -26,23 +26,20 @@ use std::path::Path;
 
 use crate::file::{LoadError, ModelFile};
 use crate::meta::{ModelKind, ModelMeta};
-use crate::token::{Token, VoiceRange, MAX_VOICES};
+use crate::token::{Token, MAX_VOICES};
 
 pub use context::StepContext;
 pub use pianoroll::PianoRollModel;
 pub use voices::VoicesModel;
 
-/// One voice to decide on a step: what the model predicts for it, and the
-/// voices above it, decided already.
-#[derive(Clone, Copy, Debug)]
-pub struct Decision<'a> {
-    pub voice: usize,
-    /// The model's range for the voice.
-    pub range: VoiceRange,
-    /// Logits over the voice's vocabulary (see [`VoiceRange::token`]).
-    pub logits: &'a [f32],
-    /// The tokens of voices `0..voice` on this step.
-    pub above: &'a [Token],
+/// What a step's choice of tokens may ask of a voices model once the step
+/// has begun: any voice's logits given any tokens above it, so a chord can
+/// be weighed as a whole before any voice is committed.
+pub trait Heads {
+    /// Logits over voice `voice`'s vocabulary (see [`crate::token::VoiceRange::token`]) on
+    /// the current step, given the tokens `above` of voices `0..voice`.
+    /// Empty for a voice the model lacks.
+    fn voice_logits(&mut self, voice: usize, above: &[Token]) -> &[f32];
 }
 
 /// A model of either kind, as loaded from a file.

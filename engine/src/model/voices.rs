@@ -9,7 +9,7 @@ use crate::token::{Token, VoiceRange};
 use super::core::{take, Core};
 use super::head::Head;
 use super::pairs;
-use super::{AnyModel, Decision, StepContext};
+use super::{AnyModel, Heads, StepContext};
 
 /// A voices model with its state and scratch buffers, ready for the audio thread.
 #[derive(Clone, Debug)]
@@ -30,6 +30,10 @@ pub struct VoicesModel {
     now: Vec<Option<u8>>,
     /// Whether the current step starts a beat (for the pair score).
     on_beat: bool,
+    /// Per head, the part of its logits that reads the state on this step
+    /// (`max_vocab` each), computed when first asked for (bit `v` of `state_parts_done`).
+    state_parts: Vec<f32>,
+    state_parts_done: u32,
     logits: Vec<f32>,
     /// The previous step, the input of the next one once `started`.
     previous: Vec<Token>,
@@ -74,6 +78,7 @@ impl VoicesModel {
             })
             .collect();
         let max_vocab = heads.iter().map(|h| h.vocab).max().unwrap_or(0);
+        let state_parts = vec![0.0; max_vocab * heads.len()];
         Self {
             heads,
             ranges,
@@ -83,6 +88,8 @@ impl VoicesModel {
             before: vec![None; voices],
             now: vec![None; voices],
             on_beat: true,
+            state_parts,
+            state_parts_done: 0,
             logits: vec![0.0; max_vocab],
             previous: vec![Token::Rest; voices],
             started: false,
@@ -142,6 +149,7 @@ impl VoicesModel {
                 .map(|((range, offset), token)| offset + range.index_folded(*token))
         });
         self.core.advance(inputs, ctx);
+        self.state_parts_done = 0;
     }
 
     /// Logits over voice `voice`'s vocabulary for the current step, given the
@@ -158,7 +166,13 @@ impl VoicesModel {
         {
             self.above.push(offset + range.index_folded(*token));
         }
-        head.forward(self.core.hidden(), &self.above, &mut self.logits);
+        let stride = self.logits.len();
+        let state_part = &mut self.state_parts[voice * stride..(voice + 1) * stride];
+        if self.state_parts_done & (1 << voice) == 0 {
+            head.state_part(self.core.hidden(), state_part);
+            self.state_parts_done |= 1 << voice;
+        }
+        head.forward_from(state_part, &self.above, &mut self.logits);
         let weights = &self.pairs[voice];
         if !weights.is_empty() {
             for (u, (now, token)) in self.now.iter_mut().zip(above).take(voice).enumerate() {
@@ -177,16 +191,16 @@ impl VoicesModel {
         &self.logits[..head.vocab]
     }
 
-    /// One step. Voices are decided in order, top first: voice `v` takes
-    /// `clamp[v]` when it is `Some` (the melody when harmonizing, everything
-    /// when listening), otherwise `choose` picks its token from the head's
-    /// logits given the voices above. The model remembers the step as the
-    /// input of the next one. Returns the step's tokens.
+    /// One step: voice `v` takes `clamp[v]` when it is `Some` (the melody
+    /// when harmonizing, everything when listening); `choose` is lent the
+    /// model's [`Heads`] for this step and the step's tokens, the clamped
+    /// ones in place, and decides the others. The model remembers the step
+    /// as the input of the next one. Returns the step's tokens.
     pub fn step_voices(
         &mut self,
         ctx: &StepContext,
         clamp: &[Option<Token>],
-        choose: &mut dyn FnMut(Decision<'_>) -> Token,
+        choose: &mut dyn FnMut(&mut dyn Heads, &mut [Token]),
     ) -> &[Token] {
         // The previous step lives in `previous`; swap it out to lend it to the
         // core (`take` leaves an empty Vec, which does not allocate).
@@ -194,27 +208,20 @@ impl VoicesModel {
         let started = self.started;
         self.advance_voices(started.then_some(previous.as_slice()), ctx);
         self.previous = previous;
-        for v in 0..self.ranges.len() {
-            let token = match clamp.get(v).copied().flatten() {
-                Some(t) => t,
-                None => {
-                    let range = self.ranges[v];
-                    let chosen = std::mem::take(&mut self.chosen);
-                    let logits = self.voice_logits(v, &chosen[..v]);
-                    let token = choose(Decision {
-                        voice: v,
-                        range,
-                        logits,
-                        above: &chosen[..v],
-                    });
-                    self.chosen = chosen;
-                    token
-                }
-            };
-            self.chosen[v] = token;
+        let mut chosen = std::mem::take(&mut self.chosen);
+        for (v, token) in chosen.iter_mut().enumerate() {
+            *token = clamp.get(v).copied().flatten().unwrap_or(Token::Rest);
         }
+        choose(self, &mut chosen);
+        self.chosen = chosen;
         self.previous.copy_from_slice(&self.chosen);
         self.started = true;
         &self.chosen
+    }
+}
+
+impl Heads for VoicesModel {
+    fn voice_logits(&mut self, voice: usize, above: &[Token]) -> &[f32] {
+        VoicesModel::voice_logits(self, voice, above)
     }
 }

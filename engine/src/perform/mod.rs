@@ -25,7 +25,7 @@ pub mod sampler;
 pub mod sounding;
 
 use crate::model::context::NO_KEY;
-use crate::model::{Decision, StepContext, VoicesModel};
+use crate::model::{Heads, StepContext, VoicesModel};
 use crate::sampling::{Rng, Sampler};
 use crate::token::{Token, VoiceRange, MAX_VOICES};
 
@@ -58,13 +58,15 @@ pub trait VoiceModel {
     }
     /// Forgets the state: the next step starts as a piece does.
     fn reset(&mut self);
-    /// One step in the model's frame: clamped voices take their clamp,
-    /// `choose` decides the others, top voice first. Returns the step's tokens.
+    /// One step in the model's frame: clamped voices take their clamp;
+    /// `choose` is lent the model's heads for the step and the step's
+    /// tokens (the clamped ones in place) and decides the others. Returns
+    /// the step's tokens.
     fn step(
         &mut self,
         ctx: &StepContext,
         clamp: &[Option<Token>],
-        choose: &mut dyn FnMut(Decision<'_>) -> Token,
+        choose: &mut dyn FnMut(&mut dyn Heads, &mut [Token]),
     ) -> &[Token];
 }
 
@@ -101,7 +103,7 @@ impl VoiceModel for VoicesModel {
         &mut self,
         ctx: &StepContext,
         clamp: &[Option<Token>],
-        choose: &mut dyn FnMut(Decision<'_>) -> Token,
+        choose: &mut dyn FnMut(&mut dyn Heads, &mut [Token]),
     ) -> &[Token] {
         self.step_voices(ctx, clamp, choose)
     }
@@ -215,8 +217,8 @@ impl Performer {
     /// One step with any clamps, given in the model's frame (see
     /// [`Performer::enter_key`]; real pitches for a model that knows no
     /// key): voice `v` takes `clamp[v]` when it is `Some`, the others are
-    /// sampled top first, under the voice-leading rules when the sampler is
-    /// strict. `ctx` is in real pitches. Returns the step's tokens in real
+    /// chosen together as a chord, under the voice-leading rules when the sampler is
+    /// strict (see [`choose`]). `ctx` is in real pitches. Returns the step's tokens in real
     /// pitches. The musical operations are built on it; tests and figures
     /// use it directly.
     pub fn step<M: VoiceModel + ?Sized>(
@@ -245,8 +247,14 @@ impl Performer {
         let sampler = self.sampler;
         let shift = self.shift;
         let rng = &mut self.rng;
+        let mut ranges = [VoiceRange::new(0, 127); MAX_VOICES];
+        for (v, range) in ranges.iter_mut().enumerate().take(n) {
+            *range = model.voice_range(v);
+        }
         // A closure on the stack, lent as `&mut dyn`: no box, no allocation.
-        let mut choose = |d: Decision<'_>| choose::choose(d, &sampler, &before, rng);
+        let mut choose = |heads: &mut dyn Heads, chord: &mut [Token]| {
+            choose::choose_chord(heads, chord, clamp, &ranges[..n], &sampler, &before, rng)
+        };
         let tokens = model.step(&frame, clamp, &mut choose);
         for v in 0..n {
             let token = tokens.get(v).copied().unwrap_or(Token::Rest);
