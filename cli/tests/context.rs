@@ -193,7 +193,11 @@ fn the_whole_melody_gives_other_harmony_than_none_of_it() {
     // The whole melody's key is fixed before the first note; without
     // lookahead the key is followed.
     let d_major = Key::parse("D major").unwrap();
-    assert_eq!(whole.key, Some(KeyUsed::WholeMelody(d_major)));
+    assert!(
+        matches!(whole.key, Some(KeyUsed::WholeMelody(k, _)) if k == d_major),
+        "{:?}",
+        whole.key
+    );
     assert!(
         matches!(off.key, Some(KeyUsed::Followed(Some(_)))),
         "{:?}",

@@ -538,6 +538,113 @@ pub fn estimate_key(notes: impl IntoIterator<Item = (u8, f32)>) -> Option<Key> {
     evidence.scores(&normalised_profiles()).map(|s| best(&s))
 }
 
+/// Steps each side of a step whose melody names its local key in
+/// [`key_track`]: two bars of 4/4, about a chorale phrase each way.
+pub const TRACK_WINDOW: usize = 32;
+/// How much, in units of correlation, the home key is preferred locally: a
+/// passage must sound clearly in another key to be heard in it. Chosen on
+/// the valid sopranos (0.1 and 0.15 tried, windows of 24, 32 and 48 steps):
+/// the harmony's notes outside the piece's key came closest to Bach's with
+/// consonance unchanged.
+pub const TRACK_HOME_BONUS: f32 = 0.1;
+/// The shortest stretch, in steps, heard in a key of its own (a bar of 4/4).
+pub const TRACK_MIN_STEPS: usize = 16;
+
+/// The key at each step of a melody known in advance (`melody[t]`: the pitch
+/// sounding at step `t`, `None` in a rest): the whole melody's key
+/// ([`estimate_key`]), except where the melody around a step (its
+/// [`TRACK_WINDOW`] steps each side) is clearly in a closely related key
+/// (one sharp or flat apart, or the relative), as Bach's chorales modulate
+/// to the dominant, the subdominant and the relatives at phrase ends.
+/// Stretches shorter than [`TRACK_MIN_STEPS`] keep the key before them, so
+/// the key does not flicker. Empty for a melody that names no key.
+pub fn key_track(melody: &[Option<u8>]) -> Vec<Option<Key>> {
+    let (window, bonus, min_steps) = (TRACK_WINDOW, TRACK_HOME_BONUS, TRACK_MIN_STEPS);
+    let notes = melody_runs(melody);
+    let Some(home) = estimate_key(notes.iter().copied()) else {
+        return vec![None; melody.len()];
+    };
+    let profiles = normalised_profiles();
+    // Prefix sums of the pitch classes sounding, so each window is 12 subtractions.
+    let mut prefix = vec![[0.0f32; 12]; melody.len() + 1];
+    for (t, p) in melody.iter().enumerate() {
+        prefix[t + 1] = prefix[t];
+        if let Some(p) = p {
+            prefix[t + 1][(p % 12) as usize] += 1.0;
+        }
+    }
+    let mut keys: Vec<Key> = (0..melody.len())
+        .map(|t| {
+            let (lo, hi) = (t.saturating_sub(window), (t + window + 1).min(melody.len()));
+            let mut evidence = Evidence::EMPTY;
+            for (pc, h) in evidence.histogram.iter_mut().enumerate() {
+                *h = prefix[hi][pc] - prefix[lo][pc];
+            }
+            let Some(scores) = evidence.scores(&profiles) else {
+                return home;
+            };
+            let mut best = home;
+            let mut best_score = scores[home.index()] + bonus;
+            for key in Key::ALL {
+                if key != home && related(home, key) && scores[key.index()] > best_score {
+                    best = key;
+                    best_score = scores[key.index()];
+                }
+            }
+            best
+        })
+        .collect();
+    // Short stretches keep the key before them (the first, the one after).
+    let mut start = 0;
+    while start < keys.len() {
+        let mut end = start;
+        while end < keys.len() && keys[end] == keys[start] {
+            end += 1;
+        }
+        if end - start < min_steps && keys[start] != home {
+            let fill = if start > 0 {
+                keys[start - 1]
+            } else {
+                keys.get(end).copied().unwrap_or(home)
+            };
+            keys[start..end].fill(fill);
+        }
+        start = end;
+    }
+    keys.into_iter().map(Some).collect()
+}
+
+/// Notes of a per-step pitch line, as (pitch, steps), for [`estimate_key`].
+fn melody_runs(melody: &[Option<u8>]) -> Vec<(u8, f32)> {
+    let mut notes: Vec<(u8, f32)> = Vec::new();
+    let mut last = None;
+    for p in melody {
+        match (p, notes.last_mut()) {
+            (Some(p), Some(n)) if last == Some(*p) => n.1 += 1.0,
+            (Some(p), _) => notes.push((*p, 1.0)),
+            (None, _) => {}
+        }
+        last = *p;
+    }
+    notes
+}
+
+/// Whether `other` is closely related to `home`: their key signatures are at
+/// most one sharp or flat apart (the dominant, the subdominant, the
+/// relatives of all three).
+fn related(home: Key, other: Key) -> bool {
+    let signature = |k: Key| {
+        // The tonic of the major key with the same signature, in fifths from C.
+        let major = match k.mode {
+            Mode::Major => k.tonic,
+            Mode::Minor => (k.tonic + 3) % 12,
+        };
+        (major as i32 * 7).rem_euclid(12)
+    };
+    let d = (signature(home) - signature(other)).rem_euclid(12);
+    d <= 1 || d == 11
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -787,5 +894,68 @@ mod tests {
         let first = trace.iter().position(Option::is_some).unwrap();
         assert!(first <= 8, "first estimate after {first} steps");
         assert!(trace[first..].iter().all(|k| *k == Some(c)), "{trace:?}");
+    }
+
+    /// A line of quarter notes (4 steps each).
+    fn quarters(pitches: &[u8]) -> Vec<Option<u8>> {
+        pitches.iter().flat_map(|&p| [Some(p); 4]).collect()
+    }
+
+    const C_PHRASE: [u8; 16] = [
+        60, 64, 67, 65, 64, 62, 60, 62, 64, 65, 67, 69, 67, 65, 64, 60,
+    ];
+    /// G major with its F sharps, cadencing on G.
+    const G_PHRASE: [u8; 16] = [
+        67, 71, 74, 72, 71, 69, 66, 67, 69, 71, 72, 74, 66, 69, 66, 67,
+    ];
+
+    #[test]
+    fn a_whole_melody_modulating_to_the_dominant_is_heard_there_and_back() {
+        let mut melody = quarters(&C_PHRASE);
+        melody.extend(quarters(&C_PHRASE));
+        melody.extend(quarters(&G_PHRASE));
+        melody.extend(quarters(&G_PHRASE));
+        melody.extend(quarters(&C_PHRASE));
+        melody.extend(quarters(&C_PHRASE));
+        let track = key_track(&melody);
+        assert_eq!(track.len(), melody.len());
+        let c = Some(key(0, Mode::Major));
+        let g = Some(key(7, Mode::Major));
+        assert_eq!(track[0], c);
+        assert_eq!(track[track.len() - 1], c);
+        // The middle of the G major passage is heard in G.
+        assert_eq!(track[128 + 64], g, "{track:?}");
+        // The key changes at most twice: into G and back.
+        let changes = track.windows(2).filter(|w| w[0] != w[1]).count();
+        assert_eq!(changes, 2, "{track:?}");
+    }
+
+    #[test]
+    fn a_passing_chromatic_note_or_a_short_excursion_keeps_the_home_key() {
+        let mut pitches: Vec<u8> = C_PHRASE.repeat(3);
+        pitches[20] = 66; // one F sharp
+        let track = key_track(&quarters(&pitches));
+        assert!(
+            track.iter().all(|k| *k == Some(key(0, Mode::Major))),
+            "{track:?}"
+        );
+        assert!(key_track(&[None; 40]).iter().all(Option::is_none));
+        assert!(key_track(&[]).is_empty());
+    }
+
+    #[test]
+    fn only_closely_related_keys_are_followed() {
+        let c = key(0, Mode::Major);
+        for (other, close) in [
+            (key(7, Mode::Major), true),  // dominant
+            (key(5, Mode::Major), true),  // subdominant
+            (key(9, Mode::Minor), true),  // relative
+            (key(4, Mode::Minor), true),  // relative of the dominant
+            (key(2, Mode::Minor), true),  // relative of the subdominant
+            (key(2, Mode::Major), false), // two sharps
+            (key(0, Mode::Minor), false), // three flats
+        ] {
+            assert_eq!(related(c, other), close, "{}", other.name());
+        }
     }
 }

@@ -15,6 +15,15 @@ pub struct AdamWConfig {
     pub weight_decay: f64,
     /// Largest global L2 norm of the gradient; larger gradients are scaled down.
     pub clip: f64,
+    /// How much faster than the schedule the voice-pair score's weights
+    /// learn (see [`PAIR_LR_SCALE`]). Files written before it was recorded
+    /// trained at 10.
+    #[serde(default = "pair_lr_scale_before_it_was_recorded")]
+    pub pair_lr_scale: f64,
+}
+
+fn pair_lr_scale_before_it_was_recorded() -> f64 {
+    10.0
 }
 
 impl Default for AdamWConfig {
@@ -25,6 +34,7 @@ impl Default for AdamWConfig {
             eps: 1e-8,
             weight_decay: 0.01,
             clip: 1.0,
+            pair_lr_scale: PAIR_LR_SCALE,
         }
     }
 }
@@ -35,11 +45,15 @@ impl Default for AdamWConfig {
 /// rarely Bach writes parallels); Adam moves a weight by about the learning
 /// rate per update, so at the shared rate they are still far from it when
 /// the rest of the network has fitted. Everything else learns at the schedule's rate.
-pub const PAIR_LR_SCALE: f64 = 10.0;
+/// 30 rather than 10: on the valid split the network alone wrote fewer
+/// parallels (5.6× Bach's rather than 6.1× with lookahead off, 4.4× rather
+/// than 5.6× with the whole melody) at the same validation NLL (2.041
+/// against 2.036); 100 cost validation NLL (2.055). `models/README.md`.
+pub const PAIR_LR_SCALE: f64 = 30.0;
 
-fn lr_scale(name: &str) -> f64 {
+fn lr_scale(name: &str, config: &AdamWConfig) -> f64 {
     if name.ends_with(".pairs") {
-        PAIR_LR_SCALE
+        config.pair_lr_scale
     } else {
         1.0
     }
@@ -77,9 +91,9 @@ impl AdamW {
             .collect::<Result<Vec<_>>>()?;
         let v = m.clone();
         Ok(Self {
-            config,
             decay: names.iter().map(|n| n.contains("weight")).collect(),
-            lr_scale: names.iter().map(|n| lr_scale(n)).collect(),
+            lr_scale: names.iter().map(|n| lr_scale(n, &config)).collect(),
+            config,
             vars,
             m,
             v,
@@ -199,7 +213,7 @@ mod tests {
     }
 
     #[test]
-    fn the_pair_weights_learn_ten_times_faster() {
+    fn the_pair_weights_learn_faster_by_their_scale() {
         let a = Var::new(&[1f32], &Device::Cpu).unwrap();
         let b = Var::new(&[1f32], &Device::Cpu).unwrap();
         let names = ["head.1.bias".to_string(), "head.1.pairs".to_string()];
@@ -209,6 +223,10 @@ mod tests {
         opt.step(&loss.backward().unwrap(), 0.01).unwrap();
         let moved = |v: &Var| 1.0 - v.as_tensor().to_vec1::<f32>().unwrap()[0];
         assert!((moved(&a) - 0.01).abs() < 1e-5, "{}", moved(&a));
-        assert!((moved(&b) - 0.1).abs() < 1e-5, "{}", moved(&b));
+        assert!(
+            (moved(&b) - 0.01 * PAIR_LR_SCALE as f32).abs() < 1e-5,
+            "{}",
+            moved(&b)
+        );
     }
 }

@@ -7,7 +7,7 @@
 //! step by step with all of the melody ahead.
 
 use bach_engine::model::VoicesModel;
-use bach_engine::perform::line::{harmonize_line, key_for};
+use bach_engine::perform::line::{harmonize_line, key_for, whole_melody_keys};
 use bach_engine::perform::{user_sampler, KeyChoice};
 use bach_engine::score::{Note, Part, Score};
 use bach_engine::sequencer::session::{
@@ -65,7 +65,14 @@ pub fn harmonize(
         let events = note_events(&notes, &timeline);
         let key = match (opts.key, choice) {
             (KeyChoice::Fixed(k), _) => KeyUsed::Set(k),
-            (KeyChoice::Auto, KeyChoice::Fixed(k)) => KeyUsed::WholeMelody(k),
+            (KeyChoice::Auto, KeyChoice::Fixed(k)) => {
+                let keys = whole_melody_keys(&line);
+                let passages = keys
+                    .windows(2)
+                    .filter(|w| w[0] != w[1] && w[1] != Some(k))
+                    .count();
+                KeyUsed::WholeMelody(k, passages)
+            }
             (KeyChoice::Auto, KeyChoice::Auto) => KeyUsed::Followed(None),
         };
         (notes, events, key)

@@ -141,8 +141,9 @@ pub struct Offline {
 pub enum KeyUsed {
     /// The key the user gave.
     Set(Key),
-    /// Estimated from the whole melody before the first note.
-    WholeMelody(Key),
+    /// Estimated from the whole melody before the first note: its home
+    /// key, and how many passages were heard in a related key.
+    WholeMelody(Key, usize),
     /// Followed as the melody was heard; the key at the end (`None`: none found).
     Followed(Option<Key>),
     /// The model harmonizes in no key.
@@ -153,7 +154,17 @@ impl std::fmt::Display for KeyUsed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             KeyUsed::Set(k) => write!(f, "{} (as given)", k.name()),
-            KeyUsed::WholeMelody(k) => write!(f, "{} (from the melody)", k.name()),
+            KeyUsed::WholeMelody(k, 0) => write!(f, "{} (from the melody)", k.name()),
+            KeyUsed::WholeMelody(k, 1) => write!(
+                f,
+                "{} (from the melody, with one passage in a related key)",
+                k.name()
+            ),
+            KeyUsed::WholeMelody(k, n) => write!(
+                f,
+                "{} (from the melody, with {n} passages in related keys)",
+                k.name()
+            ),
             KeyUsed::Followed(Some(k)) => {
                 write!(
                     f,

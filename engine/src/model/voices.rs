@@ -26,6 +26,8 @@ pub struct VoicesModel {
     pairs: Vec<Vec<f32>>,
     /// What each voice sounded after the previous step (for the pair score).
     before: Vec<Option<u8>>,
+    /// `before` was set across a reset ([`VoicesModel::continue_from`]).
+    carried: bool,
     /// What the voices above sound on the current step (scratch).
     now: Vec<Option<u8>>,
     /// Whether the current step starts a beat (for the pair score).
@@ -86,6 +88,7 @@ impl VoicesModel {
             above: Vec::with_capacity(voices),
             pairs,
             before: vec![None; voices],
+            carried: false,
             now: vec![None; voices],
             on_beat: true,
             state_parts,
@@ -122,8 +125,20 @@ impl VoicesModel {
         self.core.reset();
         self.started = false;
         self.before.fill(None);
+        self.carried = false;
         self.previous.fill(Token::Rest);
         self.chosen.fill(Token::Rest);
+    }
+
+    /// After a reset in mid-phrase (the harmony moved into another key's
+    /// frame), what each voice sounds now in the new frame, so that the next
+    /// step's voice-pair score reads the motion out of it as usual (without
+    /// this, the first step in a new key could move in parallels unweighed).
+    pub fn continue_from(&mut self, sounding: &[Option<u8>]) {
+        for ((before, range), p) in self.before.iter_mut().zip(&self.ranges).zip(sounding) {
+            *before = p.map(|p| range.fold(p));
+        }
+        self.carried = true;
     }
 
     /// Advances the core by one step: its input is the previous step's
@@ -139,8 +154,12 @@ impl VoicesModel {
                     *before = pairs::sounds(range, *token, *before);
                 }
             }
+            // A fresh start: nothing sounded before, unless the performer
+            // said what sounds across the reset.
+            None if self.carried => {}
             None => self.before.fill(None),
         }
+        self.carried = false;
         let inputs = previous.into_iter().flat_map(|prev| {
             self.ranges
                 .iter()
@@ -223,5 +242,44 @@ impl VoicesModel {
 impl Heads for VoicesModel {
     fn voice_logits(&mut self, voice: usize, above: &[Token]) -> &[f32] {
         VoicesModel::voice_logits(self, voice, above)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::file::{random_tensors, to_bytes};
+    use crate::meta::CoreKind;
+
+    fn paired_model() -> VoicesModel {
+        let mut meta = ModelMeta::satb(CoreKind::Gru, 1, 8);
+        meta.pair_score = true;
+        meta.format_version = meta.needed_version();
+        VoicesModel::from_bytes(&to_bytes(&meta, &random_tensors(&meta, 3, 0.5)).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn a_reset_in_mid_phrase_keeps_what_sounds_for_the_pair_score_once() {
+        let ctx = StepContext::common(0);
+        // The soprano C5 -> D5 and the alto F4 -> G4: the tenor's candidates
+        // are weighed against motion only if the model knows what sounded.
+        let above = [Token::Onset(74), Token::Onset(67)];
+        let mut fresh = paired_model();
+        fresh.advance_voices(None, &ctx);
+        let unaware = fresh.voice_logits(2, &above).to_vec();
+
+        let mut carried = paired_model();
+        carried.continue_from(&[Some(72), Some(65), Some(60), Some(48)]);
+        carried.advance_voices(None, &ctx);
+        let aware = carried.voice_logits(2, &above).to_vec();
+        assert_ne!(
+            aware, unaware,
+            "the pair score reads the motion into the step"
+        );
+
+        // A plain reset afterwards starts from silence again.
+        carried.reset();
+        carried.advance_voices(None, &ctx);
+        assert_eq!(carried.voice_logits(2, &above), &unaware[..]);
     }
 }

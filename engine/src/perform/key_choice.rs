@@ -8,7 +8,9 @@
 //! enough the melody's first note stands in as the tonic of a major key, so
 //! the first bar is not harmonized in C whatever the tune. Offline, with the
 //! whole melody known, the key is the whole melody's ([`crate::key::estimate_key`])
-//! and is fixed before the first note. Fixed-size state, no allocation.
+//! except in passages clearly in a closely related key
+//! ([`crate::key::key_track`]), decided before the first note. Fixed-size
+//! state, no allocation.
 
 use crate::key::{Key, KeyEstimator, Mode};
 

@@ -6,7 +6,7 @@
 //! harmony`; it allocates its result, so it is not for the audio thread.
 
 use crate::ahead::{Ahead, Horizon};
-use crate::key::estimate_key;
+use crate::key::{estimate_key, key_track, Key};
 use crate::meter::BarPosition;
 use crate::model::StepContext;
 use crate::token::{sounding, sounding_line, Token};
@@ -32,9 +32,10 @@ pub fn melody_notes(melody: &[Token]) -> Vec<(u8, f32)> {
     notes
 }
 
-/// The key a harmonization of `melody` uses: a fixed choice stays; Auto
-/// with the whole melody known is the whole melody's key, fixed from the
-/// first note; otherwise Auto follows the melody as it is heard.
+/// The key a harmonization of `melody` starts in: a fixed choice stays; Auto
+/// with the whole melody known is the whole melody's key (its home key; the
+/// harmony then moves through [`whole_melody_keys`]); otherwise Auto follows
+/// the melody as it is heard.
 pub fn key_for(melody: &[Token], choice: KeyChoice, horizon: Horizon) -> KeyChoice {
     match (choice, horizon) {
         (KeyChoice::Auto, Horizon::Whole) => {
@@ -44,11 +45,20 @@ pub fn key_for(melody: &[Token], choice: KeyChoice, horizon: Horizon) -> KeyChoi
     }
 }
 
+/// The key at each step of a melody known in full, for Auto with the whole
+/// melody: its home key, and the closely related keys it passes through
+/// ([`key_track`]; `None` where the melody names no key).
+pub fn whole_melody_keys(melody: &[Token]) -> Vec<Option<Key>> {
+    key_track(&sounding_line(melody.iter().copied()))
+}
+
 /// Harmonizes `melody` (voice 0's tokens, one per step) with `performer`
 /// (already restarted), step `t` sitting at `bars[t]` (4/4 from step 0
 /// past the end of `bars`): the plugin's harmonize rules, in the key
-/// `key` chooses ([`key_for`]), with the melody known `horizon` ahead; the
-/// key follower hears the melody step by step as the plugin's does. Returns
+/// `key` chooses ([`key_for`]; with Auto and the whole melody, the keys of
+/// [`whole_melody_keys`] step by step), with the melody known `horizon`
+/// ahead; otherwise the key follower hears the melody step by step as the
+/// plugin's does. Returns
 /// every voice's token per step, laid out `[t * voices + v]`.
 pub fn harmonize_line<M: VoiceModel + ?Sized>(
     model: &mut M,
@@ -62,6 +72,10 @@ pub fn harmonize_line<M: VoiceModel + ?Sized>(
     let len = melody.len();
     let mut follower = KeyFollower::new(key_for(melody, key, horizon));
     let line = sounding_line(melody.iter().copied());
+    let track = match (key, horizon) {
+        (KeyChoice::Auto, Horizon::Whole) => Some(whole_melody_keys(melody)),
+        _ => None,
+    };
     let mut out = Vec::with_capacity(len * voices);
     for t in 0..len {
         let bar = bars.get(t).copied().unwrap_or(BarPosition::common(t));
@@ -71,7 +85,10 @@ pub fn harmonize_line<M: VoiceModel + ?Sized>(
         follower.hear(line[t]);
         let ctx = StepContext {
             bar,
-            key: follower.key(),
+            key: match &track {
+                Some(track) => track[t].or(follower.key()),
+                None => follower.key(),
+            },
             ahead: Ahead::scan(horizon, limit, |k| melody.get(t + k).copied()),
         };
         match performer.harmonize_token(model, &ctx, melody[t]) {

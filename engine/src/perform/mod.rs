@@ -58,6 +58,9 @@ pub trait VoiceModel {
     }
     /// Forgets the state: the next step starts as a piece does.
     fn reset(&mut self);
+    /// Right after a [`VoiceModel::reset`] in mid-phrase: what each voice
+    /// sounds now, in the model's frame (see [`VoicesModel::continue_from`]).
+    fn continue_from(&mut self, _sounding: &[Option<u8>]) {}
     /// One step in the model's frame: clamped voices take their clamp;
     /// `choose` is lent the model's heads for the step and the step's
     /// tokens (the clamped ones in place) and decides the others. Returns
@@ -97,6 +100,10 @@ impl VoiceModel for VoicesModel {
 
     fn reset(&mut self) {
         VoicesModel::reset(self)
+    }
+
+    fn continue_from(&mut self, sounding: &[Option<u8>]) {
+        VoicesModel::continue_from(self, sounding)
     }
 
     fn step(
@@ -206,6 +213,7 @@ impl Performer {
             model.reset();
             self.sounding.transpose(shift - self.shift);
             self.shift = shift;
+            model.continue_from(self.sounding.voices());
         }
     }
 
