@@ -53,7 +53,7 @@ fn training(path: &Path) -> Provenance {
 const SHIPPED_TENSORS: [(&str, &str); 13] = [
     (
         "chorale-satb.safetensors",
-        "f93619284ec0bae00b2086d21019c230910ba734c4b417dbc2b01df271a0daec",
+        "f720b29d71c6611ae1f6cbffa608f3b8ae5c7beff0960b92e62ed25e1590819f",
     ),
     (
         "chorale-satb-jsb16.safetensors",

@@ -170,21 +170,17 @@ fn the_harmonizer_knows_key_and_meter_and_looks_ahead() {
         // Strict voice leading: at most twice Bach's parallels.
         assert!(row.parallels_ratio <= 2.0, "{what}");
         assert!(m.out_of_range_share < 0.01, "{what}");
-        // Harmony notes outside the key: never 2 points more than Bach's
-        // (a wrong key), and within 2 points of his while the melody is
-        // heard as it comes (with the whole melody the model is plainer
-        // than Bach, about 2.3 points under: BENCHMARKS.md).
-        // Crossings: at most 1.5 times Bach's at every lookahead.
+        // Harmony notes outside the key: within 2 points of Bach's at every
+        // lookahead (with the whole melody, passages in related keys are
+        // harmonized in them, as he modulates). Crossings: at most 1.5 times
+        // Bach's at every lookahead.
         assert!(
             m.crossings_per_100 <= 1.5 * row.bach.crossings_per_100,
             "{what}"
         );
         let off_key = m.out_of_key_share.unwrap();
-        assert!(off_key <= bach_off_key + 0.02, "{what}");
-        if row.lookahead != "whole melody" {
-            assert!((off_key - bach_off_key).abs() <= 0.02, "{what}");
-        }
-        let floor = if row.lookahead == "off" { 0.62 } else { 0.70 };
+        assert!((off_key - bach_off_key).abs() <= 0.02, "{what}");
+        let floor = if row.lookahead == "off" { 0.65 } else { 0.72 };
         assert!(m.consonant_strong_beats > floor, "{what}");
     }
     let whole = r
@@ -199,10 +195,29 @@ fn the_harmonizer_knows_key_and_meter_and_looks_ahead() {
     );
 }
 
+/// The network alone (strict voice leading off) on the same pieces, seed 1:
+/// the voice-pair score and the chord search keep its parallel fifths and
+/// octaves under 5 times Bach's at every lookahead (3.2× with lookahead off;
+/// about 4× with the melody ahead, where the issue asks 2× of the whole
+/// melody: not reached, BENCHMARKS.md).
+#[test]
+fn the_network_alone_writes_few_parallels() {
+    let Some(data) = common::shared("chorales/chorales.json") else {
+        return;
+    };
+    let mut args = default_settings("chorale-satb.safetensors", data);
+    args.free_voice_leading = true;
+    let r = report(&args).unwrap();
+    for row in r.rows.iter().filter(|row| row.meter == "all") {
+        assert!(row.parallels_ratio <= 5.0, "{} {:?}", row.lookahead, row.model);
+        assert!(row.model.parallels_per_100 > 0.0, "free sampling makes some");
+    }
+}
+
 /// Test NLL (all four voices, no lookahead) and A, T, B given S of the
 /// shipped harmonizer on chorales.json, as in BENCHMARKS.md.
-const HARMONIZER_TEST_NLL: f64 = 2.1496;
-const HARMONIZER_ATB_NLL: f64 = 1.6257;
+const HARMONIZER_TEST_NLL: f64 = 2.1549;
+const HARMONIZER_ATB_NLL: f64 = 1.6274;
 
 /// The harmonizer shipped before (`chorale-satb-jsb16.safetensors`, no key,
 /// meter or lookahead) keeps its figures on the data it was trained on.
