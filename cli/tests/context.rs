@@ -9,7 +9,7 @@ use bach_cli::offline::{self, KeyUsed, Options};
 use bach_engine::file::{random_tensors, save};
 use bach_engine::meta::{CoreKind, Feature};
 use bach_engine::model::VoicesModel;
-use bach_engine::perform::line::harmonize_line;
+use bach_engine::perform::line::{harmonize_line, whole_melody_keys};
 use bach_engine::perform::{user_sampler, KeyChoice};
 use bach_engine::score::{MeterChange, Note, Part, Score};
 use bach_engine::{BarPosition, Horizon, Key, Meter, ModelMeta, Performer, Token};
@@ -210,6 +210,52 @@ fn the_whole_melody_gives_other_harmony_than_none_of_it() {
     };
     let b_minor = offline::harmonize(&mut model, &waltz(), &set).unwrap();
     assert_eq!(b_minor.key, Some(KeyUsed::Set(Key::parse("Bm").unwrap())));
+}
+
+/// Two phrases in C major, two in G major (with its F sharps), two in C
+/// again: quarter notes in 4/4.
+fn modulating() -> Score {
+    const C: [u8; 16] = [
+        72, 76, 79, 77, 76, 74, 72, 74, 76, 77, 79, 81, 79, 77, 76, 72,
+    ];
+    const G: [u8; 16] = [
+        79, 83, 86, 84, 83, 81, 78, 79, 81, 83, 84, 86, 78, 81, 78, 79,
+    ];
+    let pitches: Vec<u8> = [C, C, G, G, C, C].concat();
+    let notes: Vec<Note> = pitches
+        .iter()
+        .enumerate()
+        .map(|(i, &p)| note(i as u32 * 4, 4, p))
+        .collect();
+    let mut score = Score::new(0.25);
+    score.len = notes.len() as u32 * 4;
+    score.parts = vec![Part::new("Tune", 0, notes)];
+    score
+}
+
+#[test]
+fn the_whole_melody_is_harmonized_in_the_related_key_of_a_passage() {
+    let score = modulating();
+    let keys = whole_melody_keys(&tokens(&score));
+    let (c, g) = (Key::parse("C major"), Key::parse("G major"));
+    assert_eq!(keys.first().copied().flatten(), c);
+    assert_eq!(keys.last().copied().flatten(), c);
+    assert_eq!(keys[128 + 64], g, "the middle of the G major passage");
+    let mut model = context_model();
+    let whole = offline::harmonize(&mut model, &score, &opts(Horizon::Whole)).unwrap();
+    assert_eq!(whole.key, Some(KeyUsed::WholeMelody(c.unwrap(), 1)));
+    assert_eq!(
+        whole.key.unwrap().to_string(),
+        "C major (from the melody, with one passage in a related key)"
+    );
+    // The passage moves the harmony: the whole melody with its keys plays
+    // other notes than the same melody held in C throughout.
+    let held = Options {
+        key: KeyChoice::Fixed(c.unwrap()),
+        ..opts(Horizon::Whole)
+    };
+    let in_c = offline::harmonize(&mut model, &score, &held).unwrap();
+    assert_ne!(voices(&whole), voices(&in_c));
 }
 
 #[test]

@@ -547,8 +547,13 @@ pub const TRACK_WINDOW: usize = 32;
 /// the harmony's notes outside the piece's key came closest to Bach's with
 /// consonance unchanged.
 pub const TRACK_HOME_BONUS: f32 = 0.1;
-/// The shortest stretch, in steps, heard in a key of its own (a bar of 4/4).
-pub const TRACK_MIN_STEPS: usize = 16;
+/// The same for the relative key (the same notes, another tonic), which a
+/// melody alone tells apart only by what it dwells on: a plain tune must not
+/// flip between them (0.2 to 0.3 leave the valid figures as they are).
+pub const TRACK_RELATIVE_BONUS: f32 = 0.3;
+/// The shortest stretch, in steps, heard in a key of its own: two bars of
+/// 4/4, about a chorale phrase.
+pub const TRACK_MIN_STEPS: usize = 32;
 
 /// The key at each step of a melody known in advance (`melody[t]`: the pitch
 /// sounding at step `t`, `None` in a rest): the whole melody's key
@@ -556,10 +561,11 @@ pub const TRACK_MIN_STEPS: usize = 16;
 /// [`TRACK_WINDOW`] steps each side) is clearly in a closely related key
 /// (one sharp or flat apart, or the relative), as Bach's chorales modulate
 /// to the dominant, the subdominant and the relatives at phrase ends.
-/// Stretches shorter than [`TRACK_MIN_STEPS`] keep the key before them, so
+/// The relative key needs clearer evidence ([`TRACK_RELATIVE_BONUS`]), and
+/// stretches shorter than [`TRACK_MIN_STEPS`] keep the key before them, so
 /// the key does not flicker. Empty for a melody that names no key.
 pub fn key_track(melody: &[Option<u8>]) -> Vec<Option<Key>> {
-    let (window, bonus, min_steps) = (TRACK_WINDOW, TRACK_HOME_BONUS, TRACK_MIN_STEPS);
+    let window = TRACK_WINDOW;
     let notes = melody_runs(melody);
     let Some(home) = estimate_key(notes.iter().copied()) else {
         return vec![None; melody.len()];
@@ -583,12 +589,21 @@ pub fn key_track(melody: &[Option<u8>]) -> Vec<Option<Key>> {
             let Some(scores) = evidence.scores(&profiles) else {
                 return home;
             };
+            // Each related key's score less what the home key is preferred by.
             let mut best = home;
-            let mut best_score = scores[home.index()] + bonus;
+            let mut best_score = scores[home.index()];
             for key in Key::ALL {
-                if key != home && related(home, key) && scores[key.index()] > best_score {
+                if key == home || !related(home, key) {
+                    continue;
+                }
+                let preferred = if same_signature(home, key) {
+                    TRACK_RELATIVE_BONUS
+                } else {
+                    TRACK_HOME_BONUS
+                };
+                if scores[key.index()] - preferred > best_score {
                     best = key;
-                    best_score = scores[key.index()];
+                    best_score = scores[key.index()] - preferred;
                 }
             }
             best
@@ -601,7 +616,7 @@ pub fn key_track(melody: &[Option<u8>]) -> Vec<Option<Key>> {
         while end < keys.len() && keys[end] == keys[start] {
             end += 1;
         }
-        if end - start < min_steps && keys[start] != home {
+        if end - start < TRACK_MIN_STEPS && keys[start] != home {
             let fill = if start > 0 {
                 keys[start - 1]
             } else {
@@ -627,6 +642,14 @@ fn melody_runs(melody: &[Option<u8>]) -> Vec<(u8, f32)> {
         last = *p;
     }
     notes
+}
+
+fn same_signature(a: Key, b: Key) -> bool {
+    let major = |k: Key| match k.mode {
+        Mode::Major => k.tonic,
+        Mode::Minor => (k.tonic + 3) % 12,
+    };
+    major(a) == major(b)
 }
 
 /// Whether `other` is closely related to `home`: their key signatures are at
@@ -941,6 +964,21 @@ mod tests {
         );
         assert!(key_track(&[None; 40]).iter().all(Option::is_none));
         assert!(key_track(&[]).is_empty());
+    }
+
+    #[test]
+    fn a_plain_tune_does_not_flip_to_its_relative_minor() {
+        // A D major waltz that dwells on B, A and C sharp in its middle:
+        // the same notes as B minor, and still one key throughout.
+        let waltz = [
+            74, 76, 78, 79, 78, 76, 74, 73, 71, 69, 71, 73, 74, 78, 81, 79, 76, 73, 74, 74, 74, 74,
+            74,
+        ];
+        let track = key_track(&quarters(&waltz));
+        assert!(
+            track.iter().all(|k| *k == Some(key(2, Mode::Major))),
+            "{track:?}"
+        );
     }
 
     #[test]

@@ -209,8 +209,16 @@ fn the_network_alone_writes_few_parallels() {
     args.free_voice_leading = true;
     let r = report(&args).unwrap();
     for row in r.rows.iter().filter(|row| row.meter == "all") {
-        assert!(row.parallels_ratio <= 5.0, "{} {:?}", row.lookahead, row.model);
-        assert!(row.model.parallels_per_100 > 0.0, "free sampling makes some");
+        assert!(
+            row.parallels_ratio <= 5.0,
+            "{} {:?}",
+            row.lookahead,
+            row.model
+        );
+        assert!(
+            row.model.parallels_per_100 > 0.0,
+            "free sampling makes some"
+        );
     }
 }
 

@@ -60,7 +60,14 @@ pub fn harmonize(
         let choice = key_for(&line, opts.key, Horizon::Whole);
         let mut performer = Performer::new(user_sampler(opts.temperature, opts.strict), opts.seed);
         performer.restart(model, opts.seed);
-        let tokens = harmonize_line(model, &mut performer, &line, &bars, choice, Horizon::Whole);
+        let tokens = harmonize_line(
+            model,
+            &mut performer,
+            &line,
+            &bars,
+            opts.key,
+            Horizon::Whole,
+        );
         let notes = token_notes(&tokens, n, &tune.notes);
         let events = note_events(&notes, &timeline);
         let key = match (opts.key, choice) {
