@@ -282,6 +282,24 @@ pub struct HarmonyArgs {
     pub json: bool,
 }
 
+impl HarmonyArgs {
+    /// The command's own defaults (split, temperature, seed, key, strict
+    /// voice leading) for `model` on `dataset`, read from its arguments
+    /// above, so callers cannot drift from what `bach-trainer harmony` does.
+    pub fn defaults(model: PathBuf, dataset: PathBuf) -> Self {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Command {
+            #[command(flatten)]
+            args: HarmonyArgs,
+        }
+        let mut args = Command::parse_from(["harmony", "--model", "-", "--dataset", "-"]).args;
+        args.model = model;
+        args.dataset = dataset;
+        args
+    }
+}
+
 /// The figures for one lookahead and one group of meters.
 #[derive(Debug, Serialize)]
 pub struct HarmonyRow {

@@ -4,7 +4,6 @@ use std::path::{Path, PathBuf};
 
 use bach_engine::file::{random_tensors, save};
 use bach_engine::{CoreKind, ModelMeta};
-use bach_trainer::dataset::Split;
 use bach_trainer::harmony::{report, HarmonyArgs};
 
 fn temp_dir(name: &str) -> PathBuf {
@@ -21,16 +20,7 @@ fn random_satb(dir: &Path) -> PathBuf {
 }
 
 fn args(model: PathBuf, dataset: PathBuf) -> HarmonyArgs {
-    HarmonyArgs {
-        model,
-        dataset,
-        split: Split::Test,
-        temperature: 0.3,
-        seeds: vec![1],
-        key: bach_trainer::harmony::KeySource::Auto,
-        free_voice_leading: false,
-        json: false,
-    }
+    HarmonyArgs::defaults(model, dataset)
 }
 
 #[test]

@@ -128,16 +128,7 @@ const MUSEDATA_GRU_NADE: f64 = 5.4775;
 /// `bach-trainer harmony` on the test split as the plugin plays by default
 /// (temperature 0.3, key Auto, strict voice leading), seed 1.
 fn default_settings(file: &str, dataset: std::path::PathBuf) -> HarmonyArgs {
-    HarmonyArgs {
-        model: model(file),
-        dataset,
-        split: Split::Test,
-        temperature: 0.3,
-        seeds: vec![1],
-        key: bach_trainer::harmony::KeySource::Auto,
-        free_voice_leading: false,
-        json: false,
-    }
+    HarmonyArgs::defaults(model(file), dataset)
 }
 
 /// The default harmonizer on the 77 test chorales, with their keys and
