@@ -133,29 +133,11 @@ pub enum Rhythm {
     Onset,
 }
 
-/// Draws a token index from `logits` (one voice's vocabulary) under `mask`,
-/// in two stages: first whether the voice rests, holds or strikes a note
-/// ([`sample_rhythm`]), then which note, with `temperature` (below
-/// [`ARGMAX_BELOW`], the likeliest). A single temperature over the whole
-/// vocabulary would starve onsets, since holding is the likeliest token on
-/// most 16ths, and cooling it makes every note hang on.
-/// Never fails: the rest is always allowed.
-pub fn sample_token(
-    logits: &[f32],
-    range: VoiceRange,
-    mask: TokenMask,
-    temperature: f32,
-    rng: &mut Rng,
-) -> usize {
-    match sample_rhythm(logits, range, mask, rng) {
-        Rhythm::Rest => REST,
-        Rhythm::Hold => HOLD,
-        Rhythm::Onset => sample_pitch(logits, range, mask, temperature, rng),
-    }
-}
-
 /// Whether a voice rests, holds or strikes, drawn at the model's own odds
-/// (temperature 1, so rhythm keeps its learned density at any temperature).
+/// (temperature 1, so rhythm keeps its learned density at any temperature:
+/// one temperature over the whole vocabulary would starve onsets, since
+/// holding is the likeliest token on most 16ths, and cooling it makes every
+/// note hang on; the temperature only picks the note, `perform::choose`).
 /// The rhythm is decided before voice leading has its say: a forbidden note
 /// turns into the next-best note, not into a held one (holding under a
 /// moving melody is how dissonance happens). Only when every note is
@@ -195,45 +177,6 @@ pub fn sample_rhythm(logits: &[f32], range: VoiceRange, mask: TokenMask, rng: &m
         return Rhythm::Hold;
     }
     Rhythm::Onset
-}
-
-/// Which note a striking voice takes: an onset `mask` allows, drawn from
-/// the logits divided by `temperature` (below [`ARGMAX_BELOW`], the
-/// likeliest). [`REST`] when the mask allows no onset.
-pub fn sample_pitch(
-    logits: &[f32],
-    range: VoiceRange,
-    mask: TokenMask,
-    temperature: f32,
-    rng: &mut Rng,
-) -> usize {
-    let allowed = |i: usize| mask.allows(range, i) && logits[i].is_finite();
-    let mut best = REST;
-    let mut best_logit = f32::NEG_INFINITY;
-    for i in (2..logits.len()).filter(|&i| allowed(i)) {
-        if logits[i] > best_logit {
-            best = i;
-            best_logit = logits[i];
-        }
-    }
-    if temperature < ARGMAX_BELOW || best == REST {
-        return best;
-    }
-    let inv_t = 1.0 / temperature as f64;
-    let weight = |i: usize| ((logits[i] - best_logit) as f64 * inv_t).exp();
-    let total: f64 = (2..logits.len()).filter(|&i| allowed(i)).map(weight).sum();
-    let mut u = rng.next_f64() * total;
-    let mut last = best;
-    for i in (2..logits.len()).filter(|&i| allowed(i)) {
-        let w = weight(i);
-        if u < w {
-            return i;
-        }
-        u -= w;
-        last = i;
-    }
-    // Rounding left a sliver past the last weight.
-    last
 }
 
 /// Draws a piano-roll frame from 88 logits: each key independently with
@@ -286,7 +229,6 @@ pub fn keep_likeliest(drawn: crate::KeyFrame, logits: &[f32], max_notes: usize) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::token::HOLD;
 
     #[test]
     fn stream_is_fixed() {
@@ -300,97 +242,6 @@ mod tests {
         assert_ne!(first[0], other.next_u32());
         let x = Rng::new(7).next_f32();
         assert!((0.0..1.0).contains(&x));
-    }
-
-    #[test]
-    fn argmax_picks_the_likeliest_allowed_note() {
-        let range = VoiceRange::new(60, 63); // rest, hold, 60, 61, 62, 63
-        let logits = [f32::NEG_INFINITY, 9.0, 1.0, 2.0, 8.0, 3.0];
-        let mut rng = Rng::new(1);
-        // Not sounding: no hold, and the rest is impossible here, so a note starts.
-        let silent = TokenMask::new(range, None, false);
-        assert_eq!(sample_token(&logits, range, silent, 0.0, &mut rng), 4);
-        let narrow = TokenMask::new(range, Some(VoiceRange::new(60, 61)), false);
-        assert_eq!(sample_token(&logits, range, narrow, 0.0, &mut rng), 3);
-        let ruled_out = silent.forbid(1 << 62);
-        assert_eq!(sample_token(&logits, range, ruled_out, 0.0, &mut rng), 5);
-        for _ in 0..100 {
-            assert_ne!(sample_token(&logits, range, ruled_out, 5.0, &mut rng), 4);
-        }
-        // Nothing allowed at all still gives an answer: the rest.
-        let empty = TokenMask::new(range, Some(VoiceRange::new(70, 80)), false);
-        assert_eq!(sample_token(&logits, range, empty, 0.0, &mut rng), REST);
-    }
-
-    #[test]
-    fn a_ruled_out_note_gives_way_to_the_next_note_not_to_a_hold() {
-        // Hold and note 60 equally likely, note 61 far less: with 60 ruled
-        // out, the voice still moves half the time, to 61.
-        let range = VoiceRange::new(60, 61);
-        let logits = [f32::NEG_INFINITY, 0.0, 0.0, -6.0];
-        let mask = TokenMask::new(range, None, true).forbid(1 << 60);
-        let mut rng = Rng::new(5);
-        let n = 20_000;
-        let picks: Vec<usize> = (0..n)
-            .map(|_| sample_token(&logits, range, mask, 1.0, &mut rng))
-            .collect();
-        assert!(!picks.contains(&2), "the ruled-out note never sounds");
-        let moves = picks.iter().filter(|&&i| i == 3).count() as f64 / n as f64;
-        let expected = (1.0 + (-6.0f64).exp()) / (2.0 + (-6.0f64).exp());
-        assert!((moves - expected).abs() < 0.02, "{moves} vs {expected}");
-    }
-
-    #[test]
-    fn rhythm_keeps_the_model_odds_at_any_temperature() {
-        // Hold 3 : note 1 : note 1, so the voice holds 3/5 of the time
-        // whatever the temperature; the temperature only picks the note.
-        let range = VoiceRange::new(60, 61);
-        let logits = [f32::NEG_INFINITY, (3.0f32).ln(), 0.0, -0.5];
-        let mask = TokenMask::new(range, None, true);
-        let mut rng = Rng::new(3);
-        let n = 20_000;
-        for t in [0.0, 0.5, 1.0] {
-            let picks: Vec<usize> = (0..n)
-                .map(|_| sample_token(&logits, range, mask, t, &mut rng))
-                .collect();
-            let holds = picks.iter().filter(|&&i| i == HOLD).count() as f64 / n as f64;
-            let onsets = n as f64 * (1.0 - holds);
-            let first = picks.iter().filter(|&&i| i == 2).count() as f64 / onsets;
-            assert!(
-                (holds - 3.0 / (4.0 + (-0.5f64).exp())).abs() < 0.02,
-                "T={t}: {holds}"
-            );
-            // The likelier note wins more often as the temperature falls.
-            let expected = match t {
-                0.0 => 1.0,
-                0.5 => 1.0 / (1.0 + (-1.0f64).exp()),
-                _ => 1.0 / (1.0 + (-0.5f64).exp()),
-            };
-            assert!(
-                (first - expected).abs() < 0.03,
-                "T={t}: {first} vs {expected}"
-            );
-        }
-    }
-
-    #[test]
-    fn sampling_follows_the_distribution() {
-        let range = VoiceRange::new(60, 61); // rest, hold, 60, 61
-        let logits = [f32::NEG_INFINITY, f32::NEG_INFINITY, 0.0, (3.0f32).ln()];
-        let mask = TokenMask::new(range, None, true);
-        let mut rng = Rng::new(9);
-        let n = 20_000;
-        let hits = (0..n)
-            .filter(|_| sample_token(&logits, range, mask, 1.0, &mut rng) == 3)
-            .count();
-        let share = hits as f64 / n as f64;
-        assert!((share - 0.75).abs() < 0.02, "share {share}");
-        // A high temperature flattens the distribution towards one half.
-        let hot = (0..n)
-            .filter(|_| sample_token(&logits, range, mask, 100.0, &mut rng) == 3)
-            .count() as f64
-            / n as f64;
-        assert!((hot - 0.5).abs() < 0.03, "hot share {hot}");
     }
 
     #[test]

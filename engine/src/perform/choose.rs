@@ -61,6 +61,30 @@ pub fn choose_chord(
     before: &Sounding,
     rng: &mut Rng,
 ) {
+    let mask_of =
+        |v: usize, range: VoiceRange, above: &[Token]| voice_mask(v, range, above, sampler, before);
+    search(
+        heads,
+        chord,
+        clamp,
+        ranges,
+        sampler.temperature,
+        mask_of,
+        rng,
+    );
+}
+
+/// [`choose_chord`] with each partial chord's mask for voice `v` given by
+/// `mask_of(v, range, tokens above)`.
+fn search(
+    heads: &mut dyn Heads,
+    chord: &mut [Token],
+    clamp: &[Option<Token>],
+    ranges: &[VoiceRange],
+    temperature: f32,
+    mask_of: impl Fn(usize, VoiceRange, &[Token]) -> TokenMask,
+    rng: &mut Rng,
+) {
     let n = chord.len().min(MAX_VOICES).min(ranges.len());
     // Two fixed arrays on the stack (a few kB): the beam and its extensions.
     let mut beam = [Partial::EMPTY; BEAM];
@@ -69,110 +93,146 @@ pub fn choose_chord(
     let mut kept = 1;
     // Scores are log weights; a temperature of 0 ranks by likelihood and
     // takes the first.
-    let inv_t = 1.0 / sampler.temperature.max(ARGMAX_BELOW) as f64;
-    for v in 0..n {
+    let inv_t = 1.0 / temperature.max(ARGMAX_BELOW) as f64;
+    'voices: for (v, &range) in ranges.iter().enumerate().take(n) {
         if clamp.get(v).copied().flatten().is_some() {
             continue;
         }
-        let range = ranges[v];
-        // The rhythm, read from the likeliest partial chord.
-        let lead = beam[0].tokens;
-        let logits = heads.voice_logits(v, &lead[..v]);
-        if logits.len() < range.vocab() {
-            continue; // A voice the model lacks rests.
-        }
-        let mask = voice_mask(v, range, &lead[..v], sampler, before);
-        let rhythm = sample_rhythm(logits, range, mask, rng);
-        if rhythm != Rhythm::Onset {
-            let token = if rhythm == Rhythm::Hold {
-                Token::Hold
-            } else {
-                Token::Rest
-            };
-            for partial in &mut beam[..kept] {
-                partial.tokens[v] = token;
+        let mut extended = 0;
+        for k in 0..kept {
+            let partial = beam[k];
+            let above = &partial.tokens[..v];
+            let logits = heads.voice_logits(v, above);
+            if logits.len() < range.vocab() {
+                continue 'voices; // A voice the model lacks rests.
             }
+            let mask = mask_of(v, range, above);
+            // The rhythm, read from the likeliest partial chord (the first).
+            if k == 0 {
+                let token = match sample_rhythm(logits, range, mask, rng) {
+                    Rhythm::Onset => None,
+                    Rhythm::Hold => Some(Token::Hold),
+                    Rhythm::Rest => Some(Token::Rest),
+                };
+                if let Some(token) = token {
+                    for partial in &mut beam[..kept] {
+                        partial.tokens[v] = token;
+                    }
+                    continue 'voices;
+                }
+            }
+            extended += extend(
+                &partial,
+                v,
+                range,
+                logits,
+                mask,
+                inv_t,
+                &mut next[extended..],
+            );
+        }
+        kept = keep_best(&next[..extended], &mut beam);
+    }
+    let pick = if temperature >= ARGMAX_BELOW {
+        draw(&beam[..kept], rng)
+    } else {
+        0
+    };
+    chord[..n].copy_from_slice(&beam[pick].tokens[..n]);
+}
+
+/// Writes `partial` extended by voice `v`'s likeliest notes under `mask`
+/// into `out` (room for [`BRANCH`]), each scored by `log p(note | onset) /
+/// T` (`inv_t` = 1/T); returns how many. With every note forbidden, the
+/// voice holds (or rests) at the price [`NO_NOTE`].
+fn extend(
+    partial: &Partial,
+    v: usize,
+    range: VoiceRange,
+    logits: &[f32],
+    mask: TokenMask,
+    inv_t: f64,
+    out: &mut [Partial],
+) -> usize {
+    let allowed = |i: usize| mask.allows(range, i) && logits[i].is_finite();
+    let top = (2..logits.len())
+        .filter(|&i| allowed(i))
+        .map(|i| logits[i])
+        .fold(f32::NEG_INFINITY, f32::max);
+    let mut best = [(0usize, f32::NEG_INFINITY); BRANCH];
+    let mut total = 0.0f64;
+    for (i, &logit) in logits.iter().enumerate().skip(2) {
+        if !allowed(i) {
             continue;
         }
-        // The notes: each partial chord extended by its likeliest notes.
-        let mut extended = 0;
-        for partial in &beam[..kept] {
-            let logits = heads.voice_logits(v, &partial.tokens[..v]);
-            let mask = voice_mask(v, range, &partial.tokens[..v], sampler, before);
-            let mut best = [(0usize, f32::NEG_INFINITY); BRANCH];
-            let mut total = 0.0f64;
-            let top = (2..logits.len())
-                .filter(|&i| mask.allows(range, i) && logits[i].is_finite())
-                .map(|i| logits[i])
-                .fold(f32::NEG_INFINITY, f32::max);
-            for (i, &logit) in logits.iter().enumerate().skip(2) {
-                if !(mask.allows(range, i) && logit.is_finite()) {
-                    continue;
-                }
-                total += ((logit - top) as f64).exp();
-                // Insert into the best few, kept in falling order (ties: lower index first).
-                if logit > best[BRANCH - 1].1 {
-                    let mut j = BRANCH - 1;
-                    while j > 0 && logit > best[j - 1].1 {
-                        best[j] = best[j - 1];
-                        j -= 1;
-                    }
-                    best[j] = (i, logit);
-                }
+        total += ((logit - top) as f64).exp();
+        // Insert into the best few, kept in falling order (ties: lower index first).
+        if logit > best[BRANCH - 1].1 {
+            let mut j = BRANCH - 1;
+            while j > 0 && logit > best[j - 1].1 {
+                best[j] = best[j - 1];
+                j -= 1;
             }
-            if total == 0.0 {
-                // Every note forbidden: hold (or rest), at a price.
-                let mut out = *partial;
-                out.tokens[v] = if mask.hold { Token::Hold } else { Token::Rest };
-                out.score += NO_NOTE;
-                next[extended] = out;
-                extended += 1;
-                continue;
-            }
-            // log p(note | onset) = logit - top - ln(total).
-            let log_total = total.ln();
-            for &(i, logit) in best.iter().take_while(|b| b.1.is_finite()) {
-                let mut out = *partial;
-                out.tokens[v] = range.token(i);
-                out.score += ((logit - top) as f64 - log_total) * inv_t;
-                next[extended] = out;
-                extended += 1;
-            }
-        }
-        // Keep the best; equal scores keep their order, so the search is
-        // the same on every run (a stable sort could allocate; this cannot).
-        let mut order = [0u16; BEAM * BRANCH];
-        for (k, o) in order.iter_mut().enumerate().take(extended) {
-            *o = k as u16;
-        }
-        order[..extended].sort_unstable_by(|&a, &b| {
-            next[b as usize]
-                .score
-                .total_cmp(&next[a as usize].score)
-                .then(a.cmp(&b))
-        });
-        kept = extended.min(BEAM);
-        for (slot, &k) in beam.iter_mut().zip(&order[..kept]) {
-            *slot = next[k as usize];
+            best[j] = (i, logit);
         }
     }
-    // One complete chord, drawn by weight (the likeliest below ARGMAX_BELOW).
-    let mut pick = 0;
-    if sampler.temperature >= ARGMAX_BELOW && kept > 1 {
-        let top = beam[0].score;
-        let total: f64 = beam[..kept].iter().map(|p| (p.score - top).exp()).sum();
-        let mut u = rng.next_f64() * total;
-        pick = kept - 1;
-        for (k, p) in beam[..kept].iter().enumerate() {
-            let w = (p.score - top).exp();
-            if u < w {
-                pick = k;
-                break;
-            }
-            u -= w;
-        }
+    if total == 0.0 {
+        out[0] = *partial;
+        out[0].tokens[v] = if mask.hold { Token::Hold } else { Token::Rest };
+        out[0].score += NO_NOTE;
+        return 1;
     }
-    chord[..n].copy_from_slice(&beam[pick].tokens[..n]);
+    // log p(note | onset) = logit - top - ln(total).
+    let log_total = total.ln();
+    let mut written = 0;
+    for &(i, logit) in best.iter().take_while(|b| b.1.is_finite()) {
+        out[written] = *partial;
+        out[written].tokens[v] = range.token(i);
+        out[written].score += ((logit - top) as f64 - log_total) * inv_t;
+        written += 1;
+    }
+    written
+}
+
+/// Keeps the best of `extended` in `beam`, best first; returns how many.
+/// Equal scores keep their order, so the search is the same on every run (a
+/// stable sort could allocate; this cannot).
+fn keep_best(extended: &[Partial], beam: &mut [Partial; BEAM]) -> usize {
+    let mut order = [0u16; BEAM * BRANCH];
+    for (k, o) in order.iter_mut().enumerate().take(extended.len()) {
+        *o = k as u16;
+    }
+    let order = &mut order[..extended.len()];
+    order.sort_unstable_by(|&a, &b| {
+        extended[b as usize]
+            .score
+            .total_cmp(&extended[a as usize].score)
+            .then(a.cmp(&b))
+    });
+    let kept = extended.len().min(BEAM);
+    for (slot, &k) in beam.iter_mut().zip(&order[..kept]) {
+        *slot = extended[k as usize];
+    }
+    kept
+}
+
+/// One of `chords` (best first), drawn by weight.
+fn draw(chords: &[Partial], rng: &mut Rng) -> usize {
+    if chords.len() < 2 {
+        return 0;
+    }
+    let top = chords[0].score;
+    let total: f64 = chords.iter().map(|p| (p.score - top).exp()).sum();
+    let mut u = rng.next_f64() * total;
+    for (k, p) in chords.iter().enumerate() {
+        let w = (p.score - top).exp();
+        if u < w {
+            return k;
+        }
+        u -= w;
+    }
+    // Rounding left a sliver past the last weight.
+    chords.len() - 1
 }
 
 /// The tokens voice `v` may take under the voices `above` it: the model's
@@ -200,6 +260,7 @@ fn voice_mask(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::token::{HOLD, REST};
 
     /// Heads given by a function of the voice and the tokens above it.
     struct Scripted<F: FnMut(usize, &[Token]) -> Vec<f32>> {
@@ -335,5 +396,127 @@ mod tests {
             );
             assert_eq!(chord[1], Token::Onset(want), "strict {strict}");
         }
+    }
+
+    /// One free voice (voice 1, of `range`, under `mask`) chosen by the
+    /// search at `temperature`, as its token's index in `range`.
+    fn one_voice(
+        logits: &[f32],
+        range: VoiceRange,
+        mask: TokenMask,
+        temperature: f32,
+        rng: &mut Rng,
+    ) -> usize {
+        let mut heads = Scripted {
+            out: Vec::new(),
+            logits: |_: usize, _: &[Token]| logits.to_vec(),
+        };
+        let mut chord = [Token::Hold, Token::Rest];
+        let clamp = [Some(Token::Hold), None];
+        search(
+            &mut heads,
+            &mut chord,
+            &clamp,
+            &[range; 2],
+            temperature,
+            |_, _, _| mask,
+            rng,
+        );
+        match chord[1] {
+            Token::Rest => REST,
+            Token::Hold => HOLD,
+            Token::Onset(p) => 2 + (p - range.low) as usize,
+        }
+    }
+
+    #[test]
+    fn argmax_picks_the_likeliest_allowed_note() {
+        let range = VoiceRange::new(60, 63); // rest, hold, 60, 61, 62, 63
+        let logits = [f32::NEG_INFINITY, 9.0, 1.0, 2.0, 8.0, 3.0];
+        let mut rng = Rng::new(1);
+        // Not sounding: no hold, and the rest is impossible here, so a note starts.
+        let silent = TokenMask::new(range, None, false);
+        assert_eq!(one_voice(&logits, range, silent, 0.0, &mut rng), 4);
+        let narrow = TokenMask::new(range, Some(VoiceRange::new(60, 61)), false);
+        assert_eq!(one_voice(&logits, range, narrow, 0.0, &mut rng), 3);
+        let ruled_out = silent.forbid(1 << 62);
+        assert_eq!(one_voice(&logits, range, ruled_out, 0.0, &mut rng), 5);
+        for _ in 0..100 {
+            assert_ne!(one_voice(&logits, range, ruled_out, 5.0, &mut rng), 4);
+        }
+        // Nothing allowed at all still gives an answer: the rest.
+        let empty = TokenMask::new(range, Some(VoiceRange::new(70, 80)), false);
+        assert_eq!(one_voice(&logits, range, empty, 0.0, &mut rng), REST);
+    }
+
+    #[test]
+    fn a_ruled_out_note_gives_way_to_the_next_note_not_to_a_hold() {
+        // Hold and note 60 equally likely, note 61 far less: with 60 ruled
+        // out, the voice still moves half the time, to 61.
+        let range = VoiceRange::new(60, 61);
+        let logits = [f32::NEG_INFINITY, 0.0, 0.0, -6.0];
+        let mask = TokenMask::new(range, None, true).forbid(1 << 60);
+        let mut rng = Rng::new(5);
+        let n = 20_000;
+        let picks: Vec<usize> = (0..n)
+            .map(|_| one_voice(&logits, range, mask, 1.0, &mut rng))
+            .collect();
+        assert!(!picks.contains(&2), "the ruled-out note never sounds");
+        let moves = picks.iter().filter(|&&i| i == 3).count() as f64 / n as f64;
+        let expected = (1.0 + (-6.0f64).exp()) / (2.0 + (-6.0f64).exp());
+        assert!((moves - expected).abs() < 0.02, "{moves} vs {expected}");
+    }
+
+    #[test]
+    fn rhythm_keeps_the_model_odds_at_any_temperature() {
+        // Hold 3 : note 1 : note 1, so the voice holds 3/5 of the time
+        // whatever the temperature; the temperature only picks the note.
+        let range = VoiceRange::new(60, 61);
+        let logits = [f32::NEG_INFINITY, (3.0f32).ln(), 0.0, -0.5];
+        let mask = TokenMask::new(range, None, true);
+        let mut rng = Rng::new(3);
+        let n = 20_000;
+        for t in [0.0, 0.5, 1.0] {
+            let picks: Vec<usize> = (0..n)
+                .map(|_| one_voice(&logits, range, mask, t, &mut rng))
+                .collect();
+            let holds = picks.iter().filter(|&&i| i == HOLD).count() as f64 / n as f64;
+            let onsets = n as f64 * (1.0 - holds);
+            let first = picks.iter().filter(|&&i| i == 2).count() as f64 / onsets;
+            assert!(
+                (holds - 3.0 / (4.0 + (-0.5f64).exp())).abs() < 0.02,
+                "T={t}: {holds}"
+            );
+            // The likelier note wins more often as the temperature falls.
+            let expected = match t {
+                0.0 => 1.0,
+                0.5 => 1.0 / (1.0 + (-1.0f64).exp()),
+                _ => 1.0 / (1.0 + (-0.5f64).exp()),
+            };
+            assert!(
+                (first - expected).abs() < 0.03,
+                "T={t}: {first} vs {expected}"
+            );
+        }
+    }
+
+    #[test]
+    fn sampling_follows_the_distribution() {
+        let range = VoiceRange::new(60, 61); // rest, hold, 60, 61
+        let logits = [f32::NEG_INFINITY, f32::NEG_INFINITY, 0.0, (3.0f32).ln()];
+        let mask = TokenMask::new(range, None, true);
+        let mut rng = Rng::new(9);
+        let n = 20_000;
+        let hits = (0..n)
+            .filter(|_| one_voice(&logits, range, mask, 1.0, &mut rng) == 3)
+            .count();
+        let share = hits as f64 / n as f64;
+        assert!((share - 0.75).abs() < 0.02, "share {share}");
+        // A high temperature flattens the distribution towards one half.
+        let hot = (0..n)
+            .filter(|_| one_voice(&logits, range, mask, 100.0, &mut rng) == 3)
+            .count() as f64
+            / n as f64;
+        assert!((hot - 0.5).abs() < 0.03, "hot share {hot}");
     }
 }
