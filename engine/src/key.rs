@@ -557,19 +557,15 @@ pub const TRACK_MIN_STEPS: usize = 32;
 
 /// The key at each step of a melody known in advance (`melody[t]`: the pitch
 /// sounding at step `t`, `None` in a rest): the whole melody's key
-/// ([`estimate_key`]), except where the melody around a step (its
+/// (`home`, from [`estimate_key`]), except where the melody around a step (its
 /// [`TRACK_WINDOW`] steps each side) is clearly in a closely related key
 /// (one sharp or flat apart, or the relative), as Bach's chorales modulate
 /// to the dominant, the subdominant and the relatives at phrase ends.
 /// The relative key needs clearer evidence ([`TRACK_RELATIVE_BONUS`]), and
 /// stretches shorter than [`TRACK_MIN_STEPS`] keep the key before them, so
-/// the key does not flicker. Empty for a melody that names no key.
-pub fn key_track(melody: &[Option<u8>]) -> Vec<Option<Key>> {
+/// the key does not flicker. `home` is the whole melody's key.
+pub fn key_track(melody: &[Option<u8>], home: Key) -> Vec<Key> {
     let window = TRACK_WINDOW;
-    let notes = melody_runs(melody);
-    let Some(home) = estimate_key(notes.iter().copied()) else {
-        return vec![None; melody.len()];
-    };
     let profiles = normalised_profiles();
     // Prefix sums of the pitch classes sounding, so each window is 12 subtractions.
     let mut prefix = vec![[0.0f32; 12]; melody.len() + 1];
@@ -626,44 +622,28 @@ pub fn key_track(melody: &[Option<u8>]) -> Vec<Option<Key>> {
         }
         start = end;
     }
-    keys.into_iter().map(Some).collect()
+    keys
 }
 
-/// Notes of a per-step pitch line, as (pitch, steps), for [`estimate_key`].
-fn melody_runs(melody: &[Option<u8>]) -> Vec<(u8, f32)> {
-    let mut notes: Vec<(u8, f32)> = Vec::new();
-    let mut last = None;
-    for p in melody {
-        match (p, notes.last_mut()) {
-            (Some(p), Some(n)) if last == Some(*p) => n.1 += 1.0,
-            (Some(p), _) => notes.push((*p, 1.0)),
-            (None, _) => {}
-        }
-        last = *p;
-    }
-    notes
-}
-
-fn same_signature(a: Key, b: Key) -> bool {
-    let major = |k: Key| match k.mode {
+/// A key's signature as fifths from C (mod 12): the place on the circle of
+/// fifths of the major key with the same notes.
+fn signature(k: Key) -> i32 {
+    let major = match k.mode {
         Mode::Major => k.tonic,
         Mode::Minor => (k.tonic + 3) % 12,
     };
-    major(a) == major(b)
+    (major as i32 * 7).rem_euclid(12)
+}
+
+/// Whether two keys have the same notes (a key and its relative).
+fn same_signature(a: Key, b: Key) -> bool {
+    signature(a) == signature(b)
 }
 
 /// Whether `other` is closely related to `home`: their key signatures are at
 /// most one sharp or flat apart (the dominant, the subdominant, the
 /// relatives of all three).
 fn related(home: Key, other: Key) -> bool {
-    let signature = |k: Key| {
-        // The tonic of the major key with the same signature, in fifths from C.
-        let major = match k.mode {
-            Mode::Major => k.tonic,
-            Mode::Minor => (k.tonic + 3) % 12,
-        };
-        (major as i32 * 7).rem_euclid(12)
-    };
     let d = (signature(home) - signature(other)).rem_euclid(12);
     d <= 1 || d == 11
 }
@@ -940,10 +920,10 @@ mod tests {
         melody.extend(quarters(&G_PHRASE));
         melody.extend(quarters(&C_PHRASE));
         melody.extend(quarters(&C_PHRASE));
-        let track = key_track(&melody);
+        let c = key(0, Mode::Major);
+        let g = key(7, Mode::Major);
+        let track = key_track(&melody, c);
         assert_eq!(track.len(), melody.len());
-        let c = Some(key(0, Mode::Major));
-        let g = Some(key(7, Mode::Major));
         assert_eq!(track[0], c);
         assert_eq!(track[track.len() - 1], c);
         // The middle of the G major passage is heard in G.
@@ -957,13 +937,12 @@ mod tests {
     fn a_passing_chromatic_note_or_a_short_excursion_keeps_the_home_key() {
         let mut pitches: Vec<u8> = C_PHRASE.repeat(3);
         pitches[20] = 66; // one F sharp
-        let track = key_track(&quarters(&pitches));
-        assert!(
-            track.iter().all(|k| *k == Some(key(0, Mode::Major))),
-            "{track:?}"
-        );
-        assert!(key_track(&[None; 40]).iter().all(Option::is_none));
-        assert!(key_track(&[]).is_empty());
+        let c = key(0, Mode::Major);
+        let track = key_track(&quarters(&pitches), c);
+        assert!(track.iter().all(|k| *k == c), "{track:?}");
+        // A rest names no key: it keeps the home key.
+        assert!(key_track(&[None; 40], c).iter().all(|k| *k == c));
+        assert!(key_track(&[], c).is_empty());
     }
 
     #[test]
@@ -974,11 +953,13 @@ mod tests {
             74, 76, 78, 79, 78, 76, 74, 73, 71, 69, 71, 73, 74, 78, 81, 79, 76, 73, 74, 74, 74, 74,
             74,
         ];
-        let track = key_track(&quarters(&waltz));
-        assert!(
-            track.iter().all(|k| *k == Some(key(2, Mode::Major))),
-            "{track:?}"
-        );
+        let melody = quarters(&waltz);
+        let d = key(2, Mode::Major);
+        // The waltz's whole-melody key is D major, the home of its track.
+        let notes = waltz.iter().map(|&p| (p, 4.0));
+        assert_eq!(estimate_key(notes), Some(d));
+        let track = key_track(&melody, d);
+        assert!(track.iter().all(|k| *k == d), "{track:?}");
     }
 
     #[test]

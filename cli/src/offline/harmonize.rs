@@ -73,10 +73,10 @@ pub fn harmonize(
         let key = match (opts.key, choice) {
             (KeyChoice::Fixed(k), _) => KeyUsed::Set(k),
             (KeyChoice::Auto, KeyChoice::Fixed(k)) => {
-                let keys = whole_melody_keys(&line);
+                let keys = whole_melody_keys(&line).unwrap_or_default();
                 let passages = keys
                     .windows(2)
-                    .filter(|w| w[0] != w[1] && w[1] != Some(k))
+                    .filter(|w| w[0] != w[1] && w[1] != k)
                     .count();
                 KeyUsed::WholeMelody(k, passages)
             }

@@ -46,10 +46,13 @@ pub fn key_for(melody: &[Token], choice: KeyChoice, horizon: Horizon) -> KeyChoi
 }
 
 /// The key at each step of a melody known in full, for Auto with the whole
-/// melody: its home key, and the closely related keys it passes through
-/// ([`key_track`]; `None` where the melody names no key).
-pub fn whole_melody_keys(melody: &[Token]) -> Vec<Option<Key>> {
-    key_track(&sounding_line(melody.iter().copied()))
+/// melody: its home key ([`key_for`]), and the closely related keys it
+/// passes through ([`key_track`]); `None` for a melody that names no key.
+pub fn whole_melody_keys(melody: &[Token]) -> Option<Vec<Key>> {
+    match key_for(melody, KeyChoice::Auto, Horizon::Whole) {
+        KeyChoice::Fixed(home) => Some(key_track(&sounding_line(melody.iter().copied()), home)),
+        KeyChoice::Auto => None,
+    }
 }
 
 /// Harmonizes `melody` (voice 0's tokens, one per step) with `performer`
@@ -70,12 +73,14 @@ pub fn harmonize_line<M: VoiceModel + ?Sized>(
 ) -> Vec<Token> {
     let voices = model.voice_count();
     let len = melody.len();
-    let mut follower = KeyFollower::new(key_for(melody, key, horizon));
-    let line = sounding_line(melody.iter().copied());
+    // Auto with the whole melody: its keys, step by step; otherwise (and for
+    // a melody that names no key) the follower hears it as the plugin does.
     let track = match (key, horizon) {
-        (KeyChoice::Auto, Horizon::Whole) => Some(whole_melody_keys(melody)),
+        (KeyChoice::Auto, Horizon::Whole) => whole_melody_keys(melody),
         _ => None,
     };
+    let mut follower = KeyFollower::new(key);
+    let line = sounding_line(melody.iter().copied());
     let mut out = Vec::with_capacity(len * voices);
     for t in 0..len {
         let bar = bars.get(t).copied().unwrap_or(BarPosition::common(t));
@@ -86,7 +91,7 @@ pub fn harmonize_line<M: VoiceModel + ?Sized>(
         let ctx = StepContext {
             bar,
             key: match &track {
-                Some(track) => track[t].or(follower.key()),
+                Some(track) => Some(track[t]),
                 None => follower.key(),
             },
             ahead: Ahead::scan(horizon, limit, |k| melody.get(t + k).copied()),
