@@ -11,10 +11,12 @@ use crate::token::{VoiceSpec, MAX_VOICES};
 /// [`ModelMeta::frame`] (version 1 files read as independent keys); version 3
 /// the musical-context features [`Feature::Meter`], [`Feature::KeyMode`] and
 /// [`Feature::Ahead`]; version 4 the voice-pair score of voices models'
-/// heads ([`ModelMeta::pair_score`]). A model is written with the lowest
+/// heads ([`ModelMeta::pair_score`]); version 5 the heads' decision order
+/// ([`ModelMeta::order`]) and pair intervals read by size
+/// ([`ModelMeta::intervals_by_size`]). A model is written with the lowest
 /// version that holds it ([`ModelMeta::needed_version`]), so older engines
 /// still load what they can play.
-pub const FORMAT_VERSION: u32 = 4;
+pub const FORMAT_VERSION: u32 = 5;
 /// Key of the JSON entry in the safetensors `__metadata__` map.
 pub const METADATA_KEY: &str = "bach";
 
@@ -203,6 +205,19 @@ pub struct ModelMeta {
     /// intervals with the voices above, now and before (`model::pairs`).
     #[serde(default, skip_serializing_if = "is_false")]
     pub pair_score: bool,
+    /// Voices models: the order the heads decide the voices in, as indices
+    /// into `voices`, when it is not top first. `[0, 3, 1, 2]` decides the
+    /// soprano, then the bass, then alto and tenor (outer voices first, as
+    /// Bach taught): each head reads the tokens of the voices decided
+    /// before it. `voices` stays in register order whatever the order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub order: Vec<usize>,
+    /// Voices models with the pair score: intervals are read by size, so
+    /// two crossed voices a fifth apart make a fifth (before, the interval
+    /// class was taken from the upper voice's part down, and a crossed fifth
+    /// read as a fourth).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub intervals_by_size: bool,
     #[serde(default)]
     pub training: Option<Provenance>,
 }
@@ -232,7 +247,9 @@ impl ModelMeta {
             .features
             .iter()
             .any(|f| matches!(f, Feature::Meter | Feature::KeyMode | Feature::Ahead { .. }));
-        if self.pair_score {
+        if !self.order.is_empty() || self.intervals_by_size {
+            5
+        } else if self.pair_score {
             4
         } else if context {
             3
@@ -262,6 +279,24 @@ impl ModelMeta {
                 _ => None,
             })
             .unwrap_or(0)
+    }
+
+    /// The order the heads decide the voices in (see [`ModelMeta::order`]):
+    /// top first unless the model says otherwise.
+    pub fn decision_order(&self) -> Vec<usize> {
+        match self.order.is_empty() {
+            true => (0..self.voices.len()).collect(),
+            false => self.order.clone(),
+        }
+    }
+
+    /// The voices whose tokens voice `v`'s head reads (and whose intervals
+    /// its pair score weighs), in the order they are decided: those decided
+    /// before `v`.
+    pub fn decided_before(&self, v: usize) -> Vec<usize> {
+        let order = self.decision_order();
+        let at = order.iter().position(|&u| u == v).unwrap_or(order.len());
+        order[..at].to_vec()
     }
 
     /// Number of output heads: one per voice, or the piano roll's one.
@@ -388,6 +423,31 @@ impl ModelMeta {
         if self.pair_score && self.kind != ModelKind::Voices {
             return Err("pair_score is a feature of voices models only".into());
         }
+        if !self.order.is_empty() {
+            let n = self.voices.len();
+            let mut seen = vec![false; n];
+            for &v in &self.order {
+                if v >= n || std::mem::replace(&mut seen[v], true) {
+                    return Err(format!(
+                        "order {:?} is not an order of the {n} voices",
+                        self.order
+                    ));
+                }
+            }
+            if self.order.len() != n {
+                return Err(format!(
+                    "order {:?} is not an order of the {n} voices",
+                    self.order
+                ));
+            }
+            // The melody is clamped: a head decided before it would not hear it.
+            if self.order[0] != 0 {
+                return Err(format!(
+                    "order {:?} must decide the top voice (the melody) first",
+                    self.order
+                ));
+            }
+        }
         if self.format_version < self.needed_version() {
             return Err(format!(
                 "format_version {} cannot hold these features (needs {})",
@@ -401,10 +461,13 @@ impl ModelMeta {
     /// Expected shape of every tensor, by name, in file order.
     /// Core layer `l`: `core.{l}.weight_ih` `[G*H, in]`, `core.{l}.weight_hh` `[G*H, H]`,
     /// `core.{l}.bias_ih` and `core.{l}.bias_hh` `[G*H]` (PyTorch layout and gate order).
-    /// Head `v`: `head.{v}.weight` `[vocab_v, H + sum of vocab_u for u < v]` and
-    /// `head.{v}.bias` `[vocab_v]`, and with [`ModelMeta::pair_score`] for `v > 0`
-    /// `head.{v}.pairs` `[v * PAIR_FEATURES]`, the weights of voice `u`'s pair at
-    /// `u * PAIR_FEATURES`; a piano-roll model has one head of 88 rows on `H`.
+    /// Head `v` (voices in register order): `head.{v}.weight` `[vocab_v, H +
+    /// sum of vocab_u for the voices u decided before v]` (their one-hot
+    /// columns in decision order, see [`ModelMeta::decided_before`]) and
+    /// `head.{v}.bias` `[vocab_v]`, and with [`ModelMeta::pair_score`] for a
+    /// voice not decided first `head.{v}.pairs` `[k * PAIR_FEATURES]`, the
+    /// weights of its pair with the `j`-th of the `k` voices decided before
+    /// it at `j * PAIR_FEATURES`; a piano-roll model has one head of 88 rows on `H`.
     /// An NADE frame output of size `N` adds `nade.cond.weight` `[N, H]` and
     /// `nade.cond.bias` `[N]` (its hidden biases from the state), `nade.in.weight`
     /// `[N, 88]` (what each sounding key adds to the hidden units of the keys
@@ -423,16 +486,19 @@ impl ModelMeta {
         }
         match self.kind {
             ModelKind::Voices => {
-                let mut above = 0;
                 for (v, voice) in self.voices.iter().enumerate() {
                     let vocab = voice.range().vocab();
+                    let earlier = self.decided_before(v);
+                    let above: usize = earlier
+                        .iter()
+                        .map(|&u| self.voices[u].range().vocab())
+                        .sum();
                     shapes.push((format!("head.{v}.weight"), vec![vocab, h + above]));
                     shapes.push((format!("head.{v}.bias"), vec![vocab]));
-                    if self.pair_score && v > 0 {
-                        let n = v * crate::model::pairs::PAIR_FEATURES;
+                    if self.pair_score && !earlier.is_empty() {
+                        let n = earlier.len() * crate::model::pairs::PAIR_FEATURES;
                         shapes.push((format!("head.{v}.pairs"), vec![n]));
                     }
-                    above += vocab;
                 }
             }
             ModelKind::Pianoroll => {
@@ -476,6 +542,8 @@ impl ModelMeta {
             features: vec![Feature::PreviousStep, Feature::BarPosition { steps: 16 }],
             frame: FrameOutput::Independent,
             pair_score: false,
+            order: Vec::new(),
+            intervals_by_size: false,
             training: None,
         }
     }
@@ -495,6 +563,8 @@ impl ModelMeta {
             features: vec![Feature::PreviousStep],
             frame: FrameOutput::Independent,
             pair_score: false,
+            order: Vec::new(),
+            intervals_by_size: false,
             training: None,
         }
     }
@@ -577,5 +647,62 @@ mod tests {
         let mut m = ModelMeta::pianoroll(CoreKind::Gru, 1, 8, 1.0);
         m.frame = FrameOutput::Nade { hidden: 0 };
         assert!(m.validate().unwrap_err().contains("NADE's hidden size"));
+        for order in [
+            vec![0, 3, 1],
+            vec![0, 3, 1, 1],
+            vec![0, 4, 1, 2],
+            vec![0, 1, 2, 3, 3],
+        ] {
+            let mut m = ModelMeta::satb(CoreKind::Gru, 2, 256);
+            m.order = order;
+            m.format_version = m.needed_version();
+            assert!(
+                m.validate().unwrap_err().contains("not an order"),
+                "{:?}",
+                m.order
+            );
+        }
+        let mut m = ModelMeta::satb(CoreKind::Gru, 2, 256);
+        m.order = vec![3, 0, 1, 2];
+        m.format_version = m.needed_version();
+        assert!(m.validate().unwrap_err().contains("top voice"));
+        // An order needs format 5: an older reader would misread the heads.
+        let mut m = ModelMeta::satb(CoreKind::Gru, 2, 256);
+        m.order = vec![0, 3, 1, 2];
+        m.format_version = 4;
+        assert!(m.validate().unwrap_err().contains("needs 5"));
+    }
+
+    #[test]
+    fn outer_voices_first_heads_read_the_voices_decided_before_them() {
+        let mut m = ModelMeta::satb(CoreKind::Gru, 1, 8);
+        m.pair_score = true;
+        m.order = vec![0, 3, 1, 2];
+        m.format_version = m.needed_version();
+        assert_eq!(m.format_version, 5);
+        m.validate().unwrap();
+        assert_eq!(m.decided_before(0), Vec::<usize>::new());
+        assert_eq!(m.decided_before(3), [0]);
+        assert_eq!(m.decided_before(1), [0, 3]);
+        assert_eq!(m.decided_before(2), [0, 3, 1]);
+        let shapes: std::collections::HashMap<_, _> = m.tensor_shapes().into_iter().collect();
+        let (s, a, t, b) = (36, 37, 38, 45);
+        assert_eq!(shapes["head.0.weight"], [s, 8]);
+        assert_eq!(shapes["head.3.weight"], [b, 8 + s]);
+        assert_eq!(shapes["head.1.weight"], [a, 8 + s + b]);
+        assert_eq!(shapes["head.2.weight"], [t, 8 + s + b + a]);
+        assert!(!shapes.contains_key("head.0.pairs"));
+        assert_eq!(shapes["head.3.pairs"], [crate::model::pairs::PAIR_FEATURES]);
+        assert_eq!(
+            shapes["head.2.pairs"],
+            [3 * crate::model::pairs::PAIR_FEATURES]
+        );
+        // Top down is what a file without an order means, and it is written so.
+        let plain = ModelMeta::satb(CoreKind::Gru, 1, 8);
+        assert_eq!(plain.decision_order(), [0, 1, 2, 3]);
+        assert!(!serde_json::to_string(&plain).unwrap().contains("order"));
+        let json = serde_json::to_string(&m).unwrap();
+        assert!(json.contains(r#""order":[0,3,1,2]"#), "{json}");
+        assert_eq!(serde_json::from_str::<ModelMeta>(&json).unwrap(), m);
     }
 }

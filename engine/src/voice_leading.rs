@@ -10,22 +10,30 @@ pub enum Parallel {
     Octave,
 }
 
-/// Whether two voices, `upper` going from `a0` to `a1` and `lower` from `b0`
+/// Whether two voices, one going from `a0` to `a1` and the other from `b0`
 /// to `b1`, move in parallel fifths or octaves: both move, the same way, and
-/// the interval between them is the same perfect one (by pitch class) before
-/// and after. A voice that holds or repeats its note does not move.
+/// the interval between them is the same perfect one before and after. A
+/// voice that holds or repeats its note does not move. Intervals are read
+/// by size, whichever voice is higher: two crossed voices a fifth apart
+/// make a fifth. So the check is symmetric in the two voices.
 pub fn parallel(a0: u8, a1: u8, b0: u8, b1: u8) -> Option<Parallel> {
     let (da, db) = (a1 as i32 - a0 as i32, b1 as i32 - b0 as i32);
     if da == 0 || db == 0 || da.signum() != db.signum() {
         return None;
     }
-    let before = (a0 as i32 - b0 as i32).rem_euclid(12);
-    let after = (a1 as i32 - b1 as i32).rem_euclid(12);
+    let before = interval_class(a0, b0);
+    let after = interval_class(a1, b1);
     match (before, after) {
         (7, 7) => Some(Parallel::Fifth),
         (0, 0) => Some(Parallel::Octave),
         _ => None,
     }
+}
+
+/// The interval between two pitches by size, within the octave: 7 for a
+/// fifth (or twelfth) whichever is higher.
+pub fn interval_class(a: u8, b: u8) -> u8 {
+    (a.abs_diff(b)) % 12
 }
 
 /// Every parallel between two steps of a texture: `before[v]` and `now[v]`
@@ -43,23 +51,23 @@ pub fn parallels<'a>(
 
 /// The onset pitches (as a bit set over MIDI 0..=127) that would make a voice,
 /// sounding `b0` before this step, move in parallel fifths or octaves with
-/// any voice above it. `above` holds, per voice above, the pitch it sounded
-/// before and the pitch it sounds now (`None` while resting). Plain integer
-/// work: safe on the audio thread.
+/// any voice decided before it (above it or below). `decided` holds, per
+/// such voice, the pitch it sounded before and the pitch it sounds now
+/// (`None` while resting). Plain integer work: safe on the audio thread.
 pub fn forbidden_onsets(
     b0: Option<u8>,
-    above: impl Iterator<Item = (Option<u8>, Option<u8>)>,
+    decided: impl Iterator<Item = (Option<u8>, Option<u8>)>,
 ) -> u128 {
     let Some(b0) = b0 else {
         return 0; // A voice entering from a rest cannot move in parallel.
     };
     let mut forbidden = 0u128;
-    for (a0, a1) in above {
+    for (a0, a1) in decided {
         let (Some(a0), Some(a1)) = (a0, a1) else {
             continue;
         };
         // Only voices a perfect fifth or octave apart before the step can move in parallel.
-        if a0 == a1 || !matches!((a0 as i32 - b0 as i32).rem_euclid(12), 0 | 7) {
+        if a0 == a1 || !matches!(interval_class(a0, b0), 0 | 7) {
             continue;
         }
         for p in 0..=127u8 {
@@ -87,6 +95,20 @@ mod tests {
     }
 
     #[test]
+    fn crossed_voices_a_fifth_apart_move_in_fifths() {
+        // The alto a fifth below the tenor, both rising a tone: fifths,
+        // though counted down from the alto they would be fourths.
+        assert_eq!(parallel(60, 62, 67, 69), Some(Parallel::Fifth));
+        assert_eq!(parallel(67, 69, 60, 62), Some(Parallel::Fifth));
+        // And crossed fourths are no fifths.
+        assert_eq!(parallel(60, 62, 65, 67), None);
+        // The strict mask forbids them too, against a voice decided earlier below.
+        let set = forbidden_onsets(Some(67), [(Some(60), Some(62))].into_iter());
+        assert_ne!(set & (1u128 << 69), 0);
+        assert_eq!(set & (1u128 << 72), 0);
+    }
+
+    #[test]
     fn parallels_checks_every_pair_of_sounding_voices() {
         // All four rise a tone: S-T, S-B and T-B move in octaves, A-T and
         // A-B in fifths, S-A in fourths (allowed). Then the tenor rests.
@@ -102,13 +124,15 @@ mod tests {
     #[test]
     fn forbidden_onsets_are_exactly_the_parallel_ones() {
         // Soprano 67 -> 69 over a tenor on 60 (a fifth): 62 would be parallel
-        // fifths, 50 compound ones below; moving down to 55 is contrary.
+        // fifths (and 76, crossing a fifth above it, too); moving down to 55
+        // is contrary.
         let set = forbidden_onsets(Some(60), [(Some(67), Some(69))].into_iter());
         for p in 0..=127u8 {
-            let expected = p > 60 && (69 - p as i32).rem_euclid(12) == 7;
+            let expected = p > 60 && interval_class(69, p) == 7;
             assert_eq!(set & (1u128 << p) != 0, expected, "pitch {p}");
         }
         assert_ne!(set & (1u128 << 62), 0);
+        assert_ne!(set & (1u128 << 76), 0);
         assert_eq!(set & (1u128 << 55), 0);
         // Nothing to forbid for a voice entering, or above a voice that holds or rests.
         assert_eq!(

@@ -140,7 +140,7 @@ const HOLD_BIAS: f32 = 2.0;
 /// for files users already have, so they are never rewritten. When
 /// `FORMAT_VERSION` moves on, add the new version's file here (made with the
 /// new feature) and leave the older ones alone.
-const VERSIONS: [FixtureModel; 4] = [
+const VERSIONS: [FixtureModel; 5] = [
     // Version 1: voices models and independent-key piano rolls. Today's
     // writer gives the same JSON for it as the version-1 writer did (same
     // fields in the same order, no `frame`); checked against the version-1
@@ -205,6 +205,24 @@ const VERSIONS: [FixtureModel; 4] = [
             meta.pair_score = true;
             meta.training = Some(provenance());
             let tensors = random_tensors(&meta, 4, 0.8);
+            (meta, tensors)
+        },
+    },
+    // Version 5 added the heads' decision order (here outer voices first:
+    // the bass's head reads the soprano, the alto's the soprano and the
+    // bass) and pair intervals read by size.
+    FixtureModel {
+        file: "format-v5.safetensors",
+        make: || {
+            let mut meta = ModelMeta::satb(CoreKind::Gru, 1, 6);
+            meta.format_version = 5;
+            meta.name = "format-v5".into();
+            meta.features = vec![Feature::PreviousStep, Feature::Meter, Feature::KeyMode];
+            meta.pair_score = true;
+            meta.order = vec![0, 3, 1, 2];
+            meta.intervals_by_size = true;
+            meta.training = Some(provenance());
+            let tensors = random_tensors(&meta, 5, 0.8);
             (meta, tensors)
         },
     },
@@ -295,7 +313,7 @@ fn voice_probes(model: &mut VoicesModel) -> Probes {
         model.advance_voices(previous, &probe_context(t));
         if [0, 3, 7].contains(&t) {
             for v in 0..voices {
-                let logits = model.voice_logits(v, &step[..v]).to_vec();
+                let logits = model.voice_logits(v, &step[..voices]).to_vec();
                 probes.push((format!("step {t} voice {v}"), logits));
             }
         }

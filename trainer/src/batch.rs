@@ -195,7 +195,7 @@ pub fn chunk(
                 }
             }
             let pairs = if meta.pair_score {
-                pair_features(pieces, &ranges, start, steps, device)?
+                pair_features(pieces, meta, &ranges, start, steps, device)?
             } else {
                 Vec::new()
             };
@@ -220,14 +220,15 @@ pub fn chunk(
     })
 }
 
-/// The voice-pair features of every candidate of every voice below the top,
-/// on steps `start..start + steps` of `pieces` (rows `b * steps + t`, then
-/// the candidates of the voice's vocabulary): what the engine's
-/// [`pairs::add_scores`] weighs, against the data's own voices above and
-/// what every voice sounded on the step before (the whole piece is scanned,
-/// so a chunk's first step knows what sounded before it).
+/// The voice-pair features of every candidate of every voice not decided
+/// first, on steps `start..start + steps` of `pieces` (rows `b * steps + t`,
+/// then the candidates of the voice's vocabulary): what the engine's
+/// [`pairs::add_scores`] weighs, against the data's own voices decided
+/// before it and what every voice sounded on the step before (the whole
+/// piece is scanned, so a chunk's first step knows what sounded before it).
 fn pair_features(
     pieces: &[&Piece],
+    meta: &ModelMeta,
     ranges: &[VoiceRange],
     start: usize,
     steps: usize,
@@ -235,8 +236,9 @@ fn pair_features(
 ) -> Result<Vec<Option<Tensor>>> {
     let voices = ranges.len();
     let b = pieces.len();
+    let earlier: Vec<Vec<usize>> = (0..voices).map(|v| meta.decided_before(v)).collect();
     let mut out: Vec<Vec<f32>> = (0..voices)
-        .map(|v| vec![0f32; b * steps * ranges[v].vocab() * v * PAIR_FEATURES])
+        .map(|v| vec![0f32; b * steps * ranges[v].vocab() * earlier[v].len() * PAIR_FEATURES])
         .collect();
     for (i, p) in pieces.iter().enumerate() {
         let Piece::Voices {
@@ -245,32 +247,37 @@ fn pair_features(
         else {
             continue;
         };
+        let pv = (*pv).min(voices);
         let mut before = vec![None; voices];
         let mut now = vec![None; voices];
         let end = (start + steps).min(p.len());
         for abs in 0..end {
             let step = &tokens[abs * pv..(abs + 1) * pv];
-            for u in 0..voices.min(*pv) {
+            for u in 0..pv {
                 now[u] = pairs::sounds(&ranges[u], step[u], before[u]);
             }
             if abs >= start {
                 let row = i * steps + (abs - start);
                 let on_beat = bar_at(p, abs).in_beat() == 0;
-                for (v, features) in out.iter_mut().enumerate().skip(1).take(pv - 1) {
+                for (v, features) in out.iter_mut().enumerate().take(pv) {
+                    if earlier[v].is_empty() {
+                        continue;
+                    }
+                    let pairing = pairs::Pairing {
+                        earlier: &earlier[v],
+                        by_size: meta.intervals_by_size,
+                    };
                     let range = &ranges[v];
-                    let width = v * PAIR_FEATURES;
+                    let width = earlier[v].len() * PAIR_FEATURES;
                     for c in 0..range.vocab() {
                         let Some(pitch) = pairs::sounds(range, range.token(c), before[v]) else {
                             continue;
                         };
                         let at = (row * range.vocab() + c) * width;
-                        for (u, q) in now.iter().enumerate().take(v) {
-                            let Some(q) = *q else { continue };
-                            let block = &mut features[at + u * PAIR_FEATURES..];
-                            pairs::features(pitch, before[v], q, before[u], on_beat, |f| {
-                                block[f] = 1.0
-                            });
-                        }
+                        let block = &mut features[at..at + width];
+                        pairing.each_feature(v, pitch, &now, &before, on_beat, |j, f| {
+                            block[j * PAIR_FEATURES + f] = 1.0
+                        });
                     }
                 }
             }
@@ -279,10 +286,10 @@ fn pair_features(
     }
     out.into_iter()
         .enumerate()
-        .map(|(v, data)| match v {
+        .map(|(v, data)| match earlier[v].len() {
             0 => Ok(None),
-            _ => {
-                let width = v * PAIR_FEATURES;
+            k => {
+                let width = k * PAIR_FEATURES;
                 let rows = data.len() / width;
                 Tensor::from_vec(data, (rows, width), device).map(Some)
             }

@@ -33,6 +33,10 @@ pub struct TrainConfig {
     /// Voices models: the heads' voice-pair score (`ModelMeta::pair_score`).
     #[serde(default)]
     pub pair_score: bool,
+    /// Voices models: the order the heads decide the voices in (runs from
+    /// before it existed read as top down).
+    #[serde(default)]
+    pub voice_order: VoiceOrder,
     /// Epochs without a better validation NLL before stopping.
     pub patience: usize,
     pub seed: u64,
@@ -72,6 +76,7 @@ impl TrainConfig {
             lr_floor: 0.05,
             dropout: 0.0,
             pair_score: false,
+            voice_order: VoiceOrder::TopDown,
             patience: 10,
             seed: 0,
             device: "cpu".into(),
@@ -85,6 +90,43 @@ impl TrainConfig {
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_else(|| "model".into()),
             command: String::new(),
+        }
+    }
+}
+
+/// The order a voices model's heads decide the voices in
+/// (`ModelMeta::order`).
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum VoiceOrder {
+    /// Top voice first, then each voice below it in turn.
+    #[default]
+    TopDown,
+    /// The top voice, then the bottom one, then the inner voices from the
+    /// top: soprano, bass, alto, tenor, as Bach taught.
+    OuterFirst,
+}
+
+impl VoiceOrder {
+    /// The order of `voices` voices as a model file states it (empty: top down).
+    pub fn order(self, voices: usize) -> Vec<usize> {
+        match self {
+            VoiceOrder::TopDown => Vec::new(),
+            VoiceOrder::OuterFirst if voices < 3 => Vec::new(),
+            VoiceOrder::OuterFirst => std::iter::once(0)
+                .chain(std::iter::once(voices - 1))
+                .chain(1..voices - 1)
+                .collect(),
         }
     }
 }

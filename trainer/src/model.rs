@@ -28,8 +28,11 @@ pub struct Weights {
     layers: Vec<Layer>,
     /// `(weightᵀ, bias)` per head.
     heads: Vec<(Tensor, Tensor)>,
-    /// Per head, its voice-pair score weights `[v * PAIR_FEATURES, 1]` (voices
-    /// below the top of a model with `pair_score`).
+    /// Per head, the one-hot columns it reads (the voices decided before
+    /// it, in decision order) as `(start, len)` runs of the step's one-hot.
+    above: Vec<Vec<(usize, usize)>>,
+    /// Per head, its voice-pair score weights `[k * PAIR_FEATURES, 1]` for
+    /// the `k` voices decided before it (a model with `pair_score`).
     pairs: Vec<Option<Tensor>>,
     nade: Option<NadeWeights>,
 }
@@ -77,6 +80,22 @@ fn segments(frames: &[Vec<f32>], device: &Device) -> Result<(Tensor, Tensor, usi
         Tensor::from_vec(segment, (rows, 1, KEYS), device)?,
         segments,
     ))
+}
+
+/// Where the one-hot blocks of `voices` (in this order) lie in a step's
+/// one-hot (register order), as `(start, len)` runs, neighbours merged: top
+/// first, voice `v`'s head reads one run, the first blocks.
+fn onehot_runs(meta: &ModelMeta, voices: &[usize]) -> Vec<(usize, usize)> {
+    let vocab = |u: usize| meta.voices[u].range().vocab();
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    for &u in voices {
+        let start: usize = (0..u).map(vocab).sum();
+        match runs.last_mut() {
+            Some((s, len)) if *s + *len == start => *len += vocab(u),
+            _ => runs.push((start, vocab(u))),
+        }
+    }
+    runs
 }
 
 /// One layer's recurrent state.
@@ -254,12 +273,18 @@ impl Network {
             });
         }
         let mut heads = Vec::new();
+        let mut above = Vec::new();
         let mut pairs = Vec::new();
         let mut i = 4 * self.meta.layers;
         for v in 0..self.meta.heads() {
             heads.push((get(i).t()?, get(i + 1)));
             i += 2;
-            if self.meta.pair_score && v > 0 {
+            let earlier = match self.meta.kind {
+                ModelKind::Voices => self.meta.decided_before(v),
+                ModelKind::Pianoroll => Vec::new(),
+            };
+            above.push(onehot_runs(&self.meta, &earlier));
+            if self.meta.pair_score && !earlier.is_empty() {
                 pairs.push(Some(get(i).unsqueeze(1)?));
                 i += 1;
             } else {
@@ -286,6 +311,7 @@ impl Network {
             },
             layers,
             heads,
+            above,
             pairs,
             nade,
         })
@@ -460,9 +486,10 @@ impl Weights {
     }
 
     /// Voice `v`'s logits `[B*T, vocab_v]` given the top outputs, the
-    /// one-hot tokens of the voices above it (`onehot` holds all voices) and,
-    /// for a model with the voice-pair score, each candidate's pair features
-    /// `[B*T * vocab_v, v * PAIR_FEATURES]` (`pair_features[v]`).
+    /// one-hot tokens of the voices decided before it (`onehot` holds all
+    /// voices, in register order) and, for a model with the voice-pair
+    /// score, each candidate's pair features `[B*T * vocab_v, k *
+    /// PAIR_FEATURES]` (`pair_features[v]`, `k` voices decided before it).
     pub fn voice_logits(
         &self,
         v: usize,
@@ -471,11 +498,14 @@ impl Weights {
         pair_features: &[Option<Tensor>],
     ) -> Result<Tensor> {
         let (w, b) = &self.heads[v];
-        let above = w.dim(0)? - self.hidden;
-        let input = if above == 0 {
+        let input = if self.above[v].is_empty() {
             top.clone()
         } else {
-            Tensor::cat(&[top, &onehot.narrow(1, 0, above)?], 1)?
+            let mut parts = vec![top.clone()];
+            for &(start, len) in &self.above[v] {
+                parts.push(onehot.narrow(1, start, len)?);
+            }
+            Tensor::cat(&parts, 1)?
         };
         let logits = input.matmul(w)?.broadcast_add(b)?;
         match (

@@ -106,6 +106,9 @@ pub struct Settings {
     /// The heads' voice-pair score (runs from before it existed read as off).
     #[serde(default)]
     pub pair_score: bool,
+    /// The order the heads decide the voices in (runs from before it existed read as top down).
+    #[serde(default)]
+    pub voice_order: crate::config::VoiceOrder,
     pub patience: usize,
     pub transpose: bool,
     pub seed: u64,
@@ -137,6 +140,7 @@ impl Settings {
                 .parse()
                 .unwrap_or(config.dropout.into()),
             pair_score: config.pair_score,
+            voice_order: config.voice_order,
             patience: config.patience,
             transpose: config.transpose,
             seed: config.seed,

@@ -101,6 +101,9 @@ pub fn meta_for(config: &TrainConfig, data: &Dataset) -> ModelMeta {
                 ];
             }
             m.pair_score = config.pair_score;
+            // Intervals by size: crossed voices a fifth apart make a fifth.
+            m.intervals_by_size = config.pair_score;
+            m.order = config.voice_order.order(m.voices.len());
             m.format_version = m.needed_version();
             m
         }

@@ -6,24 +6,30 @@ mod common;
 use bach_engine::model::AnyModel;
 use bach_engine::{CoreKind, Init, ModelKind};
 use bach_trainer::batch;
-use bach_trainer::config::TrainConfig;
+use bach_trainer::config::{TrainConfig, VoiceOrder};
 use bach_trainer::dataset::{self, Dataset, Piece};
 use bach_trainer::train::{Control, Outcome, Trainer};
 
+/// A small model trained briefly on `data`; `heads` sets the heads' options
+/// (the pair score, the decision order).
 fn trained(
     data: &Dataset,
     core: CoreKind,
     layers: usize,
     init: Init,
     nade: usize,
-    pair_score: bool,
+    heads: impl Fn(&mut TrainConfig),
     dir: &std::path::Path,
 ) -> Trainer {
-    let out = dir.join(format!(
-        "{}-{layers}-{nade}-{pair_score}.safetensors",
-        core.name()
+    let mut c = TrainConfig::new("fixture", &dir.join("model.safetensors"));
+    heads(&mut c);
+    c.out = dir.join(format!(
+        "{}-{layers}-{nade}-{}-{:?}.safetensors",
+        core.name(),
+        c.pair_score,
+        c.voice_order
     ));
-    let mut c = TrainConfig::new("fixture", &out);
+    c.checkpoint = bach_trainer::config::default_checkpoint(&c.out);
     c.core = core;
     c.layers = layers;
     c.hidden = 12;
@@ -34,7 +40,6 @@ fn trained(
     c.seq_len = 5;
     c.lr = 0.02;
     c.dropout = 0.1;
-    c.pair_score = pair_score;
     let mut t = Trainer::new(c, data).unwrap();
     let outcome = t.run(data, &Control::default(), &mut |_| {}).unwrap();
     assert!(matches!(outcome, Outcome::Finished { .. }));
@@ -116,8 +121,9 @@ fn check(data: &Dataset, t: &Trainer) {
                     let prev = (step > 0).then(|| &tokens[(step - 1) * voices..step * voices]);
                     model.advance_voices(prev, &bach_engine::StepContext::common(step % bar));
                     for (v, logits) in per_voice.iter().enumerate() {
-                        let above = &tokens[step * voices..step * voices + v];
-                        let e = model.voice_logits(v, above);
+                        // The whole step: the head reads the voices decided before `v`.
+                        let chord = &tokens[step * voices..(step + 1) * voices];
+                        let e = model.voice_logits(v, chord);
                         assert_eq!(e.len(), logits[step].len());
                         for (a, b) in logits[step].iter().zip(e) {
                             assert!(
@@ -151,7 +157,7 @@ fn pianoroll_models_match_the_engine() {
         (CoreKind::Gru, 1, Init::Default, 9),
         (CoreKind::Lstm, 2, Init::Default, 16),
     ] {
-        let t = trained(&data, core, layers, init, nade, false, &dir);
+        let t = trained(&data, core, layers, init, nade, |_| {}, &dir);
         check(&data, &t);
     }
 }
@@ -162,16 +168,26 @@ fn voices_models_match_the_engine() {
     let path = common::write(&dir, "voices.json", &common::voices_json(6));
     let data = dataset::load(&path, None, None).unwrap();
     assert_eq!(data.kind, ModelKind::Voices);
-    for (core, layers, init, pair_score) in [
-        (CoreKind::Gru, 2, Init::Orthogonal, false),
-        (CoreKind::Lstm, 1, Init::LimitCycle, false),
-        (CoreKind::Tanh, 2, Init::Default, false),
+    use VoiceOrder::{OuterFirst, TopDown};
+    for (core, layers, init, pair_score, order) in [
+        (CoreKind::Gru, 2, Init::Orthogonal, false, TopDown),
+        (CoreKind::Lstm, 1, Init::LimitCycle, false, TopDown),
+        (CoreKind::Tanh, 2, Init::Default, false, TopDown),
         // The voice-pair score: the engine scores each candidate as it goes,
         // candle multiplies the batch's feature rows by the weights.
-        (CoreKind::Gru, 1, Init::Default, true),
-        (CoreKind::Lstm, 2, Init::Default, true),
+        (CoreKind::Gru, 1, Init::Default, true, TopDown),
+        (CoreKind::Lstm, 2, Init::Default, true, TopDown),
+        // Outer voices first: each head reads (and pairs with) the voices
+        // decided before it, the bass among them for the inner voices.
+        (CoreKind::Gru, 1, Init::Default, false, OuterFirst),
+        (CoreKind::Gru, 2, Init::Default, true, OuterFirst),
     ] {
-        let t = trained(&data, core, layers, init, 0, pair_score, &dir);
+        let heads = |c: &mut TrainConfig| {
+            c.pair_score = pair_score;
+            c.voice_order = order;
+        };
+        let t = trained(&data, core, layers, init, 0, heads, &dir);
+        assert_eq!(t.net.meta.order.is_empty(), order == TopDown);
         check(&data, &t);
     }
 }

@@ -32,14 +32,32 @@ pub use context::StepContext;
 pub use pianoroll::PianoRollModel;
 pub use voices::VoicesModel;
 
+/// Voices decided top first: `TOP_FIRST[..n]` is the order of `n` voices
+/// in a model that names none.
+pub const TOP_FIRST: [usize; MAX_VOICES] = {
+    let mut order = [0; MAX_VOICES];
+    let mut v = 0;
+    while v < MAX_VOICES {
+        order[v] = v;
+        v += 1;
+    }
+    order
+};
+
 /// What a step's choice of tokens may ask of a voices model once the step
-/// has begun: any voice's logits given any tokens above it, so a chord can
-/// be weighed as a whole before any voice is committed.
+/// has begun: any voice's logits given any tokens of the voices decided
+/// before it, so a chord can be weighed as a whole before any voice is
+/// committed.
 pub trait Heads {
+    /// The order the voices are decided in (see [`crate::ModelMeta::order`]).
+    fn order(&self) -> &[usize] {
+        &TOP_FIRST
+    }
     /// Logits over voice `voice`'s vocabulary (see [`crate::token::VoiceRange::token`]) on
-    /// the current step, given the tokens `above` of voices `0..voice`.
+    /// the current step, given the step's tokens `chord` (one per voice, in
+    /// register order), of which only the voices decided before `voice` are read.
     /// Empty for a voice the model lacks.
-    fn voice_logits(&mut self, voice: usize, above: &[Token]) -> &[f32];
+    fn voice_logits(&mut self, voice: usize, chord: &[Token]) -> &[f32];
 }
 
 /// A model of either kind, as loaded from a file.

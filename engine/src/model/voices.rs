@@ -18,12 +18,21 @@ pub struct VoicesModel {
     /// One head per voice, top voice first.
     heads: Vec<Head>,
     ranges: Vec<VoiceRange>,
-    /// Offset of each voice's one-hot block in the input (and in the heads' above-columns).
+    /// Offset of each voice's one-hot block in the input.
     offsets: Vec<usize>,
+    /// The order the heads decide the voices in.
+    order: Vec<usize>,
+    /// Per voice, the voices decided before it (whose tokens its head reads),
+    /// in decision order, and where each one's one-hot block starts among the
+    /// head's above-columns.
+    earlier: Vec<Vec<usize>>,
+    above_offsets: Vec<Vec<usize>>,
     /// Active above-columns for a head.
     above: Vec<usize>,
-    /// Per voice below the top, its pair-score weights (empty without them).
+    /// Per voice not decided first, its pair-score weights (empty without them).
     pairs: Vec<Vec<f32>>,
+    /// Whether the pair score reads intervals by size.
+    by_size: bool,
     /// What each voice sounded after the previous step (for the pair score).
     before: Vec<Option<u8>>,
     /// `before` was set across a reset ([`VoicesModel::continue_from`]).
@@ -73,20 +82,40 @@ impl VoicesModel {
                 Head::new(bias.len(), meta.hidden, &weight, bias)
             })
             .collect();
+        let earlier: Vec<Vec<usize>> = (0..voices).map(|v| meta.decided_before(v)).collect();
+        let above_offsets = earlier
+            .iter()
+            .map(|us| {
+                let mut offset = 0;
+                us.iter()
+                    .map(|&u| {
+                        let at = offset;
+                        offset += ranges[u].vocab();
+                        at
+                    })
+                    .collect()
+            })
+            .collect();
         let pairs = (0..meta.heads())
-            .map(|v| match meta.pair_score && v > 0 {
+            .map(|v| match meta.pair_score && !earlier[v].is_empty() {
                 true => take(&mut file, format!("head.{v}.pairs")),
                 false => Vec::new(),
             })
             .collect();
+        let order = meta.decision_order();
+        let by_size = meta.intervals_by_size;
         let max_vocab = heads.iter().map(|h| h.vocab).max().unwrap_or(0);
         let state_parts = vec![0.0; max_vocab * heads.len()];
         Self {
             heads,
             ranges,
             offsets,
+            order,
+            earlier,
+            above_offsets,
             above: Vec::with_capacity(voices),
             pairs,
+            by_size,
             before: vec![None; voices],
             carried: false,
             now: vec![None; voices],
@@ -171,19 +200,25 @@ impl VoicesModel {
         self.state_parts_done = 0;
     }
 
+    /// The order the heads decide the voices in (see [`ModelMeta::order`]).
+    pub fn order(&self) -> &[usize] {
+        &self.order
+    }
+
     /// Logits over voice `voice`'s vocabulary for the current step, given the
-    /// tokens already chosen for the voices above it (`above[u]` for `u < voice`).
-    /// Empty for a voice the model lacks.
-    pub fn voice_logits(&mut self, voice: usize, above: &[Token]) -> &[f32] {
+    /// step's tokens `chord` (register order), of which the head reads the
+    /// voices decided before `voice`. Empty for a voice the model lacks.
+    pub fn voice_logits(&mut self, voice: usize, chord: &[Token]) -> &[f32] {
         let Some(head) = self.heads.get(voice) else {
             return &[];
         };
+        let earlier = &self.earlier[voice];
         self.above.clear();
-        // At most `voice` < `voices` pushes: within the capacity reserved in
-        // `build`, so this never allocates.
-        for ((offset, range), token) in self.offsets.iter().zip(&self.ranges).zip(above).take(voice)
-        {
-            self.above.push(offset + range.index_folded(*token));
+        // Fewer pushes than voices: within the capacity reserved in `build`,
+        // so this never allocates.
+        for (&u, offset) in earlier.iter().zip(&self.above_offsets[voice]) {
+            let token = chord.get(u).copied().unwrap_or(Token::Rest);
+            self.above.push(offset + self.ranges[u].index_folded(token));
         }
         let stride = self.logits.len();
         let state_part = &mut self.state_parts[voice * stride..(voice + 1) * stride];
@@ -194,12 +229,18 @@ impl VoicesModel {
         head.forward_from(state_part, &self.above, &mut self.logits);
         let weights = &self.pairs[voice];
         if !weights.is_empty() {
-            for (u, (now, token)) in self.now.iter_mut().zip(above).take(voice).enumerate() {
-                *now = pairs::sounds(&self.ranges[u], *token, self.before[u]);
+            for &u in earlier {
+                let token = chord.get(u).copied().unwrap_or(Token::Rest);
+                self.now[u] = pairs::sounds(&self.ranges[u], token, self.before[u]);
             }
+            let pairing = pairs::Pairing {
+                earlier,
+                by_size: self.by_size,
+            };
             pairs::add_scores(
                 &self.ranges[voice],
                 voice,
+                pairing,
                 &self.now,
                 &self.before,
                 self.on_beat,
@@ -240,8 +281,12 @@ impl VoicesModel {
 }
 
 impl Heads for VoicesModel {
-    fn voice_logits(&mut self, voice: usize, above: &[Token]) -> &[f32] {
-        VoicesModel::voice_logits(self, voice, above)
+    fn order(&self) -> &[usize] {
+        &self.order
+    }
+
+    fn voice_logits(&mut self, voice: usize, chord: &[Token]) -> &[f32] {
+        VoicesModel::voice_logits(self, voice, chord)
     }
 }
 

@@ -10,14 +10,15 @@
 //!   holds or strikes, at the model's own odds ([`sample_rhythm`]), read
 //!   from the likeliest chord so far;
 //! - the notes of the voices that strike, together: a beam of partial
-//!   chords, top voice first, each extended by its voice's likeliest
-//!   notes, and one complete chord drawn from the sharpened joint
-//!   distribution of those notes, `Π p(note | onset, voices above)^(1/T)`.
+//!   chords, in the model's decision order (top first, or the outer voices
+//!   first), each extended by its voice's likeliest notes, and one
+//!   complete chord drawn from the sharpened joint distribution of those
+//!   notes, `Π p(note | onset, voices decided before)^(1/T)`.
 //!
 //! At T → 0 that is the likeliest chord rather than each voice's likeliest
 //! note in turn; at T = 1 it is the model's own joint distribution (as far
 //! as the beam reaches), as voice-by-voice sampling was. Under strict voice
-//! leading each partial chord forbids what its own upper voices make
+//! leading each partial chord forbids what its own decided voices make
 //! parallel. Plain arithmetic on fixed arrays: nothing here allocates.
 
 use crate::model::Heads;
@@ -50,8 +51,9 @@ impl Partial {
 }
 
 /// Fills the free voices of `chord` (where `clamp[v]` is `None`; the clamped
-/// ones already hold their tokens). `ranges[v]` is voice `v`'s range in
-/// the model, `before` what each voice sounded before this step.
+/// ones already hold their tokens), in the order the heads decide them.
+/// `ranges[v]` is voice `v`'s range in the model, `before` what each voice
+/// sounded before this step.
 pub fn choose_chord(
     heads: &mut dyn Heads,
     chord: &mut [Token],
@@ -61,8 +63,9 @@ pub fn choose_chord(
     before: &Sounding,
     rng: &mut Rng,
 ) {
-    let mask_of =
-        |v: usize, range: VoiceRange, above: &[Token]| voice_mask(v, range, above, sampler, before);
+    let mask_of = |v: usize, range: VoiceRange, chord: &[Token], decided: &[usize]| {
+        voice_mask(v, range, chord, decided, sampler, before)
+    };
     search(
         heads,
         chord,
@@ -75,17 +78,27 @@ pub fn choose_chord(
 }
 
 /// [`choose_chord`] with each partial chord's mask for voice `v` given by
-/// `mask_of(v, range, tokens above)`.
+/// `mask_of(v, range, partial chord, voices decided before v)`.
 fn search(
     heads: &mut dyn Heads,
     chord: &mut [Token],
     clamp: &[Option<Token>],
     ranges: &[VoiceRange],
     temperature: f32,
-    mask_of: impl Fn(usize, VoiceRange, &[Token]) -> TokenMask,
+    mask_of: impl Fn(usize, VoiceRange, &[Token], &[usize]) -> TokenMask,
     rng: &mut Rng,
 ) {
     let n = chord.len().min(MAX_VOICES).min(ranges.len());
+    // The decision order, copied out of the heads (they are lent mutably below).
+    let mut order = [0usize; MAX_VOICES];
+    let mut count = 0;
+    for &v in heads.order().iter().filter(|&&v| v < n) {
+        if count < MAX_VOICES {
+            order[count] = v;
+            count += 1;
+        }
+    }
+    let order = &order[..count];
     // Two fixed arrays on the stack (a few kB): the beam and its extensions.
     let mut beam = [Partial::EMPTY; BEAM];
     let mut next = [Partial::EMPTY; BEAM * BRANCH];
@@ -94,19 +107,20 @@ fn search(
     // Scores are log weights; a temperature of 0 ranks by likelihood and
     // takes the first.
     let inv_t = 1.0 / temperature.max(ARGMAX_BELOW) as f64;
-    'voices: for (v, &range) in ranges.iter().enumerate().take(n) {
+    'voices: for (at, &v) in order.iter().enumerate() {
         if clamp.get(v).copied().flatten().is_some() {
             continue;
         }
+        let range = ranges[v];
+        let decided = &order[..at];
         let mut extended = 0;
         for k in 0..kept {
             let partial = beam[k];
-            let above = &partial.tokens[..v];
-            let logits = heads.voice_logits(v, above);
+            let logits = heads.voice_logits(v, &partial.tokens[..n]);
             if logits.len() < range.vocab() {
                 continue 'voices; // A voice the model lacks rests.
             }
-            let mask = mask_of(v, range, above);
+            let mask = mask_of(v, range, &partial.tokens[..n], decided);
             // The rhythm, read from the likeliest partial chord (the first).
             if k == 0 {
                 let token = match sample_rhythm(logits, range, mask, rng) {
@@ -235,13 +249,15 @@ fn draw(chords: &[Partial], rng: &mut Rng) -> usize {
     chords.len() - 1
 }
 
-/// The tokens voice `v` may take under the voices `above` it: the model's
-/// range narrowed by the user's, holds only on a sounding voice, and under
-/// strict voice leading no parallel fifths or octaves with the voices above.
+/// The tokens voice `v` may take in `chord`, where the voices `decided`
+/// hold their tokens: the model's range narrowed by the user's, holds only
+/// on a sounding voice, and under strict voice leading no parallel fifths
+/// or octaves with the voices decided before it.
 fn voice_mask(
     v: usize,
     range: VoiceRange,
-    above: &[Token],
+    chord: &[Token],
+    decided: &[usize],
     sampler: &Sampler,
     before: &Sounding,
 ) -> TokenMask {
@@ -250,11 +266,10 @@ fn voice_mask(
     if !sampler.strict {
         return mask;
     }
-    let above = above
+    let decided = decided
         .iter()
-        .enumerate()
-        .map(|(u, &token)| (before.get(u), sounding(before.get(u), token)));
-    mask.forbid(forbidden_onsets(before.get(v), above))
+        .map(|&u| (before.get(u), sounding(before.get(u), chord[u])));
+    mask.forbid(forbidden_onsets(before.get(v), decided))
 }
 
 #[cfg(test)]
@@ -262,15 +277,31 @@ mod tests {
     use super::*;
     use crate::token::{HOLD, REST};
 
-    /// Heads given by a function of the voice and the tokens above it.
+    /// Heads given by a function of the voice and the chord decided so far,
+    /// top first unless `order` says otherwise.
     struct Scripted<F: FnMut(usize, &[Token]) -> Vec<f32>> {
         logits: F,
         out: Vec<f32>,
+        order: &'static [usize],
+    }
+
+    impl<F: FnMut(usize, &[Token]) -> Vec<f32>> Scripted<F> {
+        fn new(logits: F) -> Self {
+            Self {
+                logits,
+                out: Vec::new(),
+                order: &[0, 1, 2, 3],
+            }
+        }
     }
 
     impl<F: FnMut(usize, &[Token]) -> Vec<f32>> Heads for Scripted<F> {
-        fn voice_logits(&mut self, voice: usize, above: &[Token]) -> &[f32] {
-            self.out = (self.logits)(voice, above);
+        fn order(&self) -> &[usize] {
+            self.order
+        }
+
+        fn voice_logits(&mut self, voice: usize, chord: &[Token]) -> &[f32] {
+            self.out = (self.logits)(voice, chord);
             &self.out
         }
     }
@@ -298,16 +329,13 @@ mod tests {
         // Range 60..=62: tokens rest, hold, 60, 61, 62.
         let range = VoiceRange::new(60, 62);
         let ranges = [range; 3];
-        let mut heads = Scripted {
-            out: Vec::new(),
-            logits: |voice: usize, above: &[Token]| match voice {
-                // The alto slightly prefers 60 to 61, and always strikes.
-                1 => vec![NO, NO, 1.0, 0.8, NO],
-                // Under 60 the bass is lost among three notes; under 61 it is sure of 60.
-                _ if above[1] == Token::Onset(60) => vec![NO, NO, 0.0, 0.0, 0.0],
-                _ => vec![NO, NO, 5.0, 0.0, 0.0],
-            },
-        };
+        let mut heads = Scripted::new(|voice: usize, above: &[Token]| match voice {
+            // The alto slightly prefers 60 to 61, and always strikes.
+            1 => vec![NO, NO, 1.0, 0.8, NO],
+            // Under 60 the bass is lost among three notes; under 61 it is sure of 60.
+            _ if above[1] == Token::Onset(60) => vec![NO, NO, 0.0, 0.0, 0.0],
+            _ => vec![NO, NO, 5.0, 0.0, 0.0],
+        });
         let clamp = [Some(Token::Onset(72)), None, None];
         let mut chord = [Token::Onset(72), Token::Rest, Token::Rest];
         let before = sounding(&[72, 61, 60]);
@@ -335,10 +363,7 @@ mod tests {
         // Hold 0.7, strike 0.3 (split over two notes).
         let hold = 0.7f32.ln();
         let note = 0.15f32.ln();
-        let mut heads = Scripted {
-            out: Vec::new(),
-            logits: |_: usize, _: &[Token]| vec![NO, hold, note, note, NO],
-        };
+        let mut heads = Scripted::new(|_: usize, _: &[Token]| vec![NO, hold, note, note, NO]);
         let clamp = [Some(Token::Hold), None];
         let before = sounding(&[72, 61]);
         let mut rng = Rng::new(7);
@@ -371,15 +396,12 @@ mod tests {
         let range = VoiceRange::new(64, 69);
         let ranges = [VoiceRange::new(60, 80), range];
         let g4 = 2 + (67 - 64);
-        let mut heads = Scripted {
-            out: Vec::new(),
-            logits: move |_: usize, _: &[Token]| {
-                let mut l = vec![NO; range.vocab()];
-                l[g4] = 10.0;
-                l[2 + (66 - 64)] = 0.0;
-                l
-            },
-        };
+        let mut heads = Scripted::new(move |_: usize, _: &[Token]| {
+            let mut l = vec![NO; range.vocab()];
+            l[g4] = 10.0;
+            l[2 + (66 - 64)] = 0.0;
+            l
+        });
         let clamp = [Some(Token::Onset(74)), None];
         let before = sounding(&[72, 65]);
         for (strict, want) in [(false, 67), (true, 66)] {
@@ -398,6 +420,57 @@ mod tests {
         }
     }
 
+    #[test]
+    fn outer_voices_first_decides_the_bass_before_the_alto() {
+        // Soprano, alto, bass (range 48..=72), decided S, B, A. The bass
+        // sounded C3 and the alto G3 (a fifth above it). The bass is sure
+        // of D3; the alto, asked after it, wants A3 (a fifth above D3:
+        // parallel fifths with the bass that was decided first).
+        let range = VoiceRange::new(48, 72);
+        let ranges = [VoiceRange::new(60, 80), range, range];
+        let at = |p: u8| 2 + (p - 48) as usize;
+        let mut asked = Vec::new();
+        let mut heads = Scripted::new(|voice: usize, chord: &[Token]| {
+            asked.push((voice, chord[2]));
+            let mut l = vec![NO; range.vocab()];
+            match voice {
+                2 => l[at(50)] = 10.0,
+                _ => {
+                    l[at(57)] = 10.0;
+                    l[at(53)] = 0.0;
+                }
+            }
+            l
+        });
+        heads.order = &[0, 2, 1];
+        // The soprano steps down, against the bass.
+        let clamp = [Some(Token::Onset(71)), None, None];
+        let before = sounding(&[72, 55, 48]);
+        for (strict, want) in [(false, 57), (true, 53)] {
+            let mut chord = [Token::Onset(71), Token::Rest, Token::Rest];
+            let mut rng = Rng::new(3);
+            choose_chord(
+                &mut heads,
+                &mut chord,
+                &clamp,
+                &ranges,
+                &sampler(0.0, strict),
+                &before,
+                &mut rng,
+            );
+            assert_eq!(chord[2], Token::Onset(50), "the bass takes its note");
+            assert_eq!(chord[1], Token::Onset(want), "strict {strict}");
+        }
+        // The bass was asked first, before any bass note was chosen; the
+        // alto only with a bass note in the chord.
+        drop(heads);
+        assert_eq!(asked[0], (2, Token::Rest));
+        assert!(asked
+            .iter()
+            .filter(|(v, _)| *v == 1)
+            .all(|&(_, bass)| matches!(bass, Token::Onset(_))));
+    }
+
     /// One free voice (voice 1, of `range`, under `mask`) chosen by the
     /// search at `temperature`, as its token's index in `range`.
     fn one_voice(
@@ -407,10 +480,7 @@ mod tests {
         temperature: f32,
         rng: &mut Rng,
     ) -> usize {
-        let mut heads = Scripted {
-            out: Vec::new(),
-            logits: |_: usize, _: &[Token]| logits.to_vec(),
-        };
+        let mut heads = Scripted::new(|_: usize, _: &[Token]| logits.to_vec());
         let mut chord = [Token::Hold, Token::Rest];
         let clamp = [Some(Token::Hold), None];
         search(
@@ -419,7 +489,7 @@ mod tests {
             &clamp,
             &[range; 2],
             temperature,
-            |_, _, _| mask,
+            |_, _, _, _| mask,
             rng,
         );
         match chord[1] {

@@ -87,10 +87,23 @@ pub fn info(path: &Path) -> Result<String> {
         ));
     }
     writeln!(s, "input: {}", inputs.join("; "))?;
+    if meta.kind == bach_engine::ModelKind::Voices {
+        let names: Vec<&str> = meta
+            .decision_order()
+            .iter()
+            .map(|&v| meta.voices[v].name.as_str())
+            .collect();
+        writeln!(
+            s,
+            "decision order: {} (each head hears the voices decided before it)",
+            names.join(", ")
+        )?;
+    }
     if meta.pair_score {
         writeln!(
             s,
-            "heads: each lower voice also scores its intervals with the voices above, now and before (the voice-pair score)"
+            "heads: each voice also scores its intervals with the voices decided before it, now and before (the voice-pair score{})",
+            if meta.intervals_by_size { ", intervals by size" } else { "" }
         )?;
     }
     if meta.kind == bach_engine::ModelKind::Voices {

@@ -116,12 +116,18 @@ pub struct TrainArgs {
     /// Dropout between layers and before the output heads.
     #[arg(long, default_value_t = 0.0)]
     pub dropout: f32,
-    /// Voices models: each lower voice's head also scores its candidate's
-    /// intervals with the voices above, now and on the step before
-    /// (interval class, parallel fifths and octaves, crossing, wide spacing),
-    /// a learned weight per voice pair (model format 4).
+    /// Voices models: each voice's head (all but the first decided) also
+    /// scores its candidate's intervals with the voices decided before it,
+    /// now and on the step before (interval class, parallel fifths and
+    /// octaves, crossing, wide spacing), a learned weight per voice pair;
+    /// intervals are read by size (model format 5).
     #[arg(long)]
     pub pair_score: bool,
+    /// Voices models: the order the heads decide the voices in. top-down:
+    /// soprano, alto, tenor, bass; outer-first: soprano, bass, alto, tenor
+    /// (each voice's head hears the voices decided before it; model format 5).
+    #[arg(long, value_enum, default_value = "top-down")]
+    pub voice_order: crate::config::VoiceOrder,
     /// Epochs without a better validation NLL before stopping (0: never).
     #[arg(long, default_value_t = 10)]
     pub patience: usize,
@@ -324,6 +330,7 @@ pub fn train_config(args: &TrainArgs) -> TrainConfig {
     c.optim.clip = args.clip;
     c.dropout = args.dropout;
     c.pair_score = args.pair_score;
+    c.voice_order = args.voice_order;
     c.patience = args.patience;
     c.transpose = !args.no_transpose;
     c.seed = args.seed;
