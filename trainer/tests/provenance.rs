@@ -53,7 +53,7 @@ fn training(path: &Path) -> Provenance {
 const SHIPPED_TENSORS: [(&str, &str); 13] = [
     (
         "chorale-satb.safetensors",
-        "f720b29d71c6611ae1f6cbffa608f3b8ae5c7beff0960b92e62ed25e1590819f",
+        "61665d991f271942efcd0c3241b323163309dfbdb9cb3f13936b42c1a8552826",
     ),
     (
         "chorale-satb-jsb16.safetensors",

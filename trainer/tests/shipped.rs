@@ -187,10 +187,12 @@ fn the_harmonizer_knows_key_and_meter_and_looks_ahead() {
 }
 
 /// The network alone (strict voice leading off) on the same pieces, seed 1:
-/// the voice-pair score and the chord search keep its parallel fifths and
-/// octaves under 5 times Bach's at every lookahead (3.2× with lookahead off;
-/// about 4× with the melody ahead, where the issue asks 2× of the whole
-/// melody: not reached, BENCHMARKS.md).
+/// the outer voices decided first, the voice-pair score and the chord
+/// search keep its parallel fifths and octaves under 3 times Bach's at
+/// every lookahead (2.1× with lookahead off and with the whole melody for
+/// this seed; pooled over three seeds 2.5× with the whole melody, where the
+/// issue asks 2×: BENCHMARKS.md). The model before, deciding top down,
+/// made 4.2× off and 4.9× whole by today's count.
 #[test]
 fn the_network_alone_writes_few_parallels() {
     let Some(data) = common::shared("chorales/chorales.json") else {
@@ -201,7 +203,7 @@ fn the_network_alone_writes_few_parallels() {
     let r = report(&args).unwrap();
     for row in r.rows.iter().filter(|row| row.meter == "all") {
         assert!(
-            row.parallels_ratio <= 5.0,
+            row.parallels_ratio <= 3.0,
             "{} {:?}",
             row.lookahead,
             row.model
@@ -215,8 +217,8 @@ fn the_network_alone_writes_few_parallels() {
 
 /// Test NLL (all four voices, no lookahead) and A, T, B given S of the
 /// shipped harmonizer on chorales.json, as in BENCHMARKS.md.
-const HARMONIZER_TEST_NLL: f64 = 2.1549;
-const HARMONIZER_ATB_NLL: f64 = 1.6274;
+const HARMONIZER_TEST_NLL: f64 = 2.1090;
+const HARMONIZER_ATB_NLL: f64 = 1.6017;
 
 /// The harmonizer shipped before (`chorale-satb-jsb16.safetensors`, no key,
 /// meter or lookahead) keeps its figures on the data it was trained on.
