@@ -5,6 +5,7 @@
 //! over [`command::run`]; tests call the modules directly.
 
 pub mod batch;
+pub mod calibrate;
 pub mod checkpoint;
 pub mod command;
 pub mod config;

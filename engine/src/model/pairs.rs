@@ -27,8 +27,8 @@ pub const PAIR_FEATURES: usize = 28;
 /// the same again on a beat the next 12: Bach lets passing notes clash
 /// between beats, rarely on them.
 const ON_BEAT: usize = 12;
-const PARALLEL_FIFTH: usize = 24;
-const PARALLEL_OCTAVE: usize = 25;
+pub const PARALLEL_FIFTH: usize = 24;
+pub const PARALLEL_OCTAVE: usize = 25;
 const CROSSED: usize = 26;
 const WIDE: usize = 27;
 

@@ -1,5 +1,5 @@
-//! The command line: `train`, `eval`, `info`, `plot`, `harmony` and
-//! `rewrite-provenance`, each subcommand's arguments beside its code. Playing
+//! The command line: `train`, `eval`, `info`, `plot`, `harmony`,
+//! `calibrate` and `rewrite-provenance`, each subcommand's arguments beside its code. Playing
 //! files (`harmonize`, `continue`, `generate`) is the `bach` command's job
 //! (the `bach-cli` crate), which needs no candle.
 
@@ -35,6 +35,10 @@ pub enum Command {
     /// Harmonize a split's sopranos and compare parallels, crossings, ranges
     /// and strong-beat consonance with Bach's own chorales.
     Harmony(crate::harmony::HarmonyArgs),
+    /// Fit a voices model's parallel-motion pair weights to its own
+    /// harmonizations of the train sopranos, so that on its own it moves in
+    /// parallel fifths and octaves about as often as Bach.
+    Calibrate(crate::calibrate::CalibrateArgs),
     /// Clean a model file's training record of paths (and add the dataset's
     /// hash and split sizes with --dataset); the weights stay byte for byte.
     RewriteProvenance(rewrite::RewriteArgs),
@@ -48,6 +52,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Info(args) => info::run(args),
         Command::Plot(args) => crate::plot::run(args),
         Command::Harmony(args) => crate::harmony::run(args),
+        Command::Calibrate(args) => crate::calibrate::run(args),
         Command::RewriteProvenance(args) => rewrite::rewrite_command(args),
     }
 }
