@@ -5,8 +5,9 @@
 //! of the core, the alto, tenor and bass chosen together as a chord (the
 //! beam of `perform::choose`) and the clamped soprano.
 //! `step/engine-lookahead` is the same shape with the musical context (meter,
-//! key frame, four melody notes a bar ahead, the key followed) and the
-//! voice-pair score, as the shipped harmonizer has. `step/candle` is only the forward
+//! key frame, four melody notes a bar ahead, the key followed), the
+//! outer voices decided first and the voice-pair score, as the shipped
+//! harmonizer has. `step/candle` is only the forward
 //! pass (core plus the four heads, no sampling), so the comparison favours candle.
 //!
 //! `frame/*` is one sampled frame of the shipped Nottingham piano-roll
@@ -64,8 +65,11 @@ fn bench(c: &mut Criterion) {
         Feature::KeyMode,
         Feature::Ahead { notes: 4 },
     ];
-    // The shipped harmonizer's heads: with the voice-pair score.
+    // The shipped harmonizer's heads: the outer voices first, with the
+    // voice-pair score read by interval size.
     context.pair_score = true;
+    context.intervals_by_size = true;
+    context.order = vec![0, 3, 1, 2];
     context.format_version = context.needed_version();
     let mut cmodel =
         VoicesModel::from_bytes(&to_bytes(&context, &random_tensors(&context, 1, 0.1)).unwrap())

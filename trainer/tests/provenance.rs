@@ -53,7 +53,7 @@ fn training(path: &Path) -> Provenance {
 const SHIPPED_TENSORS: [(&str, &str); 13] = [
     (
         "chorale-satb.safetensors",
-        "61665d991f271942efcd0c3241b323163309dfbdb9cb3f13936b42c1a8552826",
+        "f9c00a463928823c6a86ec7f3a7e3ef27c7d5600a4b98256a66550dd3c4de2ae",
     ),
     (
         "chorale-satb-jsb16.safetensors",

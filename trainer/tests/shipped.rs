@@ -187,12 +187,13 @@ fn the_harmonizer_knows_key_and_meter_and_looks_ahead() {
 }
 
 /// The network alone (strict voice leading off) on the same pieces, seed 1:
-/// the outer voices decided first, the voice-pair score and the chord
-/// search keep its parallel fifths and octaves under 3 times Bach's at
-/// every lookahead (2.1× with lookahead off and with the whole melody for
-/// this seed; pooled over three seeds 2.5× with the whole melody, where the
-/// issue asks 2×: BENCHMARKS.md). The model before, deciding top down,
-/// made 4.2× off and 4.9× whole by today's count.
+/// the outer voices decided first, the voice-pair score (its parallel-motion
+/// weights calibrated on the valid sopranos, `bach-trainer calibrate`) and
+/// the chord search keep its parallel fifths and octaves within twice
+/// Bach's at every lookahead, the issue's target for the whole melody (1.0×
+/// off, 1.13× whole for this seed; pooled over three seeds 0.84× and 1.44×,
+/// BENCHMARKS.md). The model before, deciding top down and uncalibrated,
+/// made 4.2× off and 4.9× whole.
 #[test]
 fn the_network_alone_writes_few_parallels() {
     let Some(data) = common::shared("chorales/chorales.json") else {
@@ -203,7 +204,7 @@ fn the_network_alone_writes_few_parallels() {
     let r = report(&args).unwrap();
     for row in r.rows.iter().filter(|row| row.meter == "all") {
         assert!(
-            row.parallels_ratio <= 3.0,
+            row.parallels_ratio <= 2.0,
             "{} {:?}",
             row.lookahead,
             row.model
@@ -217,8 +218,8 @@ fn the_network_alone_writes_few_parallels() {
 
 /// Test NLL (all four voices, no lookahead) and A, T, B given S of the
 /// shipped harmonizer on chorales.json, as in BENCHMARKS.md.
-const HARMONIZER_TEST_NLL: f64 = 2.1090;
-const HARMONIZER_ATB_NLL: f64 = 1.6017;
+const HARMONIZER_TEST_NLL: f64 = 2.1102;
+const HARMONIZER_ATB_NLL: f64 = 1.6030;
 
 /// The harmonizer shipped before (`chorale-satb-jsb16.safetensors`, no key,
 /// meter or lookahead) keeps its figures on the data it was trained on.
