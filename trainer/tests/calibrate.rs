@@ -51,7 +51,7 @@ fn calibration_moves_only_the_parallel_weights_and_repeats_itself() {
     // Bach's fixture voices and the model's differ somewhere.
     assert!(moved > 0, "no parallel weight moved");
 
-    // A model without the pair score is refused, and nothing is written.
+    // A model without the pair score is refused.
     let mut plain = before.clone();
     plain.meta.pair_score = false;
     assert!(calibrate(&mut plain, &data.train, 1, 0.5, 1.0).is_err());
