@@ -61,6 +61,17 @@ fn nade() -> ModelMeta {
     meta
 }
 
+/// The shipped harmonizer's heads (format 5): the outer voices first, the
+/// voice-pair score read by size, so mutations reach the decision order.
+fn outer_first() -> ModelMeta {
+    let mut meta = ModelMeta::satb(CoreKind::Gru, 1, 6);
+    meta.pair_score = true;
+    meta.intervals_by_size = true;
+    meta.order = vec![0, 3, 1, 2];
+    meta.format_version = meta.needed_version();
+    meta
+}
+
 /// Each seed with the length of its header region (8 length bytes plus the JSON).
 fn seeds() -> Vec<(Vec<u8>, usize)> {
     let mut trained = ModelMeta::satb(CoreKind::Tanh, 1, 4);
@@ -95,6 +106,7 @@ fn seeds() -> Vec<(Vec<u8>, usize)> {
         ModelMeta::satb(CoreKind::Lstm, 1, 6),
         trained,
         duet(CoreKind::Lstm),
+        outer_first(),
         ModelMeta::pianoroll(CoreKind::Gru, 1, 8, 1.0),
         ModelMeta::pianoroll(CoreKind::Lstm, 2, 4, 0.5),
         ModelMeta::pianoroll(CoreKind::Tanh, 1, 8, 0.5),
@@ -679,6 +691,37 @@ fn nade_metadata_must_match_its_tensors() {
     meta.frame = FrameOutput::Independent;
     let (header, data) = parts(&meta, &tensors);
     rejected(&file_of(&header.to_string(), &data), &["nade"]);
+}
+
+#[test]
+fn hostile_decision_orders() {
+    // Validation refuses these before any tensor is looked at, so the base
+    // file's metadata only needs to name four voices.
+    let order = |m: &mut Value, order: Value| {
+        m["format_version"] = json!(5);
+        m["kind"] = json!("voices");
+        m["voices"] = json!([
+            {"name": "S", "low": 60, "high": 80},
+            {"name": "A", "low": 55, "high": 75},
+            {"name": "T", "low": 48, "high": 68},
+            {"name": "B", "low": 36, "high": 60}
+        ]);
+        m["order"] = order;
+    };
+    for bad in [
+        json!([0, 9, 1, 2]),
+        json!([0, 0, 0, 0]),
+        json!([0, 1, 2]),
+        json!([0, 1, 2, 3, 3]),
+        json!([0, 3, 1, 18446744073709551615u64]),
+    ] {
+        rejected(&with_meta(|m| order(m, bad.clone())), &["order"]);
+    }
+    rejected(&with_meta(|m| order(m, json!([2, 0, 1, 3]))), &["first"]);
+    rejected(
+        &with_meta(|m| order(m, json!([0, -1, 1, 2]))),
+        &["metadata is not valid"],
+    );
 }
 
 #[test]
