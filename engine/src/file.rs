@@ -112,6 +112,19 @@ impl ModelFile {
         Self::from_bytes(&bytes)
     }
 
+    /// The tensors in the order the metadata lists them
+    /// ([`ModelMeta::tensor_shapes`]), as [`to_bytes`] and the trainer take them.
+    pub fn named_tensors(&self) -> Vec<NamedTensor> {
+        self.meta
+            .tensor_shapes()
+            .into_iter()
+            .map(|(name, shape)| {
+                let data = self.tensors.get(&name).cloned().unwrap_or_default();
+                (name, shape, data)
+            })
+            .collect()
+    }
+
     /// Checks a model file held in memory (an embedded model, say).
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, LoadError> {
         if bytes.len() as u64 > MAX_FILE_BYTES {

@@ -425,16 +425,9 @@ impl ModelMeta {
         }
         if !self.order.is_empty() {
             let n = self.voices.len();
-            let mut seen = vec![false; n];
-            for &v in &self.order {
-                if v >= n || std::mem::replace(&mut seen[v], true) {
-                    return Err(format!(
-                        "order {:?} is not an order of the {n} voices",
-                        self.order
-                    ));
-                }
-            }
-            if self.order.len() != n {
+            let mut sorted = self.order.clone();
+            sorted.sort_unstable();
+            if !sorted.iter().copied().eq(0..n) {
                 return Err(format!(
                     "order {:?} is not an order of the {n} voices",
                     self.order

@@ -247,12 +247,13 @@ fn pair_features(
         else {
             continue;
         };
-        let pv = (*pv).min(voices);
+        let stride = *pv;
+        let pv = stride.min(voices);
         let mut before = vec![None; voices];
         let mut now = vec![None; voices];
         let end = (start + steps).min(p.len());
         for abs in 0..end {
-            let step = &tokens[abs * pv..(abs + 1) * pv];
+            let step = &tokens[abs * stride..(abs + 1) * stride];
             for u in 0..pv {
                 now[u] = pairs::sounds(&ranges[u], step[u], before[u]);
             }

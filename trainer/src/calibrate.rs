@@ -24,7 +24,7 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
-use bach_engine::file::{ModelFile, NamedTensor};
+use bach_engine::file::ModelFile;
 use bach_engine::model::pairs::{PAIR_FEATURES, PARALLEL_FIFTH, PARALLEL_OCTAVE};
 use bach_engine::model::AnyModel;
 use bach_engine::perform::user_sampler;
@@ -184,18 +184,6 @@ pub fn calibrate(
     Ok(record)
 }
 
-/// The file's tensors in the order its metadata lists them.
-fn named_tensors(file: &ModelFile) -> Vec<NamedTensor> {
-    file.meta
-        .tensor_shapes()
-        .into_iter()
-        .map(|(name, shape)| {
-            let data = file.tensors.get(&name).cloned().unwrap_or_default();
-            (name, shape, data)
-        })
-        .collect()
-}
-
 /// `bach-trainer calibrate`: calibrates, measures the valid and test NLL of
 /// the result, records the calibration in the training record and writes it.
 pub fn run(args: CalibrateArgs) -> Result<()> {
@@ -222,7 +210,7 @@ pub fn run(args: CalibrateArgs) -> Result<()> {
             args.split.name()
         );
     }
-    let tensors = named_tensors(&file);
+    let tensors = file.named_tensors();
     let net = Network::from_tensors(file.meta.clone(), &tensors, &device("cpu")?)?;
     let valid = crate::eval::evaluate(&net, &data.valid)?.nll;
     let test = crate::eval::evaluate(&net, &data.test)?.nll;
@@ -242,7 +230,7 @@ pub fn run(args: CalibrateArgs) -> Result<()> {
         settings.insert("calibrate.rate".into(), args.rate.into());
         settings.insert(
             "calibrate.temperature".into(),
-            serde_json::json!(args.temperature.to_string().parse::<f64>().unwrap_or(0.3)),
+            crate::provenance::shortest_decimal(args.temperature).into(),
         );
     }
     let bytes = bach_engine::file::to_bytes(&meta, &tensors)?;

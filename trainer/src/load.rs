@@ -40,15 +40,7 @@ pub fn load_network(path: &Path) -> Result<Network> {
 pub fn load_network_on(path: &Path, device: &candle_core::Device) -> Result<Network> {
     let file = bach_engine::file::ModelFile::load(path)
         .with_context(|| format!("cannot load model {}", path.display()))?;
-    let tensors: Vec<_> = file
-        .meta
-        .tensor_shapes()
-        .into_iter()
-        .map(|(name, shape)| {
-            let data = file.tensors.get(&name).cloned().unwrap_or_default();
-            (name, shape, data)
-        })
-        .collect();
+    let tensors = file.named_tensors();
     Ok(Network::from_tensors(file.meta, &tensors, device)?)
 }
 

@@ -26,6 +26,12 @@ pub fn trainer_build() -> TrainerBuild {
     }
 }
 
+/// An f32 setting as the f64 of its shortest decimal, so a record says
+/// 0.1 rather than 0.10000000149011612.
+pub fn shortest_decimal(x: f32) -> f64 {
+    x.to_string().parse().unwrap_or(x.into())
+}
+
 /// The program's name in a recorded command: how it was invoked (`../bt2`,
 /// `/home/me/bin/bach-trainer`) is the maker's business, not the model's.
 const PROGRAM: &str = "bach-trainer";
@@ -134,11 +140,7 @@ impl Settings {
             lr: config.lr,
             warmup: config.warmup,
             lr_floor: config.lr_floor,
-            dropout: config
-                .dropout
-                .to_string()
-                .parse()
-                .unwrap_or(config.dropout.into()),
+            dropout: shortest_decimal(config.dropout),
             pair_score: config.pair_score,
             voice_order: config.voice_order,
             patience: config.patience,

@@ -213,12 +213,15 @@ impl VoicesModel {
             return &[];
         };
         let earlier = &self.earlier[voice];
+        let weights = &self.pairs[voice];
         self.above.clear();
-        // Fewer pushes than voices: within the capacity reserved in `build`,
-        // so this never allocates.
         for (&u, offset) in earlier.iter().zip(&self.above_offsets[voice]) {
             let token = chord.get(u).copied().unwrap_or(Token::Rest);
+            // Fewer pushes than voices: within the capacity reserved in
+            // `build`, so this never allocates.
             self.above.push(offset + self.ranges[u].index_folded(token));
+            // What it sounds, for the pair score.
+            self.now[u] = pairs::sounds(&self.ranges[u], token, self.before[u]);
         }
         let stride = self.logits.len();
         let state_part = &mut self.state_parts[voice * stride..(voice + 1) * stride];
@@ -227,12 +230,7 @@ impl VoicesModel {
             self.state_parts_done |= 1 << voice;
         }
         head.forward_from(state_part, &self.above, &mut self.logits);
-        let weights = &self.pairs[voice];
         if !weights.is_empty() {
-            for &u in earlier {
-                let token = chord.get(u).copied().unwrap_or(Token::Rest);
-                self.now[u] = pairs::sounds(&self.ranges[u], token, self.before[u]);
-            }
             let pairing = pairs::Pairing {
                 earlier,
                 by_size: self.by_size,
