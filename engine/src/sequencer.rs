@@ -57,6 +57,8 @@
 pub mod block;
 pub mod clock;
 pub mod delay;
+pub mod feel;
+pub mod follow;
 pub mod input;
 pub mod notes;
 pub mod playable;
@@ -69,7 +71,7 @@ use crate::key::Key;
 use crate::meter::{BarPosition, Meter};
 use crate::model::StepContext;
 use crate::perform::KeyFollower;
-use crate::perform::{user_sampler, HarmonizeStep, Performer};
+use crate::perform::{user_sampler, HarmonizeStep, MelodyNote, Performer};
 use crate::pianoroll::{KeyFrame, HIGHEST_KEY, LOWEST_KEY};
 use crate::token::{Token, MAX_VOICES};
 
@@ -80,6 +82,8 @@ use clock::{
     ClockSource, Sync,
 };
 use delay::{ClockChange, Delay};
+use feel::Feel;
+use follow::Follower;
 use input::Input;
 use notes::NoteTracker;
 pub use notes::{EventBuffer, NoteEvent, Source};
@@ -119,6 +123,35 @@ pub struct Sequencer {
     latency: u32,
     /// The delay line plays out at the next block (after a reset).
     flush_pending: bool,
+    /// A step whose boundary has passed, waiting for a late melody note
+    /// (see [`feel`]) or for a voice to have sounded long enough.
+    pending: Option<Pending>,
+    /// How the input has been timed against the grid.
+    feel: Feel,
+    /// Transport stopped: the player's pace.
+    follower: Follower,
+    /// The last step taken was a melody rest (the model did not step).
+    last_rest: bool,
+    /// Absolute sample of the latest generated note-on.
+    last_strike: Option<i64>,
+    /// What each voice sounds by the model's choice (real pitches); differs
+    /// from the output only after steps taken without sounding.
+    voice_pitch: [Option<u8>; MAX_VOICES],
+    /// Steps were taken without sounding: the next step sounds what the
+    /// model holds.
+    unsounded: bool,
+    /// The melody's pitch on the last step that sounded.
+    melody_pitch: Option<u8>,
+    /// Absolute sample since which no input key is held.
+    silent_since: Option<i64>,
+}
+
+/// A grid step decided later than its boundary: at `due` (an absolute
+/// sample), or earlier if its melody note comes first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Pending {
+    step: i64,
+    due: i64,
 }
 
 impl Default for Sequencer {
@@ -148,6 +181,15 @@ impl Sequencer {
             key: KeyFollower::default(),
             latency: 0,
             flush_pending: false,
+            pending: None,
+            feel: Feel::default(),
+            follower: Follower::default(),
+            last_rest: false,
+            last_strike: None,
+            voice_pitch: [None; MAX_VOICES],
+            unsounded: false,
+            melody_pitch: None,
+            silent_since: Some(0),
         }
     }
 
@@ -175,6 +217,8 @@ impl Sequencer {
         self.host_clock = None;
         self.scheduled = None;
         self.last = None;
+        self.pending = None;
+        self.feel = Feel::default();
         // Input waiting in the lookahead's delay line plays at the next
         // block's first sample (its note-offs must pass, and time after a
         // reset does not follow on); waiting grid changes are dropped.
@@ -247,6 +291,7 @@ impl Sequencer {
             self.tracker.end_all(out, 0);
             self.clock = None;
             self.host_clock = None;
+            self.pending = None;
             self.latency = latency;
         }
         let delay = self.latency as i64;
@@ -254,6 +299,7 @@ impl Sequencer {
             self.tracker.end_all(out, 0);
             self.clock = None;
             self.host_clock = None;
+            self.pending = None;
             self.delay.clock.clear();
         } else {
             if self.scheduled != Some((settings.mode, settings.seed)) {
@@ -398,11 +444,16 @@ impl Sequencer {
         self.last = Some((settings.mode, settings.seed));
         self.clock = Some(clock);
         self.next_step = first_step_at_or_after(clock.anchor.beat, model.step_beats());
+        self.pending = None;
+        self.follower.forget();
+        self.last_rest = false;
+        self.voice_pitch = [None; MAX_VOICES];
+        self.unsounded = false;
     }
 
-    /// Walks the block's samples: the grid changes, input events and step
-    /// boundaries that fall due, in time order (at one sample: grid changes,
-    /// then input, then the step).
+    /// Walks the block's samples: the grid changes, input events, step
+    /// boundaries and waiting steps that fall due, in time order (at one
+    /// sample: grid changes, then input, then the step).
     fn walk<V: VoiceModel + ?Sized>(
         &mut self,
         model: &mut Played<'_, V>,
@@ -418,12 +469,19 @@ impl Sequencer {
         loop {
             let clock_due = self.delay.clock.front().map(|(d, _)| d.max(cursor));
             let input_due = self.delay.input.front().map(|(d, _)| d.max(cursor));
-            let boundary = self.clock.map(|c| {
-                c.anchor
-                    .sample_of(self.next_step as f64 * step_beats)
-                    .max(cursor)
-            });
-            let s = [clock_due, input_due, boundary]
+            let waiting = self.pending.map(|p| p.due.max(cursor));
+            let unsure = self.follower_unsure(settings, cursor);
+            // While a step waits, the next boundary is not due yet (a wait
+            // is at most a third of a step).
+            let boundary = match self.clock {
+                Some(c) if self.pending.is_none() && unsure.is_none() => Some(
+                    c.anchor
+                        .sample_of(self.next_step as f64 * step_beats)
+                        .max(cursor),
+                ),
+                _ => None,
+            };
+            let s = [clock_due, input_due, waiting, boundary, unsure.flatten()]
                 .into_iter()
                 .flatten()
                 .min()
@@ -450,47 +508,208 @@ impl Sequencer {
                 }
                 self.delay.input.pop();
                 melody_onset |= self.apply_input(&ev, offset, pass, settings.mode, out);
+                self.silent_since = match (self.input.top(), self.silent_since) {
+                    (Some(_), _) => None,
+                    (None, since) => since.or(Some(s)),
+                };
             }
-            let Some(mut clock) = self.clock else {
+            let Some(clock) = self.clock else {
                 continue;
             };
             if melody_onset && settings.mode == Mode::Harmonize {
-                if clock.source == ClockSource::Internal && !self.performer.in_phrase() {
-                    // Stopped transport, melody starting from silence: the
-                    // free grid restarts on the player's note (the host's
-                    // grid with it, `latency` earlier).
-                    let anchor = Anchor::new(
-                        s,
-                        self.next_step as f64 * step_beats,
-                        clock.sample_rate,
-                        clock.tempo,
-                    );
-                    clock.anchor = anchor;
-                    self.clock = Some(clock);
-                    if let Some(h) = self.host_clock.as_mut() {
-                        if h.source == ClockSource::Internal {
-                            h.anchor = anchor;
-                            h.anchor.sample -= self.latency as i64;
-                        }
-                    }
-                }
-                let beat = clock.anchor.beat_at(s);
-                let owner = nearest_step(beat, step_beats);
-                match self.last_step {
-                    Some(last) if owner < self.next_step => {
-                        self.take_step(model, settings, last, offset, out);
-                    }
-                    _ => {
-                        let k = self.next_step;
-                        self.take_step(model, settings, k, offset, out);
-                        self.next_step += 1;
-                    }
+                self.melody_onset(model, settings, s, offset, out);
+            } else if waiting == Some(s) {
+                if let Some(p) = self.pending.take() {
+                    self.take_step(model, settings, p.step, offset, true, out);
                 }
             } else if boundary == Some(s) {
                 let k = self.next_step;
-                self.take_step(model, settings, k, offset, out);
                 self.next_step += 1;
+                let at = clock.anchor.sample_of(k as f64 * step_beats);
+                let due = at + self.wait(settings, &clock, step_beats);
+                if due <= s {
+                    self.take_step(model, settings, k, offset, true, out);
+                } else {
+                    self.pending = Some(Pending { step: k, due });
+                }
             }
+        }
+    }
+
+    /// Samples a step with no melody onset yet waits after its boundary
+    /// for a late one (see [`feel`]): harmonizing only.
+    fn wait(&self, settings: &Settings, clock: &Clock, step_beats: f64) -> i64 {
+        if settings.mode != Mode::Harmonize {
+            return 0;
+        }
+        let step = step_beats * clock.anchor.samples_per_beat;
+        let tolerance = feel::tolerance(settings.timing_ms, clock.sample_rate, step);
+        let grace = feel::grace(clock.sample_rate);
+        let free = clock.source == ClockSource::Internal;
+        self.feel.wait(tolerance, grace, free)
+    }
+
+    /// Transport stopped, a phrase's first note heard and its pace not
+    /// yet: no step is taken on a grid the player has not shown, until the
+    /// next note tells the pace or the player has been silent a beat (of
+    /// the host's tempo), which ends the phrase. `Some` while so, with the
+    /// sample at which the silence will have lasted a beat.
+    fn follower_unsure(&self, settings: &Settings, now: i64) -> Option<Option<i64>> {
+        let clock = self.clock?;
+        let waits = settings.mode == Mode::Harmonize
+            && clock.source == ClockSource::Internal
+            && self.performer.in_phrase()
+            && self.follower.awaits_pace();
+        if !waits {
+            return None;
+        }
+        match self.silent_since {
+            None => Some(None),
+            Some(since) => {
+                let beat = samples_per_beat(clock.sample_rate, clock.tempo);
+                let end = since + beat.round() as i64;
+                (end > now).then_some(Some(end))
+            }
+        }
+    }
+
+    /// A melody onset at absolute sample `s`: the step it belongs to is
+    /// decided now. Early or on time, that is the next step; late within
+    /// the wait, the step waiting for it; later still, the next step (the
+    /// one it waited for was decided without it, and is not taken back).
+    fn melody_onset<V: VoiceModel + ?Sized>(
+        &mut self,
+        model: &mut Played<'_, V>,
+        settings: &Settings,
+        s: i64,
+        offset: u32,
+        out: &mut EventBuffer,
+    ) {
+        let Some(clock) = self.clock else {
+            return;
+        };
+        let step_beats = model.step_beats();
+        if clock.source == ClockSource::Internal {
+            self.follow_onset(model, settings, clock, s, offset, out);
+            return;
+        }
+        let owner = nearest_step(clock.anchor.beat_at(s), step_beats);
+        self.feel
+            .heard(s - clock.anchor.sample_of(owner as f64 * step_beats));
+        if let Some(p) = self.pending.take() {
+            if owner <= p.step {
+                self.decide(model, settings, p.step, s, offset, out);
+                return;
+            }
+            self.take_step(model, settings, p.step, offset, true, out);
+        }
+        let retake_rest = owner < self.next_step && self.last_rest && self.last_step == Some(owner);
+        if retake_rest {
+            // The step rested (the model did not step): it takes the note.
+            self.decide(model, settings, owner, s, offset, out);
+        } else {
+            let k = self.next_step;
+            self.next_step += 1;
+            self.decide(model, settings, k, s, offset, out);
+        }
+    }
+
+    /// Transport stopped: a melody onset re-anchors the free grid where the
+    /// player meant it (see [`follow`]) and its step is decided now. The
+    /// first note of a phrase starts a bar; steps the player's faster pace
+    /// skipped are taken without sounding.
+    fn follow_onset<V: VoiceModel + ?Sized>(
+        &mut self,
+        model: &mut Played<'_, V>,
+        settings: &Settings,
+        mut clock: Clock,
+        s: i64,
+        offset: u32,
+        out: &mut EventBuffer,
+    ) {
+        let step_beats = model.step_beats();
+        let host_beat = samples_per_beat(clock.sample_rate, clock.tempo);
+        let earliest = self.pending.map_or(self.next_step, |p| p.step);
+        let heard = if self.performer.in_phrase() {
+            self.follower
+                .onset(s, host_beat, step_beats, earliest as f64 * step_beats)
+        } else {
+            None
+        };
+        let (beat, beat_samples) = match heard {
+            Some(found) => found,
+            None => {
+                // A phrase from silence: its first note starts a bar.
+                let bar = self.meter.bar_beats();
+                let from = earliest as f64 * step_beats - self.bar_origin;
+                let beat = self.bar_origin + (from / bar - 1e-9).ceil() * bar;
+                self.follower.first(s, beat);
+                self.pending = None;
+                (beat, host_beat)
+            }
+        };
+        let anchor = Anchor {
+            sample: s,
+            beat,
+            samples_per_beat: beat_samples,
+        };
+        clock.anchor = anchor;
+        self.clock = Some(clock);
+        if let Some(h) = self.host_clock.as_mut() {
+            if h.source == ClockSource::Internal {
+                h.anchor = anchor;
+                h.anchor.sample -= self.latency as i64;
+            }
+        }
+        let owner = nearest_step(beat, step_beats);
+        if let Some(p) = self.pending.take() {
+            if owner <= p.step {
+                self.next_step = self.next_step.max(p.step + 1);
+                self.decide(model, settings, p.step, s, offset, out);
+                return;
+            }
+            self.take_step(model, settings, p.step, offset, true, out);
+        }
+        if !self.performer.in_phrase() {
+            self.next_step = owner;
+        }
+        // The player was faster than the grid: the steps between were held.
+        while self.next_step < owner {
+            let k = self.next_step;
+            self.next_step += 1;
+            self.take_step(model, settings, k, offset, false, out);
+        }
+        let k = self.next_step;
+        self.next_step += 1;
+        self.decide(model, settings, k, s, offset, out);
+    }
+
+    /// Takes step `k` at `s`, unless a voice struck less than the shortest
+    /// note ago would be cut: then the step waits until it has sounded so
+    /// long (see [`feel::min_note`]).
+    fn decide<V: VoiceModel + ?Sized>(
+        &mut self,
+        model: &mut Played<'_, V>,
+        settings: &Settings,
+        k: i64,
+        s: i64,
+        offset: u32,
+        out: &mut EventBuffer,
+    ) {
+        let guard = match (self.last_strike, self.clock) {
+            (Some(t), Some(c)) => {
+                let step = model.step_beats() * c.anchor.samples_per_beat;
+                t + feel::min_note(c.sample_rate, step)
+            }
+            _ => i64::MIN,
+        };
+        if s < guard {
+            self.pending = Some(Pending {
+                step: k,
+                due: guard,
+            });
+        } else {
+            self.take_step(model, settings, k, offset, true, out);
         }
     }
 
@@ -581,8 +800,14 @@ impl Sequencer {
                 out,
             ),
             InputKind::NoteOn { pitch, .. } | InputKind::NoteOff { pitch } => {
+                let before = self.input.top();
                 self.note_off(channel, pitch & 127, offset, out);
-                false
+                // Legato downwards: the new, lower key was struck while the
+                // old one still sounded; letting the old one go is the onset.
+                let after = self.input.top();
+                mode == Mode::Harmonize
+                    && after != before
+                    && after.is_some_and(|p| self.input.struck & (1u128 << p) != 0)
             }
             InputKind::AllNotesOff => {
                 let mut keys = self.input.keys[channel] | self.input.passed[channel];
@@ -614,9 +839,11 @@ impl Sequencer {
         self.input.keys[channel] |= bit;
         self.input.struck |= bit;
         self.input.velocity = velocity.min(127);
-        if pass_through {
-            self.tracker
-                .pass_on(out, offset, channel as u8, pitch, velocity);
+        if pass_through
+            && self
+                .tracker
+                .pass_on(out, offset, channel as u8, pitch, velocity)
+        {
             self.input.passed[channel] |= bit;
         }
         match mode {
@@ -642,16 +869,20 @@ impl Sequencer {
     }
 
     /// Runs grid step `k` at `offset` and sounds what the model plays.
+    /// Without `sound`, the step is one the player's pace skipped (see
+    /// [`Sequencer::follow_onset`]): the melody held as it was, and nothing
+    /// sounds until the next step, which sounds what the voices then hold.
     fn take_step<V: VoiceModel + ?Sized>(
         &mut self,
         model: &mut Played<'_, V>,
         settings: &Settings,
         k: i64,
         offset: u32,
+        sound: bool,
         out: &mut EventBuffer,
     ) {
         match model {
-            Played::Voices(m) => self.voices_step(&mut **m, settings, k, offset, out),
+            Played::Voices(m) => self.voices_step(&mut **m, settings, k, offset, sound, out),
             Played::PianoRoll(m) => self.frame_step(m, settings, k, offset, out),
         }
     }
@@ -663,6 +894,7 @@ impl Sequencer {
         settings: &Settings,
         k: i64,
         offset: u32,
+        sound: bool,
         out: &mut EventBuffer,
     ) {
         let n = model.voice_count().min(MAX_VOICES);
@@ -676,7 +908,9 @@ impl Sequencer {
             Mode::Harmonize => self.input.top(),
             Mode::Continue => self.input.heard_top(),
         };
-        self.key.hear(melody_now);
+        if sound {
+            self.key.hear(melody_now);
+        }
         let bar = BarPosition::new(position, self.meter, step_beats);
         let ahead = if self.latency > 0 && settings.mode == Mode::Harmonize {
             let limit = lookahead_steps(settings.lookahead, bar);
@@ -692,9 +926,18 @@ impl Sequencer {
         self.performer
             .set_sampler(user_sampler(settings.temperature, settings.strict));
         let velocity = self.velocity(settings);
-        let (melody, heard) = (self.input.melody(), self.input.heard());
-        self.input.struck = 0;
+        let (mut melody, heard) = (self.input.melody(), self.input.heard());
+        if sound {
+            self.input.struck = 0;
+            self.melody_pitch = melody.map(|m| m.pitch);
+        } else {
+            melody = self.melody_pitch.map(|pitch| MelodyNote {
+                pitch,
+                struck: false,
+            });
+        }
         self.last_step = Some(k);
+        self.last_rest = false;
         self.steps_taken += 1;
         // The step's tokens, copied out of the performer (a few bytes) so
         // the output bookkeeping below can borrow the sequencer freely.
@@ -707,6 +950,9 @@ impl Sequencer {
                     for v in 1..n {
                         self.tracker.end(out, offset, v);
                     }
+                    self.voice_pitch = [None; MAX_VOICES];
+                    self.last_rest = true;
+                    self.follower.forget();
                     return;
                 }
                 HarmonizeStep::Voices(voiced) => {
@@ -732,14 +978,38 @@ impl Sequencer {
             }
         }
         for (v, &token) in tokens.iter().enumerate().take(n) {
+            match token {
+                Token::Onset(p) => self.voice_pitch[v] = Some(p),
+                Token::Hold => {}
+                Token::Rest => self.voice_pitch[v] = None,
+            }
+        }
+        if !sound {
+            self.unsounded = true;
+            return;
+        }
+        // After steps taken without sounding, a held voice sounds what the
+        // model holds (struck now, with this step).
+        let reconcile = std::mem::take(&mut self.unsounded);
+        let channel = |v: usize| settings.channels[v] & 15;
+        for (v, &token) in tokens.iter().enumerate().take(n) {
             if v < first_voice || listening || !settings.voices[v] {
                 self.tracker.end(out, offset, v);
                 continue;
             }
             match token {
                 Token::Onset(p) => {
-                    let channel = settings.channels[v] & 15;
-                    self.tracker.start(out, offset, v, channel, p, velocity);
+                    self.tracker.start(out, offset, v, channel(v), p, velocity);
+                    self.last_strike = Some(self.sample + offset as i64);
+                }
+                Token::Hold if reconcile && self.tracker.pitch(v) != self.voice_pitch[v] => {
+                    match self.voice_pitch[v] {
+                        Some(p) => {
+                            self.tracker.start(out, offset, v, channel(v), p, velocity);
+                            self.last_strike = Some(self.sample + offset as i64);
+                        }
+                        None => self.tracker.end(out, offset, v),
+                    }
                 }
                 Token::Hold => {}
                 Token::Rest => self.tracker.end(out, offset, v),

@@ -79,9 +79,14 @@ impl EventBuffer {
         self.dropped
     }
 
-    /// Whether a note-on (with the note-off that will follow it) still fits.
-    pub(crate) fn has_room_for_on(&self) -> bool {
-        self.len + RESERVE < self.capacity()
+    /// Whether a note-on (with the note-off that will follow it) still
+    /// fits; a note-on refused for want of room counts as dropped.
+    pub(crate) fn has_room_for_on(&mut self) -> bool {
+        let room = self.len + RESERVE < self.capacity();
+        if !room {
+            self.dropped += 1;
+        }
+        room
     }
 
     pub(crate) fn push(&mut self, event: NoteEvent) -> bool {
@@ -168,21 +173,27 @@ impl NoteTracker {
         }
     }
 
-    /// Ends voice `v`'s note, if it sounds.
+    /// Ends voice `v`'s note, if it sounds. A note-off that does not fit
+    /// leaves the note sounding, to be ended by the next end.
     pub fn end(&mut self, out: &mut EventBuffer, offset: u32, v: usize) {
-        let Some(note) = self.voices.get_mut(v).and_then(Option::take) else {
+        let Some(note) = self.voices.get(v).copied().flatten() else {
             return;
         };
-        if self.release(note.channel, note.pitch) {
-            out.push(NoteEvent {
+        let holders = self.holders[note.channel as usize][note.pitch as usize];
+        if holders <= 1
+            && !out.push(NoteEvent {
                 offset,
                 on: false,
                 channel: note.channel,
                 pitch: note.pitch,
                 velocity: 0,
                 source: Source::Voice(v as u8),
-            });
+            })
+        {
+            return;
         }
+        self.release(note.channel, note.pitch);
+        self.voices[v] = None;
     }
 
     /// Ends every generated note.
@@ -200,22 +211,29 @@ impl NoteTracker {
         channel: u8,
         pitch: u8,
         velocity: u8,
-    ) {
+    ) -> bool {
         let (channel, pitch) = (channel & 15, pitch & 127);
-        if out.push(NoteEvent {
-            offset,
-            on: true,
-            channel,
-            pitch,
-            velocity: velocity.clamp(1, 127),
-            source: Source::Input,
-        }) {
+        // Like a voice's, a passed note-on keeps the room its note-off and
+        // the voices' need. Returns whether it was sent.
+        if out.has_room_for_on()
+            && out.push(NoteEvent {
+                offset,
+                on: true,
+                channel,
+                pitch,
+                velocity: velocity.clamp(1, 127),
+                source: Source::Input,
+            })
+        {
             let bit = 1u128 << pitch;
             if self.input[channel as usize] & bit == 0 {
                 self.input[channel as usize] |= bit;
                 let held = &mut self.holders[channel as usize][pitch as usize];
                 *held = held.saturating_add(1);
             }
+            true
+        } else {
+            false
         }
     }
 

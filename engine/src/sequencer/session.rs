@@ -7,6 +7,7 @@
 //! offline playing all need, so the three feed the sequencer identically.
 //! Not for the audio thread: it allocates freely.
 
+pub mod humanize;
 pub mod timeline;
 
 use crate::meter::Meter;
@@ -16,6 +17,7 @@ use crate::sequencer::{
     Block, EventBuffer, InputEvent, NoteEvent, Playable, Sequencer, Settings, Source, Transport,
 };
 
+pub use humanize::{humanize, Touch};
 pub use timeline::{MeterRegion, TempoSegment, Timeline, SAMPLE_RATE};
 
 /// Frames per block of the offline commands: a common host buffer size.

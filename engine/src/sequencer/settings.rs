@@ -48,6 +48,10 @@ pub struct Settings {
     /// latency (reported to the host). The whole melody is for offline use
     /// only; the sequencer treats it as a bar.
     pub lookahead: Horizon,
+    /// How late a melody note may be, in milliseconds, and still count as
+    /// on its grid step (see [`super::feel`]); 0 decides every step exactly
+    /// on the grid.
+    pub timing_ms: f64,
 }
 
 impl Default for Settings {
@@ -69,6 +73,7 @@ impl Default for Settings {
             continue_bars: 2,
             key: KeyChoice::Auto,
             lookahead: Horizon::Off,
+            timing_ms: super::feel::DEFAULT_TIMING_MS,
         }
     }
 }

@@ -1,0 +1,173 @@
+//! Free playing: with the transport stopped, the grid follows the player.
+//!
+//! A musician who plays without pressing Play plays at their own pace, not
+//! the host's tempo. The [`Follower`] reads that pace from the melody's
+//! onsets: each interval between two melody onsets is read as the note
+//! value the player most likely meant ([`Follower::meant`]: a prior over the
+//! note values of hymn and chorale melodies, weighed against the tempo heard
+//! so far), and the grid is re-anchored on every onset at the beat that
+//! value puts it on, with the beat length moved halfway to the one just
+//! heard. So a tune played 20% slower or faster than the host's tempo still
+//! lands on its quarters and eighths, and a player who slows down or hurries
+//! is followed within a note or two.
+//!
+//! Before the first interval of a phrase is heard, the pace is unknown: the
+//! sequencer then takes no hold steps under the first note until the
+//! second arrives (or the player lets go), so no step is decided on a grid
+//! the player has not shown yet.
+
+/// Note values a melody interval is read as, in beats, with how often
+/// hymn and chorale melodies use them (the rest share what is left).
+const VALUES: [(f64, f64); 8] = [
+    (1.0, 0.35),
+    (0.5, 0.2),
+    (2.0, 0.12),
+    (1.5, 0.06),
+    (0.25, 0.05),
+    (3.0, 0.04),
+    (0.75, 0.03),
+    (4.0, 0.03),
+];
+/// The prior of any other multiple of a grid step.
+const OTHER: f64 = 0.005;
+/// How far the player's pace may be from the host's tempo, as the spread
+/// of its logarithm: before the first interval, and once one was heard.
+const SPREAD_UNHEARD: f64 = 0.15;
+const SPREAD_HEARD: f64 = 0.06;
+/// How far each interval moves the beat length towards the one heard.
+const ADAPT: f64 = 0.5;
+/// The pace followed stays within this factor of the host's tempo.
+const MAX_FACTOR: f64 = 2.0;
+
+/// The player's pace and last melody onset.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Follower {
+    /// The last melody onset: its sample and the beat it was put on.
+    last: Option<(i64, f64)>,
+    /// Samples per beat at the player's pace, once an interval was heard.
+    beat: Option<f64>,
+}
+
+impl Follower {
+    /// Forgets the pace and the last onset (a phrase ended, the grid restarted).
+    pub fn forget(&mut self) {
+        *self = Self::default();
+    }
+
+    /// Whether the player's pace is known (an interval of this phrase heard).
+    pub fn knows_pace(&self) -> bool {
+        self.beat.is_some()
+    }
+
+    /// Whether a phrase's first note was heard and its pace not yet.
+    pub fn awaits_pace(&self) -> bool {
+        self.last.is_some() && self.beat.is_none()
+    }
+
+    /// The phrase's first onset, at `sample` on `beat`.
+    pub fn first(&mut self, sample: i64, beat: f64) {
+        self.last = Some((sample, beat));
+        self.beat = None;
+    }
+
+    /// A melody onset at `sample`. Returns the beat the player meant it on
+    /// (never before `earliest`, the first beat not yet decided) and the
+    /// samples per beat of the pace from here; `None` without an earlier
+    /// onset. `host_beat` is the host tempo's samples per beat, `step_beats`
+    /// the grid step.
+    pub fn onset(
+        &mut self,
+        sample: i64,
+        host_beat: f64,
+        step_beats: f64,
+        earliest: f64,
+    ) -> Option<(f64, f64)> {
+        let (last_sample, last_beat) = self.last?;
+        let elapsed = (sample - last_sample) as f64;
+        if elapsed <= 0.0 || !host_beat.is_finite() || host_beat <= 0.0 {
+            return None;
+        }
+        let pace = self.beat.unwrap_or(host_beat);
+        let spread = if self.beat.is_some() {
+            SPREAD_HEARD
+        } else {
+            SPREAD_UNHEARD
+        };
+        let value = Self::meant(elapsed / pace, step_beats, spread);
+        let beat = (last_beat + value).max(earliest);
+        let heard = elapsed / (beat - last_beat).max(step_beats);
+        let new = match self.beat {
+            None => heard,
+            Some(b) => b * (heard / b).powf(ADAPT),
+        };
+        let new = new.clamp(host_beat / MAX_FACTOR, host_beat * MAX_FACTOR);
+        self.beat = Some(new);
+        self.last = Some((sample, beat));
+        Some((beat, new))
+    }
+
+    /// The note value (in beats, a whole number of grid steps) most likely
+    /// meant by an interval that lasted `beats` at the pace heard so far:
+    /// the value's prior against how far the pace would have to be off for
+    /// it, on a log scale with `spread`.
+    pub fn meant(beats: f64, step_beats: f64, spread: f64) -> f64 {
+        let mut best = (f64::NEG_INFINITY, step_beats);
+        let most = ((beats * 2.0) / step_beats).ceil().max(1.0) as i64;
+        for steps in 1..=most {
+            let value = steps as f64 * step_beats;
+            let prior = VALUES
+                .iter()
+                .find(|(v, _)| (v - value).abs() < 1e-9)
+                .map_or(OTHER, |&(_, p)| p);
+            let off = (beats / value).ln();
+            let score = prior.ln() - off * off / (2.0 * spread * spread);
+            if score > best.0 {
+                best = (score, value);
+            }
+        }
+        best.1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_interval_is_read_as_the_likeliest_note_value() {
+        let m = |beats| Follower::meant(beats, 0.25, SPREAD_UNHEARD);
+        // A quarter played 20% slower or faster than the host's tempo.
+        assert_eq!(m(1.25), 1.0);
+        assert_eq!(m(1.0 / 1.2), 1.0);
+        assert_eq!(m(0.5 * 1.2), 0.5);
+        // At the host's tempo, dotted values stay dotted.
+        assert_eq!(m(1.5), 1.5);
+        assert_eq!(m(2.0), 2.0);
+        let h = |beats| Follower::meant(beats, 0.25, SPREAD_HEARD);
+        assert_eq!(h(0.27), 0.25);
+        assert_eq!(h(1.04), 1.0);
+        assert_eq!(h(2.9), 3.0);
+        assert_eq!(h(0.8), 0.75, "at a known pace, a dotted eighth is one");
+    }
+
+    #[test]
+    fn a_slower_player_is_followed_from_the_first_interval() {
+        let host = 24_000.0; // 120 bpm at 48 kHz
+        let player = host * 1.25; // 96 bpm
+        let mut f = Follower::default();
+        f.first(1000, 4.0);
+        assert!(!f.knows_pace());
+        let at = |beats: f64| 1000 + (beats * player) as i64;
+        let (beat, pace) = f.onset(at(1.0), host, 0.25, 0.0).unwrap();
+        assert_eq!(beat, 5.0);
+        assert!((pace - player).abs() < 1.0);
+        // An eighth and a half note at that pace land where they should.
+        assert_eq!(f.onset(at(1.5), host, 0.25, 0.0).unwrap().0, 5.5);
+        assert_eq!(f.onset(at(3.5), host, 0.25, 0.0).unwrap().0, 7.5);
+        // Never before what was already decided.
+        assert_eq!(f.onset(at(3.6), host, 0.25, 8.0).unwrap().0, 8.0);
+        assert!(f.knows_pace());
+        f.forget();
+        assert_eq!(f.onset(at(4.0), host, 0.25, 0.0), None);
+    }
+}
