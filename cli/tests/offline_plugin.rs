@@ -9,6 +9,7 @@
 
 use bach_cli::offline::{self, Offline, Options, VoiceEvent};
 use bach_e2e::{bundled, ClapBach};
+use bach_engine::midi::PlayedNote;
 use bach_engine::model::VoicesModel;
 use bach_engine::perform::KeyChoice;
 use bach_engine::score::{MeterChange, Note, Part, Score, TempoChange};
@@ -237,6 +238,63 @@ fn harmonize_gives_the_plugins_notes_for_every_lookahead_and_key() {
     for i in 0..seen.len() {
         for j in i + 1..seen.len() {
             assert_ne!(seen[i], seen[j], "settings {i} and {j}");
+        }
+    }
+}
+
+/// The melody of [`input`] as a player timed it: each note-on and note-off
+/// a few milliseconds off its step, early or late.
+fn played_by_hand() -> Vec<PlayedNote> {
+    // In quarter notes: 0.03 is 15 ms at 120 bpm, 20 ms at 90.
+    let offsets = [0.03, -0.02, 0.05, 0.01, -0.04, 0.05, 0.02, -0.03, 0.04];
+    input().parts[0]
+        .notes
+        .iter()
+        .zip(offsets.iter().cycle())
+        .map(|(n, off)| PlayedNote {
+            start: n.start as f64 * 0.25 + off,
+            end: (n.start + n.len) as f64 * 0.25 - off / 2.0,
+            pitch: n.pitch,
+            velocity: n.velocity,
+        })
+        .collect()
+}
+
+/// A melody played by hand (off the grid) gives the plugin's notes, for
+/// Timing on and off and with lookahead, and within the tolerance the
+/// notes of the same melody on the grid.
+#[test]
+fn harmonize_a_melody_played_by_hand_gives_the_plugins_notes() {
+    bundle_ready();
+    for (lookahead, ahead_text) in [(Horizon::Off, "Off"), (Horizon::Beat, "1 beat")] {
+        for timing in [40.0, 0.0] {
+            let mut model = VoicesModel::from_bytes(DEFAULT_MODEL).unwrap();
+            let opts = Options {
+                seed: 42,
+                lookahead,
+                timing_ms: timing,
+                played: Some(vec![played_by_hand()]),
+                ..Options::default()
+            };
+            let result = offline::harmonize(&mut model, &input(), &opts).unwrap();
+            assert!(result.events.len() > 10, "{} events", result.events.len());
+            let plugin = through_plugin_with(
+                &result,
+                &[("Seed", 42.0), ("Timing", timing / 80.0)],
+                &[("Lookahead", ahead_text)],
+                i64::MAX,
+            );
+            eprintln!("lookahead {ahead_text}, timing {timing}");
+            assert_same(&plugin, &without_velocity(&result.events));
+            if timing > 0.0 && lookahead == Horizon::Off {
+                let on_grid = Options {
+                    played: None,
+                    ..opts.clone()
+                };
+                let mut model = VoicesModel::from_bytes(DEFAULT_MODEL).unwrap();
+                let grid = offline::harmonize(&mut model, &input(), &on_grid).unwrap();
+                assert_eq!(result.score.parts, grid.score.parts, "as on the grid");
+            }
         }
     }
 }

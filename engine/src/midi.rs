@@ -154,8 +154,8 @@ fn smf_division(bytes: &[u8]) -> Option<u16> {
     None
 }
 
-/// Reads a standard MIDI file into a score on a grid of `step_beats` quarter notes.
-pub fn read(bytes: &[u8], step_beats: f64) -> Result<Score, MidiError> {
+/// Reads the whole file, checking it as [`read`] does on a grid of `step_beats`.
+fn parse(bytes: &[u8], step_beats: f64) -> Result<Parsed, MidiError> {
     check_step_beats(step_beats)?;
     // The lazy parser allocates nothing itself; we keep only notes, so memory is
     // bounded by the file size.
@@ -314,7 +314,37 @@ pub fn read(bytes: &[u8], step_beats: f64) -> Result<Score, MidiError> {
             MidiError::NoNotes
         });
     }
+    Ok(Parsed {
+        ppq,
+        grid,
+        parts,
+        tempos,
+        meters,
+        end_tick,
+    })
+}
 
+/// A file's contents as read, in ticks, before snapping to the grid.
+struct Parsed {
+    ppq: u16,
+    grid: Grid,
+    parts: Vec<RawPart>,
+    /// (tick, order, bpm) and (tick, order, numerator, denominator).
+    tempos: Vec<(u64, usize, f64)>,
+    meters: Vec<(u64, usize, u8, u8)>,
+    end_tick: u64,
+}
+
+/// Reads a standard MIDI file into a score on a grid of `step_beats` quarter notes.
+pub fn read(bytes: &[u8], step_beats: f64) -> Result<Score, MidiError> {
+    let Parsed {
+        grid,
+        parts,
+        mut tempos,
+        mut meters,
+        end_tick,
+        ..
+    } = parse(bytes, step_beats)?;
     let mut score = Score::new(step_beats);
     score.len = grid.step(end_tick)?;
     let several_channels = |track: usize| parts.iter().filter(|p| p.track == track).count() > 1;
@@ -408,8 +438,42 @@ fn clean_name(bytes: &[u8]) -> String {
         .to_string()
 }
 
-/// Reads a MIDI file from disk; see [`read`].
-pub fn read_file(path: &Path, step_beats: f64) -> Result<Score, MidiError> {
+/// A note as played, in quarter notes from the file's start, off the grid
+/// wherever the file has it so (a melody recorded by hand).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PlayedNote {
+    pub start: f64,
+    pub end: f64,
+    pub pitch: u8,
+    pub velocity: u8,
+}
+
+/// Every note of each part exactly as timed in the file, parts in the order
+/// [`read`] gives them before it splits a lone chordal part into voices
+/// (so a part's index is the same in both unless that split happened).
+/// Checked as [`read`] checks on a grid of `step_beats`.
+pub fn read_played(bytes: &[u8], step_beats: f64) -> Result<Vec<Vec<PlayedNote>>, MidiError> {
+    let parsed = parse(bytes, step_beats)?;
+    let beats = |tick: u64| tick as f64 / parsed.ppq as f64;
+    Ok(parsed
+        .parts
+        .iter()
+        .map(|part| {
+            part.notes
+                .iter()
+                .map(|n| PlayedNote {
+                    start: beats(n.start),
+                    end: beats(n.end),
+                    pitch: n.pitch,
+                    velocity: n.velocity,
+                })
+                .collect()
+        })
+        .collect())
+}
+
+/// A file's bytes, refused when too large to be a MIDI file.
+fn load(path: &Path) -> Result<Vec<u8>, MidiError> {
     let io = |source| MidiError::Io {
         path: path.to_path_buf(),
         source,
@@ -421,8 +485,17 @@ pub fn read_file(path: &Path, step_beats: f64) -> Result<Score, MidiError> {
             size,
         });
     }
-    let bytes = std::fs::read(path).map_err(io)?;
-    read(&bytes, step_beats)
+    std::fs::read(path).map_err(io)
+}
+
+/// Reads a MIDI file from disk; see [`read`].
+pub fn read_file(path: &Path, step_beats: f64) -> Result<Score, MidiError> {
+    read(&load(path)?, step_beats)
+}
+
+/// Reads a MIDI file's notes as played; see [`read_played`].
+pub fn read_played_file(path: &Path, step_beats: f64) -> Result<Vec<Vec<PlayedNote>>, MidiError> {
+    read_played(&load(path)?, step_beats)
 }
 
 /// Writes a score as a format-1 MIDI file: a conductor track with the tempo

@@ -29,11 +29,14 @@
 //! ## Harmonize
 //! The highest held input note is the melody (voice 0). The grid step whose
 //! boundary is nearest to a melody onset owns it: if the onset comes before
-//! that boundary the step runs early, at the onset's own sample; if it comes
-//! just after a step already ran, that step is voiced again at the onset. So
-//! the harmony always sounds with the melody note and adds no latency. Steps
-//! without a melody onset advance the model with the melody held (or
-//! resting, in which case every voice rests). Voice 0 is never generated in
+//! that boundary the step runs early, at the onset's own sample (no added
+//! latency). A step with no onset yet waits up to the Timing tolerance after
+//! its boundary ([`feel`]), so a late onset is still its step's, decided
+//! once, at the onset; a note later than that runs the next step at once.
+//! So the harmony always starts with the melody note. Steps without a
+//! melody onset advance the model with the melody held (or resting, in
+//! which case every voice rests). With the transport stopped the grid
+//! follows the player's pace ([`follow`]). Voice 0 is never generated in
 //! this mode: the melody itself sounds through the pass-through.
 //!
 //! ## Continue

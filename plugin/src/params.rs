@@ -174,6 +174,9 @@ pub struct BachParams {
     pub key: EnumParam<KeyParam>,
     #[id = "lookahead"]
     pub lookahead: EnumParam<LookaheadParam>,
+    /// How late a melody note may be and still count as on its step.
+    #[id = "timing"]
+    pub timing: FloatParam,
 }
 
 /// The preview voice's controls (the Bach Instrument only).
@@ -259,6 +262,16 @@ impl Default for BachParams {
                 .with_unit(" bars"),
             key: EnumParam::new("Key", KeyParam(KeyChoice::Auto)),
             lookahead: EnumParam::new("Lookahead", LookaheadParam::Off),
+            timing: FloatParam::new(
+                "Timing",
+                bach_engine::sequencer::feel::DEFAULT_TIMING_MS as f32,
+                FloatRange::Linear {
+                    min: 0.0,
+                    max: 80.0,
+                },
+            )
+            .with_step_size(1.0)
+            .with_unit(" ms"),
         }
     }
 }
@@ -300,6 +313,7 @@ impl BachParams {
             continue_bars: self.length.value().max(1) as u32,
             key: self.key.value().0,
             lookahead: self.lookahead.value().horizon(),
+            timing_ms: self.timing.value() as f64,
         }
     }
 }

@@ -288,6 +288,7 @@ fn the_window_draws_readable_controls() {
         "silence",
         "Key",
         "Lookahead",
+        "Timing",
         "Preview",
         "Export",
     ];

@@ -65,6 +65,12 @@ pub struct HarmonizeArgs {
     /// (then the notes are the plugin's with that setting). [default: whole]
     #[arg(long, value_enum, value_name = "HOW_FAR")]
     pub lookahead: Option<Lookahead>,
+    /// With --lookahead off, beat or bar, the melody plays as timed in the
+    /// file (played by hand, off the grid), as a host plays it to the
+    /// plugin, and a note up to this many milliseconds late still counts
+    /// as on its beat: the plugin's Timing.
+    #[arg(long, default_value_t = bach_engine::sequencer::feel::DEFAULT_TIMING_MS, value_name = "MS")]
+    pub timing: f64,
     #[command(flatten)]
     pub common: CommonArgs,
 }
@@ -154,8 +160,16 @@ pub fn harmonize(args: HarmonizeArgs) -> Result<()> {
         .map_or("the tune".to_string(), |p| p.display().to_string());
     let mut model = super::voices_model(load_model(args.common.model.as_deref())?)
         .with_context(|| format!("cannot harmonize {what}"))?;
+    let mut played = None;
     let (score, what) = match &args.input {
-        Some(input) => (read_input(input, model.meta())?, what),
+        Some(input) => {
+            let score = read_input(input, model.meta())?;
+            played = Some(
+                bach_engine::midi::read_played_file(input, model.meta().step_beats)
+                    .with_context(|| format!("cannot use {}", input.display()))?,
+            );
+            (score, what)
+        }
         None => {
             let name = args.tune.as_deref().unwrap_or(tunes::DEFAULT_TUNE);
             let tune = tunes::find(name).map_err(anyhow::Error::msg)?;
@@ -165,6 +179,8 @@ pub fn harmonize(args: HarmonizeArgs) -> Result<()> {
     let mut opts = options(&args.common, args.track);
     opts.key = args.key.unwrap_or_default();
     opts.lookahead = args.lookahead.unwrap_or(Lookahead::Whole).horizon();
+    opts.timing_ms = args.timing;
+    opts.played = played;
     for note in context_notes(model.meta(), &score, args.key, args.lookahead) {
         eprintln!("note: {note}");
     }

@@ -6,6 +6,7 @@
 //! stepped directly by [`harmonize_line`], which applies the plugin's rules
 //! step by step with all of the melody ahead.
 
+use bach_engine::midi::PlayedNote;
 use bach_engine::model::VoicesModel;
 use bach_engine::perform::line::{harmonize_line, key_for, whole_melody_keys};
 use bach_engine::perform::{user_sampler, KeyChoice};
@@ -17,8 +18,8 @@ use bach_engine::sequencer::{EventBuffer, Mode, NoteEvent, Sequencer, Settings};
 use bach_engine::{Horizon, Performer, Token};
 
 use super::{
-    check_voices_model, melody::melody, meters, origin_beats, tempo_map, voice_name, voice_parts,
-    KeyUsed, Offline, OfflineError, Options, Timeline, VoiceEvent,
+    check_voices_model, melody::melody_part, meters, origin_beats, tempo_map, voice_name,
+    voice_parts, HostNote, KeyUsed, Offline, OfflineError, Options, Timeline, VoiceEvent,
 };
 
 /// Harmonizes the melody of `score` (read on the model's grid): the output
@@ -35,7 +36,7 @@ pub fn harmonize(
     if n < 2 {
         return Err(OfflineError::TooFewVoices(n));
     }
-    let tune = melody(score, opts.track.as_deref())?;
+    let (index, tune) = melody_part(score, opts.track.as_deref())?;
     let tempos = tempo_map(score, opts.bpm);
     let timeline = Timeline::new(
         score.step_beats,
@@ -43,7 +44,10 @@ pub fn harmonize(
         &tempos,
     );
     let regions = meters::regions(score);
-    let input = host_notes(&tune.notes, &timeline);
+    let input = match played_melody(opts, score, index) {
+        Some(notes) => played_notes(notes, &timeline),
+        None => host_notes(&tune.notes, &timeline),
+    };
     let end_step = tune.end();
     // One step past the melody's end, where the rest ends every voice; with
     // lookahead, the delayed output's tail too.
@@ -113,6 +117,41 @@ pub fn harmonize(
         melody: Some(0),
         key: Some(if knows_key { key } else { KeyUsed::NoKeys }),
     })
+}
+
+/// The melody part's notes as played, when the file's were read so: the
+/// part of the same index, or the lone part a chordal file was split from.
+fn played_melody<'a>(opts: &'a Options, score: &Score, index: usize) -> Option<&'a [PlayedNote]> {
+    let played = opts.played.as_ref()?;
+    if played.len() == score.parts.len() {
+        played.get(index).map(Vec::as_slice)
+    } else if let [lone] = played.as_slice() {
+        Some(lone)
+    } else {
+        None
+    }
+}
+
+/// Input note events for notes as played, sorted as a host delivers them.
+fn played_notes(notes: &[PlayedNote], timeline: &Timeline) -> Vec<HostNote> {
+    let mut out = Vec::with_capacity(notes.len() * 2);
+    for n in notes {
+        let on = timeline.sample_at(n.start);
+        out.push(HostNote {
+            sample: on,
+            on: true,
+            pitch: n.pitch,
+            velocity: n.velocity.clamp(1, 127),
+        });
+        out.push(HostNote {
+            sample: timeline.sample_at(n.end).max(on + 1),
+            on: false,
+            pitch: n.pitch,
+            velocity: 0,
+        });
+    }
+    out.sort();
+    out
 }
 
 /// The longest bar of the file's meters, in steps.

@@ -11,15 +11,23 @@ use super::OfflineError;
 
 /// The melody line of `score`; see the module notes.
 pub fn melody(score: &Score, track: Option<&str>) -> Result<Part, OfflineError> {
-    let part = match track {
+    melody_part(score, track).map(|(_, part)| part)
+}
+
+/// [`melody`], with the index of the part it comes from.
+pub fn melody_part(score: &Score, track: Option<&str>) -> Result<(usize, Part), OfflineError> {
+    let index = match track {
         Some(choice) => pick(score, choice)?,
         None => score
             .parts
             .iter()
-            .filter(|p| !p.notes.is_empty())
-            .max_by(|a, b| mean_pitch(a).total_cmp(&mean_pitch(b)))
+            .enumerate()
+            .filter(|(_, p)| !p.notes.is_empty())
+            .max_by(|a, b| mean_pitch(a.1).total_cmp(&mean_pitch(b.1)))
+            .map(|(i, _)| i)
             .ok_or(OfflineError::NoMelody)?,
     };
+    let part = &score.parts[index];
     let line = if part.is_polyphonic() {
         part.split_by_pitch().into_iter().next().unwrap_or_default()
     } else {
@@ -28,10 +36,13 @@ pub fn melody(score: &Score, track: Option<&str>) -> Result<Part, OfflineError> 
     if line.notes.is_empty() {
         return Err(OfflineError::EmptyTrack(part.name.clone()));
     }
-    Ok(Part {
-        name: part.name.clone(),
-        ..line
-    })
+    Ok((
+        index,
+        Part {
+            name: part.name.clone(),
+            ..line
+        },
+    ))
 }
 
 fn mean_pitch(part: &Part) -> f64 {
@@ -39,15 +50,16 @@ fn mean_pitch(part: &Part) -> f64 {
     sum / part.notes.len().max(1) as f64
 }
 
-/// The part `choice` names: a number from 1, or a name (case does not matter).
-fn pick<'a>(score: &'a Score, choice: &str) -> Result<&'a Part, OfflineError> {
+/// The index of the part `choice` names: a number from 1, or a name (case
+/// does not matter).
+fn pick(score: &Score, choice: &str) -> Result<usize, OfflineError> {
     let choice = choice.trim();
     let found = match choice.parse::<usize>() {
-        Ok(i) => i.checked_sub(1).and_then(|i| score.parts.get(i)),
+        Ok(i) => i.checked_sub(1).filter(|&i| i < score.parts.len()),
         Err(_) => score
             .parts
             .iter()
-            .find(|p| p.name.eq_ignore_ascii_case(choice)),
+            .position(|p| p.name.eq_ignore_ascii_case(choice)),
     };
     found.ok_or_else(|| OfflineError::NoSuchTrack {
         choice: choice.to_string(),

@@ -44,6 +44,8 @@ pub enum OfflineError {
     BadTempo(f64),
     #[error("temperature {0} is not usable: give a finite number of 0 or more")]
     BadTemperature(f32),
+    #[error("timing {0} ms is not usable: give a finite number of 0 or more")]
+    BadTiming(f64),
     #[error("--bars must be at least 1")]
     NoBars,
     #[error("{0} bars is too long (at most 4096)")]
@@ -73,6 +75,13 @@ pub struct Options {
     /// that Lookahead; the whole melody is for files only. The default is
     /// the plugin's (off); the `bach` command's is the whole melody.
     pub lookahead: Horizon,
+    /// How late a melody note may be and still count as on its step, in
+    /// milliseconds (the plugin's Timing; off, a beat and a bar only).
+    pub timing_ms: f64,
+    /// The file's notes as played, per part ([`bach_engine::midi::read_played`]):
+    /// off, a beat and a bar play the melody so timed, as a host plays a
+    /// recorded track to the plugin. `None`: on the grid, as read.
+    pub played: Option<Vec<Vec<bach_engine::midi::PlayedNote>>>,
 }
 
 impl Default for Options {
@@ -86,6 +95,8 @@ impl Default for Options {
             track: None,
             key: s.key,
             lookahead: s.lookahead,
+            timing_ms: s.timing_ms,
+            played: None,
         }
     }
 }
@@ -94,6 +105,9 @@ impl Options {
     fn check(&self) -> Result<(), OfflineError> {
         if !(self.temperature.is_finite() && self.temperature >= 0.0) {
             return Err(OfflineError::BadTemperature(self.temperature));
+        }
+        if !(self.timing_ms.is_finite() && self.timing_ms >= 0.0) {
+            return Err(OfflineError::BadTiming(self.timing_ms));
         }
         if let Some(bpm) = self.bpm {
             if !(bpm.is_finite() && (1.0..=1000.0).contains(&bpm)) {
@@ -112,6 +126,7 @@ impl Options {
             seed: self.seed,
             key: self.key,
             lookahead: self.lookahead,
+            timing_ms: self.timing_ms,
             ..Settings::default()
         }
     }

@@ -30,6 +30,11 @@ pub const LOOKAHEAD: &str = "How far ahead Bach hears your melody before it harm
                              Off adds no delay: for playing live. 1 beat or 1 bar lets the \
                              harmony prepare cadences, and delays Bach's output by that much; \
                              the host is told and lines recorded or sequenced melodies up.";
+pub const TIMING: &str = "How late a note may be and still count as on the beat. A melody \
+                          note played up to this much after the beat is harmonized as if it \
+                          were on it, its chord starting with it; voices that move on their \
+                          own while you hold a note wait as long. Sequenced notes on the grid \
+                          never wait. 0 decides every step exactly on the grid.";
 pub const ROLL: &str = "The last four bars: your melody in grey, each voice Bach adds in its \
                         colour. Bar numbers come from the host's transport.";
 

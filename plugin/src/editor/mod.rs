@@ -406,6 +406,15 @@ impl App {
                 });
                 ui.end_row();
 
+                ui.label("Timing").on_hover_text(help::TIMING);
+                ui.horizontal(|ui| {
+                    ui.add(ParamSlider::for_param(&p.timing, setter).with_width(120.0))
+                        .on_hover_text(help::TIMING);
+                    ui.label("late still counts as on the beat")
+                        .on_hover_text(help::TIMING);
+                });
+                ui.end_row();
+
                 ui.label("Temperature").on_hover_text(help::TEMPERATURE);
                 ui.add(ParamSlider::for_param(&p.temperature, setter).with_width(200.0))
                     .on_hover_text(help::TEMPERATURE);

@@ -1,4 +1,4 @@
-//! The command line: `train`, `eval`, `info`, `plot`, `harmony`,
+//! The command line: `train`, `eval`, `info`, `plot`, `harmony`, `live`,
 //! `calibrate` and `rewrite-provenance`, each subcommand's arguments beside its code. Playing
 //! files (`harmonize`, `continue`, `generate`) is the `bach` command's job
 //! (the `bach-cli` crate), which needs no candle.
@@ -35,6 +35,11 @@ pub enum Command {
     /// Harmonize a split's sopranos and compare parallels, crossings, ranges
     /// and strong-beat consonance with Bach's own chorales.
     Harmony(crate::harmony::HarmonyArgs),
+    /// Play a split's sopranos to the plugin's sequencer as people play
+    /// them (late, early, with human timing, freely with the transport
+    /// stopped) and compare the harmony figures with the same sopranos
+    /// played on the grid and with Bach's.
+    Live(crate::live::LiveArgs),
     /// Fit a voices model's parallel-motion pair weights to its own
     /// harmonizations of the train sopranos, so that on its own it moves in
     /// parallel fifths and octaves about as often as Bach.
@@ -52,6 +57,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Info(args) => info::run(args),
         Command::Plot(args) => crate::plot::run(args),
         Command::Harmony(args) => crate::harmony::run(args),
+        Command::Live(args) => crate::live::run(args),
         Command::Calibrate(args) => crate::calibrate::run(args),
         Command::RewriteProvenance(args) => rewrite::rewrite_command(args),
     }

@@ -103,6 +103,16 @@ impl Timeline {
         self.segment_for_step(step).anchor.sample_of(beat)
     }
 
+    /// The sample at `beats` quarter notes from step 0, on or off the grid
+    /// (a note played by hand), rounded to the nearest sample.
+    pub fn sample_at(&self, beats: f64) -> i64 {
+        let step = (beats / self.step_beats)
+            .floor()
+            .clamp(0.0, u32::MAX as f64) as u32;
+        let a = self.segment_for_step(step).anchor;
+        a.sample + ((self.origin + beats - a.beat) * a.samples_per_beat).round() as i64
+    }
+
     /// The grid step nearest to `sample`.
     pub fn step_at(&self, sample: i64) -> u32 {
         let beat = self.segment_at(sample).anchor.beat_at(sample);
