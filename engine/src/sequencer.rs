@@ -633,9 +633,9 @@ impl Sequencer {
         let step_beats = model.step_beats();
         let host_beat = samples_per_beat(clock.sample_rate, clock.tempo);
         let earliest = self.pending.map_or(self.next_step, |p| p.step);
+        let bar_beats = self.meter.bar_beats();
         let heard = if self.performer.in_phrase() {
-            self.follower
-                .onset(s, host_beat, step_beats, earliest as f64 * step_beats)
+            self.follower.onset(s, host_beat, step_beats)
         } else {
             None
         };
@@ -643,9 +643,8 @@ impl Sequencer {
             Some(found) => found,
             None => {
                 // A phrase from silence: its first note starts a bar.
-                let bar = self.meter.bar_beats();
                 let from = earliest as f64 * step_beats - self.bar_origin;
-                let beat = self.bar_origin + (from / bar - 1e-9).ceil() * bar;
+                let beat = self.bar_origin + (from / bar_beats - 1e-9).ceil() * bar_beats;
                 self.follower.first(s, beat);
                 self.pending = None;
                 (beat, host_beat)
@@ -664,7 +663,9 @@ impl Sequencer {
                 h.anchor.sample -= self.latency as i64;
             }
         }
-        let owner = nearest_step(beat, step_beats);
+        // Never a step already decided: a note the grid ran ahead of takes
+        // the next one, and the grid, anchored on the beat meant, waits.
+        let owner = nearest_step(beat, step_beats).max(earliest);
         if let Some(p) = self.pending.take() {
             if owner <= p.step {
                 self.next_step = self.next_step.max(p.step + 1);
@@ -907,13 +908,13 @@ impl Sequencer {
         let bar = BarPosition::new(0, self.meter, step_beats);
         let since = ((k as f64 * step_beats - self.bar_origin) / step_beats).round() as i64;
         let position = since.rem_euclid(bar.bar_steps as i64) as usize;
+        // A step taken without sounding heard the melody held as it was.
         let melody_now = match settings.mode {
+            _ if !sound => self.melody_pitch,
             Mode::Harmonize => self.input.top(),
             Mode::Continue => self.input.heard_top(),
         };
-        if sound {
-            self.key.hear(melody_now);
-        }
+        self.key.hear(melody_now);
         let bar = BarPosition::new(position, self.meter, step_beats);
         let ahead = if self.latency > 0 && settings.mode == Mode::Harmonize {
             let limit = lookahead_steps(settings.lookahead, bar);

@@ -301,6 +301,36 @@ fn off_grid_notes_snap_to_the_nearest_step() {
 }
 
 #[test]
+fn notes_played_off_the_grid_are_read_as_played_too() {
+    // The same file: read_played keeps each note's ticks, in quarter notes.
+    let ev = vec![
+        on(50, 0, 60, 100),
+        off(130, 0, 60),
+        on(190, 0, 62, 90),
+        off(200, 0, 62),
+        on(470, 0, 64, 80),
+        off(725, 0, 64),
+    ];
+    let bytes = smf(Format::SingleTrack, 480, vec![ev]);
+    let played = midi::read_played(&bytes, 0.25).unwrap();
+    assert_eq!(played.len(), midi::read(&bytes, 0.25).unwrap().parts.len());
+    let got: Vec<(f64, f64, u8, u8)> = played[0]
+        .iter()
+        .map(|n| (n.start * 480.0, n.end * 480.0, n.pitch, n.velocity))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (50.0, 130.0, 60, 100),
+            (190.0, 200.0, 62, 90),
+            (470.0, 725.0, 64, 80)
+        ]
+    );
+    // Refused as read refuses.
+    assert!(midi::read_played(b"not a midi file", 0.25).is_err());
+}
+
+#[test]
 fn rests_repeated_notes_and_ties() {
     let ppq = 480u64;
     let s = ppq / 4;

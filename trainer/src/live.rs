@@ -88,6 +88,11 @@ pub struct LiveArgs {
     /// Only the first N pieces of the split (for a quick look).
     #[arg(long)]
     pub pieces: Option<usize>,
+    /// Only pieces whose melody starts on a downbeat (no pickup): with the
+    /// transport stopped nothing tells the plugin where the bar starts, and
+    /// it takes the first note as a downbeat.
+    #[arg(long)]
+    pub downbeats: bool,
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
@@ -127,8 +132,16 @@ pub fn run(args: LiveArgs) -> Result<()> {
         return Ok(());
     }
     println!(
-        "{} pieces at {} bpm, Timing {} ms, seeds {:?}",
-        report.pieces, report.bpm, report.timing_ms, report.seeds
+        "{} pieces{} at {} bpm, Timing {} ms, seeds {:?}",
+        report.pieces,
+        if args.downbeats {
+            " (starting on a downbeat)"
+        } else {
+            ""
+        },
+        report.bpm,
+        report.timing_ms,
+        report.seeds
     );
     println!(
         "{:<32} {:>9} {:>7} {:>7} {:>9} {:>8} {:>14} {:>9}",
@@ -195,6 +208,7 @@ pub fn report(args: &LiveArgs) -> Result<LiveReport> {
         .split(args.split)
         .iter()
         .filter(|p| p.context().is_some())
+        .filter(|p| !args.downbeats || starts_on_a_downbeat(p))
         .collect();
     if let Some(n) = args.pieces {
         pieces.truncate(n);
@@ -262,6 +276,21 @@ pub fn report(args: &LiveArgs) -> Result<LiveReport> {
     })
 }
 
+/// Whether the piece's first melody note falls on a bar line.
+fn starts_on_a_downbeat(piece: &Piece) -> bool {
+    let Piece::Voices { voices, tokens, .. } = piece else {
+        return false;
+    };
+    let first = tokens
+        .iter()
+        .step_by((*voices).max(1))
+        .position(|t| matches!(t, Token::Onset(_)));
+    match (first, piece.context()) {
+        (Some(t), Some(c)) => c.bars.get(t).is_some_and(|b| b.step == 0),
+        _ => false,
+    }
+}
+
 /// Steps of silence before a melody, so early notes fit.
 const LEAD: u32 = 16;
 
@@ -296,9 +325,13 @@ fn perform(
             let timeline = Timeline::constant(0.25, 0.0, bpm * factor);
             let input = humanize(
                 &host_notes(&melody, &timeline),
-                Touch::Human {
-                    sigma_ms: 10.0,
-                    max_ms: 30.0,
+                if std::env::var("FREE_EXACT").is_ok() {
+                    Touch::OnGrid
+                } else {
+                    Touch::Human {
+                        sigma_ms: 10.0,
+                        max_ms: 30.0,
+                    }
                 },
                 jitter,
             );

@@ -28,8 +28,10 @@ pub const DEFAULT_TIMING_MS: f64 = 40.0;
 pub const MAX_STEP_FRACTION: f64 = 1.0 / 3.0;
 /// Input off the grid by at most this much is a host's rounding, not a player.
 pub const GRACE_MS: f64 = 1.0;
-/// Melody onsets remembered to tell sequenced input from a player.
-pub const RECENT: usize = 4;
+/// Melody onsets remembered to tell sequenced input from a player: enough
+/// that a player never lands this many in a row within a millisecond of
+/// the grid (with 20 ms of spread, each does so about one time in 25).
+pub const RECENT: usize = 16;
 /// The shortest note a taken-back decision may leave (see [`min_note`]).
 pub const MIN_NOTE_MS: f64 = 30.0;
 

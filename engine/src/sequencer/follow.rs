@@ -71,17 +71,13 @@ impl Follower {
     }
 
     /// A melody onset at `sample`. Returns the beat the player meant it on
-    /// (never before `earliest`, the first beat not yet decided) and the
-    /// samples per beat of the pace from here; `None` without an earlier
-    /// onset. `host_beat` is the host tempo's samples per beat, `step_beats`
-    /// the grid step.
-    pub fn onset(
-        &mut self,
-        sample: i64,
-        host_beat: f64,
-        step_beats: f64,
-        earliest: f64,
-    ) -> Option<(f64, f64)> {
+    /// and the samples per beat of the pace from here; `None` without an
+    /// earlier onset. `host_beat` is the host tempo's samples per beat,
+    /// `step_beats` the grid step. The beat may be one the grid has already
+    /// decided (the player slower than the grid thought): the sequencer
+    /// then gives the note the next step, and anchoring the grid at the
+    /// beat meant lets it fall back in step with the player.
+    pub fn onset(&mut self, sample: i64, host_beat: f64, step_beats: f64) -> Option<(f64, f64)> {
         let (last_sample, last_beat) = self.last?;
         let elapsed = (sample - last_sample) as f64;
         if elapsed <= 0.0 || !host_beat.is_finite() || host_beat <= 0.0 {
@@ -94,8 +90,8 @@ impl Follower {
             SPREAD_UNHEARD
         };
         let value = Self::meant(elapsed / pace, step_beats, spread);
-        let beat = (last_beat + value).max(earliest);
-        let heard = elapsed / (beat - last_beat).max(step_beats);
+        let beat = last_beat + value;
+        let heard = elapsed / value;
         let new = match self.beat {
             None => heard,
             Some(b) => b * (heard / b).powf(ADAPT),
@@ -158,16 +154,14 @@ mod tests {
         f.first(1000, 4.0);
         assert!(!f.knows_pace());
         let at = |beats: f64| 1000 + (beats * player) as i64;
-        let (beat, pace) = f.onset(at(1.0), host, 0.25, 0.0).unwrap();
+        let (beat, pace) = f.onset(at(1.0), host, 0.25).unwrap();
         assert_eq!(beat, 5.0);
         assert!((pace - player).abs() < 1.0);
         // An eighth and a half note at that pace land where they should.
-        assert_eq!(f.onset(at(1.5), host, 0.25, 0.0).unwrap().0, 5.5);
-        assert_eq!(f.onset(at(3.5), host, 0.25, 0.0).unwrap().0, 7.5);
-        // Never before what was already decided.
-        assert_eq!(f.onset(at(3.6), host, 0.25, 8.0).unwrap().0, 8.0);
+        assert_eq!(f.onset(at(1.5), host, 0.25).unwrap().0, 5.5);
+        assert_eq!(f.onset(at(3.5), host, 0.25).unwrap().0, 7.5);
         assert!(f.knows_pace());
         f.forget();
-        assert_eq!(f.onset(at(4.0), host, 0.25, 0.0), None);
+        assert_eq!(f.onset(at(4.0), host, 0.25), None);
     }
 }
