@@ -325,13 +325,9 @@ fn perform(
             let timeline = Timeline::constant(0.25, 0.0, bpm * factor);
             let input = humanize(
                 &host_notes(&melody, &timeline),
-                if std::env::var("FREE_EXACT").is_ok() {
-                    Touch::OnGrid
-                } else {
-                    Touch::Human {
-                        sigma_ms: 10.0,
-                        max_ms: 30.0,
-                    }
+                Touch::Human {
+                    sigma_ms: 10.0,
+                    max_ms: 30.0,
                 },
                 jitter,
             );
