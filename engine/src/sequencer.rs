@@ -24,7 +24,8 @@
 //! change of mode or seed, bypass and [`Sequencer::reset`] all end every
 //! generated note and restart the model and its random stream, so a bounce
 //! from the same place with the same input gives the same notes. With the
-//! transport stopped an internal clock runs at the host tempo.
+//! transport stopped an internal clock follows the player's pace
+//! ([`follow`]), starting at the host's tempo.
 //!
 //! ## Harmonize
 //! The highest held input note is the melody (voice 0). The grid step whose
