@@ -64,10 +64,12 @@ fn harmony_sounds_at_the_melody_sample_offsets() {
             v + 1
         );
     }
+    // On a melody onset, a grid step, or the Timing's 40 ms after a step
+    // that waited for a player's late note (the melody is off the grid).
     let onsets: Vec<i64> = melody().iter().filter(|n| n.1).map(|n| n.0).collect();
     for n in out.iter().filter(|n| n.on && voice_of(n).is_some()) {
         assert!(
-            onsets.contains(&n.sample) || n.sample % 6000 == 0,
+            onsets.contains(&n.sample) || [0, 1920].contains(&(n.sample % 6000)),
             "generated note off the grid and off the melody: {n:?}"
         );
     }
