@@ -722,7 +722,11 @@ impl Sequencer {
     /// input waiting to be played, read onto the grid (each note-on owned by
     /// the nearest step), at most `limit` steps ahead. A moment with no key
     /// held ends the scan, as a rest ends a phrase.
-    fn ahead(&self, k: i64, step_beats: f64, limit: usize, horizon: Horizon) -> Ahead {
+    ///
+    /// Only input the host had sent by `now` (the step's absolute sample)
+    /// counts: what else sits in the delay line came in the same buffer, so
+    /// reading it would make the harmony depend on the buffer size.
+    fn ahead(&self, k: i64, step_beats: f64, limit: usize, horizon: Horizon, now: i64) -> Ahead {
         let mut ahead = Ahead {
             horizon,
             ..Ahead::default()
@@ -734,7 +738,11 @@ impl Sequencer {
         let mut held = self.input.held();
         let mut found: usize = 0;
         let mut silent_at: Option<i64> = None;
+        let arrived_by = now + self.latency as i64;
         for (due, ev) in self.delay.input.iter() {
+            if due > arrived_by {
+                break;
+            }
             let j = nearest_step(clock.anchor.beat_at(due), step_beats);
             if let Some(at) = silent_at {
                 if j > at {
@@ -919,7 +927,13 @@ impl Sequencer {
         let bar = BarPosition::new(position, self.meter, step_beats);
         let ahead = if self.latency > 0 && settings.mode == Mode::Harmonize {
             let limit = lookahead_steps(settings.lookahead, bar);
-            self.ahead(k, step_beats, limit, settings.lookahead)
+            self.ahead(
+                k,
+                step_beats,
+                limit,
+                settings.lookahead,
+                self.sample + offset as i64,
+            )
         } else {
             Ahead::off()
         };
