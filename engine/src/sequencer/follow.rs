@@ -34,8 +34,10 @@ const OTHER: f64 = 0.005;
 /// of its logarithm: before the first interval, and once one was heard.
 const SPREAD_UNHEARD: f64 = 0.15;
 const SPREAD_HEARD: f64 = 0.06;
-/// How far each interval moves the beat length towards the one heard.
+/// How far an interval of [`RELIABLE_BEATS`] or more moves the beat length
+/// towards the one heard (a shorter one, in proportion).
 const ADAPT: f64 = 0.5;
+const RELIABLE_BEATS: f64 = 2.0;
 /// The pace followed stays within this factor of the host's tempo.
 const MAX_FACTOR: f64 = 2.0;
 
@@ -92,9 +94,11 @@ impl Follower {
         let value = Self::meant(elapsed / pace, step_beats, spread);
         let beat = last_beat + value;
         let heard = elapsed / value;
+        // A short note's length is mostly the player's spread, not their
+        // pace: an interval moves the pace by its share of two beats.
         let new = match self.beat {
             None => heard,
-            Some(b) => b * (heard / b).powf(ADAPT),
+            Some(b) => b * (heard / b).powf(ADAPT * (value / RELIABLE_BEATS).min(1.0)),
         };
         let new = new.clamp(host_beat / MAX_FACTOR, host_beat * MAX_FACTOR);
         self.beat = Some(new);
