@@ -6,10 +6,11 @@
 //! value the player most likely meant ([`Follower::meant`]: a prior over the
 //! note values of hymn and chorale melodies, weighed against the tempo heard
 //! so far), and the grid is re-anchored on every onset at the beat that
-//! value puts it on, with the beat length moved halfway to the one just
-//! heard. So a tune played 20% slower or faster than the host's tempo still
-//! lands on its quarters and eighths, and a player who slows down or hurries
-//! is followed within a note or two.
+//! value puts it on, with the beat length moved towards the one just heard:
+//! halfway for an interval of two beats or more, less for shorter ones,
+//! whose length is mostly the player's spread. So a tune played 20% slower
+//! or faster than the host's tempo still lands on its quarters and eighths,
+//! and a player who slows down or hurries is followed within a few notes.
 //!
 //! Before the first interval of a phrase is heard, the pace is unknown: the
 //! sequencer then takes no hold steps under the first note until the
