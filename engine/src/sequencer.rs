@@ -134,13 +134,8 @@ pub struct Sequencer {
     feel: Feel,
     /// Transport stopped: the player's pace.
     follower: Follower,
-    /// The last step taken was a melody rest (the model did not step).
-    last_rest: bool,
     /// Absolute sample of the latest generated note-on.
     last_strike: Option<i64>,
-    /// What each voice sounds by the model's choice (real pitches); differs
-    /// from the output only after steps taken without sounding.
-    voice_pitch: [Option<u8>; MAX_VOICES],
     /// Steps were taken without sounding: the next step sounds what the
     /// model holds.
     unsounded: bool,
@@ -188,9 +183,7 @@ impl Sequencer {
             pending: None,
             feel: Feel::default(),
             follower: Follower::default(),
-            last_rest: false,
             last_strike: None,
-            voice_pitch: [None; MAX_VOICES],
             unsounded: false,
             melody_pitch: None,
             silent_since: Some(0),
@@ -450,8 +443,6 @@ impl Sequencer {
         self.next_step = first_step_at_or_after(clock.anchor.beat, model.step_beats());
         self.pending = None;
         self.follower.forget();
-        self.last_rest = false;
-        self.voice_pitch = [None; MAX_VOICES];
         self.unsounded = false;
     }
 
@@ -600,16 +591,14 @@ impl Sequencer {
         let owner = nearest_step(clock.anchor.beat_at(s), step_beats);
         self.feel
             .heard(s - clock.anchor.sample_of(owner as f64 * step_beats));
-        if let Some(p) = self.pending.take() {
-            if owner <= p.step {
-                self.decide(model, settings, p.step, s, offset, out);
-                return;
-            }
-            self.take_step(model, settings, p.step, offset, true, out);
+        if self.waiting_step_takes(model, settings, owner, s, offset, out) {
+            return;
         }
-        let retake_rest = owner < self.next_step && self.last_rest && self.last_step == Some(owner);
+        // The last step rested (the model did not step, and no phrase is
+        // under way): it takes the note.
+        let retake_rest =
+            owner < self.next_step && self.last_step == Some(owner) && !self.performer.in_phrase();
         if retake_rest {
-            // The step rested (the model did not step): it takes the note.
             self.decide(model, settings, owner, s, offset, out);
         } else {
             let k = self.next_step;
@@ -667,13 +656,8 @@ impl Sequencer {
         // Never a step already decided: a note the grid ran ahead of takes
         // the next one, and the grid, anchored on the beat meant, waits.
         let owner = nearest_step(beat, step_beats).max(earliest);
-        if let Some(p) = self.pending.take() {
-            if owner <= p.step {
-                self.next_step = self.next_step.max(p.step + 1);
-                self.decide(model, settings, p.step, s, offset, out);
-                return;
-            }
-            self.take_step(model, settings, p.step, offset, true, out);
+        if self.waiting_step_takes(model, settings, owner, s, offset, out) {
+            return;
         }
         if !self.performer.in_phrase() {
             self.next_step = owner;
@@ -687,6 +671,37 @@ impl Sequencer {
         let k = self.next_step;
         self.next_step += 1;
         self.decide(model, settings, k, s, offset, out);
+    }
+
+    /// A melody onset at `s` for step `owner` while a step waits: the
+    /// waiting step takes it when it is that step's (or, late, an earlier
+    /// one's), and says so; otherwise the waiting step is decided without
+    /// it first. A waiting step is always before `next_step`.
+    fn waiting_step_takes<V: VoiceModel + ?Sized>(
+        &mut self,
+        model: &mut Played<'_, V>,
+        settings: &Settings,
+        owner: i64,
+        s: i64,
+        offset: u32,
+        out: &mut EventBuffer,
+    ) -> bool {
+        let Some(p) = self.pending.take() else {
+            return false;
+        };
+        if owner <= p.step {
+            self.decide(model, settings, p.step, s, offset, out);
+            return true;
+        }
+        self.take_step(model, settings, p.step, offset, true, out);
+        false
+    }
+
+    /// What voice `v` sounds by the model's choice, in real pitch (the
+    /// output differs only after steps taken without sounding).
+    fn model_pitch(&self, v: usize) -> Option<u8> {
+        let shift = self.performer.frame_shift();
+        self.performer.sounding()[v].map(|p| (p as i32 - shift).clamp(0, 127) as u8)
     }
 
     /// Takes step `k` at `s`, unless a voice struck less than the shortest
@@ -956,7 +971,6 @@ impl Sequencer {
             });
         }
         self.last_step = Some(k);
-        self.last_rest = false;
         self.steps_taken += 1;
         // The step's tokens, copied out of the performer (a few bytes) so
         // the output bookkeeping below can borrow the sequencer freely.
@@ -969,8 +983,6 @@ impl Sequencer {
                     for v in 1..n {
                         self.tracker.end(out, offset, v);
                     }
-                    self.voice_pitch = [None; MAX_VOICES];
-                    self.last_rest = true;
                     self.follower.forget();
                     return;
                 }
@@ -996,13 +1008,6 @@ impl Sequencer {
                 first_voice = 0;
             }
         }
-        for (v, &token) in tokens.iter().enumerate().take(n) {
-            match token {
-                Token::Onset(p) => self.voice_pitch[v] = Some(p),
-                Token::Hold => {}
-                Token::Rest => self.voice_pitch[v] = None,
-            }
-        }
         if !sound {
             self.unsounded = true;
             return;
@@ -1021,8 +1026,8 @@ impl Sequencer {
                     self.tracker.start(out, offset, v, channel(v), p, velocity);
                     self.last_strike = Some(self.sample + offset as i64);
                 }
-                Token::Hold if reconcile && self.tracker.pitch(v) != self.voice_pitch[v] => {
-                    match self.voice_pitch[v] {
+                Token::Hold if reconcile && self.tracker.pitch(v) != self.model_pitch(v) => {
+                    match self.model_pitch(v) {
                         Some(p) => {
                             self.tracker.start(out, offset, v, channel(v), p, velocity);
                             self.last_strike = Some(self.sample + offset as i64);
