@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Result};
 use bach_engine::meter::Meter;
 use bach_engine::perform::KeyChoice;
-use bach_engine::score::Note;
+use bach_engine::score::{Note, Part};
 use bach_engine::sequencer::session::{
     host_notes, humanize, stop, voice_notes, MeterRegion, Session, Timeline, Touch, VoiceEvent,
     SAMPLE_RATE,
@@ -195,15 +195,16 @@ pub fn run(args: LiveArgs) -> Result<()> {
 
 /// Computes the figures of [`run`].
 pub fn report(args: &LiveArgs) -> Result<LiveReport> {
-    let net = crate::load::load_network(&args.model)?;
-    if net.meta.kind != ModelKind::Voices || net.meta.voices.len() != 4 {
+    // The engine's model alone: these figures need no candle network.
+    let mut model = VoicesModel::load(&args.model)?;
+    if model.meta().kind != ModelKind::Voices || model.meta().voices.len() != 4 {
         bail!("live figures need a four-voice (SATB) voices model");
     }
     if !(args.bpm.is_finite() && (20.0..=300.0).contains(&args.bpm)) {
         bail!("--bpm {} is not a playable tempo (20 to 300)", args.bpm);
     }
     let data = crate::load::load_dataset(&args.dataset, Some(ModelKind::Voices), None)?;
-    crate::load::check_fit(&net.meta, &data)?;
+    crate::load::check_fit(model.meta(), &data)?;
     let mut pieces: Vec<&Piece> = data
         .split(args.split)
         .iter()
@@ -219,7 +220,6 @@ pub fn report(args: &LiveArgs) -> Result<LiveReport> {
     if args.seeds.is_empty() {
         bail!("--seed needs at least one seed");
     }
-    let mut model = VoicesModel::load(&args.model)?;
     let mut bach = Mix::default();
     let mut ours: Vec<Mix> = Playing::ALL.iter().map(|_| Mix::default()).collect();
     for (i, piece) in pieces.iter().enumerate() {
@@ -369,24 +369,10 @@ fn perform(
 
 /// The soprano's notes (voice 0 of `tokens`), `lead` steps later.
 fn soprano_notes(tokens: &[Token], lead: u32) -> Vec<Note> {
-    let mut notes: Vec<Note> = Vec::new();
-    for (t, token) in tokens.iter().step_by(4).enumerate() {
-        match token {
-            Token::Onset(p) => notes.push(Note {
-                start: lead + t as u32,
-                len: 1,
-                pitch: *p,
-                velocity: 90,
-            }),
-            Token::Hold => {
-                if let Some(n) = notes.last_mut() {
-                    if n.start + n.len == lead + t as u32 {
-                        n.len += 1;
-                    }
-                }
-            }
-            Token::Rest => {}
-        }
+    let soprano: Vec<Token> = tokens.iter().step_by(4).copied().collect();
+    let mut notes = Part::from_tokens("Soprano", 0, &soprano, 90).notes;
+    for n in &mut notes {
+        n.start += lead;
     }
     notes
 }
