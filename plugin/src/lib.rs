@@ -63,6 +63,8 @@ pub struct BachPlugin<V: Variant> {
     now: i64,
     /// The latency last told to the host, in samples.
     latency: u32,
+    /// CLAP: the latency the sequencer wants, for which a restart was asked.
+    wanted_latency: Option<u32>,
     /// Quarter notes played since the start, for the export's clock.
     played_beats: f64,
 }
@@ -87,6 +89,7 @@ impl<V: Variant> Default for BachPlugin<V> {
             sample_rate: 48_000.0,
             now: 0,
             latency: 0,
+            wanted_latency: None,
             played_beats: 0.0,
         }
     }
@@ -167,10 +170,13 @@ impl<V: Variant> Plugin for BachPlugin<V> {
         buffer_config: &BufferConfig,
         context: &mut impl ActivateContext<Self>,
     ) -> bool {
-        // What the host was last told (0 for a new instance). Not reset to
-        // 0 here: a latency change restarts the plugin, and announcing 0
-        // after each restart would change it again on the next block, and
-        // restart it forever. `process` tells the host when it changes.
+        // What the host was last told (0 for a new instance), or the new
+        // latency a restart was asked for. Not reset to 0 here: a latency
+        // change restarts the plugin, and announcing 0 after each restart
+        // would change it again on the next block, and restart it forever.
+        if let Some(wanted) = self.wanted_latency.take() {
+            self.latency = wanted;
+        }
         context.set_latency_samples(self.latency);
         self.sample_rate = buffer_config.sample_rate as f64;
         self.shared
@@ -298,9 +304,29 @@ impl<V: Variant> Plugin for BachPlugin<V> {
         // the harmony up with the melody. The wrappers only swap an atomic
         // and queue a restart request when it changes.
         let latency = self.sequencer.latency();
-        if latency != self.latency {
-            self.latency = latency;
-            context.set_latency_samples(latency);
+        if latency == self.latency {
+            // Back to what the host knows before it restarted us.
+            self.wanted_latency = None;
+        } else {
+            match context.plugin_api() {
+                // CLAP lets the latency change only while deactivated: ask
+                // for a restart (once per new value) and announce it in
+                // `activate` (ext/latency.h; nice-plug's wrapper would call
+                // `clap_host_latency::changed` outside `activate` when its
+                // queued notice runs after the host deactivated us).
+                PluginApi::Clap => {
+                    if self.wanted_latency != Some(latency) {
+                        self.wanted_latency = Some(latency);
+                        context.request_restart();
+                    }
+                }
+                // VST3 reads the new value after restartComponent(kLatencyChanged),
+                // which nice-plug sends from the UI thread.
+                _ => {
+                    self.latency = latency;
+                    context.set_latency_samples(latency);
+                }
+            }
         }
         self.shared.publish(
             self.sequencer.key_in_use(),

@@ -5,11 +5,13 @@
 use std::cell::Cell;
 use std::ffi::CString;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::Mutex;
 
 use clack_extensions::latency::{HostLatency, HostLatencyImpl, PluginLatency};
 use clack_extensions::params::{ParamInfoBuffer, PluginParams};
 use clack_extensions::state::PluginState;
+use clack_extensions::thread_check::{HostThreadCheck, HostThreadCheckImpl};
 use clack_host::events::event_types::{
     MidiEvent, NoteOffEvent, NoteOnEvent, ParamValueEvent, TransportEvent, TransportFlags,
 };
@@ -59,14 +61,50 @@ pub fn clap_bundle() -> PathBuf {
     path
 }
 
-/// What the plugin asked of the host, for the test to act on as a host would.
+/// What the host is doing when the plugin calls it back: the CLAP spec
+/// allows some callbacks only in some of these (ext/latency.h: `changed`
+/// only inside `clap_plugin::activate`; main-thread callbacks never from
+/// `process`). This host runs everything on one thread, so it tells the
+/// plugin which thread a call is on by what it is doing (`clap.thread-check`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+enum Phase {
+    /// On the main thread, between calls.
+    Main = 0,
+    /// Inside `clap_plugin::activate` (the main thread).
+    Activating = 1,
+    /// Inside `clap_plugin::process` (the audio thread).
+    Processing = 2,
+}
+
+/// What the plugin asked of the host, for the test to act on as a host
+/// would, and every callback that broke the spec's threading rules.
 #[derive(Default)]
 struct Shared {
     restart: AtomicBool,
     callback: AtomicBool,
+    phase: AtomicU8,
+    /// Spec violations seen in callbacks, reported by the next host call
+    /// (a panic inside a C callback would abort the test binary).
+    violations: Mutex<Vec<String>>,
+}
+
+impl Shared {
+    fn phase(&self) -> Phase {
+        match self.phase.load(Ordering::SeqCst) {
+            1 => Phase::Activating,
+            2 => Phase::Processing,
+            _ => Phase::Main,
+        }
+    }
+
+    fn violation(&self, what: String) {
+        self.violations.lock().unwrap().push(what);
+    }
 }
 
 impl SharedHandler<'_> for Shared {
+    // Both thread-safe in CLAP: any phase may call them.
     fn request_restart(&self) {
         self.restart.store(true, Ordering::SeqCst);
     }
@@ -76,28 +114,49 @@ impl SharedHandler<'_> for Shared {
     }
 }
 
-/// The host's main thread: counts the plugin's `clap.latency` `changed()` calls.
+impl HostThreadCheckImpl for Shared {
+    fn is_main_thread(&self) -> bool {
+        self.phase() != Phase::Processing
+    }
+    fn is_audio_thread(&self) -> bool {
+        self.phase() == Phase::Processing
+    }
+}
+
+/// The host's main thread: counts the plugin's `clap.latency` `changed()`
+/// calls and checks each came inside `activate`.
 #[derive(Default)]
-struct MainThread {
+struct MainThread<'a> {
+    shared: Option<&'a Shared>,
     latency_changed: Cell<u32>,
 }
 
-impl MainThreadHandler<'_> for MainThread {}
+impl<'a> MainThreadHandler<'a> for MainThread<'a> {}
 
-impl HostLatencyImpl for MainThread {
+impl HostLatencyImpl for MainThread<'_> {
     fn changed(&self) {
         self.latency_changed.set(self.latency_changed.get() + 1);
+        if let Some(shared) = self.shared {
+            let phase = shared.phase();
+            if phase != Phase::Activating {
+                shared.violation(format!(
+                    "clap_host_latency::changed called {phase:?}, not inside clap_plugin::activate"
+                ));
+            }
+        }
     }
 }
 
 struct Host;
 impl HostHandlers for Host {
     type Shared<'a> = Shared;
-    type MainThread<'a> = MainThread;
+    type MainThread<'a> = MainThread<'a>;
     type AudioProcessor<'a> = ();
 
     fn declare_extensions(builder: &mut HostExtensions<Self>, _shared: &Self::Shared<'_>) {
-        builder.register::<HostLatency>();
+        builder
+            .register::<HostLatency>()
+            .register::<HostThreadCheck>();
     }
 }
 
@@ -267,7 +326,10 @@ impl ClapBach {
         let info = HostInfo::new("bach-e2e", "bach", "https://example.invalid", "0.1").unwrap();
         let instance = PluginInstance::<Host>::new(
             |_| Shared::default(),
-            |_| MainThread::default(),
+            |shared| MainThread {
+                shared: Some(shared),
+                latency_changed: Cell::new(0),
+            },
             entry,
             &id,
             &info,
@@ -315,6 +377,7 @@ impl ClapBach {
                 ),
             }])
         };
+        self.enter(Phase::Processing);
         let processor = self.processor.as_mut().expect("active");
         processor
             .process(
@@ -326,6 +389,7 @@ impl ClapBach {
                 Some(transport),
             )
             .expect("process");
+        self.leave("process");
         for (all, block) in self.audio.iter_mut().zip(&channels) {
             all.extend_from_slice(block);
         }
@@ -337,13 +401,40 @@ impl ClapBach {
             min_frames_count: 1,
             max_frames_count: self.max_frames,
         };
+        self.enter(Phase::Activating);
         let stopped = self.instance.activate(|_, _| (), config).expect("activate");
+        self.leave("activate");
+        self.enter(Phase::Processing);
         self.processor = Some(stopped.start_processing().expect("start processing"));
+        self.leave("start_processing");
+    }
+
+    /// Marks what the host is doing, for the plugin's callbacks to be checked against.
+    fn enter(&self, phase: Phase) {
+        self.instance
+            .access_shared_handler(|h| h.phase.store(phase as u8, Ordering::SeqCst));
+    }
+
+    /// Back on the main thread after `call`: fails the test on any callback
+    /// during it that broke the spec's rules.
+    fn leave(&self, call: &str) {
+        let violations = self.instance.access_shared_handler(|h| {
+            h.phase.store(Phase::Main as u8, Ordering::SeqCst);
+            std::mem::take(&mut *h.violations.lock().unwrap())
+        });
+        assert!(
+            violations.is_empty(),
+            "the plugin broke the CLAP spec during {call}: {violations:?}"
+        );
     }
 
     pub fn deactivate(&mut self) {
         if let Some(p) = self.processor.take() {
-            self.instance.deactivate(p.stop_processing());
+            self.enter(Phase::Processing);
+            let stopped = p.stop_processing();
+            self.leave("stop_processing");
+            self.instance.deactivate(stopped);
+            self.leave("deactivate");
         }
     }
 
@@ -379,6 +470,7 @@ impl ClapBach {
         });
         if callback {
             self.instance.call_on_main_thread_callback();
+            self.leave("on_main_thread");
         }
         if restart {
             self.deactivate();
@@ -388,6 +480,19 @@ impl ClapBach {
             restarted: restart,
             called_back: callback,
         }
+    }
+
+    /// Runs the plugin's main-thread callback if it asked for one, and
+    /// nothing else (a host may do this while the plugin is deactivated).
+    pub fn main_thread_callback(&mut self) -> bool {
+        let asked = self
+            .instance
+            .access_shared_handler(|h| h.callback.swap(false, Ordering::SeqCst));
+        if asked {
+            self.instance.call_on_main_thread_callback();
+            self.leave("on_main_thread");
+        }
+        asked
     }
 
     /// Every parameter: (id, name, min, max).
@@ -438,6 +543,7 @@ impl ClapBach {
         let handle = self.instance.plugin_handle();
         let state: PluginState = handle.get_extension().expect("state extension");
         state.load(&handle, &mut bytes).expect("load state");
+        self.leave("state load");
     }
 
     /// Opens a saved state as a host opens a project: deactivated, the
@@ -557,11 +663,15 @@ impl ClapBach {
         }
     }
 
-    /// Plays a session in buffers of `size` frames (cut at segment starts,
-    /// as hosts cut at seeks and tempo changes); returns every note sent.
-    /// With a latency reported at the end, plays on (the transport as it
-    /// last was, no input) until the delayed output is all out, as the
-    /// engine's pretend host does.
+    /// Plays a session as a DAW does, in buffers of `size` frames (cut at
+    /// segment starts, as hosts cut at seeks and tempo changes); returns
+    /// every note sent. First one block with the transport stopped at the
+    /// song's start (its tempo and meter) carrying the parameter changes,
+    /// then the session; after every block the host restarts the plugin if
+    /// it asked (a CLAP plugin tells a new latency only inside `activate`),
+    /// as the engine's pretend host does ([`Session::prepare`]). With a
+    /// latency, plays on (the transport as it last was, no input) until
+    /// the delayed output is all out.
     pub fn run(&mut self, session: &Session, size: u32, params: &[(ClapId, f64)]) -> Vec<Note> {
         self.play_session(session, size, params, false)
     }
@@ -569,8 +679,6 @@ impl ClapBach {
     /// Plays a session as [`ClapBach::run`] does, moving each block's notes
     /// back by the latency the plugin reports after it, as a host lines a
     /// delayed output up with its input (and as the offline harmonizer does).
-    /// The plugin's requests (a restart for a new latency) are left for the
-    /// caller: a host restarting mid-song would cut the music.
     pub fn run_compensated(
         &mut self,
         session: &Session,
@@ -587,10 +695,25 @@ impl ClapBach {
         params: &[(ClapId, f64)],
         compensate: bool,
     ) -> Vec<Note> {
+        let stopped = Transport {
+            playing: false,
+            pos_beats: None,
+            bar_start: None,
+            ..session.transport_at(0)
+        };
         let mut out = Vec::new();
-        let mut first = true;
+        let heard = self.audio[0].len();
+        // Notes still sounding from before end here, at the song's start.
+        self.process(size, &clap_transport(&stopped), &[], params, 0, &mut out);
+        assert!(out.iter().all(|n| !n.on), "stopped and silent: {out:?}");
+        for channel in &mut self.audio {
+            channel.truncate(heard);
+        }
+        self.restart_while_asked();
+
         let mut notes = Vec::new();
         let block_done = |me: &mut Self, out: &mut Vec<Note>, from: usize| {
+            me.restart_while_asked();
             if compensate {
                 let latency = me.latency() as i64;
                 for n in &mut out[from..] {
@@ -602,11 +725,9 @@ impl ClapBach {
             notes.clear();
             notes.extend(block.notes.iter().map(|n| (block.offset(n), n.on, n.pitch)));
             let transport = clap_transport(&block.transport);
-            let p: &[(ClapId, f64)] = if first { params } else { &[] };
             let from = out.len();
-            self.process(block.frames, &transport, &notes, p, block.start, &mut out);
+            self.process(block.frames, &transport, &notes, &[], block.start, &mut out);
             block_done(self, &mut out, from);
-            first = false;
         }
         let tail_end = session.length + self.latency() as i64;
         let mut start = session.length;
@@ -619,6 +740,19 @@ impl ClapBach {
             start += frames as i64;
         }
         out
+    }
+
+    /// Restarts the plugin as long as it asks (between blocks, as a host
+    /// does); returns how many times. A new latency takes two: nice-plug
+    /// applies the one set in `activate` only as `activate` returns, and
+    /// asks again to announce it inside the next (docs/plugin.md).
+    pub fn restart_while_asked(&mut self) -> u32 {
+        let mut restarts = 0;
+        while self.host_requests().restarted {
+            restarts += 1;
+            assert!(restarts <= 4, "the plugin keeps asking to be restarted");
+        }
+        restarts
     }
 
     /// The plain value whose text is `text` (`clap.params` `text_to_value`),

@@ -284,6 +284,8 @@ pub struct Vst3Bach {
     outputs: usize,
     /// Every sample of audio the plugin wrote, per channel, in order.
     pub audio: [Vec<f32>; 2],
+    /// Restarts the host did for `restartComponent(kLatencyChanged)`.
+    pub latency_restarts: u32,
 }
 
 type EntryFn = unsafe extern "C" fn(*mut c_void) -> bool;
@@ -412,6 +414,7 @@ impl Vst3Bach {
             active: false,
             outputs,
             audio: [Vec::new(), Vec::new()],
+            latency_restarts: 0,
         };
         me.activate();
         me
@@ -455,6 +458,7 @@ impl Vst3Bach {
         if flags & kLatencyChanged != 0 && self.active {
             self.deactivate();
             self.activate();
+            self.latency_restarts += 1;
         }
         flags
     }
@@ -646,18 +650,19 @@ impl Vst3Bach {
         }
     }
 
-    /// Plays a session in buffers of `size` frames (cut at segment starts),
-    /// with `params` (id, plain value) sent in the first block. With a
-    /// latency reported at the end, plays on (the transport as it last was,
-    /// no input) until the delayed output is all out, as the engine's
-    /// pretend host does.
+    /// Plays a session as a DAW does, in buffers of `size` frames (cut at
+    /// segment starts), as [`crate::ClapBach::run`] does: first one block
+    /// stopped at the song's start with `params` (id, plain value), then the
+    /// session, the host acting on restart requests (`kLatencyChanged`)
+    /// after every block; with a latency, plays on until the delayed output
+    /// is all out, as the engine's pretend host does.
     pub fn run(&mut self, session: &Session, size: u32, params: &[(ParamID, f64)]) -> Vec<Note> {
         self.play_session(session, size, params, false)
     }
 
     /// Plays a session as [`Vst3Bach::run`] does, moving each block's notes
     /// back by the latency the plugin reports after it (as a host
-    /// compensates it). Restart requests are left for the caller.
+    /// compensates it).
     pub fn run_compensated(
         &mut self,
         session: &Session,
@@ -678,9 +683,26 @@ impl Vst3Bach {
             .iter()
             .map(|&(id, plain)| (id, self.normalized(id, plain)))
             .collect();
+        let stopped = Transport {
+            playing: false,
+            pos_beats: None,
+            bar_start: None,
+            ..session.transport_at(0)
+        };
         let mut out = Vec::new();
+        // Notes still sounding from before end here, at the song's start.
+        let heard = self.audio[0].len();
+        let mut context = process_context(&stopped, 0, self.sample_rate);
+        self.process(size, &mut context, &[], &normalized, 0, &mut out);
+        assert!(out.iter().all(|n| !n.on), "stopped and silent: {out:?}");
+        for channel in &mut self.audio {
+            channel.truncate(heard);
+        }
+        self.host_requests();
+
         let mut notes = Vec::new();
-        let block_done = |me: &Self, out: &mut Vec<Note>, from: usize| {
+        let block_done = |me: &mut Self, out: &mut Vec<Note>, from: usize| {
+            me.host_requests();
             if compensate {
                 let latency = me.latency() as i64;
                 for n in &mut out[from..] {
@@ -692,9 +714,15 @@ impl Vst3Bach {
             notes.clear();
             notes.extend(block.notes.iter().map(|n| (block.offset(n), n.on, n.pitch)));
             let mut context = process_context(&block.transport, block.start, self.sample_rate);
-            let p: &[(ParamID, f64)] = if block.start == 0 { &normalized } else { &[] };
             let from = out.len();
-            self.process(block.frames, &mut context, &notes, p, block.start, &mut out);
+            self.process(
+                block.frames,
+                &mut context,
+                &notes,
+                &[],
+                block.start,
+                &mut out,
+            );
             block_done(self, &mut out, from);
         }
         let tail_end = session.length + self.latency() as i64;

@@ -12,7 +12,8 @@ use bach_engine::perform::line::{harmonize_line, key_for, whole_melody_keys};
 use bach_engine::perform::{user_sampler, KeyChoice};
 use bach_engine::score::{Note, Part, Score};
 use bach_engine::sequencer::session::{
-    host_notes, voice_events, voice_notes, MeterRegion, Session, Timed, BLOCK_FRAMES, MAX_OUTPUT,
+    host_notes, restart, voice_events, voice_notes, MeterRegion, Session, Timed, BLOCK_FRAMES,
+    MAX_OUTPUT,
 };
 use bach_engine::sequencer::{EventBuffer, Mode, NoteEvent, Sequencer, Settings};
 use bach_engine::{Horizon, Performer, Token};
@@ -163,8 +164,9 @@ fn longest_bar(regions: &[MeterRegion], step_beats: f64) -> u32 {
         .unwrap_or(16)
 }
 
-/// Plays `session` through a fresh sequencer as [`Session::play`] does,
-/// taking each block's reported latency off its events (a host lines the
+/// Plays `session` through a fresh sequencer as [`Session::play`] does (the
+/// host's restarts for a new latency included), taking each block's
+/// reported latency off its events (a host lines the
 /// delayed output up with the input by that much). Returns the generated
 /// voices' events and the key in use at the end.
 pub fn play(
@@ -176,9 +178,15 @@ pub fn play(
     let mut out = EventBuffer::with_capacity(MAX_OUTPUT);
     let mut input = Vec::with_capacity(256);
     let mut all = Vec::new();
+    session.prepare(&mut sequencer, model, settings);
     for b in session.blocks(BLOCK_FRAMES) {
         b.input(&mut input);
+        let before = sequencer.latency();
         sequencer.process(model, settings, &b.block(), &input, &mut out);
+        if sequencer.latency() != before {
+            // The host restarts the plugin to apply its new latency.
+            restart(&mut sequencer);
+        }
         if out.dropped() > 0 {
             return Err(bach_engine::sequencer::session::Overflow(out.dropped()).into());
         }

@@ -194,25 +194,91 @@ impl Session {
         }
     }
 
-    /// Plays the session through `sequencer` in blocks of `size` frames and
-    /// returns every output event. `around` runs each `process` call (it must
-    /// call the closure it is given once), so a test can watch it, say for
-    /// allocations.
+    /// What a host does before it plays: the plugin runs with the transport
+    /// stopped at the song's start (its tempo and meter, so the lookahead's
+    /// latency is known), and the host restarts it when it asks for a new
+    /// latency. The song then plays with that latency from its first note,
+    /// as in a DAW where the plugin was inserted before Play was pressed.
+    /// A block of no frames: nothing plays and no time passes.
+    pub fn prepare<M: Playable + ?Sized>(
+        &self,
+        sequencer: &mut Sequencer,
+        model: &mut M,
+        settings: &Settings,
+    ) {
+        let transport = Transport {
+            playing: false,
+            pos_beats: None,
+            bar_start: None,
+            ..self.transport_at(0)
+        };
+        let block = Block {
+            sample_rate: SAMPLE_RATE,
+            frames: 0,
+            transport,
+            bypassed: false,
+        };
+        let latency = sequencer.latency();
+        let mut out = EventBuffer::with_capacity(MAX_OUTPUT);
+        sequencer.process(model, settings, &block, &[], &mut out);
+        if sequencer.latency() != latency {
+            restart(sequencer);
+        }
+    }
+
+    /// Plays the session through `sequencer` in blocks of `size` frames as
+    /// a DAW does ([`Session::prepare`] first, and a restart after any block
+    /// in which the latency changed) and returns every output event.
+    /// `around` runs each `process` call (it must call the closure it is
+    /// given once), so a test can watch it, say for allocations.
     pub fn run<M: Playable + ?Sized>(
         &self,
         sequencer: &mut Sequencer,
         model: &mut M,
         settings: &Settings,
         size: u32,
+        around: impl FnMut(&mut dyn FnMut()),
+    ) -> Result<Vec<Timed>, Overflow> {
+        self.run_host(sequencer, model, settings, size, true, around)
+    }
+
+    /// [`Session::run`] for a host that never restarts the plugin: a new
+    /// latency applies in the block that asks for it and the plugin plays
+    /// on. What the sequencer alone does, independent of the host's buffers.
+    pub fn run_unrestarted<M: Playable + ?Sized>(
+        &self,
+        sequencer: &mut Sequencer,
+        model: &mut M,
+        settings: &Settings,
+        size: u32,
+        around: impl FnMut(&mut dyn FnMut()),
+    ) -> Result<Vec<Timed>, Overflow> {
+        self.run_host(sequencer, model, settings, size, false, around)
+    }
+
+    fn run_host<M: Playable + ?Sized>(
+        &self,
+        sequencer: &mut Sequencer,
+        model: &mut M,
+        settings: &Settings,
+        size: u32,
+        restarts: bool,
         mut around: impl FnMut(&mut dyn FnMut()),
     ) -> Result<Vec<Timed>, Overflow> {
         let mut out = EventBuffer::with_capacity(MAX_OUTPUT);
         let mut input = Vec::with_capacity(256);
         let mut all = Vec::new();
+        if restarts {
+            self.prepare(sequencer, model, settings);
+        }
         let mut play_block = |b: &HostBlock, sequencer: &mut Sequencer| {
             b.input(&mut input);
             let block = b.block();
+            let latency = sequencer.latency();
             around(&mut || sequencer.process(model, settings, &block, &input, &mut out));
+            if restarts && sequencer.latency() != latency {
+                restart(sequencer);
+            }
             if out.dropped() > 0 {
                 return Err(Overflow(out.dropped()));
             }
@@ -270,6 +336,14 @@ pub fn compensate(events: &[Timed], latency: i64) -> Vec<Timed> {
             ..*e
         })
         .collect()
+}
+
+/// A host's restart of the plugin (deactivate, activate), which CLAP and
+/// VST3 hosts do when the plugin's latency changes, as the plugin sees it:
+/// the clock and model state start afresh and held keys are forgotten.
+pub fn restart(sequencer: &mut Sequencer) {
+    sequencer.reset();
+    sequencer.forget_input();
 }
 
 /// The blocks of a [`Session`], in order.
