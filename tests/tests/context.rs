@@ -581,3 +581,130 @@ fn off_grid_session() -> Session {
     }
     s
 }
+
+/// Eight bars of quarter notes at 120 bpm, the meter changing from 4/4 to
+/// 3/4 at beat 16 when `meter_change`, then stopped.
+fn eight_bars(meter_change: bool) -> Session {
+    let spb = samples_per_beat(120.0);
+    let mut segments = vec![play(0, 120.0, 0.0)];
+    if meter_change {
+        let at = (16.0 * spb) as i64;
+        let mut three = play(at, 120.0, 16.0);
+        three.meter = Meter::new(3, 4);
+        three.bar_origin = 16.0;
+        segments.push(three);
+    }
+    // Stopped in the last meter, so the latency holds.
+    let mut stopped = stop((30.0 * spb) as i64, 120.0);
+    stopped.meter = segments.last().unwrap().meter;
+    segments.push(stopped);
+    let mut notes = Vec::new();
+    for i in 0..28 {
+        let pitch = [74u8, 76, 78, 79, 81, 79, 78, 76][i % 8];
+        let on = (i as f64 * spb) as i64;
+        notes.push((on, true, pitch));
+        notes.push((on + (0.9 * spb) as i64, false, pitch));
+    }
+    notes.sort_by_key(|n| (n.0, n.1));
+    Session {
+        segments,
+        notes: keys(notes),
+        length: (32.0 * spb) as i64,
+    }
+}
+
+/// A meter change while playing with Lookahead 1 bar changes the latency
+/// (a 4/4 bar, then a 3/4 bar): both hosts restart the plugin there, read
+/// the new latency, and play what the pretend host plays; nothing hangs.
+#[test]
+fn a_meter_change_while_playing_restarts_the_plugin_for_its_new_latency() {
+    let session = eight_bars(true);
+    let s = settings(KeyChoice::Auto, Horizon::Bar);
+    let beat = samples_per_beat(120.0) as u32;
+    let mut clap = ClapBach::load(4096);
+    let id = clap.param("Lookahead");
+    let value = clap.value_of(id, lookahead_text(Horizon::Bar));
+    let out = clap.run(&session, 512, &[(id, value)]);
+    assert_eq!(clap.latency_changes(), 2, "told at the start and at 3/4");
+    assert_eq!(clap.latency(), 3 * beat);
+    assert!(hanging(&out).is_empty(), "CLAP: {:?}", hanging(&out));
+    assert!(out.iter().filter(|n| n.on && n.channel > 0).count() > 40);
+    assert_eq!(raw(&out), pretend_raw(&session, &s, 512), "CLAP");
+
+    let mut vst3 = Vst3Bach::load(4096);
+    let vid = vst3.param("Lookahead");
+    let vout = vst3.run(&session, 512, &[(vid, lookahead_index(Horizon::Bar))]);
+    assert_eq!(vst3.latency_restarts, 2, "VST3 restarts");
+    assert_eq!(vst3.latency(), 3 * beat);
+    assert_eq!(raw(&vout), raw(&out), "VST3 = CLAP");
+}
+
+/// Lookahead turned from 1 beat to 1 bar mid-song (automation, or a click
+/// in the window while playing): both hosts restart the plugin, read the
+/// new latency, and nothing hangs.
+#[test]
+fn changing_lookahead_while_playing_restarts_the_plugin_for_its_new_latency() {
+    let session = eight_bars(false);
+    let beat = samples_per_beat(120.0) as u32;
+    let mut clap = ClapBach::load(4096);
+    let id = clap.param("Lookahead");
+    let (one_beat, one_bar) = (
+        clap.value_of(id, lookahead_text(Horizon::Beat)),
+        clap.value_of(id, lookahead_text(Horizon::Bar)),
+    );
+    let mut vst3 = Vst3Bach::load(4096);
+    let vid = vst3.param("Lookahead");
+    let (vbeat, vbar) = (
+        vst3.normalized(vid, lookahead_index(Horizon::Beat)),
+        vst3.normalized(vid, lookahead_index(Horizon::Bar)),
+    );
+    let switch = (12.0 * samples_per_beat(120.0)) as i64;
+    let (mut out, mut vout) = (Vec::new(), Vec::new());
+    let mut latencies = Vec::new();
+    let blocks: Vec<_> = session.blocks(512).collect();
+    // The song, then stopped until the delayed output is out.
+    let tail = (4 * beat) as i64 / 512 + 1;
+    for k in 0..blocks.len() as i64 + tail {
+        let (start, frames, transport, notes) = match blocks.get(k as usize) {
+            Some(b) => (
+                b.start,
+                b.frames,
+                b.transport,
+                b.notes
+                    .iter()
+                    .map(|n| (b.offset(n), n.on, n.pitch))
+                    .collect::<Vec<_>>(),
+            ),
+            None => {
+                let start = session.length + (k - blocks.len() as i64) * 512;
+                (start, 512, session.transport_at(start), Vec::new())
+            }
+        };
+        let (p, vp) = match start {
+            0 => (vec![(id, one_beat)], vec![(vid, vbeat)]),
+            s if s <= switch && switch < s + frames as i64 => {
+                (vec![(id, one_bar)], vec![(vid, vbar)])
+            }
+            _ => (vec![], vec![]),
+        };
+        let t = bach_e2e::clap_transport(&transport);
+        clap.process(frames, &t, &notes, &p, start, &mut out);
+        clap.restart_while_asked();
+        let mut context = bach_e2e::vst3_host::process_context(&transport, start, SR);
+        vst3.process(frames, &mut context, &notes, &vp, start, &mut vout);
+        vst3.host_requests();
+        if latencies.last() != Some(&clap.latency()) {
+            latencies.push(clap.latency());
+        }
+    }
+    assert_eq!(latencies, [beat, 4 * beat], "what the CLAP host read");
+    assert_eq!(clap.latency_changes(), 2);
+    assert_eq!(vst3.latency(), 4 * beat);
+    assert_eq!(vst3.latency_restarts, 2);
+    for (what, notes) in [("CLAP", &out), ("VST3", &vout)] {
+        assert!(hanging(notes).is_empty(), "{what}: {:?}", hanging(notes));
+        let generated = notes.iter().filter(|n| n.on && n.channel > 0).count();
+        assert!(generated > 40, "{what}: the model played ({generated})");
+    }
+    assert_eq!(raw(&vout), raw(&out), "VST3 = CLAP");
+}
