@@ -372,3 +372,128 @@ fn continue_with_a_piano_roll_gives_the_plugins_notes() {
         assert_eq!(keys(&plugin), keys(&result.events), "{name}");
     }
 }
+
+/// A hymn-like tune in `meter` (numerator, denominator) at `bpm`: `bars`
+/// full bars of notes on the meter's beats (dotted quarters in 6/8), a long
+/// last note, after a pickup of one beat when `pickup`.
+fn tune_in(meter: (u8, u8), bpm: f64, pickup: bool, bars: u32) -> Score {
+    let (num, den) = meter;
+    let beat_steps = match den {
+        8 => 6,
+        d => 16 / d as u32,
+    };
+    let bar_steps = num as u32 * 16 / den as u32;
+    let pitches = [74u8, 76, 78, 79, 81, 79, 78, 76, 74, 73, 71, 73];
+    let mut notes = Vec::new();
+    let mut meters = Vec::new();
+    let mut at = 0;
+    if pickup {
+        let pickup_num = if den == 8 { 3 } else { 1 };
+        meters.push(MeterChange {
+            step: 0,
+            numerator: pickup_num,
+            denominator: den,
+        });
+        notes.push(note(0, beat_steps, 69));
+        at = beat_steps;
+    }
+    meters.push(MeterChange {
+        step: at,
+        numerator: num,
+        denominator: den,
+    });
+    let mut k = 0;
+    for bar in 0..bars {
+        let last = bar + 1 == bars;
+        let mut t = 0;
+        while t < bar_steps {
+            let len = if last { bar_steps - t } else { beat_steps };
+            notes.push(note(at + t, len, pitches[k % pitches.len()]));
+            k += 1;
+            t += len;
+        }
+        at += bar_steps;
+    }
+    let mut score = Score::new(0.25);
+    score.parts = vec![Part::new("Tune", 0, notes)];
+    score.meters = meters;
+    score.tempos = vec![TempoChange { step: 0, bpm }];
+    score.len = at;
+    score
+}
+
+/// [`through_plugin`] through the .vst3 (the end-to-end tests' VST3 host).
+fn through_vst3(result: &Offline, params: &[(&str, f64)]) -> Vec<VoiceEvent> {
+    let mut plugin = bach_e2e::vst3_host::Vst3Bach::load(4096);
+    let params: Vec<_> = params
+        .iter()
+        .map(|&(name, value)| (plugin.param(name), value))
+        .collect();
+    plugin
+        .run_compensated(&result.session, BLOCK_FRAMES, &params)
+        .into_iter()
+        .filter(|n| n.channel > 0)
+        .map(|n| VoiceEvent {
+            sample: n.sample,
+            on: n.on,
+            voice: n.channel,
+            pitch: n.pitch,
+            velocity: 0,
+        })
+        .collect()
+}
+
+/// The host's meter, as a DAW sends it for a file with these time
+/// signatures (the time signature, the bar start, the song position, the
+/// tempo): `bach harmonize` gives the notes the plugin plays through CLAP and
+/// VST3 in 3/4, 6/8, 2/2 and 3/2, with and without a pickup (a bar of one
+/// beat, as a MIDI file writes it), at tempos whose beats fall between
+/// CLAP's fixed-point positions, and with the meter changing mid-piece.
+#[test]
+fn harmonize_gives_the_plugins_notes_in_every_meter() {
+    bundle_ready();
+    let mut pieces = Vec::new();
+    for (meter, bpm) in [
+        ((3, 4), 72.0),
+        ((6, 8), 100.0),
+        ((2, 2), 66.0),
+        ((3, 2), 88.0),
+    ] {
+        for pickup in [false, true] {
+            pieces.push((format!("{}/{}, pickup {pickup}", meter.0, meter.1), {
+                tune_in(meter, bpm, pickup, 6)
+            }));
+        }
+    }
+    // 4/4, two bars of 3/4, 4/4 again.
+    let mut changing = tune_in((4, 4), 96.0, true, 6);
+    changing.meters.push(MeterChange {
+        step: 4 + 16,
+        numerator: 3,
+        denominator: 4,
+    });
+    changing.meters.push(MeterChange {
+        step: 4 + 16 + 24,
+        numerator: 4,
+        denominator: 4,
+    });
+    pieces.push(("4/4 with two bars of 3/4".into(), changing));
+    for (what, score) in pieces {
+        let mut model = VoicesModel::from_bytes(DEFAULT_MODEL).unwrap();
+        let opts = Options {
+            seed: 42,
+            ..Options::default()
+        };
+        let result = offline::harmonize(&mut model, &score, &opts).unwrap();
+        let ons = result.events.iter().filter(|e| e.on).count();
+        assert!(ons > 15, "{what}: {ons} harmony notes");
+        let offline = without_velocity(&result.events);
+        eprintln!("{what}: CLAP");
+        assert_same(
+            &through_plugin(&result, &[("Seed", 42.0)], i64::MAX),
+            &offline,
+        );
+        eprintln!("{what}: VST3");
+        assert_same(&through_vst3(&result, &[("Seed", 42.0)]), &offline);
+    }
+}

@@ -18,6 +18,7 @@ use bach_engine::Meter;
 use nice_plug::midi::{Channel, Key, VoiceID};
 use nice_plug::prelude::*;
 
+pub mod controllers;
 mod editor;
 pub mod export;
 pub mod library;
@@ -25,6 +26,7 @@ pub mod params;
 mod preview;
 pub mod variant;
 
+use controllers::{Controllers, Heard};
 use export::CapturedNote;
 use library::{Loaded, RollEvent, Shared};
 use params::{BachParams, PreviewParams};
@@ -36,8 +38,12 @@ pub type Bach = BachPlugin<MidiEffect>;
 /// The instrument (for Ableton Live, or to hear Bach with no instrument after it).
 pub type BachInstrument = BachPlugin<Instrument>;
 
-/// Most input events read per block (more are dropped, never reallocated).
-const MAX_INPUT: usize = 1024;
+/// Most input events read per block (more are dropped, never reallocated),
+/// and what nice-plug's own input queues hold before they would allocate:
+/// a VST3 host reopening a project sets all 2,080 hidden MIDI-controller
+/// parameters at once (see [`controllers`]), on top of Bach's own
+/// parameters and any notes.
+const MAX_INPUT: usize = 4096;
 /// Output events per block.
 const MAX_OUTPUT: usize = 2048;
 
@@ -58,6 +64,8 @@ pub struct BachPlugin<V: Variant> {
     /// Input MIDI that is not a note (sustain pedal, pitch bend, pressure,
     /// program changes): passed on unchanged, in time with the notes.
     forward: ArrayVec<PluginNoteEvent<Self>, MAX_INPUT>,
+    /// Which controllers pass on: those a player moves, not a restore.
+    controllers: Controllers,
     sample_rate: f64,
     /// Running sample count for the piano roll.
     now: i64,
@@ -86,6 +94,7 @@ impl<V: Variant> Default for BachPlugin<V> {
             input: ArrayVec::new(),
             output: EventBuffer::with_capacity(MAX_OUTPUT),
             forward: ArrayVec::new(),
+            controllers: Controllers::default(),
             sample_rate: 48_000.0,
             now: 0,
             latency: 0,
@@ -141,6 +150,7 @@ impl<V: Variant> Plugin for BachPlugin<V> {
     // instrument, and a host's all-notes-off must end what Bach plays.
     const MIDI_INPUT: MidiConfig = MidiConfig::MidiCCs;
     const MIDI_OUTPUT: MidiConfig = MidiConfig::MidiCCs;
+    const INPUT_EVENT_CAPACITY: usize = MAX_INPUT;
     const SAMPLE_ACCURATE_AUTOMATION: bool = false;
 
     type SysExMessage = ();
@@ -235,19 +245,19 @@ impl<V: Variant> Plugin for BachPlugin<V> {
                     key: Key::Number(pitch),
                     ..
                 } => InputEvent::note(timing, false, channel.number().unwrap_or(0), pitch, 0),
-                other => {
-                    let _ = self.forward.try_push(other);
-                    match other {
-                        // All notes off, all sound off.
-                        NoteEvent::MidiCC {
-                            timing,
-                            channel,
-                            cc: 120 | 123,
-                            ..
-                        } => InputEvent::all_notes_off(timing, channel),
-                        _ => continue,
+                other => match self.controllers.hear(&other) {
+                    Heard::Drop => continue,
+                    Heard::Pass => {
+                        let _ = self.forward.try_push(other);
+                        continue;
                     }
-                }
+                    // All notes off, all sound off.
+                    Heard::PassAndEndNotes => {
+                        let _ = self.forward.try_push(other);
+                        let channel = other.channel().and_then(|c| c.number()).unwrap_or(0);
+                        InputEvent::all_notes_off(other.timing(), channel)
+                    }
+                },
             };
             let _ = self.input.try_push(ev);
         }

@@ -10,7 +10,9 @@ use std::cell::{Cell, RefCell};
 use std::ffi::c_void;
 use std::path::{Path, PathBuf};
 
-use vst3::Steinberg::Vst::Event_::EventTypes_::{kNoteOffEvent, kNoteOnEvent};
+use vst3::Steinberg::Vst::Event_::EventTypes_::{
+    kLegacyMIDICCOutEvent, kNoteOffEvent, kNoteOnEvent,
+};
 use vst3::Steinberg::Vst::ProcessContext_::StatesAndFlags_::{
     kBarPositionValid, kCycleActive, kCycleValid, kPlaying, kProjectTimeMusicValid, kTempoValid,
     kTimeSigValid,
@@ -286,7 +288,14 @@ pub struct Vst3Bach {
     pub audio: [Vec<f32>; 2],
     /// Restarts the host did for `restartComponent(kLatencyChanged)`.
     pub latency_restarts: u32,
+    /// Every MIDI controller the plugin sent (VST3's `LegacyMIDICCOutEvent`:
+    /// CCs, pitch bend as control 129, pressure as 128), in order.
+    pub controllers_out: Vec<ControllerOut>,
 }
+
+/// A MIDI controller the plugin sent: (absolute sample, control number,
+/// channel, value, second value for a 14-bit pitch bend).
+pub type ControllerOut = (i64, u8, i8, i8, i8);
 
 type EntryFn = unsafe extern "C" fn(*mut c_void) -> bool;
 type FactoryFn = unsafe extern "system" fn() -> *mut c_void;
@@ -415,6 +424,7 @@ impl Vst3Bach {
             outputs,
             audio: [Vec::new(), Vec::new()],
             latency_restarts: 0,
+            controllers_out: Vec::new(),
         };
         me.activate();
         me
@@ -518,6 +528,38 @@ impl Vst3Bach {
         self.deactivate();
         self.set_state(state);
         self.activate();
+    }
+
+    /// Reopens a project as Ardour does: deactivated, the state set,
+    /// activated, then every parameter the controller lists (nice-plug's
+    /// hidden MIDI-controller ones too) set in the first block to the value
+    /// the controller reads back, with the transport stopped. Returns the
+    /// notes of that block.
+    pub fn reopen(&mut self, state: &[u8]) -> Vec<Note> {
+        self.restore(state);
+        let every: Vec<(ParamID, f64)> = unsafe {
+            (0..self.controller.getParameterCount())
+                .filter_map(|i| {
+                    let mut info: ParameterInfo = std::mem::zeroed();
+                    (self.controller.getParameterInfo(i, &mut info) == kResultOk)
+                        .then(|| (info.id, self.controller.getParamNormalized(info.id)))
+                })
+                .collect()
+        };
+        let stopped = Transport {
+            playing: false,
+            tempo: Some(120.0),
+            ..Transport::default()
+        };
+        let mut context = process_context(&stopped, 0, self.sample_rate);
+        let mut out = Vec::new();
+        self.process(512, &mut context, &[], &every, 0, &mut out);
+        out
+    }
+
+    /// How many parameters the controller lists (with the hidden ones).
+    pub fn parameter_count(&self) -> usize {
+        unsafe { self.controller.getParameterCount() as usize }
     }
 
     /// `IComponent::setState`; false when the plugin refuses the bytes.
@@ -636,6 +678,17 @@ impl Vst3Bach {
                     t if t == kNoteOffEvent => {
                         let n = e.__field0.noteOff;
                         (false, n.channel, n.pitch, 0)
+                    }
+                    t if t == kLegacyMIDICCOutEvent => {
+                        let c = e.__field0.midiCCOut;
+                        self.controllers_out.push((
+                            start + offset as i64,
+                            c.controlNumber,
+                            c.channel,
+                            c.value,
+                            c.value2,
+                        ));
+                        continue;
                     }
                     _ => continue,
                 }
