@@ -9,8 +9,11 @@ use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::Mutex;
 
 use clack_extensions::latency::{HostLatency, HostLatencyImpl, PluginLatency};
-use clack_extensions::params::{ParamInfoBuffer, PluginParams};
-use clack_extensions::state::PluginState;
+use clack_extensions::params::{
+    HostParams, HostParamsImplMainThread, HostParamsImplShared, ParamClearFlags, ParamInfoBuffer,
+    ParamRescanFlags, PluginParams,
+};
+use clack_extensions::state::{HostState, HostStateImpl, PluginState};
 use clack_extensions::thread_check::{HostThreadCheck, HostThreadCheckImpl};
 use clack_host::events::event_types::{
     MidiEvent, NoteOffEvent, NoteOnEvent, ParamValueEvent, TransportEvent, TransportFlags,
@@ -114,6 +117,15 @@ impl SharedHandler<'_> for Shared {
     }
 }
 
+impl HostParamsImplShared for Shared {
+    fn request_flush(&self) {
+        // Thread-safe, but never from the audio thread (ext/params.h).
+        if self.phase() == Phase::Processing {
+            self.violation("clap_host_params::request_flush called from process".into());
+        }
+    }
+}
+
 impl HostThreadCheckImpl for Shared {
     fn is_main_thread(&self) -> bool {
         self.phase() != Phase::Processing
@@ -124,7 +136,8 @@ impl HostThreadCheckImpl for Shared {
 }
 
 /// The host's main thread: counts the plugin's `clap.latency` `changed()`
-/// calls and checks each came inside `activate`.
+/// calls and checks each came inside `activate`, and that no main-thread
+/// callback (latency, params, state) comes from `process`.
 #[derive(Default)]
 struct MainThread<'a> {
     shared: Option<&'a Shared>,
@@ -135,6 +148,7 @@ impl<'a> MainThreadHandler<'a> for MainThread<'a> {}
 
 impl HostLatencyImpl for MainThread<'_> {
     fn changed(&self) {
+        self.on_main_thread("clap_host_latency::changed");
         self.latency_changed.set(self.latency_changed.get() + 1);
         if let Some(shared) = self.shared {
             let phase = shared.phase();
@@ -147,6 +161,32 @@ impl HostLatencyImpl for MainThread<'_> {
     }
 }
 
+impl MainThread<'_> {
+    /// A `[main-thread]` callback: never from `process`.
+    fn on_main_thread(&self, what: &str) {
+        if let Some(shared) = self.shared {
+            if shared.phase() == Phase::Processing {
+                shared.violation(format!("{what} called from process"));
+            }
+        }
+    }
+}
+
+impl HostParamsImplMainThread for MainThread<'_> {
+    fn rescan(&self, _flags: ParamRescanFlags) {
+        self.on_main_thread("clap_host_params::rescan");
+    }
+    fn clear(&self, _param_id: ClapId, _flags: ParamClearFlags) {
+        self.on_main_thread("clap_host_params::clear");
+    }
+}
+
+impl HostStateImpl for MainThread<'_> {
+    fn mark_dirty(&self) {
+        self.on_main_thread("clap_host_state::mark_dirty");
+    }
+}
+
 struct Host;
 impl HostHandlers for Host {
     type Shared<'a> = Shared;
@@ -156,7 +196,9 @@ impl HostHandlers for Host {
     fn declare_extensions(builder: &mut HostExtensions<Self>, _shared: &Self::Shared<'_>) {
         builder
             .register::<HostLatency>()
-            .register::<HostThreadCheck>();
+            .register::<HostThreadCheck>()
+            .register::<HostParams>()
+            .register::<HostState>();
     }
 }
 
