@@ -122,8 +122,12 @@ impl BarPosition {
         Self::new(step, Meter::COMMON, 0.25)
     }
 
+    /// The first step of a bar of two beats or more. A bar of one beat (a
+    /// 1/4 bar) is a pickup, as DAWs write a partial first bar: the model
+    /// hears its notes as the last beat of a bar, as `bach harmonize` places
+    /// a pickup, not as a downbeat.
     pub fn is_downbeat(self) -> bool {
-        self.step == 0
+        self.step == 0 && self.bar_steps > self.beat_steps
     }
 
     /// Steps since the beat began.
@@ -182,6 +186,23 @@ mod tests {
         assert_eq!(p(6, 6, 8).beats_left(), 0);
         assert_eq!(p(7, 6, 8).in_beat(), 1);
         assert_eq!(p(16, 4, 4).step, 0, "steps wrap at the bar line");
+    }
+
+    /// A 1/4 bar, as a DAW writes a one-beat pickup, reads as the pickup
+    /// `bach harmonize` places on the last beat of the next meter's bar:
+    /// no downbeat, no beats left, the same place in the beat.
+    #[test]
+    fn a_bar_of_one_beat_is_a_pickup() {
+        let p = |s, n, d| BarPosition::new(s, Meter::new(n, d), 0.25);
+        for step in 0..4 {
+            let pickup = p(step, 1, 4);
+            for last_beat in [p(12 + step, 4, 4), p(8 + step, 3, 4)] {
+                assert_eq!(pickup.is_downbeat(), last_beat.is_downbeat());
+                assert_eq!(pickup.beats_left(), last_beat.beats_left());
+                assert_eq!(pickup.in_beat(), last_beat.in_beat());
+            }
+        }
+        assert!(p(0, 2, 4).is_downbeat(), "two beats make a bar");
     }
 
     #[test]

@@ -58,6 +58,7 @@
 //! first): in harmonize mode it is not stepped and the input passes
 //! through, and [`crate::model::AnyModel::can_harmonize`] says so.
 
+pub mod bars;
 pub mod block;
 pub mod clock;
 pub mod delay;
@@ -80,6 +81,7 @@ use crate::pianoroll::{KeyFrame, HIGHEST_KEY, LOWEST_KEY};
 use crate::token::{Token, MAX_VOICES};
 
 pub use crate::perform::VoiceModel;
+use bars::BarLines;
 pub use block::{Block, InputEvent, InputKind, Transport};
 use clock::{
     first_step_at_or_after, nearest_step, samples_per_beat, sanitize_tempo, Anchor, Clock,
@@ -121,6 +123,8 @@ pub struct Sequencer {
     /// The host's meter and a beat where a bar begins, from the latest block.
     meter: Meter,
     bar_origin: f64,
+    /// The bar grid the host's bar starts are checked against.
+    bars: BarLines,
     /// The key of the harmony: set by the user or followed from the melody.
     key: KeyFollower,
     /// Samples of latency the lookahead adds (what the host is told).
@@ -177,6 +181,7 @@ impl Sequencer {
             steps_taken: 0,
             meter: Meter::COMMON,
             bar_origin: 0.0,
+            bars: BarLines::default(),
             key: KeyFollower::default(),
             latency: 0,
             flush_pending: false,
@@ -268,7 +273,12 @@ impl Sequencer {
         let last_sample = frames.saturating_sub(1);
         let t = &block.transport;
         self.meter = t.meter.unwrap_or(Meter::COMMON);
-        self.bar_origin = t.bar_start.filter(|b| b.is_finite()).unwrap_or(0.0);
+        // Bars from the host's bar start where it agrees with its position
+        // and meter (`bars`: some hosts send it wrong).
+        self.bar_origin = match t.pos_beats.filter(|p| p.is_finite()) {
+            Some(pos) if t.playing => self.bars.origin(pos, self.meter, t.bar_start),
+            _ => t.bar_start.filter(|b| b.is_finite()).unwrap_or(0.0),
+        };
         self.key.set_choice(settings.key);
         let silent = block.bypassed || !model.plays(settings.mode);
         // Bypassed, input still passes, as late as the reported latency says.

@@ -15,6 +15,15 @@ use super::Transport;
 /// A position jump (in beats) smaller than this is host rounding, not a seek.
 const MAX_DRIFT_BEATS: f64 = 0.01;
 
+/// A drift from the running clock smaller than this (in beats) is the host's
+/// rounding of its position, and the grid keeps its anchor. Hosts count
+/// positions in ticks: Ardour sends its 1,920 a quarter note (12.5 samples
+/// at 120 bpm), and others use 960 or 480. Re-anchoring on that rounding
+/// moved the whole grid a few samples off the host's own notes, every few
+/// buffers. A larger drift (a host whose clock runs at another speed than
+/// its tempo says) bends the grid, so it never strays further than this.
+const BEND_DRIFT_BEATS: f64 = 1.0 / 480.0;
+
 /// Slack for rounding: a boundary computed as 6000.000000001 samples is
 /// 6000. CLAP sends song positions in fixed point (2^-31 of a beat), which
 /// can put a boundary up to about 6e-6 samples past the true one at 120 bpm
@@ -139,7 +148,9 @@ impl Clock {
                     let drift = (pos - c.expected_pos).abs();
                     if drift > MAX_DRIFT_BEATS {
                         Sync::Restart(at(ClockSource::Host, pos))
-                    } else if c.tempo != tempo || drift * c.anchor.samples_per_beat > 1.5 {
+                    } else if c.tempo != tempo
+                        || drift > BEND_DRIFT_BEATS.max(1.5 / c.anchor.samples_per_beat)
+                    {
                         Sync::Bend(at(ClockSource::Host, pos))
                     } else {
                         Sync::Keep
