@@ -1,0 +1,639 @@
+//! Bach inside a real DAW: Ardour 7, headless (`ardour7-lua`, the "None
+//! (Dummy)" backend), with the built `target/bundled/bach-plugin.vst3`.
+//!
+//! `tests/daw/session.lua` makes a session at 48 kHz with the tempo and meter
+//! (a pickup bar first) of a short melody, two MIDI tracks playing it (Bach →
+//! ACE Reasonable Synth, and Bach Instrument), rolls the transport through it,
+//! stops, locates back and plays a bar more; `tests/daw/bach_midi_log.lua`, a
+//! Lua DSP processor before and after each plugin, records the MIDI and the
+//! instrument's audio level. The test checks that Ardour's scanner finds both
+//! plugins as they should be listed, that the harmony Bach plays in Ardour is
+//! `bach harmonize --lookahead off`'s for the same melody, tempo and meter (in
+//! 4/4 and 3/4, each with a pickup), that no note hangs after the stop and the
+//! locate, and that Bach Instrument sounds while its notes do.
+//!
+//! Skipped (with a message) when `ardour7-lua` is not installed; otherwise it
+//! fails on a wrong result. A crashed Ardour (killed by a signal: its headless
+//! tools abort now and then inside the Lua interpreter) is run again, up to 3
+//! times, with a message; a failed check never is.
+//!
+//! Run: `cargo test -p bach-cli --test daw -- --nocapture` (after `cargo
+//! xtask bundle bach-plugin --release`). `BACH_ARDOUR_LUA` names another
+//! `ardour-lua`, `BACH_ARDOUR_VST3_SCANNER` another `ardour-vst3-scanner`.
+
+use bach_cli::offline::{self, Options, VoiceEvent};
+use bach_engine::model::VoicesModel;
+use bach_engine::score::{MeterChange, Note, Part, Score, TempoChange};
+use bach_engine::DEFAULT_MODEL;
+use std::collections::BTreeMap;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant, SystemTime};
+
+const RATE: f64 = 48_000.0;
+/// Ardour's ticks a quarter note.
+const TICKS: u32 = 1920;
+/// Most runs of a crashed Ardour.
+const TRIES: u32 = 3;
+/// Longest an Ardour run may take.
+const RUN_LIMIT: Duration = Duration::from_secs(90);
+/// Loudest cycle that still counts as silence.
+const SILENCE: f64 = 1e-3;
+
+fn daw_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/daw")
+}
+
+/// A program on the PATH, or the one an environment variable names.
+fn program(var: &str, name: &str, dirs: &[&str]) -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os(var) {
+        return Some(PathBuf::from(p));
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(dirs.iter().map(PathBuf::from))
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
+
+fn note(start: u32, len: u32, pitch: u8) -> Note {
+    Note {
+        start,
+        len,
+        pitch,
+        velocity: 90,
+    }
+}
+
+/// A short tune in `num`/4 at `bpm`: a one-beat pickup when `pickup`, then
+/// `bars` bars of quarter notes with two eighths, a long last note.
+fn tune(num: u8, bpm: f64, pickup: bool, bars: u32) -> Score {
+    let pitches = [74u8, 76, 78, 79, 81, 79, 78, 76, 74, 73, 71, 73];
+    let mut notes = if pickup {
+        vec![note(0, 4, 69)]
+    } else {
+        Vec::new()
+    };
+    let bar = num as u32 * 4;
+    let first = if pickup { 4 } else { 0 };
+    let mut at = first;
+    let mut k = 0;
+    for b in 0..bars {
+        let mut t = 0;
+        while t < bar {
+            let len = if b + 1 == bars {
+                bar - t
+            } else if b == 1 && t == 4 {
+                2 // two eighths
+            } else {
+                4
+            };
+            notes.push(note(at + t, len, pitches[k % pitches.len()]));
+            k += 1;
+            t += len;
+        }
+        at += bar;
+    }
+    let mut score = Score::new(0.25);
+    score.parts = vec![Part::new("Tune", 0, notes)];
+    score.meters = vec![MeterChange {
+        step: first,
+        numerator: num,
+        denominator: 4,
+    }];
+    if pickup {
+        score.meters.insert(
+            0,
+            MeterChange {
+                step: 0,
+                numerator: 1,
+                denominator: 4,
+            },
+        );
+    }
+    score.tempos = vec![TempoChange { step: 0, bpm }];
+    score.len = at;
+    score
+}
+
+/// A private home for Ardour (its config, caches and `~/.vst3`), with the
+/// bundle copied in, back-dated (Ardour ignores a VST3 cache as old as the
+/// plugin to the second), and scanned by Ardour's own scanner.
+fn ardour_home(scanner: &Path) -> PathBuf {
+    let bundle = bach_e2e::bundled("bach-plugin.vst3");
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/chorale-satb.safetensors");
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    match (modified(&bundle), modified(&model)) {
+        (None, _) => panic!(
+            "{} is missing: build it with `cargo xtask bundle bach-plugin --release`",
+            bundle.display()
+        ),
+        (Some(b), Some(m)) if b < m => panic!(
+            "the bundle is older than the default model it embeds: rebuild it with \
+             `cargo xtask bundle bach-plugin --release`"
+        ),
+        _ => {}
+    }
+    let home = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("daw-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&home);
+    let vst3 = home.join(".vst3/bach-plugin.vst3");
+    let hour_ago = SystemTime::now() - Duration::from_secs(3600);
+    copy_dir(&bundle, &vst3, hour_ago);
+    let scripts = home.join(".config/ardour7/scripts");
+    std::fs::create_dir_all(&scripts).unwrap();
+    std::fs::copy(
+        daw_dir().join("bach_midi_log.lua"),
+        scripts.join("bach_midi_log.lua"),
+    )
+    .unwrap();
+    let out = Command::new(scanner)
+        .arg("-q")
+        .arg(&vst3)
+        .env("HOME", &home)
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .env("XDG_CACHE_HOME", home.join(".cache"))
+        .env("LD_LIBRARY_PATH", scanner.parent().unwrap())
+        .output()
+        .expect("run ardour-vst3-scanner");
+    assert!(
+        out.status.success(),
+        "ardour-vst3-scanner failed ({}): {}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    home
+}
+
+fn copy_dir(from: &Path, to: &Path, time: SystemTime) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let dest = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &dest, time);
+        } else {
+            std::fs::copy(entry.path(), &dest).unwrap();
+            std::fs::File::options()
+                .write(true)
+                .open(&dest)
+                .unwrap()
+                .set_modified(time)
+                .unwrap();
+        }
+    }
+    std::fs::File::open(to).unwrap().set_modified(time).unwrap();
+}
+
+/// One MIDI event a logger saw: its tag (1 after Bach, 2 after Bach
+/// Instrument, 11 and 12 before them), the sample, and the bytes.
+#[derive(Clone, Copy, Debug)]
+struct Logged {
+    tag: u32,
+    sample: i64,
+    status: u8,
+    key: u8,
+    velocity: u8,
+}
+
+impl Logged {
+    fn on(&self) -> bool {
+        self.status & 0xF0 == 0x90 && self.velocity > 0
+    }
+    fn off(&self) -> bool {
+        self.status & 0xF0 == 0x80 || (self.status & 0xF0 == 0x90 && self.velocity == 0)
+    }
+    fn channel(&self) -> u8 {
+        self.status & 0x0F
+    }
+}
+
+/// What a run printed, cut at its marks: `passes[0]` from the locate to 0 to
+/// the locate back, `passes[1]` from there to the end.
+#[derive(Debug, Default)]
+struct Run {
+    plugins: Vec<Vec<String>>,
+    passes: Vec<Vec<Logged>>,
+    /// Per pass: (tag, cycle start, peak).
+    peaks: Vec<Vec<(u32, i64, f64)>>,
+    marks: Vec<(String, i64)>,
+}
+
+fn parse(stdout: &str) -> Run {
+    let mut run = Run::default();
+    for line in stdout.lines() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let num = |i: usize| -> i64 { f[i].parse().unwrap() };
+        match f.first().copied() {
+            Some("BACHPLUGIN") => run
+                .plugins
+                .push(f[1..].iter().map(|s| s.to_string()).collect()),
+            Some("BACHMARK") => {
+                if f[1] == "located" {
+                    run.passes.push(Vec::new());
+                    run.peaks.push(Vec::new());
+                }
+                run.marks.push((f[1].to_string(), num(2)));
+            }
+            Some("BACHLOG") if !run.passes.is_empty() => {
+                run.passes.last_mut().unwrap().push(Logged {
+                    tag: num(1) as u32,
+                    sample: num(2) + num(3),
+                    status: num(5) as u8,
+                    key: num(6) as u8,
+                    velocity: num(7) as u8,
+                })
+            }
+            Some("BACHPEAK") if !run.peaks.is_empty() => {
+                run.peaks
+                    .last_mut()
+                    .unwrap()
+                    .push((num(1) as u32, num(2), f[3].parse().unwrap()))
+            }
+            _ => {}
+        }
+    }
+    run
+}
+
+/// Runs `session.lua` for `score`, again when Ardour crashes (up to
+/// [`TRIES`] times, saying so); panics when it fails otherwise.
+fn run_ardour(lua: &Path, home: &Path, score: &Score, bpm: f64, num: u8, what: &str) -> Run {
+    let samples_per_step = RATE * 60.0 / bpm / 4.0;
+    let sample = |step: u32| (step as f64 * samples_per_step).round() as i64;
+    let notes: Vec<String> = score.parts[0]
+        .notes
+        .iter()
+        .map(|n| format!("{}:{}:{}", n.start * TICKS / 4, n.len * TICKS / 4, n.pitch))
+        .collect();
+    // Past the end by a beat; then back to the second full bar, and a bar more.
+    let play = sample(score.len + 4);
+    let pickup = score.meters.len() > 1;
+    let locate = sample(if pickup { 4 } else { 0 } + num as u32 * 4);
+    let replay = sample(num as u32 * 4);
+    // Ardour reports the meter at the start of each buffer and does not cut
+    // buffers at a meter change, so the steps after the pickup bar's end in
+    // the same buffer hear the pickup's meter (docs/plugin.md, "What the
+    // plugin reads"). With a pickup, buffers of 64 frames end on every beat
+    // at 120 bpm (24,000 samples), so the host's meter is read as offline.
+    let buffer = if pickup { 64 } else { 1024 };
+    for attempt in 1..=TRIES {
+        let dir = home.join(format!("{what}-{attempt}").replace('/', "-"));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let started = Instant::now();
+        let mut child = Command::new(lua)
+            .arg(daw_dir().join("session.lua"))
+            .current_dir(&dir)
+            .env("HOME", home)
+            .env("XDG_CONFIG_HOME", home.join(".config"))
+            .env("XDG_CACHE_HOME", home.join(".cache"))
+            .env("BACH_DAW_DIR", &dir)
+            .env("BACH_DAW_BPM", bpm.to_string())
+            .env("BACH_DAW_METER", format!("{num}/4"))
+            .env("BACH_DAW_PICKUP", if pickup { "1" } else { "0" })
+            .env("BACH_DAW_NOTES", notes.join(","))
+            .env("BACH_DAW_PLAY", play.to_string())
+            .env("BACH_DAW_LOCATE", locate.to_string())
+            .env("BACH_DAW_REPLAY", replay.to_string())
+            .env("BACH_DAW_BUFFER", buffer.to_string())
+            .stdout(std::fs::File::create(dir.join("stdout.txt")).unwrap())
+            .stderr(std::fs::File::create(dir.join("stderr.txt")).unwrap())
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("start ardour7-lua");
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if started.elapsed() > RUN_LIMIT {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "{what}: Ardour ran over {RUN_LIMIT:?} (a hang); its output is in {}",
+                    dir.display()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let stdout = std::fs::read_to_string(dir.join("stdout.txt")).unwrap();
+        let stderr = std::fs::read_to_string(dir.join("stderr.txt")).unwrap();
+        let done = stdout.contains("BACHMARK done");
+        eprintln!(
+            "{what}: Ardour ran {:.1} s, {status}",
+            started.elapsed().as_secs_f64()
+        );
+        if let Some(signal) = status.signal() {
+            if !done {
+                eprintln!(
+                    "{what}: Ardour crashed (signal {signal}) on try {attempt} of {TRIES}; \
+                     output in {}{}",
+                    dir.display(),
+                    if attempt < TRIES {
+                        ", running it again"
+                    } else {
+                        ""
+                    }
+                );
+                continue;
+            }
+            // Crashed tearing down after the script finished: the log is whole.
+            eprintln!("{what}: Ardour crashed (signal {signal}) after the script finished");
+        } else {
+            assert!(
+                status.success() && done,
+                "{what}: Ardour failed ({status}):\n{}\n{}",
+                tail(&stdout),
+                tail(&stderr)
+            );
+        }
+        let run = parse(&stdout);
+        assert_eq!(
+            run.passes.len(),
+            2,
+            "{what}: expected two passes, marks {:?}",
+            run.marks
+        );
+        return run;
+    }
+    panic!(
+        "{what}: Ardour crashed {TRIES} times; see {}",
+        home.display()
+    );
+}
+
+fn tail(s: &str) -> String {
+    let lines: Vec<&str> = s.lines().collect();
+    lines[lines.len().saturating_sub(30)..].join("\n")
+}
+
+/// The note-ons of voice `voice` (channel 0 = melody, 1-3 alto, tenor,
+/// bass) of the events a logger `tag` saw, as (sample, pitch).
+fn ons(events: &[Logged], tag: u32, voice: u8) -> Vec<(i64, u8)> {
+    events
+        .iter()
+        .filter(|e| e.tag == tag && e.on() && e.channel() == voice)
+        .map(|e| (e.sample, e.key))
+        .collect()
+}
+
+/// Checks that every note-on has its note-off within the pass, and none sounds
+/// at its end (after the stop). Returns the (start, end) samples of the notes.
+fn no_hanging_notes(events: &[Logged], tag: u32, what: &str) -> Vec<(i64, i64)> {
+    let mut sounding: BTreeMap<(u8, u8), i64> = BTreeMap::new();
+    let mut spans = Vec::new();
+    for e in events.iter().filter(|e| e.tag == tag) {
+        let key = (e.channel(), e.key);
+        if e.on() {
+            assert!(
+                sounding.insert(key, e.sample).is_none(),
+                "{what}: channel {} key {} on again at {} before its note-off",
+                e.channel() + 1,
+                e.key,
+                e.sample
+            );
+        } else if e.off() {
+            if let Some(start) = sounding.remove(&key) {
+                spans.push((start, e.sample));
+            }
+        }
+    }
+    assert!(
+        sounding.is_empty(),
+        "{what}: notes hang after the stop (channel, key → note-on sample): {sounding:?}"
+    );
+    spans
+}
+
+/// The offline harmony's note-ons of `voice` as (sample, pitch).
+fn offline_ons(events: &[VoiceEvent], voice: u8) -> Vec<(i64, u8)> {
+    events
+        .iter()
+        .filter(|e| e.on && e.voice == voice)
+        .map(|e| (e.sample, e.pitch))
+        .collect()
+}
+
+/// Compares per voice the (16th step, pitch) of each note-on; returns the
+/// largest distance in samples from the offline note-ons.
+fn assert_same_harmony(
+    ardour: &[Logged],
+    tag: u32,
+    offline: &[VoiceEvent],
+    samples_per_step: f64,
+    what: &str,
+) -> i64 {
+    let step = |s: i64| (s as f64 / samples_per_step).round() as i64;
+    let mut worst = 0;
+    let mut wrong = Vec::new();
+    for (voice, name) in [(1u8, "alto"), (2, "tenor"), (3, "bass")] {
+        let got = ons(ardour, tag, voice);
+        let want = offline_ons(offline, voice);
+        let got_steps: Vec<_> = got.iter().map(|&(s, p)| (step(s), p)).collect();
+        let want_steps: Vec<_> = want.iter().map(|&(s, p)| (step(s), p)).collect();
+        assert!(
+            !want_steps.is_empty(),
+            "{what}: offline {name} has no notes"
+        );
+        if got_steps != want_steps {
+            let at = got_steps
+                .iter()
+                .zip(&want_steps)
+                .position(|(a, b)| a != b)
+                .unwrap_or(got_steps.len().min(want_steps.len()));
+            wrong.push(format!(
+                "the {name} (channel {}) in Ardour is not `bach harmonize --lookahead off`'s: \
+                 first difference at note {at}; as (16th step, pitch):\n  Ardour  {got_steps:?}\n  \
+                 offline {want_steps:?}\n  as (sample, pitch):\n  Ardour  {got:?}\n  offline {want:?}",
+                voice + 1
+            ));
+            continue;
+        }
+        let off = got
+            .iter()
+            .zip(&want)
+            .map(|(a, b)| (a.0 - b.0).abs())
+            .max()
+            .unwrap_or(0);
+        eprintln!(
+            "{what}: {name}: {} notes as offline, at most {off} samples from the offline times",
+            got.len()
+        );
+        worst = worst.max(off);
+    }
+    assert!(wrong.is_empty(), "{what}:\n{}", wrong.join("\n"));
+    worst
+}
+
+/// One melody in Ardour: runs it and checks everything (the plugin listing
+/// too when `scan`).
+fn check_case(lua: &Path, home: &Path, num: u8, bpm: f64, pickup: bool, scan: bool, what: &str) {
+    let what = what.to_string();
+    let score = tune(num, bpm, pickup, 3);
+    let mut model = VoicesModel::from_bytes(DEFAULT_MODEL).unwrap();
+    let result = offline::harmonize(&mut model, &score, &Options::default()).unwrap();
+    let run = run_ardour(lua, home, &score, bpm, num, &what);
+
+    // Ardour's scanner lists both plugins as they are.
+    if scan {
+        let find = |name: &str| {
+            run.plugins
+                .iter()
+                .find(|p| p[0] == name)
+                .unwrap_or_else(|| panic!("Ardour does not list {name}: {:?}", run.plugins))
+                .clone()
+        };
+        // name, type, category, audio in, MIDI in, audio out, MIDI out
+        let bach = find("Bach");
+        assert_eq!(
+            bach,
+            ["Bach", "VST3", "Fx|Tools", "0", "1", "0", "1"],
+            "Ardour's listing"
+        );
+        let inst = find("Bach_Instrument");
+        assert_eq!(
+            inst,
+            [
+                "Bach_Instrument",
+                "VST3",
+                "Instrument|Synth",
+                "0",
+                "1",
+                "2",
+                "1"
+            ],
+            "Ardour's listing"
+        );
+        eprintln!("Ardour lists {}; {}", bach.join(" "), inst.join(" "));
+    }
+
+    let samples_per_step = RATE * 60.0 / bpm / 4.0;
+    let first = &run.passes[0];
+    // The melody as Ardour played it, and as Bach passed it on channel 1.
+    let melody: Vec<(i64, u8)> = score.parts[0]
+        .notes
+        .iter()
+        .map(|n| ((n.start as f64 * samples_per_step).round() as i64, n.pitch))
+        .collect();
+    for tag in [11, 12, 1, 2] {
+        let got = ons(first, tag, 0);
+        let step = |s: i64| (s as f64 / samples_per_step).round() as i64;
+        assert_eq!(
+            got.iter().map(|&(s, p)| (step(s), p)).collect::<Vec<_>>(),
+            melody
+                .iter()
+                .map(|&(s, p)| (step(s), p))
+                .collect::<Vec<_>>(),
+            "{what}: the melody at logger {tag}"
+        );
+        let off = got
+            .iter()
+            .zip(&melody)
+            .map(|(a, b)| (a.0 - b.0).abs())
+            .max()
+            .unwrap();
+        if tag >= 11 {
+            eprintln!("{what}: Ardour plays the melody at most {off} samples off the grid");
+        }
+    }
+    // The harmony is the offline one, through both plugins.
+    for (tag, plugin) in [(1, "Bach"), (2, "Bach Instrument")] {
+        let label = format!("{what}, {plugin}");
+        let off = assert_same_harmony(first, tag, &result.events, samples_per_step, &label);
+        // Ardour plays region notes on their exact samples (checked above),
+        // so the harmony comes on the offline samples too.
+        assert_eq!(
+            off, 0,
+            "{label}: harmony {off} samples off the offline times"
+        );
+    }
+
+    // Nothing hangs after the stop, nor after the locate and the second stop,
+    // and the harmony plays again after the locate.
+    let mut spans = Vec::new();
+    for (pass, events) in run.passes.iter().enumerate() {
+        for (tag, plugin) in [(1, "Bach"), (2, "Bach Instrument")] {
+            let label = format!("{what}, {plugin}, pass {}", pass + 1);
+            let s = no_hanging_notes(events, tag, &label);
+            if tag == 2 && pass == 0 {
+                spans = s;
+            }
+        }
+    }
+    let again = (1..4)
+        .map(|v| ons(&run.passes[1], 1, v).len())
+        .sum::<usize>();
+    assert!(
+        again >= 3,
+        "{what}: Bach played {again} harmony notes after the locate"
+    );
+
+    // Bach Instrument sounds while its notes do: every cycle wholly inside
+    // a sounding harmony note is louder than silence.
+    let peaks = &run.peaks[0];
+    let cycle = peaks
+        .windows(2)
+        .map(|w| w[1].1 - w[0].1)
+        .filter(|&d| d > 0)
+        .min()
+        .expect("no audio measured");
+    let mut checked = 0;
+    for &(tag, start, peak) in peaks.iter().filter(|p| p.0 == 2) {
+        let inside = spans
+            .iter()
+            .any(|&(on, off)| on <= start && start + cycle <= off);
+        if inside {
+            checked += 1;
+            assert!(
+                peak > SILENCE,
+                "{what}: Bach Instrument is silent ({peak}) at samples {start}.. while a note \
+                     sounds (logger {tag})"
+            );
+        }
+    }
+    assert!(checked > 50, "{what}: {checked} cycles measured");
+    let loudest = peaks.iter().map(|p| p.2).fold(0.0, f64::max);
+    eprintln!(
+        "{what}: Bach Instrument sounds in all {checked} cycles of its notes (peak {loudest:.3})"
+    );
+}
+
+#[test]
+fn bach_in_ardour_plays_the_offline_harmony() {
+    let Some(lua) = program("BACH_ARDOUR_LUA", "ardour7-lua", &[]) else {
+        eprintln!(
+            "skipped: ardour7-lua is not installed (apt-get install ardour; or set BACH_ARDOUR_LUA)"
+        );
+        return;
+    };
+    let scanner = program(
+        "BACH_ARDOUR_VST3_SCANNER",
+        "ardour-vst3-scanner",
+        &["/usr/lib/ardour7", "/usr/lib/x86_64-linux-gnu/ardour7"],
+    )
+    .expect("ardour7-lua is installed but not ardour-vst3-scanner (set BACH_ARDOUR_VST3_SCANNER)");
+    let started = Instant::now();
+    let home = ardour_home(&scanner);
+
+    // Each case runs to its end; the failures are listed together.
+    let mut failed = Vec::new();
+    for (i, (num, bpm, pickup)) in [(4u8, 120.0, false), (4, 120.0, true), (3, 120.0, true)]
+        .into_iter()
+        .enumerate()
+    {
+        let what = format!("{num}/4{}", if pickup { " with a pickup" } else { "" });
+        let case = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            check_case(&lua, &home, num, bpm, pickup, i == 0, &what)
+        }));
+        if case.is_err() {
+            failed.push(what);
+        }
+    }
+    assert!(failed.is_empty(), "failed in Ardour: {}", failed.join(", "));
+    eprintln!(
+        "all checks passed in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let _ = std::fs::remove_dir_all(&home);
+}

@@ -1,0 +1,211 @@
+-- Bach in a headless Ardour (ardour7-lua, "None (Dummy)" backend), for the
+-- end-to-end test cli/tests/daw.rs, which sets these environment variables:
+--   BACH_DAW_DIR      a fresh directory for the session
+--   BACH_DAW_BPM      tempo (quarter notes a minute)
+--   BACH_DAW_METER    "num/den"; BACH_DAW_PICKUP: beats (of den) before bar 2, 0 for none
+--   BACH_DAW_NOTES    the melody: "start:len:pitch,..." in ticks (1920 a quarter note)
+--   BACH_DAW_PLAY     samples to roll from 0 before the first stop
+--   BACH_DAW_LOCATE   sample to locate to after the stop; BACH_DAW_REPLAY: samples to roll then
+--   BACH_DAW_SPEED    the dummy backend's driver ("Normal Speed", "Double Speed", ...)
+--   BACH_DAW_BUFFER   the backend's buffer size in frames (default 1024)
+-- Two tracks play the melody: 1 = Bach (VST3) -> log (tag 1) -> ACE Reasonable Synth,
+-- 2 = Bach Instrument (VST3) -> log (tag 2, audio peaks). A log before each
+-- (tags 11, 12) records the melody as Ardour plays it. Lines printed:
+--   BACHLOG tag cycle_start offset rolling status d1 d2   (bach_midi_log.lua)
+--   BACHPEAK tag cycle_start peak
+--   BACHMARK what sample
+--   BACHPLUGIN name type category audio_in midi_in audio_out midi_out
+io.stdout:setvbuf ("line")
+local function env (k, d)
+	local v = os.getenv (k)
+	if v == nil or v == "" then
+		assert (d ~= nil, "missing " .. k)
+		return d
+	end
+	return v
+end
+local function mark (what, s) print (string.format ("BACHMARK %s %d", what, s)) end
+
+local bpm = tonumber (env ("BACH_DAW_BPM", "120"))
+local num, den = env ("BACH_DAW_METER", "4/4"):match ("(%d+)/(%d+)")
+num, den = tonumber (num), tonumber (den)
+local pickup = tonumber (env ("BACH_DAW_PICKUP", "0"))
+local play = tonumber (env ("BACH_DAW_PLAY"))
+local locate_at = tonumber (env ("BACH_DAW_LOCATE"))
+local replay = tonumber (env ("BACH_DAW_REPLAY"))
+local TPB = Temporal.ticks_per_beat
+
+local backend = AudioEngine:set_backend ("None (Dummy)", "", "")
+assert (backend, "no dummy backend")
+backend:set_driver (env ("BACH_DAW_SPEED", "Normal Speed"))
+AudioEngine:set_buffer_size (tonumber (env ("BACH_DAW_BUFFER", "1024")))
+assert (create_session (env ("BACH_DAW_DIR") .. "/session", "bach", 48000), "create_session failed")
+assert (Session:nominal_sample_rate () == 48000)
+
+-- What Ardour's plugin scan found (each once; spaces in names as _):
+--   BACHPLUGIN name type category audio_in midi_in audio_out midi_out
+local listed = {}
+for p in ARDOUR.LuaAPI.list_plugins ():iter () do
+	if p.name:find ("^Bach") and not listed[p.unique_id] then
+		listed[p.unique_id] = true
+		print (string.format ("BACHPLUGIN %s %s %s %d %d %d %d", p.name:gsub (" ", "_"), ARDOUR.PluginType.name (p.type),
+			p.category, p.n_inputs:n_audio (), p.n_inputs:n_midi (), p.n_outputs:n_audio (), p.n_outputs:n_midi ()))
+	end
+end
+
+-- Tempo, meter, and a bar of `pickup` beats first.
+local tm = Temporal.TempoMap.fetch_writable ()
+tm:set_tempo (Temporal.Tempo (bpm, bpm, 4), Temporal.timepos_t (0))
+if pickup > 0 then
+	tm:set_meter (Temporal.Meter (pickup, den), Temporal.timepos_t (0))
+	tm:set_meter (Temporal.Meter (num, den), Temporal.timepos_t.from_ticks (math.floor (pickup * TPB * 4 / den)))
+else
+	tm:set_meter (Temporal.Meter (num, den), Temporal.timepos_t (0))
+end
+Temporal.TempoMap.update (tm)
+
+local function beats (ticks) return Temporal.Beats (ticks // TPB, ticks % TPB) end
+local notes = {}
+local last = 0
+for s, l, p in env ("BACH_DAW_NOTES"):gmatch ("(%d+):(%d+):(%d+)") do
+	s, l, p = tonumber (s), tonumber (l), tonumber (p)
+	notes[#notes + 1] = { s, l, p }
+	if s + l > last then last = s + l end
+end
+local region_len = Temporal.TempoMap.read ():sample_at (Temporal.timepos_t.from_ticks (last))
+
+local function processor (name, kind, index, track)
+	local p
+	if kind == "lua" then
+		p = ARDOUR.LuaAPI.new_luaproc (Session, name)
+	else
+		p = ARDOUR.LuaAPI.new_plugin (Session, name, kind, "")
+	end
+	assert (not p:isnil (), "cannot make " .. name)
+	assert (track:add_processor_by_index (p, index, nil, true) == 0, "cannot add " .. name)
+	return p
+end
+local function logger (track, index, audio)
+	local p = processor ("Bach MIDI Log", "lua", index, track)
+	ARDOUR.LuaAPI.set_processor_param (p, 0, audio and 1 or 0)
+	return p
+end
+-- The loggers of the session as loaded: on track Fx (tag 1 after Bach, 11
+-- before) and Inst (2 and 12).
+local loggers = {}
+local function find_loggers ()
+	loggers = {}
+	for t in Session:get_tracks ():iter () do
+		local i, bach_seen = 0, false
+		while true do
+			local p = t:nth_processor (i)
+			if p:isnil () then break end
+			local name = p:display_name ()
+			print ("BACHPROC", t:name (), i, name, p:active () and "active" or "inactive")
+			if name:find ("^Bach") and name ~= "Bach MIDI Log" then bach_seen = true end
+			if name == "Bach MIDI Log" then
+				local tag = (t:name () == "Fx" and 1 or 2) + (bach_seen and 0 or 10)
+				loggers[#loggers + 1] = { tag = tag, proc = p, seen = 0 }
+			end
+			i = i + 1
+		end
+	end
+	assert (#loggers == 4, "expected 4 loggers")
+end
+-- Prints what the loggers recorded since the last call.
+local function drain ()
+	for _, l in ipairs (loggers) do
+		local mem = l.proc:to_insert ():plugin (0):to_luaproc ():shmem ():to_int (0):array ()
+		local n = mem[1]
+		for i = l.seen, n - 1 do
+			local at = 1 + i * 6
+			local kind, pos, off, rolling, v = mem[at + 1], mem[at + 2], mem[at + 3], mem[at + 4], mem[at + 5]
+			if kind == 1 then
+				print (string.format ("BACHLOG %d %d %d %d %d %d %d", l.tag, pos, off, rolling, v // 65536, (v // 256) % 256, v % 256))
+			else
+				print (string.format ("BACHPEAK %d %d %.6f", l.tag, pos, v / 1e6))
+			end
+		end
+		l.seen = n
+	end
+end
+
+local function melody_track (name)
+	local tl = Session:new_midi_track (ARDOUR.ChanCount (ARDOUR.DataType ("midi"), 1),
+		ARDOUR.ChanCount (ARDOUR.DataType ("audio"), 2), false, ARDOUR.PluginInfo (), nil, nil, 1, name,
+		ARDOUR.PresentationInfo.max_order, ARDOUR.TrackMode.Normal, true, false)
+	local track = tl:front ()
+	-- luasession imports no files: bounce the empty track for a region, write the notes into it.
+	local region = track:bounce_range (0, region_len, ARDOUR.InterThreadInfo (), track:main_outs (), false, name)
+	assert (not region:isnil (), "bounce failed")
+	local model = region:to_midiregion ():model ()
+	local cmd = model:new_note_diff_command ("melody")
+	for _, n in ipairs (notes) do
+		cmd:add (ARDOUR.LuaAPI.new_noteptr (0, beats (n[1]), beats (n[2]), n[3], 90))
+	end
+	model:apply_command (Session, cmd)
+	-- As an import does (sets the session range, which the export needs).
+	Session:begin_reversible_command ("insert file")
+	local pl = track:playlist ()
+	pl:to_stateful ():clear_changes ()
+	pl:add_region (region, Temporal.timepos_t (0), 1, false)
+	Session:add_stateful_diff_command (pl:to_statefuldestructible ())
+	Session:commit_reversible_command (nil)
+	return track
+end
+
+local fx = melody_track ("Fx")
+logger (fx, 0, false)
+processor ("Bach", ARDOUR.PluginType.VST3, 1, fx)
+logger (fx, 2, false)
+processor ("https://community.ardour.org/node/7596", ARDOUR.PluginType.LV2, 3, fx)
+
+local inst = melody_track ("Inst")
+logger (inst, 0, false)
+processor ("Bach Instrument", ARDOUR.PluginType.VST3, 1, inst)
+logger (inst, 2, true)
+
+print ("BACHRANGE", Session:current_start_sample (), Session:current_end_sample (), region_len)
+assert (Session:save_state ("") == 0, "save_state failed")
+-- Played after reopening, as a user's project (and a model edited in this
+-- process does not reach the playlist's playback).
+close_session ()
+assert (load_session (env ("BACH_DAW_DIR") .. "/session", "bach"), "load_session failed")
+find_loggers ()
+
+local TRS = ARDOUR.TransportRequestSource.TRS_UI
+local function wait_until (cond, seconds)
+	local n = 0
+	while not cond () do
+		sleep (0.01)
+		drain ()
+		n = n + 1
+		assert (n < seconds * 100, "transport timed out")
+	end
+end
+local function roll_until (to)
+	Session:request_roll (TRS)
+	wait_until (function () return Session:transport_rolling () end, 10)
+	mark ("rolling", Session:transport_sample ())
+	wait_until (function () return Session:transport_sample () >= to end, 120)
+	Session:request_stop (false, false, TRS)
+	wait_until (function () return Session:transport_stopped_or_stopping () and not Session:transport_rolling () end, 10)
+	sleep (0.2)
+	mark ("stopped", Session:transport_sample ())
+end
+local function locate (to)
+	Session:request_locate (to, false, ARDOUR.LocateTransportDisposition.MustStop, TRS)
+	wait_until (function () return Session:transport_sample () == to end, 10)
+	sleep (0.2)
+	mark ("located", Session:transport_sample ())
+end
+
+locate (0)
+roll_until (play)
+locate (locate_at)
+roll_until (locate_at + replay)
+sleep (0.2)
+drain ()
+mark ("done", 0)
+close_session ()
+quit ()
