@@ -412,8 +412,9 @@ pub fn run(args: HarmonyArgs) -> Result<()> {
     Ok(())
 }
 
-/// The meter group of a piece: its first bar's meter.
-fn meter_group(piece: &Piece) -> &'static str {
+/// The meter group of a piece: its first bar's meter ("4/4", "3/4",
+/// "other"; "all" for a piece without meters).
+pub fn meter_group(piece: &Piece) -> &'static str {
     match piece.context().and_then(|c| c.bars.first()) {
         None => "all",
         Some(b) if b.bar_steps == 16 && b.beat_steps == 4 => "4/4",

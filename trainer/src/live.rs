@@ -93,6 +93,9 @@ pub struct LiveArgs {
     /// it takes the first note as a downbeat.
     #[arg(long)]
     pub downbeats: bool,
+    /// Only pieces in this meter (by their first bar): 4/4 or 3/4.
+    #[arg(long, value_parser = ["4/4", "3/4"])]
+    pub meter: Option<String>,
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
@@ -132,8 +135,11 @@ pub fn run(args: LiveArgs) -> Result<()> {
         return Ok(());
     }
     println!(
-        "{} pieces{} at {} bpm, Timing {} ms, seeds {:?}",
+        "{} pieces{}{} at {} bpm, Timing {} ms, seeds {:?}",
         report.pieces,
+        args.meter
+            .as_deref()
+            .map_or(String::new(), |m| format!(" in {m}")),
         if args.downbeats {
             " (starting on a downbeat)"
         } else {
@@ -210,6 +216,11 @@ pub fn report(args: &LiveArgs) -> Result<LiveReport> {
         .iter()
         .filter(|p| p.context().is_some())
         .filter(|p| !args.downbeats || starts_on_a_downbeat(p))
+        .filter(|p| {
+            args.meter
+                .as_deref()
+                .is_none_or(|m| crate::harmony::meter_group(p) == m)
+        })
         .collect();
     if let Some(n) = args.pieces {
         pieces.truncate(n);
