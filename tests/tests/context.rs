@@ -708,3 +708,41 @@ fn changing_lookahead_while_playing_restarts_the_plugin_for_its_new_latency() {
     }
     assert_eq!(raw(&vout), raw(&out), "VST3 = CLAP");
 }
+
+/// A host that sends its bar starts as Ardour 7.3 does (`bars * 4` quarter
+/// notes, whatever the meter: in 3/4 past the song position from the second
+/// bar on): through CLAP and VST3 the plugin still plays the notes the
+/// pretend host's true bar starts give.
+#[test]
+fn bar_starts_sent_wrong_as_ardour_does_play_as_the_true_ones() {
+    let s = session(Meter::new(3, 4), 0.0);
+    let want = pretend(&s, &settings(KeyChoice::Auto, Horizon::Off));
+    assert!(ons(&want) > 20);
+    let ardour = |t: &Transport| Transport {
+        bar_start: t.pos_beats.map(|p| ((p / 3.0).floor() + 1.0) * 4.0),
+        ..*t
+    };
+    let mut clap = ClapBach::load(4096);
+    let mut vst3 = Vst3Bach::load(4096);
+    let (mut out, mut vout) = (Vec::new(), Vec::new());
+    for b in s.blocks(1024) {
+        let notes: Vec<_> = b
+            .notes
+            .iter()
+            .map(|n| (b.offset(n), n.on, n.pitch))
+            .collect();
+        let t = ardour(&b.transport);
+        clap.process(
+            b.frames,
+            &bach_e2e::clap_transport(&t),
+            &notes,
+            &[],
+            b.start,
+            &mut out,
+        );
+        let mut context = bach_e2e::vst3_host::process_context(&t, b.start, SR);
+        vst3.process(b.frames, &mut context, &notes, &[], b.start, &mut vout);
+    }
+    assert_same(&voiced(&out), &want, "CLAP, Ardour's bar starts");
+    assert_same(&voiced(&vout), &want, "VST3, Ardour's bar starts");
+}
