@@ -941,7 +941,19 @@ impl Sequencer {
         let step_beats = model.step_beats();
         let bar = BarPosition::new(0, self.meter, step_beats);
         let since = ((k as f64 * step_beats - self.bar_origin) / step_beats).round() as i64;
-        let position = since.rem_euclid(bar.bar_steps as i64) as usize;
+        let (meter, position) = if bar.bar_steps == bar.beat_steps && since >= bar.bar_steps as i64
+        {
+            // Past the end of a bar of one beat (a pickup, `BarPosition::
+            // is_downbeat`) in the same host buffer: the first full bar has
+            // begun, and the host tells its meter only from its next buffer
+            // (hosts need not cut buffers at a meter change). Until then it
+            // is heard as 4/4, so its first downbeat is one.
+            let full = BarPosition::new(0, Meter::COMMON, step_beats).bar_steps as i64;
+            let into = (since - bar.bar_steps as i64).rem_euclid(full);
+            (Meter::COMMON, into as usize)
+        } else {
+            (self.meter, since.rem_euclid(bar.bar_steps as i64) as usize)
+        };
         // A step taken without sounding heard the melody held as it was.
         let melody_now = match settings.mode {
             _ if !sound => self.melody_pitch,
@@ -949,7 +961,7 @@ impl Sequencer {
             Mode::Continue => self.input.heard_top(),
         };
         self.key.hear(melody_now);
-        let bar = BarPosition::new(position, self.meter, step_beats);
+        let bar = BarPosition::new(position, meter, step_beats);
         let ahead = if self.latency > 0 && settings.mode == Mode::Harmonize {
             let limit = lookahead_steps(settings.lookahead, bar);
             self.ahead(
