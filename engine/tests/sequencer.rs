@@ -494,9 +494,10 @@ fn stopped_transport_follows_a_player_slower_or_faster_than_the_host() {
         let session = free_quarters(bpm, 12);
         let mut model = Busy::new();
         let (events, _) = run(&session, &mut model, &Settings::default(), 128);
-        // Every quarter is four 16ths of the model's grid, the first note on
-        // a downbeat: positions run 0, 1, 2, ... through the bars.
-        let expected: Vec<usize> = (0..44).map(|i| i % 16).collect();
+        // Every quarter is four 16ths of the model's grid, the first note a
+        // one-beat pickup: positions run 12, 13, 14, 15, then 0, 1, 2, ...
+        // through the bars.
+        let expected: Vec<usize> = (0..44).map(|i| (12 + i) % 16).collect();
         assert_eq!(model.positions[..44], expected[..], "{bpm} bpm");
         // And every melody note is harmonized the moment it comes.
         let ons = voice_ons(&events, 1);
