@@ -8,6 +8,12 @@
 --   BACH_DAW_LOCATE   sample to locate to after the stop; BACH_DAW_REPLAY: samples to roll then
 --   BACH_DAW_SPEED    the dummy backend's driver ("Normal Speed", "Double Speed", ...)
 --   BACH_DAW_BUFFER   the backend's buffer size in frames (default 1024)
+--   BACH_DAW_STEPS    what to do once the session is reloaded, ";"-separated (default:
+--                     "roll:0:PLAY;roll:LOCATE:LOCATE+REPLAY"):
+--                       roll:FROM:TO   locate to sample FROM, roll until TO, stop
+--                       set:NAME=V,... set parameters of both Bach plugins (by the label
+--                                      the host shows, plain values as Ardour has them)
+--                       reload         save the session, close it, load it again
 -- Two tracks play the melody: 1 = Bach (VST3) -> log (tag 1) -> ACE Reasonable Synth,
 -- 2 = Bach Instrument (VST3) -> log (tag 2, audio peaks). A log before each
 -- (tags 11, 12) records the melody as Ardour plays it. Lines printed:
@@ -15,6 +21,8 @@
 --   BACHPEAK tag cycle_start peak
 --   BACHMARK what sample
 --   BACHPLUGIN name type category audio_in midi_in audio_out midi_out
+--   BACHPARAM track label value       (each parameter set, after each set and reload)
+--   BACHLATENCY track samples         (each track's signal latency before each roll)
 io.stdout:setvbuf ("line")
 local function env (k, d)
 	local v = os.getenv (k)
@@ -30,9 +38,13 @@ local bpm = tonumber (env ("BACH_DAW_BPM", "120"))
 local num, den = env ("BACH_DAW_METER", "4/4"):match ("(%d+)/(%d+)")
 num, den = tonumber (num), tonumber (den)
 local pickup = tonumber (env ("BACH_DAW_PICKUP", "0"))
-local play = tonumber (env ("BACH_DAW_PLAY"))
-local locate_at = tonumber (env ("BACH_DAW_LOCATE"))
-local replay = tonumber (env ("BACH_DAW_REPLAY"))
+local steps = os.getenv ("BACH_DAW_STEPS")
+if steps == nil or steps == "" then
+	local play = tonumber (env ("BACH_DAW_PLAY"))
+	local locate_at = tonumber (env ("BACH_DAW_LOCATE"))
+	local replay = tonumber (env ("BACH_DAW_REPLAY"))
+	steps = string.format ("roll:0:%d;roll:%d:%d", play, locate_at, locate_at + replay)
+end
 local TPB = Temporal.ticks_per_beat
 
 local backend = AudioEngine:set_backend ("None (Dummy)", "", "")
@@ -174,13 +186,18 @@ assert (load_session (env ("BACH_DAW_DIR") .. "/session", "bach"), "load_session
 find_loggers ()
 
 local TRS = ARDOUR.TransportRequestSource.TRS_UI
-local function wait_until (cond, seconds)
+-- Waits (printing what the loggers record) until cond () or, when `quietly`,
+-- for `seconds`; fails past `seconds` otherwise.
+local function wait_until (cond, seconds, quietly)
 	local n = 0
 	while not cond () do
 		sleep (0.01)
 		drain ()
 		n = n + 1
-		assert (n < seconds * 100, "transport timed out")
+		if n >= seconds * 100 then
+			assert (quietly, "transport timed out")
+			return
+		end
 	end
 end
 local function roll_until (to)
@@ -200,10 +217,85 @@ local function locate (to)
 	mark ("located", Session:transport_sample ())
 end
 
-locate (0)
-roll_until (play)
-locate (locate_at)
-roll_until (locate_at + replay)
+-- The Bach plugins of the session as loaded, with their parameters by label.
+local set_params = {}
+local function bach_plugins ()
+	local found = {}
+	for t in Session:get_tracks ():iter () do
+		local i = 0
+		while true do
+			local p = t:nth_processor (i)
+			if p:isnil () then break end
+			local name = p:display_name ()
+			if name:find ("^Bach") and name ~= "Bach MIDI Log" then
+				local plug = p:to_insert ():plugin (0)
+				local index = {}
+				-- The plugin's own parameters come first (MIDI CC proxies follow).
+				for j = 0, math.min (plug:parameter_count (), 64) - 1 do
+					index[plug:parameter_label (j)] = j
+				end
+				found[#found + 1] = { track = t, proc = p, index = index }
+			end
+			i = i + 1
+		end
+	end
+	assert (#found == 2, "expected 2 Bach plugins")
+	return found
+end
+local function print_params ()
+	for _, b in ipairs (bach_plugins ()) do
+		for _, name in ipairs (set_params) do
+			print (string.format ("BACHPARAM %s %s %s", b.track:name (), name:gsub (" ", "_"),
+				tostring (ARDOUR.LuaAPI.get_processor_param (b.proc, b.index[name]))))
+		end
+	end
+end
+local function set (list)
+	for name, value in list:gmatch ("([^=,]+)=([^,]+)") do
+		local known = false
+		for _, n in ipairs (set_params) do known = known or n == name end
+		if not known then set_params[#set_params + 1] = name end
+		for _, b in ipairs (bach_plugins ()) do
+			local j = b.index[name]
+			assert (j ~= nil, "no parameter " .. name)
+			assert (ARDOUR.LuaAPI.set_processor_param (b.proc, j, tonumber (value)), "cannot set " .. name)
+		end
+	end
+	-- Let the plugins hear it (they run while stopped) and Ardour take up
+	-- a new latency (restartComponent, then its latency recompute).
+	wait_until (function () return false end, 1, true)
+	print_params ()
+end
+local function reload ()
+	drain ()
+	assert (Session:save_state ("") == 0, "save_state failed")
+	close_session ()
+	assert (load_session (env ("BACH_DAW_DIR") .. "/session", "bach"), "load_session failed")
+	find_loggers ()
+	mark ("reloaded", 0)
+	print_params ()
+end
+local function latencies ()
+	for t in Session:get_tracks ():iter () do
+		print (string.format ("BACHLATENCY %s %d", t:name (), t:to_route ():signal_latency ()))
+	end
+end
+
+for step in steps:gmatch ("[^;]+") do
+	local what, rest = step:match ("^(%a+):?(.*)$")
+	if what == "roll" then
+		local from, to = rest:match ("^(%d+):(%d+)$")
+		locate (tonumber (from))
+		latencies ()
+		roll_until (tonumber (to))
+	elseif what == "set" then
+		set (rest)
+	elseif what == "reload" then
+		reload ()
+	else
+		error ("bad step " .. step)
+	end
+end
 sleep (0.2)
 drain ()
 mark ("done", 0)
