@@ -1100,6 +1100,61 @@ fn check_parameters_and_reload(lua: &Path, home: &Path, what: &str) {
 /// "Continue length" a bar: while the melody plays, Bach passes it on and
 /// plays nothing else; a 16th after it ends, the model plays a bar alone,
 /// `bach continue --bars 1`'s notes at the same samples, and every note ends.
+/// Bach Instrument's preview voice plays at the level its parameter says
+/// (-6 dB by default, then -18 dB set from Lua: a quarter of the level) and
+/// is silent once its notes and the organ's release (0.15 s) are over.
+fn check_preview_level(lua: &Path, home: &Path, what: &str) {
+    let (num, bpm) = (4u8, 120.0);
+    let score = tune(num, bpm, false, 2);
+    let notes_end = step_sample(score.len, bpm);
+    let play = step_sample(score.len + 8, bpm);
+    let gain = |db: f64| 10f64.powf(db / 20.0);
+    let plan = Plan {
+        steps: format!(
+            "roll:0:{play};set:Preview volume={};roll:0:{play}",
+            gain(-18.0)
+        ),
+        buffer: 1024,
+        passes: 2,
+    };
+    let run = run_ardour(lua, home, &score, bpm, num, &plan, what);
+    let instrument = |pass: usize| run.peaks[pass].iter().filter(|p| p.0 == 2);
+    let loudest = |pass: usize| {
+        instrument(pass)
+            .filter(|p| p.1 < notes_end)
+            .map(|p| p.2)
+            .fold(0.0, f64::max)
+    };
+    let (default, quiet) = (loudest(0), loudest(1));
+    let ratio = quiet / default;
+    let want = gain(-18.0) / gain(-6.0);
+    assert!(
+        default > SILENCE && (ratio / want - 1.0).abs() < 0.1,
+        "{what}: loudest {default:.4} at -6 dB, {quiet:.4} at -18 dB: {ratio:.3}, not {want:.3}"
+    );
+    // Past the last note (its harmony ends within a 16th) and the release.
+    let after = notes_end + step_sample(1, bpm) + (0.2 * RATE) as i64;
+    for pass in 0..2 {
+        let tail: Vec<_> = instrument(pass).filter(|p| p.1 >= after).collect();
+        assert!(
+            tail.len() > 10,
+            "{what}: {} cycles after the notes",
+            tail.len()
+        );
+        for &&(_, start, peak) in &tail {
+            assert!(
+                peak < SILENCE,
+                "{what}, pass {}: Bach Instrument sounds ({peak}) at {start}, after its notes",
+                pass + 1
+            );
+        }
+    }
+    eprintln!(
+        "{what}: Bach Instrument peaks {default:.4} at -6 dB and {quiet:.4} at -18 dB \
+         ({ratio:.3}, the parameter says {want:.3}); silent after its notes"
+    );
+}
+
 fn check_continue(lua: &Path, home: &Path, what: &str) {
     let (num, bpm) = (4u8, 120.0);
     let score = tune(num, bpm, false, 2);
@@ -1201,6 +1256,10 @@ fn bach_in_ardour_follows_its_parameters() {
         (
             "continue".into(),
             Box::new(move |what| check_continue(lua, home_dir, what)),
+        ),
+        (
+            "preview volume".into(),
+            Box::new(move |what| check_preview_level(lua, home_dir, what)),
         ),
     ];
     run_cases(cases);

@@ -245,8 +245,10 @@ end
 local function print_params ()
 	for _, b in ipairs (bach_plugins ()) do
 		for _, name in ipairs (set_params) do
-			print (string.format ("BACHPARAM %s %s %s", b.track:name (), name:gsub (" ", "_"),
-				tostring (ARDOUR.LuaAPI.get_processor_param (b.proc, b.index[name]))))
+			if b.index[name] ~= nil then
+				print (string.format ("BACHPARAM %s %s %s", b.track:name (), name:gsub (" ", "_"),
+					tostring (ARDOUR.LuaAPI.get_processor_param (b.proc, b.index[name]))))
+			end
 		end
 	end
 end
@@ -255,11 +257,16 @@ local function set (list)
 		local known = false
 		for _, n in ipairs (set_params) do known = known or n == name end
 		if not known then set_params[#set_params + 1] = name end
+		-- Each plugin that has it (the preview's only Bach Instrument).
+		local any = false
 		for _, b in ipairs (bach_plugins ()) do
 			local j = b.index[name]
-			assert (j ~= nil, "no parameter " .. name)
-			assert (ARDOUR.LuaAPI.set_processor_param (b.proc, j, tonumber (value)), "cannot set " .. name)
+			if j ~= nil then
+				assert (ARDOUR.LuaAPI.set_processor_param (b.proc, j, tonumber (value)), "cannot set " .. name)
+				any = true
+			end
 		end
+		assert (any, "no parameter " .. name)
 	end
 	-- Let the plugins hear it (they run while stopped) and Ardour take up
 	-- a new latency (restartComponent, then its latency recompute).
