@@ -42,6 +42,16 @@ pub struct HarmonyStats {
     pub out_of_key: usize,
     /// Pitch-class histogram of the sounding notes of voices 1.. (A, T, B).
     pub pitch_classes: [f64; 12],
+    /// Fermatas (phrase ends) with every voice sounding; those on a complete
+    /// root-position major or minor triad; and those whose bass also came
+    /// by a fourth up or a fifth down (V-I).
+    pub fermatas: usize,
+    pub fermata_root_triads: usize,
+    pub fermata_v_i: usize,
+    /// A, T, B onsets in the pickup and the first full bar of keyed pieces,
+    /// and those outside the key.
+    pub opening_onsets: usize,
+    pub opening_out_of_key: usize,
 }
 
 /// Rates, as reported in BENCHMARKS.md.
@@ -59,6 +69,13 @@ pub struct HarmonySummary {
     /// Share of A, T, B onsets outside the piece's key (the data's key);
     /// `None` when the data name no keys.
     pub out_of_key_share: Option<f64>,
+    /// At the fermatas: the share on a complete root-position major or
+    /// minor triad, and of those also with the bass arriving V-I (a fourth
+    /// up or a fifth down); `None` when the data mark no fermatas.
+    pub fermata_root_triad_share: Option<f64>,
+    pub fermata_v_i_share: Option<f64>,
+    /// A, T, B onsets outside the key in the pickup and the first full bar.
+    pub opening_out_of_key_share: Option<f64>,
 }
 
 /// Sounding pitches of each voice at each step of a token sequence laid out
@@ -100,6 +117,9 @@ impl HarmonyStats {
     ) {
         let steps = sounding_pitches(tokens, voices);
         self.steps += steps.len();
+        if let Some(c) = context {
+            self.add_phrase_ends(tokens, voices, &steps, c);
+        }
         for (t, now) in steps.iter().enumerate() {
             // Onsets, ranges and the key.
             for (v, token) in tokens[t * voices..(t + 1) * voices].iter().enumerate() {
@@ -152,6 +172,55 @@ impl HarmonyStats {
         }
     }
 
+    /// The fermata and first-bar figures of one piece (see the fields).
+    fn add_phrase_ends(
+        &mut self,
+        tokens: &[Token],
+        voices: usize,
+        steps: &[Vec<Option<u8>>],
+        c: &PieceContext,
+    ) {
+        let bass = voices - 1;
+        for &f in &c.fermatas {
+            let Some(now) = steps.get(f) else { continue };
+            if voices < 2 || now.iter().any(Option::is_none) {
+                continue;
+            }
+            self.fermatas += 1;
+            let low = now[bass].unwrap_or(0);
+            if !is_root_position_triad(now.iter().flatten().copied(), low) {
+                continue;
+            }
+            self.fermata_root_triads += 1;
+            // The bass note sounding before the fermata's bass note began.
+            let mut start = f;
+            while start > 0 && tokens[start * voices + bass] == Token::Hold {
+                start -= 1;
+            }
+            let before = start.checked_sub(1).and_then(|t| steps[t][bass]);
+            if let Some(b) = before {
+                let step = low as i32 - b as i32;
+                self.fermata_v_i += (step == 5 || step == -7) as usize;
+            }
+        }
+        // The pickup (steps before the first downbeat) and the first full bar.
+        let downbeats: Vec<usize> = (0..steps.len())
+            .filter(|&t| c.bars.get(t).is_some_and(|b| b.step == 0))
+            .take(2)
+            .collect();
+        // With a pickup the first downbeat ends it; either way the second
+        // ends the first full bar.
+        let end = downbeats.get(1).copied().unwrap_or(steps.len());
+        for t in 0..end.min(steps.len()) {
+            for token in &tokens[t * voices + 1..(t + 1) * voices] {
+                if let Token::Onset(p) = token {
+                    self.opening_onsets += 1;
+                    self.opening_out_of_key += !c.key.in_scale(p % 12) as usize;
+                }
+            }
+        }
+    }
+
     pub fn summary(&self) -> HarmonySummary {
         let per_100 = |n: usize| 100.0 * n as f64 / self.steps.max(1) as f64;
         HarmonySummary {
@@ -166,6 +235,12 @@ impl HarmonyStats {
                 / self.strong_beats.max(1) as f64,
             out_of_key_share: (self.keyed_onsets > 0)
                 .then(|| self.out_of_key as f64 / self.keyed_onsets as f64),
+            fermata_root_triad_share: (self.fermatas > 0)
+                .then(|| self.fermata_root_triads as f64 / self.fermatas as f64),
+            fermata_v_i_share: (self.fermatas > 0)
+                .then(|| self.fermata_v_i as f64 / self.fermatas as f64),
+            opening_out_of_key_share: (self.opening_onsets > 0)
+                .then(|| self.opening_out_of_key as f64 / self.opening_onsets as f64),
         }
     }
 
@@ -178,6 +253,23 @@ impl HarmonyStats {
         let (a, b) = (norm(&self.pitch_classes), norm(&other.pitch_classes));
         0.5 * a.iter().zip(&b).map(|(x, y)| (x - y).abs()).sum::<f64>()
     }
+}
+
+/// Whether `pitches` (bass `bass` among them) sound a complete
+/// root-position major or minor triad: root in the bass, third and fifth
+/// present, nothing else.
+fn is_root_position_triad(pitches: impl Iterator<Item = u8>, bass: u8) -> bool {
+    let root = bass % 12;
+    let mut classes = [false; 12];
+    for p in pitches {
+        classes[((p % 12 + 12 - root) % 12) as usize] = true;
+    }
+    let third = classes[3] != classes[4];
+    let only = classes
+        .iter()
+        .enumerate()
+        .all(|(i, &on)| !on || matches!(i, 0 | 3 | 4 | 7));
+    classes[0] && classes[7] && third && only
 }
 
 /// Where each piece's key comes from.
@@ -357,7 +449,7 @@ pub fn run(args: HarmonyArgs) -> Result<()> {
             .join(", ")
     );
     println!(
-        "{:<13} {:<5} {:>6} {:>8} {:>10} {:>8} {:>10} {:>9} {:>9} {:>7} {:>7}",
+        "{:<13} {:<5} {:>6} {:>8} {:>10} {:>8} {:>10} {:>9} {:>9} {:>7} {:>7} {:>8} {:>6} {:>9}",
         "lookahead",
         "meter",
         "pieces",
@@ -368,7 +460,10 @@ pub fn run(args: HarmonyArgs) -> Result<()> {
         "x Bach",
         "crossings",
         "onsets",
-        "range"
+        "range",
+        "fermata",
+        "V-I",
+        "opening"
     );
     let percent = |x: Option<f64>| x.map_or("-".to_string(), |x| format!("{:.1}%", 100.0 * x));
     for r in &report.rows {
@@ -381,7 +476,7 @@ pub fn run(args: HarmonyArgs) -> Result<()> {
                 continue;
             }
             println!(
-                "{:<13} {:<5} {:>6} {:>8} {:>10} {:>8} {:>10.3} {:>9} {:>9.3} {:>7.2} {:>7}",
+                "{:<13} {:<5} {:>6} {:>8} {:>10} {:>8} {:>10.3} {:>9} {:>9.3} {:>7.2} {:>7} {:>8} {:>6} {:>9}",
                 if who.is_empty() {
                     r.lookahead.clone()
                 } else {
@@ -401,12 +496,18 @@ pub fn run(args: HarmonyArgs) -> Result<()> {
                 h.crossings_per_100,
                 h.onsets_per_100,
                 percent(Some(h.out_of_range_share)),
+                percent(h.fermata_root_triad_share),
+                percent(h.fermata_v_i_share),
+                percent(h.opening_out_of_key_share),
             );
         }
     }
     println!(
         "per 100 steps: parallels, crossings, onsets; consonant: share of strong beats; \
-         off-key: A, T, B onsets outside the piece's key; pitch-class distance {:.4}",
+         off-key: A, T, B onsets outside the piece's key; fermata: phrase ends on a complete \
+         root-position triad; V-I: those with the bass a fourth up or fifth down; opening: \
+         A, T, B onsets outside the key in the pickup and first full bar; pitch-class \
+         distance {:.4}",
         report.pitch_class_distance
     );
     Ok(())
@@ -594,6 +695,54 @@ mod tests {
         assert_eq!(s.crossing_steps, 1);
         assert_eq!(s.onsets, 8);
         assert_eq!(s.out_of_range, 1, "the bass's 35 is below 36");
+    }
+
+    #[test]
+    fn root_position_triads_are_complete_with_the_root_in_the_bass() {
+        let t = |p: &[u8]| is_root_position_triad(p.iter().copied(), p[3]);
+        assert!(t(&[67, 64, 60, 48]), "C major: G E C / C");
+        assert!(t(&[69, 64, 60, 45]), "A minor");
+        assert!(!t(&[67, 60, 55, 52]), "C major over E: an inversion");
+        assert!(!t(&[72, 64, 60, 48]), "no fifth");
+        assert!(!t(&[70, 64, 60, 48]), "a seventh");
+        assert!(!t(&[68, 64, 60, 48]), "augmented: no fifth");
+    }
+
+    #[test]
+    fn fermatas_and_the_first_bar_are_counted() {
+        use bach_engine::{BarPosition, Meter};
+        // In 2/4 (bars of 8 steps) after a one-beat pickup (G major): C
+        // major over a bass falling a fifth (V-I) with a fermata, C over E
+        // with an F sharp and a fermata, and the F sharp again after the
+        // first full bar (steps 4 to 11).
+        let chord = |s, a, t, b| [O(s), O(a), O(t), O(b), H, H, H, H, H, H, H, H, H, H, H, H];
+        let mut tokens = Vec::new();
+        tokens.extend(chord(74, 71, 67, 55));
+        tokens.extend(chord(72, 67, 64, 48));
+        tokens.extend(chord(72, 66, 60, 52));
+        tokens.extend(chord(72, 66, 60, 48));
+        let context = PieceContext {
+            key: Key {
+                tonic: 0,
+                mode: bach_engine::Mode::Major,
+            },
+            bars: (0..16)
+                .map(|t| BarPosition::new((t + 4) % 8, Meter::new(2, 4), 0.25))
+                .collect(),
+            horizon: Horizon::Off,
+            fermatas: vec![4, 8],
+        };
+        let mut h = HarmonyStats::default();
+        h.add(&tokens, 4, &BACH_RANGES, Some(&context));
+        assert_eq!(
+            (h.fermatas, h.fermata_root_triads, h.fermata_v_i),
+            (2, 1, 1)
+        );
+        assert_eq!((h.opening_onsets, h.opening_out_of_key), (9, 1));
+        let s = h.summary();
+        assert_eq!(s.fermata_root_triad_share, Some(0.5));
+        assert_eq!(s.fermata_v_i_share, Some(0.5));
+        assert_eq!(s.opening_out_of_key_share, Some(1.0 / 9.0));
     }
 
     #[test]

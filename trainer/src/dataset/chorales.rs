@@ -386,6 +386,7 @@ impl Chorale {
                 },
                 bars,
                 horizon: Horizon::Off,
+                fermatas: self.fermatas.clone(),
             })),
         }
     }

@@ -70,6 +70,8 @@ pub struct PieceContext {
     pub bars: Vec<BarPosition>,
     /// How far ahead a model is told the melody when trained or scored on it.
     pub horizon: Horizon,
+    /// Steps where a soprano note with a fermata begins (phrase ends), ascending.
+    pub fermatas: Vec<usize>,
 }
 
 impl Piece {
