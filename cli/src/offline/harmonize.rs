@@ -12,8 +12,8 @@ use bach_engine::perform::line::{harmonize_line, key_for, whole_melody_keys};
 use bach_engine::perform::{user_sampler, KeyChoice};
 use bach_engine::score::{Note, Part, Score};
 use bach_engine::sequencer::session::{
-    host_notes, restart, voice_events, voice_notes, MeterRegion, Session, Timed, BLOCK_FRAMES,
-    MAX_OUTPUT,
+    host_notes, process_as_host, voice_events, voice_notes, MeterRegion, Session, Timed,
+    BLOCK_FRAMES, MAX_OUTPUT,
 };
 use bach_engine::sequencer::{EventBuffer, Mode, NoteEvent, Sequencer, Settings};
 use bach_engine::{Horizon, Performer, Token};
@@ -181,12 +181,14 @@ pub fn play(
     session.prepare(&mut sequencer, model, settings);
     for b in session.blocks(BLOCK_FRAMES) {
         b.input(&mut input);
-        let before = sequencer.latency();
-        sequencer.process(model, settings, &b.block(), &input, &mut out);
-        if sequencer.latency() != before {
-            // The host restarts the plugin to apply its new latency.
-            restart(&mut sequencer);
-        }
+        process_as_host(
+            &mut sequencer,
+            model,
+            settings,
+            &b.block(),
+            &input,
+            &mut out,
+        );
         if out.dropped() > 0 {
             return Err(bach_engine::sequencer::session::Overflow(out.dropped()).into());
         }

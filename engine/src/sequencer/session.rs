@@ -218,12 +218,8 @@ impl Session {
             transport,
             bypassed: false,
         };
-        let latency = sequencer.latency();
         let mut out = EventBuffer::with_capacity(MAX_OUTPUT);
-        sequencer.process(model, settings, &block, &[], &mut out);
-        if sequencer.latency() != latency {
-            restart(sequencer);
-        }
+        process_as_host(sequencer, model, settings, &block, &[], &mut out);
     }
 
     /// Plays the session through `sequencer` in blocks of `size` frames as
@@ -274,11 +270,13 @@ impl Session {
         let mut play_block = |b: &HostBlock, sequencer: &mut Sequencer| {
             b.input(&mut input);
             let block = b.block();
-            let latency = sequencer.latency();
-            around(&mut || sequencer.process(model, settings, &block, &input, &mut out));
-            if restarts && sequencer.latency() != latency {
-                restart(sequencer);
-            }
+            around(&mut || {
+                if restarts {
+                    process_as_host(sequencer, model, settings, &block, &input, &mut out);
+                } else {
+                    sequencer.process(model, settings, &block, &input, &mut out);
+                }
+            });
             if out.dropped() > 0 {
                 return Err(Overflow(out.dropped()));
             }
@@ -338,12 +336,25 @@ pub fn compensate(events: &[Timed], latency: i64) -> Vec<Timed> {
         .collect()
 }
 
-/// A host's restart of the plugin (deactivate, activate), which CLAP and
-/// VST3 hosts do when the plugin's latency changes, as the plugin sees it:
-/// the clock and model state start afresh and held keys are forgotten.
-pub fn restart(sequencer: &mut Sequencer) {
-    sequencer.reset();
-    sequencer.forget_input();
+/// One `process` call as a DAW makes it: when the plugin's latency changed
+/// in it, the host restarts the plugin (deactivate, activate) before the
+/// next block, as CLAP and VST3 hosts do, and the plugin sees that restart
+/// as its own deactivation does: the clock and model state start afresh
+/// and held keys are forgotten. Allocation-free, as `process` is.
+pub fn process_as_host<M: Playable + ?Sized>(
+    sequencer: &mut Sequencer,
+    model: &mut M,
+    settings: &Settings,
+    block: &Block,
+    input: &[InputEvent],
+    out: &mut EventBuffer,
+) {
+    let latency = sequencer.latency();
+    sequencer.process(model, settings, block, input, out);
+    if sequencer.latency() != latency {
+        sequencer.reset();
+        sequencer.forget_input();
+    }
 }
 
 /// The blocks of a [`Session`], in order.
