@@ -71,8 +71,8 @@ pub struct BachPlugin<V: Variant> {
     now: i64,
     /// The latency last told to the host, in samples.
     latency: u32,
-    /// CLAP: the latency the sequencer wants, for which a restart was asked.
-    wanted_latency: Option<u32>,
+    /// CLAP: the new latency a restart has been asked for (once per value).
+    restart_asked: Option<u32>,
     /// Quarter notes played since the start, for the export's clock.
     played_beats: f64,
 }
@@ -98,7 +98,7 @@ impl<V: Variant> Default for BachPlugin<V> {
             sample_rate: 48_000.0,
             now: 0,
             latency: 0,
-            wanted_latency: None,
+            restart_asked: None,
             played_beats: 0.0,
         }
     }
@@ -180,13 +180,13 @@ impl<V: Variant> Plugin for BachPlugin<V> {
         buffer_config: &BufferConfig,
         context: &mut impl ActivateContext<Self>,
     ) -> bool {
-        // What the host was last told (0 for a new instance), or the new
-        // latency a restart was asked for. Not reset to 0 here: a latency
-        // change restarts the plugin, and announcing 0 after each restart
-        // would change it again on the next block, and restart it forever.
-        if let Some(wanted) = self.wanted_latency.take() {
-            self.latency = wanted;
-        }
+        // The latency the sequencer has (0 for a new instance): under CLAP
+        // the one a restart was asked for, which may change only here. Not
+        // reset to 0: a latency change restarts the plugin, and announcing 0
+        // after each restart would change it again on the next block, and
+        // restart it forever. `process` asks for the restart.
+        self.latency = self.sequencer.latency();
+        self.restart_asked = None;
         context.set_latency_samples(self.latency);
         self.sample_rate = buffer_config.sample_rate as f64;
         self.shared
@@ -316,7 +316,7 @@ impl<V: Variant> Plugin for BachPlugin<V> {
         let latency = self.sequencer.latency();
         if latency == self.latency {
             // Back to what the host knows before it restarted us.
-            self.wanted_latency = None;
+            self.restart_asked = None;
         } else {
             match context.plugin_api() {
                 // CLAP lets the latency change only while deactivated: ask
@@ -325,8 +325,8 @@ impl<V: Variant> Plugin for BachPlugin<V> {
                 // `clap_host_latency::changed` outside `activate` when its
                 // queued notice runs after the host deactivated us).
                 PluginApi::Clap => {
-                    if self.wanted_latency != Some(latency) {
-                        self.wanted_latency = Some(latency);
+                    if self.restart_asked != Some(latency) {
+                        self.restart_asked = Some(latency);
                         context.request_restart();
                     }
                 }
