@@ -39,7 +39,7 @@ use std::collections::BTreeMap;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
 const RATE: f64 = 48_000.0;
@@ -132,20 +132,7 @@ fn tune(num: u8, bpm: f64, pickup: bool, bars: u32) -> Score {
 /// bundle copied in, back-dated (Ardour ignores a VST3 cache as old as the
 /// plugin to the second), and scanned by Ardour's own scanner.
 fn ardour_home(scanner: &Path, name: &str) -> PathBuf {
-    let bundle = bach_e2e::bundled("bach-plugin.vst3");
-    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/chorale-satb.safetensors");
-    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
-    match (modified(&bundle), modified(&model)) {
-        (None, _) => panic!(
-            "{} is missing: build it with `cargo xtask bundle bach-plugin --release`",
-            bundle.display()
-        ),
-        (Some(b), Some(m)) if b < m => panic!(
-            "the bundle is older than the default model it embeds: rebuild it with \
-             `cargo xtask bundle bach-plugin --release`"
-        ),
-        _ => {}
-    }
+    let bundle = bach_e2e::fresh_bundle("bach-plugin.vst3");
     let home =
         Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("daw-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&home);
@@ -727,6 +714,16 @@ fn ardour() -> Option<(PathBuf, PathBuf)> {
 /// should not depend on another run sharing the machine.
 static ARDOUR_RUNS: Mutex<()> = Mutex::new(());
 
+/// Ardour for one test: `ardour7-lua`, a private home `name` with the bundle
+/// scanned ([`ardour_home`]), and the test's turn to roll (held while it
+/// lives); `None` (with a message) when Ardour is not installed.
+fn ardour_for(name: &str) -> Option<(PathBuf, PathBuf, MutexGuard<'static, ()>)> {
+    let (lua, scanner) = ardour()?;
+    let turn = ARDOUR_RUNS.lock().unwrap_or_else(|e| e.into_inner());
+    let home = ardour_home(&scanner, name);
+    Some((lua, home, turn))
+}
+
 /// A named check, run with its name.
 type Case<'a> = (String, Box<dyn FnOnce(&str) + 'a>);
 
@@ -745,12 +742,10 @@ fn run_cases(cases: Vec<Case<'_>>) {
 
 #[test]
 fn bach_in_ardour_plays_the_offline_harmony() {
-    let Some((lua, scanner)) = ardour() else {
+    let Some((lua, home, _turn)) = ardour_for("harmony") else {
         return;
     };
-    let _one = ARDOUR_RUNS.lock().unwrap_or_else(|e| e.into_inner());
     let started = Instant::now();
-    let home = ardour_home(&scanner, "harmony");
 
     // Each case runs to its end; the failures are listed together.
     let cases = [(4u8, 120.0, false), (4, 120.0, true), (3, 120.0, true)]
@@ -1226,23 +1221,19 @@ fn check_continue(lua: &Path, home: &Path, what: &str) {
 #[test]
 #[ignore = "Ardour 7.3 tells a latent plugin its output's position: the harmony differs"]
 fn bach_in_ardour_lookahead_plays_the_offline_harmony() {
-    let Some((lua, scanner)) = ardour() else {
+    let Some((lua, home, _turn)) = ardour_for("lookahead") else {
         return;
     };
-    let _one = ARDOUR_RUNS.lock().unwrap_or_else(|e| e.into_inner());
-    let home = ardour_home(&scanner, "lookahead");
     check_lookahead(&lua, &home, true, "lookahead 1 beat, strict");
     let _ = std::fs::remove_dir_all(&home);
 }
 
 #[test]
 fn bach_in_ardour_follows_its_parameters() {
-    let Some((lua, scanner)) = ardour() else {
+    let Some((lua, home, _turn)) = ardour_for("parameters") else {
         return;
     };
-    let _one = ARDOUR_RUNS.lock().unwrap_or_else(|e| e.into_inner());
     let started = Instant::now();
-    let home = ardour_home(&scanner, "parameters");
     let (lua, home_dir) = (&lua, &home);
     let cases: Vec<Case> = vec![
         (

@@ -8,7 +8,7 @@
 //! must never pass by skipping.
 
 use bach_cli::offline::{self, Offline, Options, VoiceEvent};
-use bach_e2e::{bundled, ClapBach};
+use bach_e2e::{ClapBach, Note as HostOut};
 use bach_engine::midi::PlayedNote;
 use bach_engine::model::VoicesModel;
 use bach_engine::perform::KeyChoice;
@@ -18,21 +18,7 @@ use bach_engine::{Horizon, Key, DEFAULT_MODEL};
 
 /// Checks the bundle is there and up to date; panics with how to build it.
 fn bundle_ready() {
-    let bundle = bundled("bach-plugin.clap");
-    let model =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/chorale-satb.safetensors");
-    let modified = |p: &std::path::Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
-    match (modified(&bundle), modified(&model)) {
-        (None, _) => panic!(
-            "{} is missing: build it with `cargo xtask bundle bach-plugin --release`",
-            bundle.display()
-        ),
-        (Some(b), Some(m)) if b < m => panic!(
-            "the bundle is older than the default model it embeds: rebuild it with \
-             `cargo xtask bundle bach-plugin --release`"
-        ),
-        _ => {}
-    }
+    bach_e2e::fresh_bundle("bach-plugin.clap");
 }
 
 fn note(start: u32, len: u32, pitch: u8) -> Note {
@@ -129,10 +115,15 @@ fn through_plugin_playing(
         let id = plugin.param(name);
         params.push((id, plugin.value_of(id, text)));
     }
-    plugin
-        .run_compensated(&result.session, BLOCK_FRAMES, &params)
-        .into_iter()
-        // Channel 0 is the melody passing through, except on the model's turn in continue mode.
+    let out = plugin.run_compensated(&result.session, BLOCK_FRAMES, &params);
+    voice_events(out, continue_from)
+}
+
+/// The plugin's notes as voice events (channel = voice), without velocity.
+/// Channel 0 is the melody passing through, except on the model's turn in
+/// continue mode (from `continue_from`).
+fn voice_events(out: Vec<HostOut>, continue_from: i64) -> Vec<VoiceEvent> {
+    out.into_iter()
         .filter(|n| n.channel > 0 || n.sample >= continue_from)
         .map(|n| VoiceEvent {
             sample: n.sample,
@@ -429,18 +420,8 @@ fn through_vst3(result: &Offline, params: &[(&str, f64)]) -> Vec<VoiceEvent> {
         .iter()
         .map(|&(name, value)| (plugin.param(name), value))
         .collect();
-    plugin
-        .run_compensated(&result.session, BLOCK_FRAMES, &params)
-        .into_iter()
-        .filter(|n| n.channel > 0)
-        .map(|n| VoiceEvent {
-            sample: n.sample,
-            on: n.on,
-            voice: n.channel,
-            pitch: n.pitch,
-            velocity: 0,
-        })
-        .collect()
+    let out = plugin.run_compensated(&result.session, BLOCK_FRAMES, &params);
+    voice_events(out, i64::MAX)
 }
 
 /// The host's meter, as a DAW sends it for a file with these time

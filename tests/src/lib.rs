@@ -64,6 +64,27 @@ pub fn clap_bundle() -> PathBuf {
     path
 }
 
+/// The bundle `name` (`bach-plugin.clap` or `.vst3`), checked to be built
+/// and newer than the default model it embeds; panics saying how to build
+/// it otherwise, so a test that needs it never passes by skipping.
+pub fn fresh_bundle(name: &str) -> PathBuf {
+    let bundle = bundled(name);
+    let model =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/chorale-satb.safetensors");
+    let modified = |p: &std::path::Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    match (modified(&bundle), modified(&model)) {
+        (None, _) => panic!(
+            "{} is missing: build it with `cargo xtask bundle bach-plugin --release`",
+            bundle.display()
+        ),
+        (Some(b), Some(m)) if b < m => panic!(
+            "the bundle is older than the default model it embeds: rebuild it with \
+             `cargo xtask bundle bach-plugin --release`"
+        ),
+        _ => bundle,
+    }
+}
+
 /// What the host is doing when the plugin calls it back: the CLAP spec
 /// allows some callbacks only in some of these (ext/latency.h: `changed`
 /// only inside `clap_plugin::activate`; main-thread callbacks never from
