@@ -90,7 +90,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             let now = t % melody.len();
             let bar = BarPosition::new(now, Meter::new(3, 4), 0.25);
-            follower.hear(Some(62 + (now % 7) as u8));
+            follower.hear(Some(62 + (now % 7) as u8), bar);
             let ctx = StepContext {
                 bar,
                 key: follower.key(),

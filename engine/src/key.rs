@@ -16,6 +16,10 @@
 //! alone names the data's key for 75–80% of the pieces; with the bonuses for
 //! 92%. `engine/tests/key.rs` measures both estimators on the test pieces.
 
+pub mod opening;
+
+pub use opening::Opening;
+
 /// Major or minor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Mode {
@@ -510,6 +514,17 @@ impl KeyEstimator {
                 }
             }
         }
+    }
+
+    /// Takes `key` as the key in use, as if it had been estimated (the
+    /// opening's key, handed over when the opening is over): it changes
+    /// from here by the usual margins.
+    pub fn hold(&mut self, key: Key) {
+        self.key = Some(key);
+        self.challenger = None;
+        self.challenger_steps = 0.0;
+        self.phrase_leader = None;
+        self.phrase_leads = 0;
     }
 
     /// The key in use: `None` until 8 steps of melody (or a phrase end) were

@@ -965,8 +965,8 @@ impl Sequencer {
             Mode::Harmonize => self.input.top(),
             Mode::Continue => self.input.heard_top(),
         };
-        self.key.hear(melody_now);
         let bar = BarPosition::new(position, meter, step_beats);
+        self.key.hear(melody_now, bar);
         let ahead = if self.latency > 0 && settings.mode == Mode::Harmonize {
             let limit = lookahead_steps(settings.lookahead, bar);
             self.ahead(

@@ -1,18 +1,25 @@
 //! Which key the harmony is in: set by hand, or followed from the melody.
 //!
 //! The one rule the plugin, the `bach` command and `bach-trainer harmony`
-//! share: with Auto, a [`KeyEstimator`] hears the melody step by step as it
-//! is harmonized (not the lookahead: the key is the melody's so far, so the
-//! plugin and the offline harmonizer follow it alike), a melody rest ends a
-//! phrase (where the key may change), and until the estimator has heard
-//! enough the melody's first note stands in as the tonic of a major key, so
-//! the first bar is not harmonized in C whatever the tune. Offline, with the
+//! share: with Auto, the melody is heard step by step as it is harmonized
+//! (not the lookahead: the key is the melody's so far, so the plugin and the
+//! offline harmonizer follow it alike). Through the opening (the first
+//! [`OPENING_STEPS`] steps of melody, or up to its first rest) the key is
+//! [`Opening`]'s, which weighs the first note as a pickup or a downbeat and
+//! the downbeats' notes most, and may change at any step; then it is held
+//! and followed by a [`KeyEstimator`], where a melody rest ends a phrase
+//! (where the key may change). Offline, with the
 //! whole melody known, the key is the whole melody's ([`crate::key::estimate_key`])
 //! except in passages clearly in a closely related key
 //! ([`crate::key::key_track`]), decided before the first note. Fixed-size
 //! state, no allocation.
 
-use crate::key::{Key, KeyEstimator, Mode};
+use crate::key::{Key, KeyEstimator, Opening};
+use crate::meter::BarPosition;
+
+/// Steps of melody (16ths) the opening lasts at most: a pickup and the
+/// first full bar of 4/4. Chosen on the valid sopranos (`docs/key.md`).
+pub const OPENING_STEPS: u32 = 20;
 
 /// The user's choice.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -29,8 +36,10 @@ pub enum KeyChoice {
 pub struct KeyFollower {
     choice: KeyChoice,
     estimator: KeyEstimator,
-    /// The first melody note of the piece, the stand-in tonic.
-    first: Option<u8>,
+    /// The key of the first bars, used until the opening is over.
+    opening: Opening,
+    /// The opening is over: the estimator holds its key.
+    settled: bool,
     /// A melody note was heard since the last rest.
     in_phrase: bool,
 }
@@ -56,20 +65,29 @@ impl KeyFollower {
     /// Forgets the melody: a new piece (a seek, a restart).
     pub fn reset(&mut self) {
         self.estimator.reset();
-        self.first = None;
+        self.opening.reset();
+        self.settled = false;
         self.in_phrase = false;
     }
 
-    /// One grid step of the newest melody known: its pitch, or `None` for a
-    /// rest (a phrase end, heard once).
-    pub fn hear(&mut self, melody: Option<u8>) {
+    /// One grid step of the newest melody known, at `bar`: its pitch, or
+    /// `None` for a rest (a phrase end, heard once).
+    pub fn hear(&mut self, melody: Option<u8>, bar: BarPosition) {
         match melody {
             Some(p) => {
                 self.estimator.hear(p, 1.0);
-                self.first.get_or_insert(p % 12);
+                if !self.settled {
+                    self.opening.hear(p, bar);
+                    if self.opening.heard() >= OPENING_STEPS {
+                        self.settle();
+                    }
+                }
                 self.in_phrase = true;
             }
             None if self.in_phrase => {
+                if !self.settled {
+                    self.settle();
+                }
                 self.estimator.phrase_end();
                 self.in_phrase = false;
             }
@@ -77,27 +95,40 @@ impl KeyFollower {
         }
     }
 
+    /// The opening is over: its key is held from here.
+    fn settle(&mut self) {
+        if let Some(key) = self.opening.key() {
+            self.estimator.hold(key);
+        }
+        self.settled = true;
+    }
+
     /// The key in use: the fixed one, or the melody's as heard so far
     /// (`None` before any melody).
     pub fn key(&self) -> Option<Key> {
         match self.choice {
             KeyChoice::Fixed(k) => Some(k),
-            KeyChoice::Auto => self.estimator.key().or(self.first.map(|tonic| Key {
-                tonic,
-                mode: Mode::Major,
-            })),
+            KeyChoice::Auto if self.settled => self.estimator.key(),
+            KeyChoice::Auto => self.opening.key(),
         }
     }
 
-    /// Whether the key in use is the estimator's (not a stand-in or a fixed key).
+    /// Whether the key in use is followed from the melody and settled (not
+    /// the opening's guess, nor a fixed key).
     pub fn is_estimated(&self) -> bool {
-        self.choice == KeyChoice::Auto && self.estimator.key().is_some()
+        self.choice == KeyChoice::Auto && self.settled && self.estimator.key().is_some()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::key::Mode;
+
+    fn at(step: usize) -> BarPosition {
+        BarPosition::common(step)
+    }
 
     #[test]
     fn fixed_keys_stay_and_auto_starts_from_the_first_note() {
@@ -106,20 +137,27 @@ mod tests {
             mode: Mode::Major,
         };
         let mut fixed = KeyFollower::new(KeyChoice::Fixed(d));
-        fixed.hear(Some(61));
+        fixed.hear(Some(61), at(0));
         assert_eq!(fixed.key(), Some(d));
         let mut auto = KeyFollower::new(KeyChoice::Auto);
         assert_eq!(auto.key(), None);
-        auto.hear(Some(64));
-        assert_eq!(auto.key().map(|k| k.tonic), Some(4), "the stand-in tonic");
+        auto.hear(Some(64), at(0));
+        assert_eq!(
+            auto.key().map(|k| k.tonic),
+            Some(4),
+            "the first note, a tonic"
+        );
         assert!(!auto.is_estimated());
         auto.reset();
         // A C major scale, long enough for the estimator.
-        for p in [60, 62, 64, 65, 67, 69, 71, 72, 67, 64, 60, 60] {
-            auto.hear(Some(p));
-            auto.hear(Some(p));
+        for (i, p) in [60, 62, 64, 65, 67, 69, 71, 72, 67, 64, 60, 60]
+            .into_iter()
+            .enumerate()
+        {
+            auto.hear(Some(p), at(2 * i));
+            auto.hear(Some(p), at(2 * i + 1));
         }
-        auto.hear(None);
+        auto.hear(None, at(0));
         assert!(auto.is_estimated());
         assert_eq!(
             auto.key(),
@@ -130,5 +168,39 @@ mod tests {
         );
         auto.reset();
         assert_eq!(auto.key(), None);
+    }
+
+    /// Through the opening the key may change at any step; after it, it is
+    /// held as the estimator holds a key: one bar of another key's notes
+    /// does not move it.
+    #[test]
+    fn the_opening_may_change_its_mind_then_the_key_is_held() {
+        let mut auto = KeyFollower::new(KeyChoice::Auto);
+        let mut step = 0;
+        let mut play = |auto: &mut KeyFollower, pitch: u8, steps: usize| {
+            for _ in 0..steps {
+                auto.hear(Some(pitch), at(step));
+                step += 1;
+            }
+        };
+        // C on a downbeat (in the data, most often a minor key's tonic),
+        // then E and G: C major within the first bar.
+        play(&mut auto, 60, 4);
+        let first = auto.key().unwrap();
+        play(&mut auto, 64, 4);
+        play(&mut auto, 67, 4);
+        play(&mut auto, 60, 8);
+        let major = Key {
+            tonic: 0,
+            mode: Mode::Major,
+        };
+        assert_ne!(first, major);
+        assert_eq!(auto.key(), Some(major));
+        assert!(auto.is_estimated(), "20 steps: the opening is over");
+        // A bar of E♭ major's notes: held.
+        for p in [63, 67, 70, 67] {
+            play(&mut auto, p, 4);
+        }
+        assert_eq!(auto.key(), Some(major));
     }
 }

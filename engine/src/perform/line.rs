@@ -87,7 +87,7 @@ pub fn harmonize_line<M: VoiceModel + ?Sized>(
         let limit = horizon
             .steps(bar.beat_steps, bar.bar_steps)
             .min(len - 1 - t);
-        follower.hear(line[t]);
+        follower.hear(line[t], bar);
         let ctx = StepContext {
             bar,
             key: match &track {
