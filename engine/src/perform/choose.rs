@@ -26,7 +26,7 @@ use crate::sampling::{sample_rhythm, Rhythm, Rng, Sampler, TokenMask, ARGMAX_BEL
 use crate::token::{sounding, Token, VoiceRange, MAX_VOICES};
 use crate::voice_leading::forbidden_onsets;
 
-use super::Sounding;
+use super::{cadence, Sounding};
 
 /// Partial chords kept from one voice to the next.
 pub const BEAM: usize = 16;
@@ -53,7 +53,10 @@ impl Partial {
 /// Fills the free voices of `chord` (where `clamp[v]` is `None`; the clamped
 /// ones already hold their tokens), in the order the heads decide them.
 /// `ranges[v]` is voice `v`'s range in the model, `before` what each voice
-/// sounded before this step.
+/// sounded before this step. Where the step `closes` a phrase
+/// ([`super::cadence::closes_phrase`]) the complete chords found are
+/// weighed by [`super::cadence::bonus`] too.
+#[allow(clippy::too_many_arguments)]
 pub fn choose_chord(
     heads: &mut dyn Heads,
     chord: &mut [Token],
@@ -61,10 +64,23 @@ pub fn choose_chord(
     ranges: &[VoiceRange],
     sampler: &Sampler,
     before: &Sounding,
+    closes: bool,
     rng: &mut Rng,
 ) {
     let mask_of = |v: usize, range: VoiceRange, chord: &[Token], decided: &[usize]| {
         voice_mask(v, range, chord, decided, sampler, before)
+    };
+    // The lowest voice sounding before: the bass a cadence arrives from.
+    let bass_before = before.voices().iter().flatten().copied().min();
+    let bonus_of = |chord: &[Token]| {
+        if !closes {
+            return 0.0;
+        }
+        let mut pitches = [None; MAX_VOICES];
+        for (v, (p, &t)) in pitches.iter_mut().zip(chord).enumerate() {
+            *p = sounding(before.get(v), t);
+        }
+        cadence::bonus(&pitches[..chord.len()], bass_before)
     };
     search(
         heads,
@@ -73,12 +89,16 @@ pub fn choose_chord(
         ranges,
         sampler.temperature,
         mask_of,
+        bonus_of,
         rng,
     );
 }
 
 /// [`choose_chord`] with each partial chord's mask for voice `v` given by
-/// `mask_of(v, range, partial chord, voices decided before v)`.
+/// `mask_of(v, range, partial chord, voices decided before v)`, and each
+/// complete chord's log weight raised by `bonus_of(chord)` (before the
+/// temperature, as the model's log-probabilities are).
+#[allow(clippy::too_many_arguments)]
 fn search(
     heads: &mut dyn Heads,
     chord: &mut [Token],
@@ -86,6 +106,7 @@ fn search(
     ranges: &[VoiceRange],
     temperature: f32,
     mask_of: impl Fn(usize, VoiceRange, &[Token], &[usize]) -> TokenMask,
+    bonus_of: impl Fn(&[Token]) -> f64,
     rng: &mut Rng,
 ) {
     let n = chord.len().min(MAX_VOICES).min(ranges.len());
@@ -146,6 +167,20 @@ fn search(
             );
         }
         kept = keep_best(&next[..extended], &mut beam);
+    }
+    let mut rescored = false;
+    for partial in &mut beam[..kept] {
+        let bonus = bonus_of(&partial.tokens[..n]);
+        if bonus != 0.0 {
+            partial.score += bonus * inv_t;
+            rescored = true;
+        }
+    }
+    if rescored {
+        // Best first again (the beam is copied out first: `keep_best`
+        // writes into it; a fixed array, no allocation).
+        let scored = beam;
+        kept = keep_best(&scored[..kept], &mut beam);
     }
     let pick = if temperature >= ARGMAX_BELOW {
         draw(&beam[..kept], rng)
@@ -347,6 +382,7 @@ mod tests {
             &ranges,
             &sampler(0.0, false),
             &before,
+            false,
             &mut rng,
         );
         // One voice at a time would take 60 and then any bass note; together, 61 over a sure 60.
@@ -378,6 +414,7 @@ mod tests {
                 &ranges,
                 &sampler(0.3, true),
                 &before,
+                false,
                 &mut rng,
             );
             holds += (chord[1] == Token::Hold) as usize;
@@ -414,9 +451,51 @@ mod tests {
                 &ranges,
                 &sampler(0.0, strict),
                 &before,
+                false,
                 &mut rng,
             );
             assert_eq!(chord[1], Token::Onset(want), "strict {strict}");
+        }
+    }
+
+    /// At a phrase's close the search prefers a complete root-position
+    /// triad the model finds a little less likely than an inversion; at
+    /// any other step it takes the model's likeliest chord.
+    #[test]
+    fn a_closing_step_prefers_a_root_position_triad() {
+        // Soprano E5 held; alto and tenor sure of G4 and C4; the bass
+        // likes E3 (a first inversion) a little more than C3.
+        let range = VoiceRange::new(36, 80);
+        let ranges = [range; 4];
+        let at = |p: u8| 2 + (p - 36) as usize;
+        let mut heads = Scripted::new(|voice: usize, _: &[Token]| {
+            let mut l = vec![NO; range.vocab()];
+            match voice {
+                1 => l[at(67)] = 10.0,
+                2 => l[at(60)] = 10.0,
+                _ => {
+                    l[at(52)] = 10.0;
+                    l[at(48)] = 9.0;
+                }
+            }
+            l
+        });
+        let clamp = [Some(Token::Onset(76)), None, None, None];
+        let before = sounding(&[74, 67, 59, 43]);
+        for (closes, bass) in [(false, 52), (true, 48)] {
+            let mut chord = [Token::Onset(76), Token::Rest, Token::Rest, Token::Rest];
+            let mut rng = Rng::new(5);
+            choose_chord(
+                &mut heads,
+                &mut chord,
+                &clamp,
+                &ranges,
+                &sampler(0.0, false),
+                &before,
+                closes,
+                &mut rng,
+            );
+            assert_eq!(chord[3], Token::Onset(bass), "closes {closes}");
         }
     }
 
@@ -456,6 +535,7 @@ mod tests {
                 &ranges,
                 &sampler(0.0, strict),
                 &before,
+                false,
                 &mut rng,
             );
             assert_eq!(chord[2], Token::Onset(50), "the bass takes its note");
@@ -490,6 +570,7 @@ mod tests {
             &[range; 2],
             temperature,
             |_, _, _, _| mask,
+            |_| 0.0,
             rng,
         );
         match chord[1] {

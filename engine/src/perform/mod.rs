@@ -15,6 +15,7 @@
 //! choice of a token is plain arithmetic on the model's logits, and the
 //! model's own stepping does not allocate (see [`crate::model`]).
 
+pub mod cadence;
 pub mod choose;
 pub mod frames;
 pub mod harmonize;
@@ -259,9 +260,20 @@ impl Performer {
         for (v, range) in ranges.iter_mut().enumerate().take(n) {
             *range = model.voice_range(v);
         }
+        let struck = matches!(clamp.first(), Some(Some(Token::Onset(_))));
+        let closes = cadence::closes_phrase(ctx, struck);
         // A closure on the stack, lent as `&mut dyn`: no box, no allocation.
         let mut choose = |heads: &mut dyn Heads, chord: &mut [Token]| {
-            choose::choose_chord(heads, chord, clamp, &ranges[..n], &sampler, &before, rng)
+            choose::choose_chord(
+                heads,
+                chord,
+                clamp,
+                &ranges[..n],
+                &sampler,
+                &before,
+                closes,
+                rng,
+            )
         };
         let tokens = model.step(&frame, clamp, &mut choose);
         for v in 0..n {
