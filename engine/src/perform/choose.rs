@@ -26,7 +26,8 @@ use crate::sampling::{sample_rhythm, Rhythm, Rng, Sampler, TokenMask, ARGMAX_BEL
 use crate::token::{sounding, Token, VoiceRange, MAX_VOICES};
 use crate::voice_leading::forbidden_onsets;
 
-use super::{cadence, Sounding};
+use super::cadence::{self, Cadence};
+use super::Sounding;
 
 /// Partial chords kept from one voice to the next.
 pub const BEAM: usize = 16;
@@ -53,9 +54,9 @@ impl Partial {
 /// Fills the free voices of `chord` (where `clamp[v]` is `None`; the clamped
 /// ones already hold their tokens), in the order the heads decide them.
 /// `ranges[v]` is voice `v`'s range in the model, `before` what each voice
-/// sounded before this step. Where the step `closes` a phrase
-/// ([`super::cadence::closes_phrase`]) the complete chords found are
-/// weighed by [`super::cadence::bonus`] too.
+/// sounded before this step. Where the step closes a phrase or prepares its
+/// close ([`cadence::cadence_of`]) the complete chords found are weighed by
+/// [`cadence::cadence_bonus`] too.
 #[allow(clippy::too_many_arguments)]
 pub fn choose_chord(
     heads: &mut dyn Heads,
@@ -64,7 +65,7 @@ pub fn choose_chord(
     ranges: &[VoiceRange],
     sampler: &Sampler,
     before: &Sounding,
-    closes: bool,
+    cadence: Cadence,
     rng: &mut Rng,
 ) {
     let mask_of = |v: usize, range: VoiceRange, chord: &[Token], decided: &[usize]| {
@@ -73,14 +74,14 @@ pub fn choose_chord(
     // The lowest voice sounding before: the bass a cadence arrives from.
     let bass_before = before.voices().iter().flatten().copied().min();
     let bonus_of = |chord: &[Token]| {
-        if !closes {
+        if cadence == Cadence::None {
             return 0.0;
         }
         let mut pitches = [None; MAX_VOICES];
         for (v, (p, &t)) in pitches.iter_mut().zip(chord).enumerate() {
             *p = sounding(before.get(v), t);
         }
-        cadence::bonus(&pitches[..chord.len()], bass_before)
+        cadence::cadence_bonus(cadence, &pitches[..chord.len()], bass_before)
     };
     search(
         heads,
@@ -382,7 +383,7 @@ mod tests {
             &ranges,
             &sampler(0.0, false),
             &before,
-            false,
+            Cadence::None,
             &mut rng,
         );
         // One voice at a time would take 60 and then any bass note; together, 61 over a sure 60.
@@ -414,7 +415,7 @@ mod tests {
                 &ranges,
                 &sampler(0.3, true),
                 &before,
-                false,
+                Cadence::None,
                 &mut rng,
             );
             holds += (chord[1] == Token::Hold) as usize;
@@ -451,7 +452,7 @@ mod tests {
                 &ranges,
                 &sampler(0.0, strict),
                 &before,
-                false,
+                Cadence::None,
                 &mut rng,
             );
             assert_eq!(chord[1], Token::Onset(want), "strict {strict}");
@@ -492,7 +493,11 @@ mod tests {
                 &ranges,
                 &sampler(0.0, false),
                 &before,
-                closes,
+                if closes {
+                    Cadence::Close
+                } else {
+                    Cadence::None
+                },
                 &mut rng,
             );
             assert_eq!(chord[3], Token::Onset(bass), "closes {closes}");
@@ -535,7 +540,7 @@ mod tests {
                 &ranges,
                 &sampler(0.0, strict),
                 &before,
-                false,
+                Cadence::None,
                 &mut rng,
             );
             assert_eq!(chord[2], Token::Onset(50), "the bass takes its note");

@@ -261,7 +261,7 @@ impl Performer {
             *range = model.voice_range(v);
         }
         let struck = matches!(clamp.first(), Some(Some(Token::Onset(_))));
-        let closes = cadence::closes_phrase(ctx, struck);
+        let cadence = cadence::cadence_of(&frame, struck);
         // A closure on the stack, lent as `&mut dyn`: no box, no allocation.
         let mut choose = |heads: &mut dyn Heads, chord: &mut [Token]| {
             choose::choose_chord(
@@ -271,7 +271,7 @@ impl Performer {
                 &ranges[..n],
                 &sampler,
                 &before,
-                closes,
+                cadence,
                 rng,
             )
         };
