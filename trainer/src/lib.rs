@@ -15,6 +15,7 @@ pub mod fused;
 pub mod harmony;
 pub mod hash;
 pub mod init;
+pub mod judge;
 pub mod live;
 pub mod load;
 pub mod model;

@@ -1,4 +1,4 @@
-//! The command line: `train`, `eval`, `info`, `plot`, `harmony`, `live`,
+//! The command line: `train`, `eval`, `info`, `plot`, `harmony`, `live`, `judge`,
 //! `calibrate` and `rewrite-provenance`, each subcommand's arguments beside its code. Playing
 //! files (`harmonize`, `continue`, `generate`) is the `bach` command's job
 //! (the `bach-cli` crate), which needs no candle.
@@ -40,6 +40,11 @@ pub enum Command {
     /// stopped) and compare the harmony figures with the same sopranos
     /// played on the grid and with Bach's.
     Live(crate::live::LiveArgs),
+    /// Train a Bach-or-ours classifier on the train split's harmonizations
+    /// (Bach's and the model's, under the same sopranos) and report how
+    /// well it tells them apart on the valid and test pieces, and what it
+    /// leans on.
+    Judge(crate::judge::JudgeArgs),
     /// Fit a voices model's parallel-motion pair weights to its own
     /// harmonizations of the train sopranos, so that on its own it moves in
     /// parallel fifths and octaves about as often as Bach.
@@ -58,6 +63,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Plot(args) => crate::plot::run(args),
         Command::Harmony(args) => crate::harmony::run(args),
         Command::Live(args) => crate::live::run(args),
+        Command::Judge(args) => crate::judge::run(args),
         Command::Calibrate(args) => crate::calibrate::run(args),
         Command::RewriteProvenance(args) => rewrite::rewrite_command(args),
     }
