@@ -9,7 +9,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use bach_engine::{Horizon, ModelKind, ModelMeta};
-use candle_core::Device;
 
 use crate::batch;
 use crate::checkpoint::{Checkpoint, Header};
@@ -545,7 +544,3 @@ fn check_config(c: &TrainConfig) -> Result<(), Error> {
     Ok(())
 }
 
-/// The device a configuration names (for callers that build networks themselves).
-pub fn device_of(config: &TrainConfig) -> candle_core::Result<Device> {
-    device(&config.device)
-}
