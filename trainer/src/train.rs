@@ -543,4 +543,3 @@ fn check_config(c: &TrainConfig) -> Result<(), Error> {
     }
     Ok(())
 }
-

@@ -17,7 +17,8 @@
 //! gives: `BENCHMARKS.md`, "The first bar"). Fixed-size state, no
 //! allocation: [`Opening::hear`] is 24 additions a step.
 
-use super::{Key, Mode, PROFILES};
+use super::estimator::PROFILES;
+use super::{Key, Mode};
 use crate::meter::BarPosition;
 
 /// How often the 225 train chorale melodies begin on each degree of their
