@@ -8,6 +8,7 @@
 //! of allocation, locks and I/O so it can run on a plugin's audio thread.
 
 pub mod ahead;
+pub mod error_line;
 pub mod file;
 pub mod key;
 pub mod meta;
@@ -30,6 +31,7 @@ pub mod voice_leading;
 pub const DEFAULT_MODEL: &[u8] = include_bytes!("../../models/chorale-satb.safetensors");
 
 pub use ahead::{Ahead, Horizon};
+pub use error_line::error_line;
 pub use file::{FileError, LoadError, ModelFile};
 pub use key::{Key, KeyEstimator, Mode};
 pub use meta::{
