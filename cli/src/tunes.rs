@@ -153,16 +153,7 @@ impl Tune {
 /// MIDI pitch of a name such as `C4` (60), `F#4`, `Bb3`.
 fn pitch_of(name: &str) -> Option<u8> {
     let mut chars = name.chars();
-    let base = match chars.next()? {
-        'C' => 0,
-        'D' => 2,
-        'E' => 4,
-        'F' => 5,
-        'G' => 7,
-        'A' => 9,
-        'B' => 11,
-        _ => return None,
-    };
+    let base = bach_engine::key::natural_pitch_class(chars.next()?)? as i32;
     let rest: String = chars.collect();
     let (shift, octave) = match rest.strip_prefix('#') {
         Some(o) => (1, o),

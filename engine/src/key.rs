@@ -27,6 +27,21 @@ pub use estimator::{estimate_key, KeyEstimator};
 pub use opening::Opening;
 pub use track::{key_track, TRACK_HOME_BONUS, TRACK_MIN_STEPS, TRACK_RELATIVE_BONUS, TRACK_WINDOW};
 
+/// The pitch class of a natural note's letter, `'C'` to `'B'` (upper case),
+/// as both key names and note names (`cli`'s tunes) read it.
+pub fn natural_pitch_class(letter: char) -> Option<u8> {
+    Some(match letter {
+        'C' => 0,
+        'D' => 2,
+        'E' => 4,
+        'F' => 5,
+        'G' => 7,
+        'A' => 9,
+        'B' => 11,
+        _ => return None,
+    })
+}
+
 /// Major or minor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Mode {
@@ -137,16 +152,7 @@ impl Key {
         let s = s.trim();
         let mut chars = s.chars();
         let letter = chars.next()?;
-        let natural: i32 = match letter.to_ascii_uppercase() {
-            'C' => 0,
-            'D' => 2,
-            'E' => 4,
-            'F' => 5,
-            'G' => 7,
-            'A' => 9,
-            'B' => 11,
-            _ => return None,
-        };
+        let natural = natural_pitch_class(letter.to_ascii_uppercase())? as i32;
         let mut rest = chars.as_str();
         let mut alter: i32 = 0;
         let mut accidentals = 0;
