@@ -34,8 +34,9 @@ pub const FIFTH_BASS_BONUS: f64 = 3.0;
 /// is the dominant of the chord the close is likely on: the bass on that
 /// chord's fifth, the chord a major triad or a dominant seventh on it.
 /// Chosen on the valid sopranos, seeds 1-3 (0, 2, 4 and 8 tried): closes
-/// with a V-I bass a bar / the whole melody ahead 35% / 39% without, 40% /
-/// 43% with; a beat ahead the close is not yet known a beat before it.
+/// with a V-I bass a bar / the whole melody ahead 35% / 39% without, 41% /
+/// 45% with (40% / 43% preparing on the beat before only); a beat ahead the
+/// close is not yet known a beat before it.
 pub const PREPARE_BONUS: f64 = 4.0;
 
 /// What a step is to a phrase's end.
@@ -62,13 +63,15 @@ pub fn cadence_of(ctx: &StepContext, melody_struck: bool) -> Cadence {
         return Cadence::None;
     };
     let at = next.steps as usize;
-    // The next melody note is a beat away, on a beat, and closes: nothing
-    // new for more than a beat after it, as far as the lookahead shows.
+    // The next melody note is at most a beat away, on a beat, and closes:
+    // nothing new for more than a beat after it, as far as the lookahead
+    // shows. Every step of the beat before it may prepare (the bass may
+    // move on the beat or after it).
     let closes_next = match after {
         Some(after) => after.steps as usize - at > beat,
         None => known > at + beat,
     };
-    if ctx.bar.in_beat() != 0 || at != beat || !closes_next {
+    if at > beat || (ctx.bar.in_beat() + at) % beat != 0 || !closes_next {
         return Cadence::None;
     }
     let minor = ctx.key.is_some_and(|k| k.mode == Mode::Minor);
@@ -225,6 +228,29 @@ mod tests {
             steps: 4,
         });
         assert_eq!(cadence_of(&ctx, true), Cadence::Prepare { root: 7 });
+        // Half a beat before the close (the bass may move there too).
+        ctx.bar = BarPosition::common(6);
+        ctx.ahead.notes[0] = Some(Upcoming {
+            pitch: 72,
+            steps: 2,
+        });
+        ctx.ahead.notes[1] = Some(Upcoming {
+            pitch: 74,
+            steps: 10,
+        });
+        assert_eq!(cadence_of(&ctx, false), Cadence::Prepare { root: 0 });
+        // A close off the beat is none.
+        ctx.bar = BarPosition::common(5);
+        assert_eq!(cadence_of(&ctx, false), Cadence::None);
+        ctx.bar = BarPosition::common(4);
+        ctx.ahead.notes[0] = Some(Upcoming {
+            pitch: 71,
+            steps: 4,
+        });
+        ctx.ahead.notes[1] = Some(Upcoming {
+            pitch: 74,
+            steps: 12,
+        });
         // The note after the close comes a beat after it: no close.
         ctx.ahead.notes[1] = Some(Upcoming {
             pitch: 74,
