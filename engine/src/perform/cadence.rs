@@ -71,7 +71,7 @@ pub fn cadence_of(ctx: &StepContext, melody_struck: bool) -> Cadence {
         Some(after) => after.steps as usize - at > beat,
         None => known > at + beat,
     };
-    if at > beat || (ctx.bar.in_beat() + at) % beat != 0 || !closes_next {
+    if at > beat || !(ctx.bar.in_beat() + at).is_multiple_of(beat) || !closes_next {
         return Cadence::None;
     }
     let minor = ctx.key.is_some_and(|k| k.mode == Mode::Minor);
