@@ -24,9 +24,10 @@
 use crate::model::Heads;
 use crate::sampling::{sample_rhythm, Rhythm, Rng, Sampler, TokenMask, ARGMAX_BELOW};
 use crate::token::{sounding, Token, VoiceRange, MAX_VOICES};
-use crate::voice_leading::forbidden_onsets;
+use crate::voice_leading::{forbidden_onsets, parallels};
 
 use super::cadence::{self, Cadence};
+use super::sonority;
 use super::Sounding;
 
 /// Partial chords kept from one voice to the next.
@@ -56,7 +57,8 @@ impl Partial {
 /// `ranges[v]` is voice `v`'s range in the model, `before` what each voice
 /// sounded before this step. Where the step closes a phrase or prepares its
 /// close ([`cadence::cadence_of`]) the complete chords found are weighed by
-/// [`cadence::cadence_bonus`] too.
+/// [`cadence::cadence_bonus`] too, and a consonant one
+/// ([`sonority::consonant`]) by `consonance` more.
 #[allow(clippy::too_many_arguments)]
 pub fn choose_chord(
     heads: &mut dyn Heads,
@@ -66,6 +68,7 @@ pub fn choose_chord(
     sampler: &Sampler,
     before: &Sounding,
     cadence: Cadence,
+    consonance: f64,
     rng: &mut Rng,
 ) {
     let mask_of = |v: usize, range: VoiceRange, chord: &[Token], decided: &[usize]| {
@@ -74,14 +77,29 @@ pub fn choose_chord(
     // The lowest voice sounding before: the bass a cadence arrives from.
     let bass_before = before.voices().iter().flatten().copied().min();
     let bonus_of = |chord: &[Token]| {
-        if cadence == Cadence::None {
+        if cadence == Cadence::None && consonance == 0.0 {
             return 0.0;
         }
         let mut pitches = [None; MAX_VOICES];
         for (v, (p, &t)) in pitches.iter_mut().zip(chord).enumerate() {
             *p = sounding(before.get(v), t);
         }
-        cadence::cadence_bonus(cadence, &pitches[..chord.len()], bass_before)
+        let pitches = &pitches[..chord.len()];
+        // A rule of style never rewards parallel fifths or octaves (under
+        // strict voice leading the masks have ruled them out already; left
+        // free, the network's own odds decide them).
+        if parallels(&before.voices()[..chord.len()], pitches)
+            .next()
+            .is_some()
+        {
+            return 0.0;
+        }
+        let consonant = if consonance != 0.0 && sonority::consonant(pitches) {
+            consonance
+        } else {
+            0.0
+        };
+        consonant + cadence::cadence_bonus(cadence, pitches, bass_before)
     };
     search(
         heads,
@@ -384,6 +402,7 @@ mod tests {
             &sampler(0.0, false),
             &before,
             Cadence::None,
+            0.0,
             &mut rng,
         );
         // One voice at a time would take 60 and then any bass note; together, 61 over a sure 60.
@@ -416,6 +435,7 @@ mod tests {
                 &sampler(0.3, true),
                 &before,
                 Cadence::None,
+                0.0,
                 &mut rng,
             );
             holds += (chord[1] == Token::Hold) as usize;
@@ -453,6 +473,7 @@ mod tests {
                 &sampler(0.0, strict),
                 &before,
                 Cadence::None,
+                0.0,
                 &mut rng,
             );
             assert_eq!(chord[1], Token::Onset(want), "strict {strict}");
@@ -498,9 +519,50 @@ mod tests {
                 } else {
                     Cadence::None
                 },
+                0.0,
                 &mut rng,
             );
             assert_eq!(chord[3], Token::Onset(bass), "closes {closes}");
+        }
+    }
+
+    /// A consonance bonus takes a consonant chord over a slightly likelier
+    /// six-four (a fourth above the bass); without it the model's choice
+    /// stands.
+    #[test]
+    fn a_consonance_bonus_prefers_a_consonant_sonority() {
+        let range = VoiceRange::new(36, 80);
+        let ranges = [range; 4];
+        let at = |p: u8| 2 + (p - 36) as usize;
+        let mut heads = Scripted::new(|voice: usize, _: &[Token]| {
+            let mut l = vec![NO; range.vocab()];
+            match voice {
+                1 => l[at(64)] = 10.0,
+                2 => l[at(60)] = 10.0,
+                _ => {
+                    l[at(43)] = 10.0;
+                    l[at(48)] = 9.5;
+                }
+            }
+            l
+        });
+        let clamp = [Some(Token::Onset(72)), None, None, None];
+        let before = sounding(&[74, 65, 59, 43]);
+        for (consonance, bass) in [(0.0, 43), (1.0, 48)] {
+            let mut chord = [Token::Onset(72), Token::Rest, Token::Rest, Token::Rest];
+            let mut rng = Rng::new(5);
+            choose_chord(
+                &mut heads,
+                &mut chord,
+                &clamp,
+                &ranges,
+                &sampler(0.0, false),
+                &before,
+                Cadence::None,
+                consonance,
+                &mut rng,
+            );
+            assert_eq!(chord[3], Token::Onset(bass), "consonance {consonance}");
         }
     }
 
@@ -541,6 +603,7 @@ mod tests {
                 &sampler(0.0, strict),
                 &before,
                 Cadence::None,
+                0.0,
                 &mut rng,
             );
             assert_eq!(chord[2], Token::Onset(50), "the bass takes its note");

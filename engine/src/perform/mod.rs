@@ -23,12 +23,14 @@ pub mod key_choice;
 pub mod line;
 pub mod listen;
 pub mod sampler;
+pub mod sonority;
 pub mod sounding;
 
 use crate::model::context::NO_KEY;
 use crate::model::{Heads, StepContext, VoicesModel};
 use crate::sampling::{Rng, Sampler};
 use crate::token::{Token, VoiceRange, MAX_VOICES};
+use crate::Horizon;
 
 pub use harmonize::{HarmonizeStep, MelodyNote};
 pub use key_choice::{KeyChoice, KeyFollower};
@@ -262,6 +264,15 @@ impl Performer {
         }
         let struck = matches!(clamp.first(), Some(Some(Token::Onset(_))));
         let cadence = cadence::cadence_of(&frame, struck);
+        // Harmonizing a strong beat with nothing ahead known: the
+        // consonance nudge (`sonority`). Playing on alone is left as it is.
+        let harmonizing = clamp.first().copied().flatten().is_some();
+        let consonance = if harmonizing && ctx.bar.is_strong() && ctx.ahead.horizon == Horizon::Off
+        {
+            sonority::STRONG_BEAT_CONSONANCE
+        } else {
+            0.0
+        };
         // A closure on the stack, lent as `&mut dyn`: no box, no allocation.
         let mut choose = |heads: &mut dyn Heads, chord: &mut [Token]| {
             choose::choose_chord(
@@ -272,6 +283,7 @@ impl Performer {
                 &sampler,
                 &before,
                 cadence,
+                consonance,
                 rng,
             )
         };
