@@ -7,6 +7,7 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Result};
+use bach_engine::perform::cadence::is_root_position_triad;
 use bach_engine::perform::line::harmonize_line;
 use bach_engine::perform::{user_sampler, KeyChoice, Performer};
 use bach_engine::token::sounding;
@@ -253,23 +254,6 @@ impl HarmonyStats {
         let (a, b) = (norm(&self.pitch_classes), norm(&other.pitch_classes));
         0.5 * a.iter().zip(&b).map(|(x, y)| (x - y).abs()).sum::<f64>()
     }
-}
-
-/// Whether `pitches` (bass `bass` among them) sound a complete
-/// root-position major or minor triad: root in the bass, third and fifth
-/// present, nothing else.
-fn is_root_position_triad(pitches: impl Iterator<Item = u8>, bass: u8) -> bool {
-    let root = bass % 12;
-    let mut classes = [false; 12];
-    for p in pitches {
-        classes[((p % 12 + 12 - root) % 12) as usize] = true;
-    }
-    let third = classes[3] != classes[4];
-    let only = classes
-        .iter()
-        .enumerate()
-        .all(|(i, &on)| !on || matches!(i, 0 | 3 | 4 | 7));
-    classes[0] && classes[7] && third && only
 }
 
 /// Where each piece's key comes from.
@@ -695,17 +679,6 @@ mod tests {
         assert_eq!(s.crossing_steps, 1);
         assert_eq!(s.onsets, 8);
         assert_eq!(s.out_of_range, 1, "the bass's 35 is below 36");
-    }
-
-    #[test]
-    fn root_position_triads_are_complete_with_the_root_in_the_bass() {
-        let t = |p: &[u8]| is_root_position_triad(p.iter().copied(), p[3]);
-        assert!(t(&[67, 64, 60, 48]), "C major: G E C / C");
-        assert!(t(&[69, 64, 60, 45]), "A minor");
-        assert!(!t(&[67, 60, 55, 52]), "C major over E: an inversion");
-        assert!(!t(&[72, 64, 60, 48]), "no fifth");
-        assert!(!t(&[70, 64, 60, 48]), "a seventh");
-        assert!(!t(&[68, 64, 60, 48]), "augmented: no fifth");
     }
 
     #[test]

@@ -123,12 +123,7 @@ pub fn cadence_bonus(cadence: Cadence, pitches: &[Option<u8>], bass_before: Opti
             let dominant = [fifth, (fifth + 4) % 12, (fifth + 7) % 12, (fifth + 10) % 12]
                 .iter()
                 .fold(0u16, |set, pc| set | 1 << pc);
-            let mut classes = 0u16;
-            let mut bass = None::<u8>;
-            for p in pitches.iter().flatten() {
-                classes |= 1 << (p % 12);
-                bass = Some(bass.map_or(*p, |b| b.min(*p)));
-            }
+            let (classes, bass) = classes_and_bass(pitches);
             let on_fifth = bass.is_some_and(|b| b % 12 == fifth);
             // The root, its third and nothing outside the dominant seventh.
             let major = classes & !dominant == 0 && classes & (1 << ((fifth + 4) % 12)) != 0;
@@ -147,20 +142,44 @@ pub fn cadence_bonus(cadence: Cadence, pitches: &[Option<u8>], bass_before: Opti
 /// note its root), plus [`FIFTH_BASS_BONUS`] when the bass came to that
 /// root from a fifth above it (up a fourth or down a fifth).
 fn close_bonus(pitches: &[Option<u8>], bass_before: Option<u8>) -> f64 {
-    let mut classes = 0u16;
-    let mut bass = None::<u8>;
-    for p in pitches.iter().flatten() {
-        classes |= 1 << (p % 12);
-        bass = Some(bass.map_or(*p, |b| b.min(*p)));
-    }
-    let Some(bass) = bass else { return 0.0 };
-    let root = bass % 12;
-    let triad = |third: u8| (1 << root) | (1 << ((root + third) % 12)) | (1 << ((root + 7) % 12));
-    if classes != triad(4) && classes != triad(3) {
+    let Some(bass) = pitches.iter().flatten().min().copied() else {
+        return 0.0;
+    };
+    if !is_root_position_triad(pitches.iter().flatten().copied(), bass) {
         return 0.0;
     }
+    let root = bass % 12;
     let from_fifth = bass_before.is_some_and(|b| b % 12 == (root + 7) % 12);
     TRIAD_BONUS + if from_fifth { FIFTH_BASS_BONUS } else { 0.0 }
+}
+
+/// The pitch classes sounding in `pitches` (a bit set) and the lowest
+/// pitch, `None` when every voice rests.
+fn classes_and_bass(pitches: &[Option<u8>]) -> (u16, Option<u8>) {
+    let classes = pitches
+        .iter()
+        .flatten()
+        .fold(0u16, |c, p| c | 1 << (p % 12));
+    (classes, pitches.iter().flatten().min().copied())
+}
+
+/// Whether `pitches` (bass `bass` among them) sound a complete
+/// root-position major or minor triad: root in the bass, third and fifth
+/// present, nothing else. The cadence rule reads it with the lowest note as
+/// the bass; `bach-trainer harmony` grades phrase ends by it with the bass
+/// voice's note.
+pub fn is_root_position_triad(pitches: impl Iterator<Item = u8>, bass: u8) -> bool {
+    let root = bass % 12;
+    let mut classes = [false; 12];
+    for p in pitches {
+        classes[((p % 12 + 12 - root) % 12) as usize] = true;
+    }
+    let third = classes[3] != classes[4];
+    let only = classes
+        .iter()
+        .enumerate()
+        .all(|(i, &on)| !on || matches!(i, 0 | 3 | 4 | 7));
+    classes[0] && classes[7] && third && only
 }
 
 #[cfg(test)]
@@ -168,6 +187,17 @@ mod tests {
     use super::*;
     use crate::ahead::{Ahead, Upcoming};
     use crate::BarPosition;
+
+    #[test]
+    fn root_position_triads_are_complete_with_the_root_in_the_bass() {
+        let t = |p: &[u8]| is_root_position_triad(p.iter().copied(), p[3]);
+        assert!(t(&[67, 64, 60, 48]), "C major: G E C / C");
+        assert!(t(&[69, 64, 60, 45]), "A minor");
+        assert!(!t(&[67, 60, 55, 52]), "C major over E: an inversion");
+        assert!(!t(&[72, 64, 60, 48]), "no fifth");
+        assert!(!t(&[70, 64, 60, 48]), "a seventh");
+        assert!(!t(&[68, 64, 60, 48]), "augmented: no fifth");
+    }
 
     #[test]
     fn complete_root_position_triads_and_a_fifth_below_score() {
