@@ -20,7 +20,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 use bach_engine::perform::user_sampler;
-use bach_engine::{Horizon, ModelKind, Token, VoicesModel};
+use bach_engine::{Horizon, Token};
 use serde::Serialize;
 
 use crate::dataset::{Piece, Split};
@@ -343,13 +343,9 @@ pub fn run(args: JudgeArgs) -> Result<()> {
 
 /// Computes [`run`]'s report.
 pub fn report(args: &JudgeArgs) -> Result<JudgeReport> {
-    let net = crate::load::load_network(&args.model)?;
-    if net.meta.kind != ModelKind::Voices || net.meta.voices.len() != 4 {
-        bail!("the judge needs a four-voice (SATB) voices model");
-    }
-    let data = crate::load::load_dataset(&args.dataset, Some(ModelKind::Voices), None)?;
-    crate::load::check_fit(&net.meta, &data)?;
-    let mut model = VoicesModel::load(&args.model)?;
+    // The engine's model alone: the judge needs no candle network.
+    let (mut model, data) =
+        crate::load::satb_and_data(&args.model, &args.dataset, "the judge's figures")?;
     let sampler = user_sampler(args.temperature, true);
     let mut judged = Vec::new();
     for split in [Split::Train, Split::Valid, Split::Test] {

@@ -25,7 +25,7 @@ use bach_engine::sequencer::session::{
 };
 use bach_engine::sequencer::Settings;
 use bach_engine::token::sounding;
-use bach_engine::{BarPosition, ModelKind, Token, VoicesModel};
+use bach_engine::{BarPosition, Token, VoicesModel};
 use serde::Serialize;
 
 use crate::dataset::{Piece, PieceContext, Split};
@@ -201,16 +201,11 @@ pub fn run(args: LiveArgs) -> Result<()> {
 
 /// Computes the figures of [`run`].
 pub fn report(args: &LiveArgs) -> Result<LiveReport> {
-    // The engine's model alone: these figures need no candle network.
-    let mut model = VoicesModel::load(&args.model)?;
-    if model.meta().kind != ModelKind::Voices || model.meta().voices.len() != 4 {
-        bail!("live figures need a four-voice (SATB) voices model");
-    }
     if !(args.bpm.is_finite() && (20.0..=300.0).contains(&args.bpm)) {
         bail!("--bpm {} is not a playable tempo (20 to 300)", args.bpm);
     }
-    let data = crate::load::load_dataset(&args.dataset, Some(ModelKind::Voices), None)?;
-    crate::load::check_fit(model.meta(), &data)?;
+    // The engine's model alone: these figures need no candle network.
+    let (mut model, data) = crate::load::satb_and_data(&args.model, &args.dataset, "live figures")?;
     let mut pieces: Vec<&Piece> = data
         .split(args.split)
         .iter()

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use bach_engine::{ModelKind, ModelMeta};
+use bach_engine::{ModelKind, ModelMeta, VoicesModel};
 
 use crate::dataset::{self, Dataset};
 use crate::model::{device, Network};
@@ -64,4 +64,22 @@ pub fn check_fit(meta: &ModelMeta, data: &Dataset) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// A four-voice (SATB) harmonizer as the engine plays it (no candle
+/// network) and the voices dataset it is to play, checked against each
+/// other: what `bach-trainer live` and `judge` start from. `figures` names
+/// the figures in the error for another kind of model.
+pub fn satb_and_data(
+    model: &Path,
+    dataset: &Path,
+    figures: &str,
+) -> Result<(VoicesModel, Dataset)> {
+    let model = VoicesModel::load(model)?;
+    if model.meta().kind != ModelKind::Voices || model.meta().voices.len() != 4 {
+        bail!("{figures} need a four-voice (SATB) voices model");
+    }
+    let data = load_dataset(dataset, Some(ModelKind::Voices), None)?;
+    check_fit(model.meta(), &data)?;
+    Ok((model, data))
 }
