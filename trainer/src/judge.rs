@@ -137,40 +137,13 @@ const DEGREES: [&str; 12] = [
     "0", "m2", "M2", "m3", "M3", "4", "tritone", "5", "m6", "M6", "m7", "M7",
 ];
 
-/// The chord type (index into [`CHORDS`]) of a set of pitch classes, and the
-/// root of a triad.
-fn chord_type(classes: u16) -> (usize, Option<u8>) {
-    let count = classes.count_ones();
-    if count <= 2 {
-        return (6, None);
-    }
-    let has = |root: u8, iv: u8| classes & (1 << ((root + iv) % 12)) != 0;
-    for root in 0..12u8 {
-        if classes & (1 << root) == 0 {
-            continue;
-        }
-        let shape =
-            |ivs: &[u8]| ivs.iter().all(|&i| has(root, i)) && count as usize == ivs.len() + 1;
-        if shape(&[4, 7]) {
-            return (0, Some(root));
-        }
-        if shape(&[3, 7]) {
-            return (1, Some(root));
-        }
-        if shape(&[3, 6]) {
-            return (2, Some(root));
-        }
-        if shape(&[4, 8]) {
-            return (3, Some(root));
-        }
-        if shape(&[4, 7, 10]) {
-            return (4, Some(root));
-        }
-        if shape(&[3, 7, 10]) || shape(&[4, 7, 11]) || shape(&[3, 6, 10]) {
-            return (5, Some(root));
-        }
-    }
-    (7, None)
+/// The root of a triad of chord type `kind` (the first four of
+/// [`CHORDS`], as [`crate::live::chord_type`] names them) sounding the
+/// pitch classes `classes`; `None` for the other types.
+fn triad_root(classes: u16, kind: usize) -> Option<u8> {
+    let &(third, fifth) = [(4u8, 7u8), (3, 7), (3, 6), (4, 8)].get(kind)?;
+    let has = |pc: u8| classes & (1 << (pc % 12)) != 0;
+    (0..12u8).find(|&r| has(r) && has(r + third) && has(r + fifth))
 }
 
 /// The features of the steps `steps` (each voice's sounding pitch, S A T B)
@@ -220,9 +193,10 @@ fn window_features(
         let Some(bass) = s.iter().flatten().min().copied() else {
             continue;
         };
-        let (kind, root) = chord_type(classes);
+        // The chord types of `bach-trainer live`'s chord mix.
+        let kind = crate::live::chord_type(&[s[0], s[1], s[2], s[3]]);
         f[chords_at + kind] += 1.0 / n;
-        if let (Some(root), true) = (root, kind < 4) {
+        if let Some(root) = triad_root(classes, kind) {
             let above = (bass % 12 + 12 - root) % 12;
             let inversion = match above {
                 0 => Some(0),
@@ -515,14 +489,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn chord_types_and_roots() {
+    fn triads_have_roots() {
         let set = |pcs: &[u8]| pcs.iter().fold(0u16, |c, p| c | 1 << p);
-        assert_eq!(chord_type(set(&[0, 4, 7])), (0, Some(0)));
-        assert_eq!(chord_type(set(&[9, 0, 4])), (1, Some(9)));
-        assert_eq!(chord_type(set(&[11, 2, 5])), (2, Some(11)));
-        assert_eq!(chord_type(set(&[7, 11, 2, 5])), (4, Some(7)));
-        assert_eq!(chord_type(set(&[0, 7])), (6, None));
-        assert_eq!(chord_type(set(&[0, 1, 2])), (7, None));
+        assert_eq!(triad_root(set(&[0, 4, 7]), 0), Some(0));
+        assert_eq!(triad_root(set(&[9, 0, 4]), 1), Some(9));
+        assert_eq!(triad_root(set(&[11, 2, 5]), 2), Some(11));
+        assert_eq!(triad_root(set(&[0, 4, 8]), 3), Some(0));
+        assert_eq!(triad_root(set(&[7, 11, 2, 5]), 4), None, "a seventh");
     }
 
     #[test]

@@ -498,7 +498,7 @@ impl Mix {
 
 /// The chord type of four sounding pitches (see [`CHORDS`]), by their
 /// pitch classes: a complete triad or seventh chord on any root.
-fn chord_type(pitches: &[Option<u8>; 4]) -> usize {
+pub(crate) fn chord_type(pitches: &[Option<u8>; 4]) -> usize {
     let mut set = 0u16;
     for p in pitches.iter().flatten() {
         set |= 1 << (p % 12);
