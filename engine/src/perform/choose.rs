@@ -480,49 +480,59 @@ mod tests {
         }
     }
 
+    /// The bass the search takes, at temperature 0 and free voice
+    /// leading, under soprano `soprano` (struck) with the alto and tenor
+    /// sure of `alto` and `tenor` and the bass torn between `likelier` and
+    /// `other`, `gap` nats less likely, after `before`.
+    fn bass_taken(
+        soprano: u8,
+        [alto, tenor]: [u8; 2],
+        [likelier, other]: [u8; 2],
+        gap: f32,
+        before: [u8; 4],
+        cadence: Cadence,
+        consonance: f64,
+    ) -> Token {
+        let range = VoiceRange::new(36, 80);
+        let at = |p: u8| 2 + (p - 36) as usize;
+        let mut heads = Scripted::new(|voice: usize, _: &[Token]| {
+            let mut l = vec![NO; range.vocab()];
+            match voice {
+                1 => l[at(alto)] = 10.0,
+                2 => l[at(tenor)] = 10.0,
+                _ => {
+                    l[at(likelier)] = 10.0;
+                    l[at(other)] = 10.0 - gap;
+                }
+            }
+            l
+        });
+        let clamp = [Some(Token::Onset(soprano)), None, None, None];
+        let mut chord = [Token::Onset(soprano), Token::Rest, Token::Rest, Token::Rest];
+        choose_chord(
+            &mut heads,
+            &mut chord,
+            &clamp,
+            &[range; 4],
+            &sampler(0.0, false),
+            &sounding(&before),
+            cadence,
+            consonance,
+            &mut Rng::new(5),
+        );
+        chord[3]
+    }
+
     /// At a phrase's close the search prefers a complete root-position
     /// triad the model finds a little less likely than an inversion; at
     /// any other step it takes the model's likeliest chord.
     #[test]
     fn a_closing_step_prefers_a_root_position_triad() {
-        // Soprano E5 held; alto and tenor sure of G4 and C4; the bass
-        // likes E3 (a first inversion) a little more than C3.
-        let range = VoiceRange::new(36, 80);
-        let ranges = [range; 4];
-        let at = |p: u8| 2 + (p - 36) as usize;
-        let mut heads = Scripted::new(|voice: usize, _: &[Token]| {
-            let mut l = vec![NO; range.vocab()];
-            match voice {
-                1 => l[at(67)] = 10.0,
-                2 => l[at(60)] = 10.0,
-                _ => {
-                    l[at(52)] = 10.0;
-                    l[at(48)] = 9.0;
-                }
-            }
-            l
-        });
-        let clamp = [Some(Token::Onset(76)), None, None, None];
-        let before = sounding(&[74, 67, 59, 43]);
-        for (closes, bass) in [(false, 52), (true, 48)] {
-            let mut chord = [Token::Onset(76), Token::Rest, Token::Rest, Token::Rest];
-            let mut rng = Rng::new(5);
-            choose_chord(
-                &mut heads,
-                &mut chord,
-                &clamp,
-                &ranges,
-                &sampler(0.0, false),
-                &before,
-                if closes {
-                    Cadence::Close
-                } else {
-                    Cadence::None
-                },
-                0.0,
-                &mut rng,
-            );
-            assert_eq!(chord[3], Token::Onset(bass), "closes {closes}");
+        // Soprano E5; alto and tenor sure of G4 and C4; the bass likes E3
+        // (a first inversion) a little more than C3.
+        for (cadence, bass) in [(Cadence::None, 52), (Cadence::Close, 48)] {
+            let taken = bass_taken(76, [67, 60], [52, 48], 1.0, [74, 67, 59, 43], cadence, 0.0);
+            assert_eq!(taken, Token::Onset(bass), "{cadence:?}");
         }
     }
 
@@ -531,38 +541,17 @@ mod tests {
     /// stands.
     #[test]
     fn a_consonance_bonus_prefers_a_consonant_sonority() {
-        let range = VoiceRange::new(36, 80);
-        let ranges = [range; 4];
-        let at = |p: u8| 2 + (p - 36) as usize;
-        let mut heads = Scripted::new(|voice: usize, _: &[Token]| {
-            let mut l = vec![NO; range.vocab()];
-            match voice {
-                1 => l[at(64)] = 10.0,
-                2 => l[at(60)] = 10.0,
-                _ => {
-                    l[at(43)] = 10.0;
-                    l[at(48)] = 9.5;
-                }
-            }
-            l
-        });
-        let clamp = [Some(Token::Onset(72)), None, None, None];
-        let before = sounding(&[74, 65, 59, 43]);
         for (consonance, bass) in [(0.0, 43), (1.0, 48)] {
-            let mut chord = [Token::Onset(72), Token::Rest, Token::Rest, Token::Rest];
-            let mut rng = Rng::new(5);
-            choose_chord(
-                &mut heads,
-                &mut chord,
-                &clamp,
-                &ranges,
-                &sampler(0.0, false),
-                &before,
+            let taken = bass_taken(
+                72,
+                [64, 60],
+                [43, 48],
+                0.5,
+                [74, 65, 59, 43],
                 Cadence::None,
                 consonance,
-                &mut rng,
             );
-            assert_eq!(chord[3], Token::Onset(bass), "consonance {consonance}");
+            assert_eq!(taken, Token::Onset(bass), "consonance {consonance}");
         }
     }
 
