@@ -25,7 +25,10 @@ mod track;
 
 pub use estimator::{estimate_key, KeyEstimator};
 pub use opening::Opening;
-pub use track::{key_track, TRACK_HOME_BONUS, TRACK_MIN_STEPS, TRACK_RELATIVE_BONUS, TRACK_WINDOW};
+pub use track::{
+    key_track, TRACK_HOME_BONUS, TRACK_MIN_STEPS, TRACK_OPENING_STEPS, TRACK_RELATIVE_BONUS,
+    TRACK_WINDOW,
+};
 
 /// The pitch class of a natural note's letter, `'C'` to `'B'` (upper case),
 /// as both key names and note names (`cli`'s tunes) read it.
