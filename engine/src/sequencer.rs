@@ -634,11 +634,16 @@ impl Sequencer {
         let host_beat = samples_per_beat(clock.sample_rate, clock.tempo);
         let earliest = self.pending.map_or(self.next_step, |p| p.step);
         let bar_beats = self.meter.bar_beats();
+        let before = self.follower.last_beat();
         let heard = if self.performer.in_phrase() {
             self.follower.onset(s, host_beat, step_beats)
         } else {
             None
         };
+        if let (Some((beat, _)), Some(before)) = (heard, before) {
+            self.follower
+                .heard_note(before, beat - before, self.bar_origin, self.meter);
+        }
         let (beat, beat_samples) = match heard {
             Some(found) => found,
             None => {
@@ -945,7 +950,13 @@ impl Sequencer {
         // wrapped at the bar's length.
         let step_beats = model.step_beats();
         let bar = BarPosition::new(0, self.meter, step_beats);
-        let since = ((k as f64 * step_beats - self.bar_origin) / step_beats).round() as i64;
+        // Transport stopped, the bar lines move where the player's long
+        // notes put them (see [`Follower::bar_shift`]).
+        let free = self
+            .clock
+            .is_some_and(|c| c.source == ClockSource::Internal);
+        let origin = self.bar_origin - if free { self.follower.bar_shift() } else { 0.0 };
+        let since = ((k as f64 * step_beats - origin) / step_beats).round() as i64;
         let (meter, position) = if bar.bar_steps == bar.beat_steps && since >= bar.bar_steps as i64
         {
             // Past the end of a bar of one beat (a pickup, `BarPosition::

@@ -89,8 +89,8 @@ pub struct LiveArgs {
     #[arg(long)]
     pub pieces: Option<usize>,
     /// Only pieces whose melody starts on a downbeat (no pickup): with the
-    /// transport stopped nothing tells the plugin where the bar starts, and
-    /// it takes the first note as a downbeat.
+    /// transport stopped the plugin takes the first note as a one-beat
+    /// pickup until a long note tells where the bar starts.
     #[arg(long)]
     pub downbeats: bool,
     /// Only pieces in this meter (by their first bar): 4/4 or 3/4.

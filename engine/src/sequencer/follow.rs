@@ -16,6 +16,12 @@
 //! sequencer then takes no hold steps under the first note until the
 //! second arrives (or the player lets go), so no step is decided on a grid
 //! the player has not shown yet.
+//!
+//! Nor is the bar known: the first note is taken as a one-beat pickup, as
+//! two chorales in three begin, until the first long note (two beats or
+//! more, on a beat) tells which beats are strong ([`Follower::heard_note`]).
+
+use crate::meter::Meter;
 
 /// Note values a melody interval is read as, in beats, with how often
 /// hymn and chorale melodies use them (the rest share what is left).
@@ -42,13 +48,21 @@ const RELIABLE_BEATS: f64 = 2.0;
 /// The pace followed stays within this factor of the host's tempo.
 const MAX_FACTOR: f64 = 2.0;
 
-/// The player's pace and last melody onset.
+/// The shortest melody note, in beats, that tells where the bar starts:
+/// in the 225 train chorales, 97% of the notes of two beats or more in 4/4
+/// begin on its first or third beat, and 87% of those in 3/4 on its first.
+const DOWNBEAT_NOTE_BEATS: f64 = 2.0;
+
+/// The player's pace and last melody onset, and where their bar begins.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Follower {
     /// The last melody onset: its sample and the beat it was put on.
     last: Option<(i64, f64)>,
     /// Samples per beat at the player's pace, once an interval was heard.
     beat: Option<f64>,
+    /// Beats the bar starts earlier than the first note as a pickup puts
+    /// it ([`Self::bar_shift`]), once a long note has told.
+    bar_shift: Option<f64>,
 }
 
 impl Follower {
@@ -71,6 +85,43 @@ impl Follower {
     pub fn first(&mut self, sample: i64, beat: f64) {
         self.last = Some((sample, beat));
         self.beat = None;
+        self.bar_shift = None;
+    }
+
+    /// The beat the last melody onset was put on.
+    pub fn last_beat(&self) -> Option<f64> {
+        self.last.map(|(_, beat)| beat)
+    }
+
+    /// Beats to move the bar lines earlier by: the phrase's first note was
+    /// taken as a one-beat pickup, and two chorales in three begin so; a
+    /// long note then heard on a weak beat (see [`Self::heard_note`]) says
+    /// the melody began on a downbeat instead, and the bar moves a beat.
+    pub fn bar_shift(&self) -> f64 {
+        self.bar_shift.unwrap_or(0.0)
+    }
+
+    /// A melody note on `beat` lasted `beats` (its next onset came): the
+    /// phrase's first note of [`DOWNBEAT_NOTE_BEATS`] or more, on a beat,
+    /// fixes the bar ([`Self::bar_shift`]). `bar_origin` is a beat where a
+    /// bar of `meter` begins as the pickup put it; only 3/4 and 4/4 are
+    /// read, where the counts hold.
+    pub fn heard_note(&mut self, beat: f64, beats: f64, bar_origin: f64, meter: Meter) {
+        if self.bar_shift.is_some() || beats < DOWNBEAT_NOTE_BEATS || beat.fract().abs() > 1e-9 {
+            return;
+        }
+        if meter.denominator != 4 {
+            return;
+        }
+        let shift = match meter.numerator {
+            // Beats 1 and 3 strong: a long note on 2 or 4 moves the bar.
+            4 => ((beat - bar_origin).rem_euclid(2.0) as u32 == 1) as u32,
+            // Only the downbeat: the third beat's long note is the next
+            // bar's first, as it is when a one-beat pickup was wrong.
+            3 => ((beat - bar_origin).rem_euclid(3.0) as u32 == 2) as u32,
+            _ => return,
+        };
+        self.bar_shift = Some(shift as f64);
     }
 
     /// A melody onset at `sample`. Returns the beat the player meant it on
@@ -168,5 +219,39 @@ mod tests {
         assert!(f.knows_pace());
         f.forget();
         assert_eq!(f.onset(at(4.0), host, 0.25), None);
+    }
+
+    #[test]
+    fn a_long_note_on_a_weak_beat_moves_the_bar_a_beat() {
+        // 4/4, bars from beat 0; the first note was put on beat 3 as a
+        // pickup. A half note on beat 5 (the second beat of a bar as
+        // guessed) says the melody began on a downbeat.
+        let mut f = Follower::default();
+        f.first(0, 3.0);
+        assert_eq!(f.bar_shift(), 0.0);
+        f.heard_note(4.0, 1.0, 0.0, Meter::COMMON);
+        assert_eq!(f.bar_shift(), 0.0, "a quarter tells nothing");
+        f.heard_note(5.0, 2.0, 0.0, Meter::COMMON);
+        assert_eq!(f.bar_shift(), 1.0);
+        f.heard_note(8.0, 2.0, 0.0, Meter::COMMON);
+        assert_eq!(f.bar_shift(), 1.0, "the first long note decides");
+        // On the third beat: the pickup was right, and stays.
+        f.first(0, 3.0);
+        f.heard_note(6.0, 2.0, 0.0, Meter::COMMON);
+        assert_eq!(f.bar_shift(), 0.0);
+        f.heard_note(7.0, 2.0, 0.0, Meter::COMMON);
+        assert_eq!(f.bar_shift(), 0.0);
+        // Off the beat, or in 6/8: nothing.
+        f.first(0, 3.0);
+        f.heard_note(5.5, 2.0, 0.0, Meter::COMMON);
+        f.heard_note(5.0, 3.0, 0.0, Meter::new(6, 8));
+        assert_eq!(f.bar_shift, None);
+        // 3/4: a dotted half on the bar's third beat as guessed is the
+        // next bar's first; on its second, the pickup stands.
+        f.heard_note(5.0, 3.0, 0.0, Meter::new(3, 4));
+        assert_eq!(f.bar_shift(), 1.0);
+        f.first(0, 2.0);
+        f.heard_note(4.0, 2.0, 0.0, Meter::new(3, 4));
+        assert_eq!(f.bar_shift(), 0.0);
     }
 }
