@@ -509,6 +509,45 @@ fn stopped_transport_follows_a_player_slower_or_faster_than_the_host() {
 }
 
 #[test]
+fn stopped_transport_finds_the_bar_from_the_first_long_note() {
+    // Played freely at the host's 120 bpm: quarter, quarter, half, then
+    // quarters. The first note is taken as a one-beat pickup, which puts
+    // the half note on the bar's second beat; a long note there says the
+    // melody began on a downbeat, and the bar moves a beat from the next
+    // note on. A melody whose half note falls on a strong beat keeps it.
+    let spb = samples_per_beat(120.0);
+    let free = |beats: &[f64]| {
+        let mut notes = Vec::new();
+        let mut at = 0.0;
+        for (i, len) in beats.iter().enumerate() {
+            let pitch = [72u8, 74, 76, 77][i % 4];
+            notes.push((10_000 + (at * spb) as i64, true, pitch, 90));
+            notes.push((10_000 + ((at + len - 0.1) * spb) as i64, false, pitch, 0));
+            at += len;
+        }
+        Session {
+            segments: vec![stop(0, 120.0)],
+            notes: keys(notes),
+            length: 10_000 + ((at + 1.0) * spb) as i64,
+        }
+    };
+    let mut model = Busy::new();
+    let session = free(&[1.0, 1.0, 2.0, 1.0, 1.0, 1.0, 1.0]);
+    let (events, _) = run(&session, &mut model, &Settings::default(), 128);
+    let expected: Vec<usize> = (0..28)
+        .map(|k| if k < 16 { (12 + k) % 16 } else { k % 16 })
+        .collect();
+    assert_eq!(model.positions[..28], expected[..]);
+    assert_nothing_hangs(&events);
+
+    let mut model = Busy::new();
+    let session = free(&[1.0, 2.0, 1.0, 1.0, 1.0, 1.0]);
+    run(&session, &mut model, &Settings::default(), 128);
+    let expected: Vec<usize> = (0..24).map(|k| (12 + k) % 16).collect();
+    assert_eq!(model.positions[..24], expected[..], "a pickup stays one");
+}
+
+#[test]
 fn same_seed_same_notes_other_seed_other_notes() {
     let session = Session {
         segments: vec![play(0, 120.0, 0.0)],
