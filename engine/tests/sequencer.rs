@@ -469,23 +469,30 @@ fn stopped_transport_harmonizes_live_input_on_the_players_time() {
     assert_nothing_hangs(&events);
 }
 
-/// Quarter notes played freely with the transport stopped at `bpm` while
-/// the host says 120, the first from sample 10 000.
-fn free_quarters(bpm: f64, count: usize) -> Session {
+/// A melody of `beats` (each note's length in beats) played freely with the
+/// transport stopped at `bpm` while the host says 120, from sample 10 000,
+/// each note released a tenth of a beat before the next.
+fn free_melody(bpm: f64, beats: &[f64]) -> Session {
     let spb = samples_per_beat(bpm);
     let pitches = [72u8, 74, 76, 77, 79, 77, 76, 74];
     let mut notes = Vec::new();
-    for i in 0..count {
-        let on = 10_000 + (i as f64 * spb) as i64;
-        let off = 10_000 + ((i as f64 + 0.9) * spb) as i64;
-        notes.push((on, true, pitches[i % pitches.len()], 90));
-        notes.push((off, false, pitches[i % pitches.len()], 0));
+    let mut at = 0.0;
+    for (i, len) in beats.iter().enumerate() {
+        let pitch = pitches[i % pitches.len()];
+        notes.push((10_000 + (at * spb) as i64, true, pitch, 90));
+        notes.push((10_000 + ((at + len - 0.1) * spb) as i64, false, pitch, 0));
+        at += len;
     }
     Session {
         segments: vec![stop(0, 120.0)],
         notes: keys(notes),
-        length: 10_000 + ((count as f64 + 1.0) * spb) as i64,
+        length: 10_000 + ((at + 1.0) * spb) as i64,
     }
+}
+
+/// Quarter notes played freely ([`free_melody`]).
+fn free_quarters(bpm: f64, count: usize) -> Session {
+    free_melody(bpm, &vec![1.0; count])
 }
 
 #[test]
@@ -515,24 +522,8 @@ fn stopped_transport_finds_the_bar_from_the_first_long_note() {
     // the half note on the bar's second beat; a long note there says the
     // melody began on a downbeat, and the bar moves a beat from the next
     // note on. A melody whose half note falls on a strong beat keeps it.
-    let spb = samples_per_beat(120.0);
-    let free = |beats: &[f64]| {
-        let mut notes = Vec::new();
-        let mut at = 0.0;
-        for (i, len) in beats.iter().enumerate() {
-            let pitch = [72u8, 74, 76, 77][i % 4];
-            notes.push((10_000 + (at * spb) as i64, true, pitch, 90));
-            notes.push((10_000 + ((at + len - 0.1) * spb) as i64, false, pitch, 0));
-            at += len;
-        }
-        Session {
-            segments: vec![stop(0, 120.0)],
-            notes: keys(notes),
-            length: 10_000 + ((at + 1.0) * spb) as i64,
-        }
-    };
     let mut model = Busy::new();
-    let session = free(&[1.0, 1.0, 2.0, 1.0, 1.0, 1.0, 1.0]);
+    let session = free_melody(120.0, &[1.0, 1.0, 2.0, 1.0, 1.0, 1.0, 1.0]);
     let (events, _) = run(&session, &mut model, &Settings::default(), 128);
     let expected: Vec<usize> = (0..28)
         .map(|k| if k < 16 { (12 + k) % 16 } else { k % 16 })
@@ -541,7 +532,7 @@ fn stopped_transport_finds_the_bar_from_the_first_long_note() {
     assert_nothing_hangs(&events);
 
     let mut model = Busy::new();
-    let session = free(&[1.0, 2.0, 1.0, 1.0, 1.0, 1.0]);
+    let session = free_melody(120.0, &[1.0, 2.0, 1.0, 1.0, 1.0, 1.0]);
     run(&session, &mut model, &Settings::default(), 128);
     let expected: Vec<usize> = (0..24).map(|k| (12 + k) % 16).collect();
     assert_eq!(model.positions[..24], expected[..], "a pickup stays one");

@@ -81,7 +81,8 @@ pub fn key_track(melody: &[Option<u8>], home: Key) -> Vec<Key> {
         .collect();
     let opening = TRACK_OPENING_STEPS.min(keys.len());
     keys[..opening].fill(home);
-    // Short stretches keep the key before them (the first, the one after).
+    // Short stretches keep the key before them: the opening is home, so a
+    // stretch in another key always has one.
     let mut start = 0;
     while start < keys.len() {
         let mut end = start;
@@ -89,12 +90,8 @@ pub fn key_track(melody: &[Option<u8>], home: Key) -> Vec<Key> {
             end += 1;
         }
         if end - start < TRACK_MIN_STEPS && keys[start] != home {
-            let fill = if start > 0 {
-                keys[start - 1]
-            } else {
-                keys.get(end).copied().unwrap_or(home)
-            };
-            keys[start..end].fill(fill);
+            let before = keys[start - 1];
+            keys[start..end].fill(before);
         }
         start = end;
     }
@@ -138,6 +135,11 @@ mod tests {
         pitches.iter().flat_map(|&p| [Some(p); 4]).collect()
     }
 
+    /// Phrases of quarter notes, one after another.
+    fn phrases(phrases: &[&[u8]]) -> Vec<Option<u8>> {
+        phrases.iter().flat_map(|p| quarters(p)).collect()
+    }
+
     const C_PHRASE: [u8; 16] = [
         60, 64, 67, 65, 64, 62, 60, 62, 64, 65, 67, 69, 67, 65, 64, 60,
     ];
@@ -148,12 +150,9 @@ mod tests {
 
     #[test]
     fn a_whole_melody_modulating_to_the_dominant_is_heard_there_and_back() {
-        let mut melody = quarters(&C_PHRASE);
-        melody.extend(quarters(&C_PHRASE));
-        melody.extend(quarters(&G_PHRASE));
-        melody.extend(quarters(&G_PHRASE));
-        melody.extend(quarters(&C_PHRASE));
-        melody.extend(quarters(&C_PHRASE));
+        let melody = phrases(&[
+            &C_PHRASE, &C_PHRASE, &G_PHRASE, &G_PHRASE, &C_PHRASE, &C_PHRASE,
+        ]);
         let c = key(0, Mode::Major);
         let g = key(7, Mode::Major);
         let track = key_track(&melody, c);
@@ -171,11 +170,7 @@ mod tests {
     fn the_opening_is_heard_in_the_home_key() {
         // A melody that begins with its dominant's phrases, in C: the
         // first two bars stay in C; the G passage after them is heard in G.
-        let mut melody = quarters(&G_PHRASE);
-        melody.extend(quarters(&G_PHRASE));
-        melody.extend(quarters(&C_PHRASE));
-        melody.extend(quarters(&C_PHRASE));
-        melody.extend(quarters(&C_PHRASE));
+        let melody = phrases(&[&G_PHRASE, &G_PHRASE, &C_PHRASE, &C_PHRASE, &C_PHRASE]);
         let c = key(0, Mode::Major);
         let track = key_track(&melody, c);
         assert!(
