@@ -8,6 +8,7 @@
 //! of allocation, locks and I/O so it can run on a plugin's audio thread.
 
 pub mod ahead;
+pub mod chord;
 pub mod error_line;
 pub mod file;
 pub mod key;
