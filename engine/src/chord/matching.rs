@@ -25,8 +25,13 @@ const SEVENTH_COST: i32 = 3;
 const SUS4_COST: i32 = 5;
 const AUGMENTED_COST: i32 = 3;
 const BASS_IS_ROOT: i32 = 6;
+/// Any note of a diminished seventh may be its root; its function, not
+/// the bass, decides, so the bass only breaks ties.
+const BASS_IS_DIMINISHED_ROOT: i32 = 1;
 const DIATONIC: i32 = 8;
 const SECONDARY: i32 = 4;
+/// V/V and viio7/V are the commonest secondary chords.
+const OF_THE_DOMINANT: i32 = 1;
 const BORROWED: i32 = 1;
 
 /// The sounding pitch classes of a sonority and its bass.
@@ -39,8 +44,10 @@ pub struct Sonority {
 }
 
 impl Sonority {
-    /// From the voices' MIDI pitches (any order; `None` rests). The bass
-    /// is the lowest pitch, whichever voice sings it.
+    /// From the voices' MIDI pitches, highest voice first (S A T B;
+    /// `None` rests). The bass is the last voice's note, as analysts read
+    /// it when the tenor crosses below; while that voice rests, the lowest
+    /// pitch.
     pub fn new(pitches: &[Option<u8>]) -> Sonority {
         let mut pitch_classes = 0;
         let mut lowest: Option<u8> = None;
@@ -48,9 +55,10 @@ impl Sonority {
             pitch_classes |= 1 << (p % 12);
             lowest = Some(lowest.map_or(p, |l| l.min(p)));
         }
+        let bass = pitches.last().copied().flatten().or(lowest);
         Sonority {
             pitch_classes,
-            bass: lowest.map(|p| p % 12),
+            bass: bass.map(|p| p % 12),
         }
     }
 
@@ -96,11 +104,15 @@ pub(crate) fn read(sonority: Sonority, key: Key, root: u8, quality: Quality) -> 
         _ => 0,
     };
     if sonority.bass == Some(root) {
-        score += BASS_IS_ROOT;
+        score += match quality {
+            Quality::Diminished7 => BASS_IS_DIMINISHED_ROOT,
+            _ => BASS_IS_ROOT,
+        };
     }
     let (function, degree) = classify(key, root, quality);
     score += match function {
         Function::Diatonic => DIATONIC,
+        Function::Secondary { target: 4 } => SECONDARY + OF_THE_DOMINANT,
         Function::Secondary { .. } => SECONDARY,
         Function::Mixture | Function::Neapolitan => BORROWED,
         Function::Other => 0,

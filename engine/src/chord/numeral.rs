@@ -124,8 +124,9 @@ pub fn classify(key: Key, root: u8, quality: Quality) -> (Function, u8) {
     let set = quality.pitch_classes(root);
     let all_in = |k: Key| (0..12).all(|pc| set & (1 << pc) == 0 || k.in_scale(pc));
     let diatonic = match quality {
-        // Whatever the scale, these two have one place each.
-        Quality::Dominant7 => semitones == 7,
+        // Whatever the scale, these two have one place each (and the
+        // dominant seventh a second in minor: IV7 on the raised sixth).
+        Quality::Dominant7 => semitones == 7 || (key.mode == Mode::Minor && semitones == 5),
         Quality::Diminished7 => semitones == 11,
         // Any note of an augmented triad could be its root; only III+ in
         // minor is the key's own.
