@@ -28,7 +28,7 @@ use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use bach_engine::chord::{analyze, Analysis, ChordFollower, Quality, Text};
+use bach_engine::chord::{analyze, analyze_window, Analysis, ChordFollower, Quality, Text};
 use bach_engine::{BarPosition, Key, Meter, Mode};
 use serde_json::Value;
 
@@ -611,7 +611,16 @@ fn agreement() -> Option<BTreeMap<String, Tally>> {
             }
             let (start, (n, d)) = chorale.measure(event.measure);
             let position = BarPosition::new(at - start.min(at), Meter::new(n as u8, d as u8), 0.25);
-            let ours = analyze(&pitches, event.key, Some(position));
+            // The rest of the beat, for suspensions resolving in it.
+            let beat = if n % 3 == 0 && n > 3 && d == 8 {
+                6
+            } else {
+                16 / d
+            };
+            let left = beat - at.wrapping_sub(start) % beat;
+            let window: Vec<[Option<u8>; 4]> =
+                (at..at + left).map(|t| chorale.sounding(t)).collect();
+            let ours = analyze_window(&window, event.key, Some(position));
             tally.chords += 1;
             let same_triad = our_triad(&ours) == Some((theirs.root, theirs.triad));
             let same_numeral = ours_heard(&ours) == Some(theirs);

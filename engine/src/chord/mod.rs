@@ -15,6 +15,8 @@
 //!   Sailor et al., CC BY-SA 4.0), whose Bach chorale analyses
 //!   `engine/tests/chord.rs` compares against;
 //! - `spelling.rs` names notes the way the key and the numeral spell them;
+//! - `window.rs` hears suspensions and appoggiaturas resolve within the
+//!   beat and names the chord they resolve into;
 //! - `follow.rs` keeps a chord through the passing notes that decorate it.
 
 mod follow;
@@ -23,6 +25,7 @@ mod numeral;
 mod spelling;
 mod symbol;
 mod text;
+mod window;
 
 #[cfg(test)]
 mod tests;
@@ -35,6 +38,7 @@ pub use numeral::{Function, Numeral};
 pub use spelling::{tonic_name, NoteName};
 pub use symbol::{Chord, Quality};
 pub use text::Text;
+pub use window::analyze_window;
 
 use crate::key::Key;
 use crate::meter::BarPosition;

@@ -183,3 +183,30 @@ fn names_fit_the_fixed_text() {
         }
     }
 }
+
+#[test]
+fn a_suspension_resolving_in_the_beat_names_the_chord_it_resolves_into() {
+    let k = key("C");
+    // G C D G, then the alto's C falls to B: a 4-3 over V.
+    let sus = voices([74, 72, 67, 55]);
+    let res = voices([74, 71, 67, 55]);
+    let beat = [sus, sus, res, res];
+    assert_eq!(analyze(&sus, k, None).numeral_text(), "Vsus4");
+    assert_eq!(analyze_window(&beat, k, None).numeral_text(), "V");
+    // Held through the beat it stays a sus4 chord.
+    assert_eq!(analyze_window(&[sus; 4], k, None).numeral_text(), "Vsus4");
+    // An appoggiatura G# rising to A over A minor's six-four.
+    let a = key("a");
+    let app = voices([72, 64, 56, 52]);
+    let six_four = voices([72, 64, 57, 52]);
+    assert_eq!(analyze(&app, a, None).numeral_text(), "III+6");
+    assert_eq!(
+        analyze_window(&[app, six_four], a, None).numeral_text(),
+        "i6/4"
+    );
+    // A plain chord keeps its name whatever moves after it.
+    let tonic = voices([72, 67, 64, 48]);
+    let passing = voices([74, 67, 64, 47]);
+    assert_eq!(analyze_window(&[tonic, passing], k, None).symbol(), "C");
+    assert_eq!(analyze_window::<4>(&[], k, None), Analysis::NONE);
+}
