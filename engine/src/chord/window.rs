@@ -13,7 +13,8 @@ use crate::meter::BarPosition;
 /// of `steps` (typically the rest of the beat) for resolutions.
 ///
 /// When the first step does not read as a plain chord (a tone outside it,
-/// a missing third, a sus4 or augmented reading), each voice whose note is
+/// a missing third, a sus4 or augmented reading, a seventh chord other
+/// than V7 without its fifth), each voice whose note is
 /// such a tone and moves by step (one or two semitones) later in the
 /// window is heard at the note it moves to. That resolved sonority is
 /// named instead when it reads as a plain chord that fits better.
@@ -35,6 +36,13 @@ pub fn analyze_window<const V: usize>(
     }
     let tones = chord.quality.pitch_classes(chord.root);
     let fourth = (chord.root + 5) % 12;
+    // The seventh of a seventh chord that is not plain may be a passing or
+    // suspended tone over the triad.
+    let seventh = chord
+        .quality
+        .tones()
+        .get(3)
+        .map(|&(i, _)| (chord.root + i) % 12);
     let mut resolved = *onset;
     let mut changed = false;
     for (voice, note) in onset.iter().enumerate() {
@@ -42,7 +50,8 @@ pub fn analyze_window<const V: usize>(
         let pc = p % 12;
         let decorating = tones & (1 << pc) == 0
             || (chord.quality == Quality::Sus4 && pc == fourth)
-            || chord.quality == Quality::Augmented;
+            || chord.quality == Quality::Augmented
+            || seventh == Some(pc);
         if !decorating {
             continue;
         }
@@ -69,8 +78,9 @@ pub fn analyze_window<const V: usize>(
     }
 }
 
-/// A reading with every sounding tone in the chord, its third present, and
-/// a quality that is not a suspension or an augmented triad.
+/// A reading with every sounding tone in the chord, its third present, a
+/// quality that is not a suspension or an augmented triad, and its fifth
+/// present if it is a seventh chord other than a dominant seventh.
 fn plain(a: &Analysis, sonority: Sonority) -> bool {
     let Some(chord) = a.chord else {
         return false;
@@ -79,7 +89,13 @@ fn plain(a: &Analysis, sonority: Sonority) -> bool {
         return false;
     }
     let tones = chord.quality.pitch_classes(chord.root);
-    let third = chord.quality.tones()[1].0;
-    sonority.pitch_classes & !tones == 0
-        && sonority.pitch_classes & (1 << ((chord.root + third) % 12)) != 0
+    let sounds = |interval: u8| sonority.pitch_classes & (1 << ((chord.root + interval) % 12)) != 0;
+    let [_, third, fifth, ..] = chord.quality.tones() else {
+        return false;
+    };
+    // A seventh chord other than V7 without its fifth is more often a
+    // triad with a passing or suspended tone.
+    let thin_seventh =
+        chord.quality.is_seventh() && chord.quality != Quality::Dominant7 && !sounds(fifth.0);
+    sonority.pitch_classes & !tones == 0 && sounds(third.0) && !thin_seventh
 }
