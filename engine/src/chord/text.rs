@@ -12,7 +12,7 @@ pub struct Text {
 }
 
 impl Text {
-    /// Room for the longest chord symbol or numeral (`viiø4/3/VII` is 13
+    /// Room for the longest chord symbol or numeral (`viiø4/3/VII` is 12
     /// bytes) with some to spare.
     pub const CAPACITY: usize = 32;
 
