@@ -123,7 +123,7 @@ const CLOSE_ROOT: [[Option<u8>; 12]; 2] = [
 /// class `m` (tonic C): Bach's most frequent ([`CLOSE_ROOT`]), and for a
 /// degree he seldom closes on, the first of the tonic's, the dominant's,
 /// the subdominant's, the sixth degree's and the second's triads to hold it.
-fn likely_root(m: u8, minor: bool) -> u8 {
+pub(crate) fn likely_root(m: u8, minor: bool) -> u8 {
     if let Some(root) = CLOSE_ROOT[minor as usize][(m % 12) as usize] {
         return root;
     }

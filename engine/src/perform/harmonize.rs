@@ -90,6 +90,7 @@ impl Performer {
     ) -> HarmonizeStep<'_> {
         if melody == Token::Rest {
             self.forget();
+            self.ear.hear(Some(Token::Rest), ctx.bar.beat_steps);
             return HarmonizeStep::Rest;
         }
         if !self.phrase {

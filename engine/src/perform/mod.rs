@@ -22,6 +22,7 @@ pub mod harmonize;
 pub mod key_choice;
 pub mod line;
 pub mod listen;
+pub mod phrase;
 pub mod sampler;
 pub mod sonority;
 pub mod sounding;
@@ -31,6 +32,9 @@ use crate::model::{Heads, StepContext, VoicesModel};
 use crate::sampling::{Rng, Sampler};
 use crate::token::{Token, VoiceRange, MAX_VOICES};
 use crate::Horizon;
+
+use cadence::Cadence;
+use phrase::PhraseEar;
 
 pub use harmonize::{HarmonizeStep, MelodyNote};
 pub use key_choice::{KeyChoice, KeyFollower};
@@ -142,6 +146,8 @@ pub struct Performer {
     voices: usize,
     /// Piano rolls: the last frame, the next frame's input.
     previous_frame: Option<crate::KeyFrame>,
+    /// The melody's phrases as heard so far, to hear a close coming.
+    ear: PhraseEar,
 }
 
 impl Default for Performer {
@@ -163,6 +169,7 @@ impl Performer {
             tokens: [Token::Rest; MAX_VOICES],
             voices: 0,
             previous_frame: None,
+            ear: PhraseEar::default(),
         }
     }
 
@@ -182,6 +189,7 @@ impl Performer {
         self.rng = Rng::new(seed);
         self.forget();
         self.previous_frame = None;
+        self.ear = PhraseEar::default();
     }
 
     /// What each voice sounds after the last step (`None`: resting), in
@@ -215,6 +223,7 @@ impl Performer {
         if shift != self.shift {
             model.reset();
             self.sounding.transpose(shift - self.shift);
+            self.ear.transpose(shift - self.shift);
             self.shift = shift;
             model.continue_from(self.sounding.voices());
         }
@@ -263,7 +272,18 @@ impl Performer {
             *range = model.voice_range(v);
         }
         let struck = matches!(clamp.first(), Some(Some(Token::Onset(_))));
-        let cadence = cadence::cadence_of(&frame, struck);
+        let melody = clamp.first().copied().flatten();
+        let cadence = match cadence::cadence_of(&frame, struck) {
+            Cadence::None => {
+                // The frame's tonic: C for a model that knows keys.
+                let tonic = match (model.knows_key(), ctx.key) {
+                    (false, Some(key)) => key.tonic,
+                    _ => 0,
+                };
+                self.ear.cadence(&frame, melody, tonic)
+            }
+            heard_ahead => heard_ahead,
+        };
         // Harmonizing a strong beat with nothing ahead known: the
         // consonance nudge (`sonority`). Playing on alone is left as it is.
         let harmonizing = clamp.first().copied().flatten().is_some();
@@ -288,6 +308,7 @@ impl Performer {
             )
         };
         let tokens = model.step(&frame, clamp, &mut choose);
+        self.ear.hear(melody, ctx.bar.beat_steps);
         for v in 0..n {
             let token = tokens.get(v).copied().unwrap_or(Token::Rest);
             self.sounding.update(v, token);
