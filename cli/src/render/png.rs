@@ -178,11 +178,15 @@ fn draw(score: &Score, chords: &[ChordLabel], rgb: &mut [u8]) -> Result<Vec<Text
         }
     }
     let mut free_from = i32::MIN;
+    let mut shown = None;
     for &(step, symbol, numeral) in chords {
         let cx = x(step as f64) + 3;
-        if cx < free_from {
+        // Too close to write, or the chord shown before again once the
+        // one between was left out.
+        if cx < free_from || shown == Some((symbol, numeral)) {
             continue;
         }
+        shown = Some((symbol, numeral));
         let wide = text_width(symbol, SCALE).max(text_width(numeral, SCALE)) as i32;
         texts.push(((cx, TOP), symbol.to_string()));
         texts.push(((cx, TOP + chord_row), numeral.to_string()));
