@@ -2,7 +2,8 @@
 //! piano roll: every part's sounding notes step by step, named by the
 //! engine's [`ChordFollower`] in the key of each step (so passing notes on
 //! weak 16ths keep the chord they decorate), one [`Change`] wherever the
-//! chord symbol or the key changes.
+//! key changes, the chord symbol changes on a beat, or the chord (root and
+//! quality) changes off the beat.
 
 use std::fmt::{self, Write as _};
 
@@ -71,7 +72,16 @@ pub fn changes(score: &Score, keys: &[Option<Key>]) -> Vec<Change> {
         let analysis = follower.step(&pitches, key, position);
         let symbol = analysis.symbol();
         let key_changed = last_key != Some(key);
-        if key_changed || out.last().is_none_or(|c| c.symbol != symbol) {
+        // On a beat a new bass is a new line (I to I6); off the beat only a
+        // new chord is, not a passing note in the bass under the same one.
+        let changed = out.last().is_none_or(|c| {
+            if position.in_beat() == 0 {
+                c.symbol != symbol
+            } else {
+                !c.analysis.same_chord(&analysis)
+            }
+        });
+        if key_changed || changed {
             let bar = lines.partition_point(|&l| l <= t).saturating_sub(1) + first_bar;
             let beat_steps = position.beat_steps.max(1);
             out.push(Change {

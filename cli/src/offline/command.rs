@@ -44,7 +44,8 @@ pub struct CommonArgs {
     #[arg(long)]
     pub png: Option<PathBuf>,
     /// Also write the chords to this text file (- for standard output, when
-    /// the other messages go to standard error). One line per chord change:
+    /// the other messages go to standard error). One line per chord change
+    /// (off the beat, a new chord, not a new bass note under the same one):
     /// POSITION<TAB>SYMBOL<TAB>NUMERAL, such as "12.3<TAB>A7/C#<TAB>V6/5".
     /// POSITION is bar.beat, bars numbered as in the --png picture (0 for a
     /// pickup) and beats from 1; a change off the beat adds the 16th in the
