@@ -173,7 +173,7 @@ fn draw(score: &Score, chords: &[ChordLabel], rgb: &mut [u8]) -> Result<Vec<Text
         .map_err(err)?;
         // A pickup (bar 0) goes unnumbered, as in printed music.
         let bar = first + i;
-        if bar == 1 || (bar > 0 && bar % every == 0) {
+        if bar == 1 || (bar > 0 && bar.is_multiple_of(every)) {
             texts.push(((bx + 3, (TOP - label_h) / 2), bar.to_string()));
         }
     }
