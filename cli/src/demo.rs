@@ -46,11 +46,14 @@ pub fn harmonize_tune(name: &str) -> Result<(&'static Tune, Offline)> {
 pub fn run(args: DemoArgs) -> Result<()> {
     let (tune, result) = harmonize_tune(&args.tune)?;
     let score = &result.score;
-    let midi = bach_engine::midi::write(score).context("cannot encode the MIDI file")?;
+    let chords = result.chords();
+    let markers = offline::chords::markers(&chords);
+    let midi = bach_engine::midi::write_with_markers(score, &markers)
+        .context("cannot encode the MIDI file")?;
     let files: Vec<(PathBuf, Vec<u8>)> = FILES
         .iter()
         .map(|f| args.out.join(f))
-        .zip([midi, render_wav(&result)?, render_png(&result)?])
+        .zip([midi, render_wav(&result)?, render_png(&result, &chords)?])
         .collect();
     let created = make_folder(&args.out)?;
     if let Err(e) = write_files(&files) {

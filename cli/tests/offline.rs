@@ -474,8 +474,11 @@ fn continue_and_generate_make_n_bars() {
         },
     )
     .unwrap();
+    // The command's file also carries the chords as markers.
+    let chords = again.chords();
+    let markers = offline::chords::markers(&chords);
     assert_eq!(
-        midi::write(&again.score).unwrap(),
+        midi::write_with_markers(&again.score, &markers).unwrap(),
         std::fs::read(&gen).unwrap()
     );
 }
@@ -725,8 +728,11 @@ fn continue_plays_piano_roll_models_through_the_sequencer() {
             ..Options::default()
         };
         let r = offline::continue_piano_roll(&mut model.clone(), &score, 2, &opts).unwrap();
+        // The command's file also carries the chords as markers.
+        let chords = r.chords();
+        let markers = offline::chords::markers(&chords);
         assert_eq!(
-            midi::write(&r.score).unwrap(),
+            midi::write_with_markers(&r.score, &markers).unwrap(),
             std::fs::read(&out).unwrap(),
             "{name}: the command writes the library's result"
         );

@@ -503,6 +503,15 @@ pub fn read_played_file(path: &Path, step_beats: f64) -> Result<Vec<Vec<PlayedNo
 /// Notes are normalised first ([`Part::normalize`]) so each has its own
 /// note-on/note-off pair; velocities are clamped to 1..=127.
 pub fn write(score: &Score) -> Result<Vec<u8>, MidiError> {
+    write_with_markers(score, &[])
+}
+
+/// [`write`] with marker meta events (FF 06), such as chord names, each
+/// `(step, text)` at its grid step on the first part's track (the
+/// conductor track when there are no parts): DAWs that import markers show
+/// them on the timeline, and tools that read the melody track see them
+/// beside its notes. A marker at a step repeats in the order given.
+pub fn write_with_markers(score: &Score, markers: &[(u32, &str)]) -> Result<Vec<u8>, MidiError> {
     check_step_beats(score.step_beats)?;
     let ticks_per_step = WRITE_PPQ as f64 * score.step_beats;
     // Steps are at most u32::MAX and ticks_per_step at most 480 * 64, so this fits u64.
@@ -575,6 +584,12 @@ pub fn write(score: &Score) -> Result<Vec<u8>, MidiError> {
             ));
         }
         tracks.push(events);
+    }
+    // The melody's track, so a marker lines up with the part it names.
+    let marked = if tracks.len() > 1 { 1 } else { 0 };
+    for &(step, text) in markers {
+        let meta = MetaMessage::Marker(text.as_bytes());
+        tracks[marked].push((tick(step), TrackEventKind::Meta(meta)));
     }
 
     let end = tick(score.len);

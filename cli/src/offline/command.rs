@@ -11,7 +11,7 @@ use bach_engine::ModelMeta;
 use bach_engine::{Horizon, Key, DEFAULT_MODEL};
 use clap::{Args, ValueEnum};
 
-use super::{Offline, Options};
+use super::{chords, Offline, Options};
 use crate::{render, tunes};
 
 /// Options every offline command takes.
@@ -39,9 +39,40 @@ pub struct CommonArgs {
     /// Also render the result to this WAV file with the built-in organ (Bach Instrument's preview voice).
     #[arg(long)]
     pub wav: Option<PathBuf>,
-    /// Also draw the result as a piano roll to this PNG file.
+    /// Also draw the result as a piano roll to this PNG file, with each
+    /// chord change's symbol and Roman numeral above the roll.
     #[arg(long)]
     pub png: Option<PathBuf>,
+    /// Also write the chords to this text file (- for standard output, when
+    /// the other messages go to standard error). One line per chord change
+    /// (off the beat, a new chord, not a new bass note under the same one):
+    /// POSITION<TAB>SYMBOL<TAB>NUMERAL, such as "12.3<TAB>A7/C#<TAB>V6/5".
+    /// POSITION is bar.beat, bars numbered as in the --png picture (0 for a
+    /// pickup) and beats from 1; a change off the beat adds the 16th in the
+    /// beat from 1, as DAWs count: 12.3.3 is the eighth after beat 3. Before
+    /// the first chord and wherever the key changes, a line "key<TAB>G major"
+    /// names the key the numerals are in: the key the harmony was played in
+    /// (harmonize), else the one heard in the top part. The MIDI file always
+    /// carries the symbols as marker events on the first track.
+    #[arg(long, value_name = "FILE")]
+    pub chords: Option<PathBuf>,
+}
+
+impl CommonArgs {
+    /// Whether the chords go to standard output, so messages must not.
+    pub fn chords_to_stdout(&self) -> bool {
+        self.chords.as_deref() == Some(Path::new("-"))
+    }
+
+    /// Prints a message to standard output, or to standard error while
+    /// standard output carries the chords.
+    fn say(&self, message: std::fmt::Arguments) {
+        if self.chords_to_stdout() {
+            eprintln!("{message}");
+        } else {
+            println!("{message}");
+        }
+    }
 }
 
 #[derive(Args, Debug, Clone)]
@@ -188,7 +219,7 @@ pub fn harmonize(args: HarmonizeArgs) -> Result<()> {
         .with_context(|| format!("cannot harmonize {what}"))?;
     write_all(&result, &args.common)?;
     if let Some(key) = result.key {
-        println!("key: {key}");
+        args.common.say(format_args!("key: {key}"));
     }
     Ok(())
 }
@@ -250,23 +281,33 @@ pub fn generate(args: GenerateArgs) -> Result<()> {
 /// when any of them fails; then writes them (see [`write_files`]).
 fn write_all(result: &Offline, common: &CommonArgs) -> Result<()> {
     let score = &result.score;
-    let midi = bach_engine::midi::write(score).context("cannot encode the MIDI file")?;
+    let chords = result.chords();
+    let midi = bach_engine::midi::write_with_markers(score, &chords::markers(&chords))
+        .context("cannot encode the MIDI file")?;
     let mut files = vec![(common.out.clone(), midi)];
     if let Some(p) = &common.wav {
         files.push((p.clone(), render_wav(result)?));
     }
     if let Some(p) = &common.png {
-        files.push((p.clone(), render_png(result)?));
+        files.push((p.clone(), render_png(result, &chords)?));
+    }
+    let text = chords::text(&chords);
+    match &common.chords {
+        Some(p) if !common.chords_to_stdout() => files.push((p.clone(), text.clone().into_bytes())),
+        _ => {}
     }
     write_files(&files)?;
     let notes: usize = score.parts.iter().map(|p| p.notes.len()).sum();
-    println!(
+    common.say(format_args!(
         "wrote {} ({} parts, {} notes, {} steps)",
         common.out.display(),
         score.parts.len(),
         notes,
         score.len
-    );
+    ));
+    if common.chords_to_stdout() {
+        print!("{text}");
+    }
     Ok(())
 }
 
@@ -275,9 +316,13 @@ pub fn render_wav(result: &Offline) -> Result<Vec<u8>> {
     render::wav::render(&result.score).context("cannot render the WAV file")
 }
 
-/// The result as a piano-roll picture, as PNG bytes.
-pub fn render_png(result: &Offline) -> Result<Vec<u8>> {
-    render::png::render_labelled(&result.score, &result.legend())
+/// The result as a piano-roll picture with its chords, as PNG bytes.
+pub fn render_png(result: &Offline, chords: &[chords::Change]) -> Result<Vec<u8>> {
+    let labels: Vec<render::png::ChordLabel> = chords
+        .iter()
+        .map(|c| (c.step, c.symbol.as_str(), c.numeral.as_str()))
+        .collect();
+    render::png::render_with_chords(&result.score, &result.legend(), &labels)
         .map_err(anyhow::Error::msg)
         .context("cannot draw the piano roll")
 }

@@ -100,6 +100,7 @@ impl Played {
             events: self.events,
             melody: None,
             key: None,
+            keys: Vec::new(),
         }
     }
 }

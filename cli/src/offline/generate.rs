@@ -90,6 +90,7 @@ fn finish(mut score: Score, bar: usize, opts: &Options) -> Offline {
         events: Vec::new(),
         melody: None,
         key: None,
+        keys: Vec::new(),
         score,
     }
 }

@@ -19,7 +19,7 @@ use bach_engine::sequencer::{EventBuffer, Mode, NoteEvent, Sequencer, Settings};
 use bach_engine::{Horizon, Performer, Token};
 
 use super::{
-    check_voices_model, melody::melody_part, meters, origin_beats, tempo_map, voice_name,
+    check_voices_model, keys, melody::melody_part, meters, origin_beats, tempo_map, voice_name,
     voice_parts, HostNote, KeyUsed, Offline, OfflineError, Options, Timeline, VoiceEvent,
 };
 
@@ -59,9 +59,9 @@ pub fn harmonize(
     let length = timeline.sample_of_step(end_step + 1 + tail);
     let session = timeline.session_in_meters(input, length, &regions);
     let knows_key = model.meta().knows_key();
+    let line = tune.to_tokens(end_step);
+    let bars = meters::bar_positions(&regions, score.step_beats, end_step);
     let (notes, events, key) = if opts.lookahead == Horizon::Whole {
-        let line = tune.to_tokens(end_step);
-        let bars = meters::bar_positions(&regions, score.step_beats, end_step);
         let choice = key_for(&line, opts.key, Horizon::Whole);
         let mut performer = Performer::new(user_sampler(opts.temperature, opts.strict), opts.seed);
         performer.restart(model, opts.seed);
@@ -117,6 +117,11 @@ pub fn harmonize(
         events,
         melody: Some(0),
         key: Some(if knows_key { key } else { KeyUsed::NoKeys }),
+        keys: if knows_key {
+            keys::performed(&line, &bars, opts.key, opts.lookahead)
+        } else {
+            Vec::new()
+        },
     })
 }
 

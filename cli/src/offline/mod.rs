@@ -8,10 +8,12 @@
 //! silence, where the sequencer (which only answers what it heard) has nothing
 //! to do, so it steps the model directly as the sequencer does on its turn.
 
+pub mod chords;
 pub mod command;
 pub mod continuation;
 pub mod generate;
 pub mod harmonize;
+pub mod keys;
 pub mod melody;
 pub mod meters;
 
@@ -149,6 +151,9 @@ pub struct Offline {
     pub events: Vec<VoiceEvent>,
     /// Harmonize: the key the harmony used.
     pub key: Option<KeyUsed>,
+    /// The key the harmony was played in at each step, where the
+    /// performance chose one (harmonize); empty for music played in no key.
+    pub keys: Vec<Option<Key>>,
 }
 
 /// The key a harmonization used, for the command to print.
@@ -194,6 +199,17 @@ impl std::fmt::Display for KeyUsed {
 }
 
 impl Offline {
+    /// The chord changes, named in the key of each step: the one the
+    /// harmony was played in, else the one estimated from the top line.
+    pub fn chords(&self) -> Vec<chords::Change> {
+        let keys = if self.keys.iter().any(Option::is_some) {
+            self.keys.clone()
+        } else {
+            keys::estimated(&self.score, crate::render::end_step(&self.score))
+        };
+        chords::changes(&self.score, &keys)
+    }
+
     /// What the picture's legend calls each part: its name, and for the
     /// melody that was given, "(melody)" after it.
     pub fn legend(&self) -> Vec<String> {

@@ -7,7 +7,7 @@ use bach_engine::score::Score;
 use plotters::prelude::*;
 
 use super::end_step;
-use super::glyphs::{draw_text, text_width, GLYPH_H};
+use super::glyphs::{draw_text, text_width, GLYPH_H, GLYPH_W};
 
 pub const WIDTH: u32 = 1200;
 pub const HEIGHT: u32 = 520;
@@ -57,8 +57,23 @@ pub fn render(score: &Score) -> Result<Vec<u8>, String> {
 /// [`render`] with the legend's label for each part given (a missing one is
 /// the part's name).
 pub fn render_labelled(score: &Score, labels: &[String]) -> Result<Vec<u8>, String> {
+    render_with_chords(score, labels, &[])
+}
+
+/// A chord change to write above the roll: its step, symbol and numeral.
+pub type ChordLabel<'a> = (u32, &'a str, &'a str);
+
+/// [`render_labelled`] with each chord change's symbol written above the
+/// roll at its step and its numeral under the symbol. A change too close to
+/// the one before to write legibly is left out (the `--chords` file has
+/// them all).
+pub fn render_with_chords(
+    score: &Score,
+    labels: &[String],
+    chords: &[ChordLabel],
+) -> Result<Vec<u8>, String> {
     let mut rgb = vec![0u8; (WIDTH * HEIGHT * 3) as usize];
-    let texts = draw(score, &mut rgb)?;
+    let texts = draw(score, chords, &mut rgb)?;
     for (at, text) in texts {
         draw_text(&mut rgb, WIDTH, at, &text, SCALE, INK);
     }
@@ -77,8 +92,9 @@ pub fn render_labelled(score: &Score, labels: &[String]) -> Result<Vec<u8>, Stri
 /// A label's top-left corner and its text.
 type Text = ((i32, i32), String);
 
-/// Draws the roll; returns the note names and bar numbers to write on it.
-fn draw(score: &Score, rgb: &mut [u8]) -> Result<Vec<Text>, String> {
+/// Draws the roll; returns the note names, bar numbers and chords to write
+/// on it.
+fn draw(score: &Score, chords: &[ChordLabel], rgb: &mut [u8]) -> Result<Vec<Text>, String> {
     let root = BitMapBackend::with_buffer(rgb, (WIDTH, HEIGHT)).into_drawing_area();
     root.fill(&WHITE).map_err(err)?;
     let pitches = score.parts.iter().flat_map(|p| &p.notes).map(|n| n.pitch);
@@ -86,12 +102,20 @@ fn draw(score: &Score, rgb: &mut [u8]) -> Result<Vec<Text>, String> {
     let high = pitches.max().unwrap_or(72).saturating_add(2).min(127) as i32 + 1;
     let steps = end_step(score).max(score.len).max(1) as f64;
     let (left, right) = (LEFT, WIDTH as i32 - RIGHT);
-    let (top, bottom) = (TOP, HEIGHT as i32 - BOTTOM);
+    let label_h = (GLYPH_H * SCALE) as i32;
+    // With chords, two rows of labels (symbols, numerals) between the bar
+    // numbers and the roll.
+    let chord_row = label_h + 4;
+    let top = if chords.is_empty() {
+        TOP
+    } else {
+        TOP + 2 * chord_row
+    };
+    let bottom = HEIGHT as i32 - BOTTOM;
     let (w, h) = ((right - left) as f64, (bottom - top) as f64);
     let x = |step: f64| left + (step / steps * w).round() as i32;
     let y = |pitch: i32| bottom - ((pitch - low) as f64 / (high - low) as f64 * h).round() as i32;
     let mut texts = Vec::new();
-    let label_h = (GLYPH_H * SCALE) as i32;
 
     // Black-key rows shaded, as on a keyboard; a line under every C.
     for p in low..high {
@@ -134,10 +158,7 @@ fn draw(score: &Score, rgb: &mut [u8]) -> Result<Vec<Text>, String> {
     // Bar lines, numbered so the numbers stay apart (every bar, or every
     // 2nd, 5th, 10th ...).
     let lines = bar_lines(score, steps as u32);
-    let first = match lines.as_slice() {
-        [a, b, c, ..] if b - a < c - b => 0,
-        _ => 1,
-    };
+    let first = first_bar_number(&lines);
     let bar_px = w / lines.len().max(1) as f64;
     let every = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000]
         .into_iter()
@@ -152,9 +173,25 @@ fn draw(score: &Score, rgb: &mut [u8]) -> Result<Vec<Text>, String> {
         .map_err(err)?;
         // A pickup (bar 0) goes unnumbered, as in printed music.
         let bar = first + i;
-        if bar == 1 || (bar > 0 && bar % every == 0) {
-            texts.push(((bx + 3, (top - label_h) / 2), bar.to_string()));
+        if bar == 1 || (bar > 0 && bar.is_multiple_of(every)) {
+            texts.push(((bx + 3, (TOP - label_h) / 2), bar.to_string()));
         }
+    }
+    let mut free_from = i32::MIN;
+    let mut shown = None;
+    for &(step, symbol, numeral) in chords {
+        let cx = x(step as f64) + 3;
+        // Too close to write, or the chord shown before again once the
+        // one between was left out.
+        if cx < free_from || shown == Some((symbol, numeral)) {
+            continue;
+        }
+        shown = Some((symbol, numeral));
+        let wide = text_width(symbol, SCALE).max(text_width(numeral, SCALE)) as i32;
+        texts.push(((cx, TOP), symbol.to_string()));
+        texts.push(((cx, TOP + chord_row), numeral.to_string()));
+        // A glyph's width of space before the next change's labels.
+        free_from = cx + wide + (GLYPH_W * SCALE) as i32;
     }
     for (i, part) in score.parts.iter().enumerate() {
         let c = COLOURS[i % COLOURS.len()];
@@ -218,8 +255,17 @@ fn err<E: std::fmt::Display>(e: E) -> String {
     e.to_string()
 }
 
+/// The number of the first bar of `lines` ([`bar_lines`]): 0 for a pickup
+/// (a first bar shorter than the next), as in printed music, else 1.
+pub fn first_bar_number(lines: &[u32]) -> usize {
+    match lines {
+        [a, b, c, ..] if b - a < c - b => 0,
+        _ => 1,
+    }
+}
+
 /// Steps where bars start, from the meter map (4/4 when there is none).
-fn bar_lines(score: &Score, end: u32) -> Vec<u32> {
+pub fn bar_lines(score: &Score, end: u32) -> Vec<u32> {
     let mut lines = Vec::new();
     let mut step = 0f64;
     while step < end as f64 && lines.len() < 10_000 {
