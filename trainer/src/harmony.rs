@@ -16,6 +16,7 @@ use bach_engine::{Horizon, Key, ModelKind, Sampler, Token, VoiceRange, VoicesMod
 use serde::Serialize;
 
 use crate::dataset::{Piece, PieceContext, Split};
+use crate::roman::{RomanStats, RomanSummary, CADENCES};
 
 /// The four voices' ranges in the JSB chorales (S, A, T, B), as in the data's README.
 pub const BACH_RANGES: [VoiceRange; 4] = [
@@ -53,6 +54,9 @@ pub struct HarmonyStats {
     /// and those outside the key.
     pub opening_onsets: usize,
     pub opening_out_of_key: usize,
+    /// Roman numerals on beats and cadences at fermatas (four-voice pieces
+    /// with a key).
+    pub roman: RomanStats,
 }
 
 /// Rates, as reported in BENCHMARKS.md.
@@ -77,6 +81,8 @@ pub struct HarmonySummary {
     pub fermata_v_i_share: Option<f64>,
     /// A, T, B onsets outside the key in the pickup and the first full bar.
     pub opening_out_of_key_share: Option<f64>,
+    /// Numerals on beats and cadence types at fermatas.
+    pub roman: RomanSummary,
 }
 
 /// Sounding pitches of each voice at each step of a token sequence laid out
@@ -120,6 +126,7 @@ impl HarmonyStats {
         self.steps += steps.len();
         if let Some(c) = context {
             self.add_phrase_ends(tokens, voices, &steps, c);
+            self.roman.add(&steps, c);
         }
         for (t, now) in steps.iter().enumerate() {
             // Onsets, ranges and the key.
@@ -242,6 +249,7 @@ impl HarmonyStats {
                 .then(|| self.fermata_v_i as f64 / self.fermatas as f64),
             opening_out_of_key_share: (self.opening_onsets > 0)
                 .then(|| self.opening_out_of_key as f64 / self.opening_onsets as f64),
+            roman: self.roman.summary(),
         }
     }
 
@@ -389,6 +397,9 @@ pub struct HarmonyRow {
     pub bach: HarmonySummary,
     /// Model parallels per 100 steps over Bach's.
     pub parallels_ratio: f64,
+    /// Half the L1 distance of the numeral mixes on beats, ours and Bach's
+    /// (0 to 1; [`RomanStats::distance`]).
+    pub numeral_distance: f64,
 }
 
 /// The figures for one split: the model's harmonizations and Bach's.
@@ -494,7 +505,73 @@ pub fn run(args: HarmonyArgs) -> Result<()> {
          distance {:.4}",
         report.pitch_class_distance
     );
+    print_roman(&report);
     Ok(())
+}
+
+/// The cadences at fermatas and the Roman numerals on beats, each
+/// lookahead (all meters) beside Bach (`roman.rs`).
+fn print_roman(report: &HarmonyReport) {
+    let rows: Vec<&HarmonyRow> = report.rows.iter().filter(|r| r.meter == "all").collect();
+    let Some(first) = rows.first() else { return };
+    if first.bach.roman.numerals.is_empty() {
+        return;
+    }
+    println!();
+    println!(
+        "{:<13} {:>9} {:>6} {:>7} {:>9} {:>6} {:>9}  commonest numerals on beats, share \
+         (Bach's eight commonest)",
+        "cadences", CADENCES[0], CADENCES[1], CADENCES[2], CADENCES[3], CADENCES[4], "numerals",
+    );
+    // Bach's eight commonest numerals, the columns every row is read in.
+    let names: Vec<&str> = first
+        .bach
+        .roman
+        .numerals
+        .iter()
+        .take(8)
+        .map(|(n, _)| n.as_str())
+        .collect();
+    let share = |s: &RomanSummary, n: &str| {
+        s.numerals
+            .iter()
+            .find(|(m, _)| m == n)
+            .map_or(0.0, |(_, x)| *x)
+    };
+    let bach = ("Bach", &first.bach.roman, None);
+    let ours = rows.iter().map(|r| {
+        (
+            r.lookahead.as_str(),
+            &r.model.roman,
+            Some(r.numeral_distance),
+        )
+    });
+    for (who, s, distance) in std::iter::once(bach).chain(ours) {
+        let c = s
+            .cadences
+            .unwrap_or([0.0; 5])
+            .map(|x| format!("{:.1}%", 100.0 * x));
+        let mix: Vec<String> = names
+            .iter()
+            .map(|n| format!("{n} {:.1}%", 100.0 * share(s, n)))
+            .collect();
+        println!(
+            "{:<13} {:>9} {:>6} {:>7} {:>9} {:>6} {:>9}  {}",
+            who,
+            c[0],
+            c[1],
+            c[2],
+            c[3],
+            c[4],
+            distance.map_or("-".into(), |d| format!("{d:.3}")),
+            mix.join(", ")
+        );
+    }
+    println!(
+        "cadences: at the fermatas, the chord there and the last different one on a beat \
+         before it; numerals: distance of the mix of numerals on beats from Bach's (0 to 1), \
+         root-position forms, in the data's key (bach_engine::chord)"
+    );
 }
 
 /// The meter group of a piece: its first bar's meter ("4/4", "3/4",
@@ -603,6 +680,7 @@ pub fn report(args: &HarmonyArgs) -> Result<HarmonyReport> {
                 pieces: members.len(),
                 atb_given_s_nll: atb,
                 parallels_ratio: m.parallels_per_100 / b.parallels_per_100.max(1e-9),
+                numeral_distance: ours.roman.distance(&bach.roman),
                 model: m,
                 bach: b,
             });

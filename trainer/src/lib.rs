@@ -23,4 +23,5 @@ pub mod optim;
 pub mod plot;
 pub mod provenance;
 pub mod rng;
+pub mod roman;
 pub mod train;
