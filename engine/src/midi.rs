@@ -646,7 +646,16 @@ fn delta(ticks: u64) -> Result<u28, MidiError> {
 /// Writes a score to `path` atomically: a temporary file in the same directory,
 /// synced, then renamed over the target, so a crash never leaves half a file.
 pub fn write_file(path: &Path, score: &Score) -> Result<(), MidiError> {
-    let bytes = write(score)?;
+    write_file_with_markers(path, score, &[])
+}
+
+/// [`write_file`] with markers, as [`write_with_markers`] writes them.
+pub fn write_file_with_markers(
+    path: &Path,
+    score: &Score,
+    markers: &[(u32, &str)],
+) -> Result<(), MidiError> {
+    let bytes = write_with_markers(score, markers)?;
     let io = |source| MidiError::Io {
         path: path.to_path_buf(),
         source,

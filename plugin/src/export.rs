@@ -8,10 +8,12 @@
 
 use std::path::Path;
 
+use bach_engine::chord::{score_changes, Text};
+use bach_engine::key::estimate_key;
 use bach_engine::midi::{self, MidiError};
 use bach_engine::score::{MeterChange, Note, Part, Score, TempoChange};
 use bach_engine::sequencer::Source;
-use bach_engine::Meter;
+use bach_engine::{BarPosition, Key, Meter, Mode};
 use crossbeam::queue::ArrayQueue;
 
 /// Notes the ring holds while no window drains it: a few minutes of four voices.
@@ -159,8 +161,35 @@ pub fn score(notes: &[CapturedNote], bars: u32, meter: Meter, bpm: f64) -> Optio
 }
 
 /// Writes `score` to `path` atomically: all of it, or nothing and an error.
+/// Each chord change's symbol is a marker on the first track
+/// ([`chord_markers`]), which DAWs that import markers show.
 pub fn save(path: &Path, score: &Score) -> Result<(), MidiError> {
-    midi::write_file(path, score)
+    let markers = chord_markers(score);
+    let markers: Vec<(u32, &str)> = markers.iter().map(|(t, s)| (*t, s.as_str())).collect();
+    midi::write_file_with_markers(path, score, &markers)
+}
+
+/// The chord changes of a saved score (the engine's
+/// [`score_changes`]) as `(step, symbol)`: named in the key of the melody
+/// (the first part) as a whole, C major when it has none, in the score's
+/// first meter from its first step, a bar line, as [`score`] cuts it.
+pub fn chord_markers(score: &Score) -> Vec<(u32, Text)> {
+    let melody = score.parts.first().map_or(&[][..], |p| &p.notes[..]);
+    let key = estimate_key(melody.iter().map(|n| (n.pitch, n.len as f32))).unwrap_or(Key {
+        tonic: 0,
+        mode: Mode::Major,
+    });
+    let meter = score.meters.first().map_or(Meter::COMMON, |m| {
+        Meter::checked(m.numerator as i64, m.denominator as i64).unwrap_or(Meter::COMMON)
+    });
+    let len = score.parts.iter().map(Part::end).max().unwrap_or(0);
+    let positions: Vec<BarPosition> = (0..len as usize)
+        .map(|t| BarPosition::new(t, meter, score.step_beats))
+        .collect();
+    score_changes(score, &vec![key; len as usize], &positions, len)
+        .into_iter()
+        .map(|c| (c.step, c.analysis.symbol()))
+        .collect()
 }
 
 #[cfg(test)]
@@ -259,6 +288,39 @@ mod tests {
         assert!(!blocked.exists());
         let entries = std::fs::read_dir(&dir).unwrap().count();
         assert_eq!(entries, 1, "no temporary file left behind");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_saved_file_names_its_chords_in_markers() {
+        // C, G7, C: a bar each, the melody on the input, three voices.
+        let chords = [[72, 64, 55, 48], [71, 65, 62, 43], [72, 64, 55, 48]];
+        let mut notes = Vec::new();
+        for (bar, chord) in chords.iter().enumerate() {
+            let b = bar as f64 * 4.0;
+            for (v, &pitch) in chord.iter().enumerate() {
+                let source = if v == 0 {
+                    Source::Input
+                } else {
+                    Source::Voice(v as u8)
+                };
+                notes.push(note(b, true, pitch, source));
+                notes.push(note(b + 4.0, false, pitch, source));
+            }
+        }
+        notes.sort_by(|a, b| a.beats.total_cmp(&b.beats).then(a.on.cmp(&b.on)));
+        let s = score(&notes, 3, Meter::COMMON, 100.0).unwrap();
+        let markers = chord_markers(&s);
+        let names: Vec<(u32, &str)> = markers.iter().map(|(t, m)| (*t, m.as_str())).collect();
+        assert_eq!(names, [(0, "C"), (256, "G7"), (512, "C")]);
+        let dir = std::env::temp_dir().join(format!("bach-chords-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("chords.mid");
+        save(&path, &s).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        // A marker meta event (FF 06, length 2) reading "G7".
+        let g7 = [0xFF, 0x06, 2, b'G', b'7'];
+        assert!(bytes.windows(g7.len()).any(|w| w == g7));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -17,8 +17,10 @@
 //! - `spelling.rs` names notes the way the key and the numeral spell them;
 //! - `window.rs` hears suspensions and appoggiaturas resolve within the
 //!   beat and names the chord they resolve into;
-//! - `follow.rs` keeps a chord through the passing notes that decorate it.
+//! - `follow.rs` keeps a chord through the passing notes that decorate it;
+//! - `changes.rs` lists a written score's chord changes, for files.
 
+mod changes;
 mod follow;
 mod matching;
 mod numeral;
@@ -32,6 +34,7 @@ mod tests;
 
 use core::fmt;
 
+pub use changes::{score_changes, ChordChange};
 pub use follow::ChordFollower;
 pub use matching::Sonority;
 pub use numeral::{Function, Numeral};

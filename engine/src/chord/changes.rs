@@ -1,0 +1,118 @@
+//! The chord changes of a written score, for the files Bach writes (the
+//! command line's `--chords` and MIDI markers, the plugin's Save as MIDI).
+//!
+//! Every part's sounding notes are read step by step as voices and named by
+//! a [`ChordFollower`] in the key of each step (so passing notes on weak
+//! 16ths keep the chord they decorate). A change is wherever the key
+//! changes, the chord symbol changes on a beat (a new bass counts: `C` to
+//! `C/E`), or the chord (root and quality) changes off the beat (a passing
+//! note in the bass under the same chord does not). Not for the audio
+//! thread: it allocates the score's steps.
+
+use super::{Analysis, ChordFollower};
+use crate::key::Key;
+use crate::meter::BarPosition;
+use crate::score::Score;
+
+/// A chord change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChordChange {
+    /// The grid step it starts on.
+    pub step: u32,
+    /// The key it is named in, and whether that key is new here (the first
+    /// change, or a key unlike the step before's).
+    pub key: Key,
+    pub new_key: bool,
+    pub analysis: Analysis,
+}
+
+/// The chord changes of `score` over its first `len` steps, step `t` named
+/// in `keys[t]` at `positions[t]` (a step past either is not read).
+pub fn score_changes(
+    score: &Score,
+    keys: &[Key],
+    positions: &[BarPosition],
+    len: u32,
+) -> Vec<ChordChange> {
+    let len = len.min(keys.len() as u32).min(positions.len() as u32);
+    let voices = Voices::new(score, len);
+    let mut follower = ChordFollower::new();
+    let mut out: Vec<ChordChange> = Vec::new();
+    let mut pitches = Vec::with_capacity(voices.slots);
+    let mut last_key = None;
+    for t in 0..len {
+        let key = keys[t as usize];
+        let position = positions[t as usize];
+        let new_key = last_key != Some(key);
+        if new_key {
+            // The follower's held chord was named in the old key.
+            follower.reset();
+        }
+        voices.at(t, &mut pitches);
+        let analysis = follower.step(&pitches, key, position);
+        let changed = out.last().is_none_or(|c| {
+            if position.in_beat() == 0 {
+                c.analysis.symbol() != analysis.symbol()
+            } else {
+                !c.analysis.same_chord(&analysis)
+            }
+        });
+        if new_key || changed {
+            out.push(ChordChange {
+                step: t,
+                key,
+                new_key,
+                analysis,
+            });
+        }
+        last_key = Some(key);
+    }
+    out
+}
+
+/// The parts' notes as voices: each part takes as many slots as it ever
+/// sounds notes at once (one for a voice), highest first, so a voice keeps
+/// its slot and the follower can tell a passing note from a leap.
+struct Voices {
+    /// Per part, per step, the sounding pitches, highest first.
+    sounding: Vec<Vec<Vec<u8>>>,
+    /// Per part, its slots.
+    widths: Vec<usize>,
+    slots: usize,
+}
+
+impl Voices {
+    fn new(score: &Score, len: u32) -> Voices {
+        let mut sounding = Vec::with_capacity(score.parts.len());
+        let mut widths = Vec::with_capacity(score.parts.len());
+        for part in &score.parts {
+            let mut steps = vec![Vec::new(); len as usize];
+            for n in &part.notes {
+                for t in n.start..n.end().min(len) {
+                    steps[t as usize].push(n.pitch);
+                }
+            }
+            for s in &mut steps {
+                s.sort_unstable_by(|a, b| b.cmp(a));
+                s.dedup();
+            }
+            widths.push(steps.iter().map(Vec::len).max().unwrap_or(0).max(1));
+            sounding.push(steps);
+        }
+        let slots = widths.iter().sum();
+        Voices {
+            sounding,
+            widths,
+            slots,
+        }
+    }
+
+    /// The pitches at step `t`, one per slot, `None` for a silent slot.
+    fn at(&self, t: u32, out: &mut Vec<Option<u8>>) {
+        out.clear();
+        for (part, &width) in self.sounding.iter().zip(&self.widths) {
+            let now = &part[t as usize];
+            out.extend((0..width).map(|i| now.get(i).copied()));
+        }
+    }
+}
