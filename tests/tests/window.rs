@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 /// The window's size in pixels at scale 1 (`BachParams::editor_state`).
 const WIDTH: usize = 720;
-const HEIGHT: usize = 860;
+const HEIGHT: usize = 904;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
