@@ -143,7 +143,9 @@ impl Namer {
 }
 
 /// The labels of consecutive steps from `first`: the whole of the GUI's
-/// naming as a pure function (the window runs [`Namer`] step by step).
+/// naming as a pure function, for the tests (the window runs [`Namer`]
+/// step by step as the steps are played).
+#[cfg(test)]
 pub fn labels(first: i64, steps: &[Step]) -> Vec<Label> {
     let mut namer = Namer::default();
     (first..)
