@@ -291,6 +291,9 @@ fn the_window_draws_readable_controls() {
         "Timing",
         "Preview",
         "Export",
+        // The chord labels' switch over the roll.
+        "Chords",
+        "Numerals",
     ];
     let read: Vec<_> = words.iter().filter(|w| text.contains(*w)).collect();
     assert!(
