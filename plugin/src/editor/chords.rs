@@ -240,6 +240,11 @@ pub struct Chords {
     /// The next step to name.
     next: Option<i64>,
     labels: VecDeque<Label>,
+    /// The clock's `now` and host beats when last read, and whether the
+    /// transport stood still then: stopped, a host's beats stand still
+    /// while the plugin plays on, so the grid counts samples instead.
+    read: Option<(i64, f64)>,
+    stopped: bool,
 }
 
 impl Chords {
@@ -248,14 +253,29 @@ impl Chords {
     where
         I: IntoIterator<Item = &'a Played>,
     {
+        let mut clock = *clock;
+        if let Some((now, beats)) = self.read {
+            if clock.now != now {
+                self.stopped = clock.beats == beats;
+            }
+        }
+        self.read = Some((clock.now, clock.beats));
+        if self.stopped {
+            clock.beats = f64::NAN;
+        }
         let now_step = clock.step_at(clock.now);
         let oldest = clock.step_at(clock.now - window) - 1;
         let next = match self.next {
-            // The host jumped back (a loop) or far ahead: start afresh.
             Some(n) if n <= now_step && n >= oldest => n,
-            // Or the window just opened: name what the roll shows.
+            // The window just opened, the host jumped (a loop) or the
+            // transport started or stopped: name what the roll shows
+            // afresh, on the grid as it is now.
             _ => {
                 self.namer.reset();
+                let from = clock.sample_at(oldest as f64 * STEP_BEATS);
+                while self.labels.back().is_some_and(|l| l.sample >= from) {
+                    self.labels.pop_back();
+                }
                 oldest
             }
         };
@@ -457,30 +477,64 @@ mod tests {
                 notes.push(note(beat * 24_000, (beat + 1) * 24_000, p, v as u8));
             }
         }
-        let mut chords = Chords::default();
         let window = 4 * 4 * 24_000;
-        // The window draws every 800 samples or so; steps are named once.
-        for now in (800..=96_000).step_by(800) {
-            let clock = Clock {
-                now,
-                beats: now as f64 / 24_000.0,
-                samples_per_beat: 24_000.0,
-                meter: Meter::COMMON,
-            };
-            chords.update(|| notes.iter(), &clock, window);
+        let cadence = [
+            (0, "C".to_string(), "I".to_string()),
+            (24_000, "F".into(), "IV".into()),
+            (48_000, "G7".into(), "V7".into()),
+            (72_000, "C".into(), "I".into()),
+        ];
+        // The transport playing from 0, stopped at beat 8 (its beats stand
+        // still), and none; each step is named once whatever the frames.
+        let playing: fn(i64) -> f64 = |now| now as f64 / 24_000.0;
+        let stopped: fn(i64) -> f64 = |_| 8.0;
+        let none: fn(i64) -> f64 = |_| f64::NAN;
+        for beats in [playing, stopped, none] {
+            let mut chords = Chords::default();
+            // The window draws every 800 samples or so.
+            for now in (800..=96_000).step_by(800) {
+                let clock = Clock {
+                    now,
+                    beats: beats(now),
+                    samples_per_beat: 24_000.0,
+                    meter: Meter::COMMON,
+                };
+                chords.update(|| notes.iter(), &clock, window);
+            }
+            let got: Vec<_> = chords
+                .labels()
+                .map(|l| (l.sample, l.symbol.to_string(), l.numeral.to_string()))
+                .collect();
+            assert_eq!(got, cadence);
         }
-        let got: Vec<_> = chords
-            .labels()
-            .map(|l| (l.sample, l.symbol.to_string(), l.numeral.to_string()))
+    }
+
+    #[test]
+    fn a_loop_names_the_roll_afresh_without_doubling_labels() {
+        let notes: Vec<Played> = [72, 67, 64, 48]
+            .into_iter()
+            .enumerate()
+            .map(|(v, pitch)| Played {
+                start: 0,
+                end: None,
+                pitch,
+                voice: v as u8,
+                key: c_major().index() as i8,
+            })
             .collect();
-        assert_eq!(
-            got,
-            [
-                (0, "C".into(), "I".into()),
-                (24_000, "F".into(), "IV".into()),
-                (48_000, "G7".into(), "V7".into()),
-                (72_000, "C".into(), "I".into()),
-            ]
-        );
+        let mut chords = Chords::default();
+        let clock = |now: i64, beats: f64| Clock {
+            now,
+            beats,
+            samples_per_beat: 24_000.0,
+            meter: Meter::COMMON,
+        };
+        let window = 4 * 4 * 24_000;
+        chords.update(|| notes.iter(), &clock(48_000, 2.0), window);
+        chords.update(|| notes.iter(), &clock(49_000, 2.0 + 1.0 / 24.0), window);
+        // Back to beat 0 (a loop): the roll is named again on the new grid.
+        chords.update(|| notes.iter(), &clock(50_000, 0.0), window);
+        let got: Vec<_> = chords.labels().map(|l| l.symbol.to_string()).collect();
+        assert_eq!(got, ["C"], "{:?}", chords.labels().collect::<Vec<_>>());
     }
 }
