@@ -165,6 +165,28 @@ fn every_text_the_window_can_show_has_glyphs() {
     let mut all = drawn.clone();
     all.extend(help::ALL.iter().map(|s| s.to_string()));
     all.extend(roll::LEGEND.iter().map(|(name, _)| name.to_string()));
+    // Chord labels: every sign a symbol or numeral is written with.
+    all.extend(
+        [
+            "Bø7",
+            "F#dim7/A",
+            "Bbmaj7",
+            "Abaug",
+            "Gsus4",
+            "Em7",
+            "N.C.",
+            "viiø4/3/V",
+            "viio7",
+            "bVI",
+            "III+",
+            "IVmaj6/5",
+            "N6",
+            "?",
+            "C♯ minor",
+            "E♭ major",
+        ]
+        .map(String::from),
+    );
     all.extend(parameter_texts(&params));
     all.extend(model_texts());
 
