@@ -234,6 +234,7 @@ impl Default for BachParams {
         Self {
             editor_state: EguiEditorState::from_size(LogicalSize::new(WINDOW.0, WINDOW.1), 1.0),
             model: Arc::new(RwLock::new(ModelChoice::default())),
+            // Both symbols and numerals (`editor::chords::Show::Both`).
             chord_labels: Arc::new(AtomicU8::new(2)),
             bypass: BoolParam::new("Bypass", false).make_bypass(),
             mode: EnumParam::new("Mode", ModeParam::Harmonize),

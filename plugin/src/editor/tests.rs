@@ -640,3 +640,21 @@ fn chord_labels_too_close_to_read_are_left_out() {
         assert!(pair[0].right() < pair[1].left(), "{pair:?} overlap");
     }
 }
+
+#[test]
+fn the_chord_switch_is_saved_with_the_project() {
+    let params = BachParams::default();
+    assert_eq!(
+        Show::from_u8(params.chord_labels.load(Ordering::Relaxed)),
+        Show::Both
+    );
+    params
+        .chord_labels
+        .store(Show::Numerals as u8, Ordering::Relaxed);
+    let fields = params.serialize_fields();
+    assert!(fields.contains_key("chord-labels"), "{fields:?}");
+    let reopened = BachParams::default();
+    reopened.deserialize_fields(&fields);
+    let saved = reopened.chord_labels.load(Ordering::Relaxed);
+    assert_eq!(Show::from_u8(saved), Show::Numerals);
+}
