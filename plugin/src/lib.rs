@@ -358,6 +358,10 @@ impl<V: Variant> Plugin for BachPlugin<V> {
             (None, _) => 0.0,
         };
 
+        // The key for the window's chord labels: read once per block, an
+        // index stored in each roll event's spare byte (no allocation, no
+        // extra queue; see `RollEvent::key`).
+        let key_index = self.sequencer.key_in_use().map_or(-1, |k| k.index() as i8);
         let mut forward = self.forward.iter().peekable();
         for e in self.output.events() {
             // Forwarded MIDI goes out in time order with the notes.
@@ -390,6 +394,7 @@ impl<V: Variant> Plugin for BachPlugin<V> {
                     Source::Voice(v) => v,
                     Source::Input => u8::MAX,
                 },
+                key: key_index,
             });
             let offset = e.offset as f64 * beats_per_sample;
             self.shared.capture.record(CapturedNote {

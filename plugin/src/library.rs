@@ -155,7 +155,15 @@ pub struct RollEvent {
     pub pitch: u8,
     /// 0..4 for generated voices, 255 for the input.
     pub voice: u8,
+    /// The key in use when it was sent, as an index into [`Key::ALL`] (-1
+    /// for none yet), so the window names chords in the key they were
+    /// played in. It fills padding (the event stays 16 bytes) and travels
+    /// in the same lock-free push: nothing more for the audio thread.
+    pub key: i8,
 }
+
+// The key byte costs the ring nothing: an event is still 16 bytes.
+const _: () = assert!(std::mem::size_of::<RollEvent>() == 16);
 
 /// State shared by the audio thread, the window and loader threads.
 /// The audio thread only touches the lock-free queues and atomics.

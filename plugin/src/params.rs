@@ -1,6 +1,7 @@
 //! The plugin's parameters (automatable, saved with the project) and the
 //! persisted model choice.
 
+use std::sync::atomic::AtomicU8;
 use std::sync::{Arc, RwLock};
 
 use bach_engine::perform::KeyChoice;
@@ -124,7 +125,8 @@ pub fn fill_missing(params: &mut std::collections::BTreeMap<String, ParamValue>)
 }
 
 /// The window's size in logical pixels.
-pub const WINDOW: (f64, f64) = (720.0, 860.0);
+/// (860 for the controls and the roll, 44 more for the chord labels.)
+pub const WINDOW: (f64, f64) = (720.0, 904.0);
 
 #[derive(Params)]
 pub struct BachParams {
@@ -133,6 +135,11 @@ pub struct BachParams {
     /// The model to play: an embedded name or a file path.
     #[persist = "model"]
     pub model: Arc<RwLock<ModelChoice>>,
+    /// What the chord labels above the piano roll show (the window's
+    /// switch, `editor::chords::Show` as a number): saved with the project
+    /// like the model, not automatable.
+    #[persist = "chord-labels"]
+    pub chord_labels: Arc<AtomicU8>,
 
     #[id = "bypass"]
     pub bypass: BoolParam,
@@ -227,6 +234,8 @@ impl Default for BachParams {
         Self {
             editor_state: EguiEditorState::from_size(LogicalSize::new(WINDOW.0, WINDOW.1), 1.0),
             model: Arc::new(RwLock::new(ModelChoice::default())),
+            // Both symbols and numerals (`editor::chords::Show::Both`).
+            chord_labels: Arc::new(AtomicU8::new(2)),
             bypass: BoolParam::new("Bypass", false).make_bypass(),
             mode: EnumParam::new("Mode", ModeParam::Harmonize),
             temperature: FloatParam::new(

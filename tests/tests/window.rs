@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 /// The window's size in pixels at scale 1 (`BachParams::editor_state`).
 const WIDTH: usize = 720;
-const HEIGHT: usize = 860;
+const HEIGHT: usize = 904;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -291,6 +291,9 @@ fn the_window_draws_readable_controls() {
         "Timing",
         "Preview",
         "Export",
+        // The chord labels' switch over the roll.
+        "Chords",
+        "Numerals",
     ];
     let read: Vec<_> = words.iter().filter(|w| text.contains(*w)).collect();
     assert!(

@@ -36,7 +36,10 @@ pub const TIMING: &str = "How late a note may be and still count as on the beat.
                           own while you hold a note wait as long. Sequenced notes on the grid \
                           never wait. 0 decides every step exactly on the grid.";
 pub const ROLL: &str = "The last four bars: your melody in grey, each voice Bach adds in its \
-                        colour. Bar numbers come from the host's transport.";
+                        colour. Bar numbers come from the host's transport. Above it, the \
+                        chord at each change of harmony, and the key where it changes.";
+pub const CHORDS: &str = "What the labels above the roll name: the chord symbols (G7/B), the \
+                          Roman numerals in the key (V6/5), or both. Saved with the project.";
 
 pub const PICKER: &str = "The models built into Bach, with what they are and their score on \
                           the test pieces (lower is better).";
@@ -66,6 +69,7 @@ pub const ALL: &[&str] = &[
     KEY,
     LOOKAHEAD,
     ROLL,
+    CHORDS,
     PICKER,
     BROWSE,
     PREVIEW,

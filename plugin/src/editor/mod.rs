@@ -24,11 +24,13 @@ use crate::library::{
 };
 use crate::params::{BachParams, KeyParam, LookaheadParam, ModeParam, PreviewParams};
 
+mod chords;
 mod dialog;
 pub mod fonts;
 mod help;
 mod roll;
 
+use chords::{Chords, Show};
 use roll::{Roll, COLOURS};
 
 pub struct App {
@@ -39,6 +41,8 @@ pub struct App {
     context: Option<GuiContext>,
     path: String,
     roll: Roll,
+    /// The chord labels over the roll, named as the steps are played.
+    chords: Chords,
     /// The built-in models, described once the picker is first drawn.
     embedded: Option<Vec<ModelInfo>>,
     /// What Bach played, drained from the audio thread's ring each frame.
@@ -236,6 +240,7 @@ impl App {
             context: None,
             path: String::new(),
             roll: Roll::default(),
+            chords: Chords::default(),
             embedded: None,
             played: VecDeque::new(),
             export_bars: 8,
@@ -573,8 +578,30 @@ impl App {
         self.controls(ui, setter);
         self.export_line(ui, status);
         ui.separator();
-        Roll::legend(ui);
-        self.roll.show(ui, &self.shared).on_hover_text(help::ROLL);
+        ui.horizontal(|ui| {
+            Roll::legend(ui);
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                self.chord_switch(ui)
+            });
+        });
+        let show = Show::from_u8(self.params.chord_labels.load(Ordering::Relaxed));
+        self.roll
+            .show(ui, &self.shared, &self.chords, show)
+            .on_hover_text(help::ROLL);
+    }
+
+    /// What the chord labels show: three buttons, the one in use
+    /// highlighted (drawn right to left, so in reverse).
+    fn chord_switch(&self, ui: &mut egui::Ui) {
+        let saved = &self.params.chord_labels;
+        let current = Show::from_u8(saved.load(Ordering::Relaxed));
+        for (choice, name) in Show::ALL.into_iter().rev() {
+            let button = egui::Button::selectable(choice == current, name);
+            if ui.add(button).on_hover_text(help::CHORDS).clicked() {
+                saved.store(choice as u8, Ordering::Relaxed);
+            }
+        }
+        ui.label("Chords").on_hover_text(help::CHORDS);
     }
 }
 
@@ -597,6 +624,7 @@ impl NiceEguiApp for App {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut Frame) {
         self.shared.free_retired();
         self.roll.drain(&self.shared);
+        self.roll.name_chords(&mut self.chords, &self.shared);
         self.shared.capture.drain_into(&mut self.played);
         let Some(context) = self.context.clone() else {
             return;

@@ -1,12 +1,13 @@
 //! The live piano roll: the last bars of melody and harmony, each voice in
 //! its colour, with note names on the pitch axis, bar lines from the host's
-//! position and meter, and a legend.
+//! position and meter, a legend, and the chord labels above it.
 
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 
 use egui::{Align2, Color32, FontId, Pos2, Rect, Stroke};
 
+use super::chords::{self, Chords, Played, Show};
 use crate::library::{RollEvent, Shared};
 
 /// Voice colours: S, A, T, B.
@@ -34,18 +35,10 @@ const HIGH: f32 = 86.0;
 /// Room on the left for the note names.
 const GUTTER: f32 = 34.0;
 
-/// A note: start and end samples (end `None` while sounding).
-#[derive(Clone, Copy, Debug)]
-struct RollNote {
-    start: i64,
-    end: Option<i64>,
-    pitch: u8,
-    voice: u8,
-}
-
+/// The notes drawn: start and end samples (end `None` while sounding).
 #[derive(Default)]
 pub struct Roll {
-    notes: VecDeque<RollNote>,
+    notes: VecDeque<Played>,
 }
 
 /// Scientific pitch name of a C (MIDI 60 is C4).
@@ -75,11 +68,12 @@ impl Roll {
 
     fn take(&mut self, e: RollEvent) {
         if e.on {
-            self.notes.push_back(RollNote {
+            self.notes.push_back(Played {
                 start: e.sample,
                 end: None,
                 pitch: e.pitch,
                 voice: e.voice,
+                key: e.key,
             });
         } else if let Some(n) = self
             .notes
@@ -89,6 +83,11 @@ impl Roll {
         {
             n.end = Some(e.sample);
         }
+    }
+
+    /// Names the chords of the steps played since the last frame.
+    pub fn name_chords(&self, chords: &mut Chords, shared: &Shared) {
+        chords.update(|| self.notes.iter(), &clock(shared), window_samples(shared));
     }
 
     pub fn legend(ui: &mut egui::Ui) {
@@ -103,10 +102,25 @@ impl Roll {
         });
     }
 
-    pub fn show(&self, ui: &mut egui::Ui, shared: &Shared) -> egui::Response {
-        let size = egui::vec2(ui.available_width(), ui.available_height().max(140.0));
-        let (outer, response) = ui.allocate_exact_size(size, egui::Sense::hover());
-        let painter = ui.painter_at(outer);
+    /// The chord labels, then the roll under them.
+    pub fn show(
+        &self,
+        ui: &mut egui::Ui,
+        shared: &Shared,
+        chords: &Chords,
+        labels: Show,
+    ) -> egui::Response {
+        let size = egui::vec2(
+            ui.available_width(),
+            ui.available_height().max(140.0 + chords::STRIP),
+        );
+        let (whole, response) = ui.allocate_exact_size(size, egui::Sense::hover());
+        let painter = ui.painter_at(whole);
+        let strip = Rect::from_min_max(
+            Pos2::new(whole.left() + GUTTER, whole.top()),
+            Pos2::new(whole.right(), whole.top() + chords::STRIP),
+        );
+        let outer = Rect::from_min_max(Pos2::new(whole.left(), strip.bottom()), whole.max);
         let rect = Rect::from_min_max(Pos2::new(outer.left() + GUTTER, outer.top()), outer.max);
         painter.rect_filled(rect, 2.0, Color32::from_gray(24));
 
@@ -175,7 +189,20 @@ impl Roll {
             Stroke::new(1.0, Color32::from_gray(80)),
             egui::StrokeKind::Inside,
         );
+        chords::draw(&painter, strip, x, chords.labels(), labels);
         response
+    }
+}
+
+/// Where the host's beats fall on the plugin's samples, as last published.
+fn clock(shared: &Shared) -> chords::Clock {
+    let sr = shared.sample_rate.load(Ordering::Relaxed);
+    let tempo = shared.tempo.load(Ordering::Relaxed).clamp(20.0, 400.0);
+    chords::Clock {
+        now: shared.now.load(Ordering::Relaxed) as i64,
+        beats: shared.beats.load(Ordering::Relaxed),
+        samples_per_beat: 60.0 / tempo * sr,
+        meter: shared.meter(),
     }
 }
 

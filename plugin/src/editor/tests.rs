@@ -165,6 +165,28 @@ fn every_text_the_window_can_show_has_glyphs() {
     let mut all = drawn.clone();
     all.extend(help::ALL.iter().map(|s| s.to_string()));
     all.extend(roll::LEGEND.iter().map(|(name, _)| name.to_string()));
+    // Chord labels: every sign a symbol or numeral is written with.
+    all.extend(
+        [
+            "Bø7",
+            "F#dim7/A",
+            "Bbmaj7",
+            "Abaug",
+            "Gsus4",
+            "Em7",
+            "N.C.",
+            "viiø4/3/V",
+            "viio7",
+            "bVI",
+            "III+",
+            "IVmaj6/5",
+            "N6",
+            "?",
+            "C♯ minor",
+            "E♭ major",
+        ]
+        .map(String::from),
+    );
     all.extend(parameter_texts(&params));
     all.extend(model_texts());
 
@@ -429,4 +451,210 @@ fn choosing_a_piano_roll_raises_the_temperature_once_and_a_project_keeps_its_own
     reopened.warm_up_piano_roll(&status(&shared), &setter);
     assert!(host.0.lock().unwrap().is_empty());
     assert!(reopened.loading_from.is_none(), "the failure ends the wait");
+}
+
+/// Every text painted, with where: a few frames, as [`drawn_texts`].
+fn drawn_placed(app: &mut App) -> Vec<(String, Rect)> {
+    let ctx = egui::Context::default();
+    style(&ctx);
+    let host = NoHost;
+    let setter = ParamSetter::new(&host);
+    let mut placed = Vec::new();
+    for _ in 0..3 {
+        let size = egui::vec2(
+            crate::params::WINDOW.0 as f32,
+            crate::params::WINDOW.1 as f32,
+        );
+        let input = egui::RawInput {
+            screen_rect: Some(Rect::from_min_size(Pos2::ZERO, size)),
+            ..Default::default()
+        };
+        let output = ctx.run_ui(input, |ui| app.draw(ui, &setter));
+        placed.clear();
+        fn walk(shape: &Shape, out: &mut Vec<(String, Rect)>) {
+            match shape {
+                Shape::Text(t) => out.push((
+                    t.galley.text().to_owned(),
+                    t.galley.rect.translate(t.pos.to_vec2()),
+                )),
+                Shape::Vec(shapes) => shapes.iter().for_each(|s| walk(s, out)),
+                _ => {}
+            }
+        }
+        for clipped in output.shapes.iter() {
+            walk(&clipped.shape, &mut placed);
+        }
+        output.drop_without_applying_deltas();
+    }
+    placed
+}
+
+/// Sends a chord per beat through the roll's ring as the audio thread
+/// does (120 bpm at 48 kHz, no transport), `now` at the end of the last.
+fn play_chords(shared: &Shared, chords: &[[u8; 4]], key: bach_engine::Key) {
+    let beat = 24_000i64;
+    for (i, satb) in chords.iter().enumerate() {
+        for on in [true, false] {
+            for (v, &pitch) in satb.iter().enumerate() {
+                let sample = i as i64 * beat + if on { 0 } else { beat - 1 };
+                let event = library::RollEvent {
+                    sample,
+                    on,
+                    pitch,
+                    voice: v as u8,
+                    key: key.index() as i8,
+                };
+                shared.roll.push(event).unwrap();
+            }
+        }
+    }
+    let end = chords.len() as f64 * beat as f64;
+    shared.now.store(end, Ordering::Relaxed);
+}
+
+/// The window as it is after a frame's draining and naming.
+fn frame(app: &mut App) -> Vec<(String, Rect)> {
+    app.roll.drain(&app.shared);
+    app.roll.name_chords(&mut app.chords, &app.shared);
+    drawn_placed(app)
+}
+
+#[test]
+fn the_window_labels_chords_above_the_roll() {
+    let params = Arc::new(BachParams::default());
+    let shared = Arc::new(Shared::default());
+    let c_major = bach_engine::Key::parse("C major").unwrap();
+    let cadence = [
+        [72, 67, 64, 48],
+        [72, 69, 65, 53],
+        [71, 67, 65, 55],
+        [72, 67, 64, 48],
+    ];
+    play_chords(&shared, &cadence, c_major);
+    let mut app = App::new(params.clone(), None, shared);
+    let drawn = frame(&mut app);
+    let find = |drawn: &[(String, Rect)], text: &str| -> Vec<Rect> {
+        drawn
+            .iter()
+            .filter(|(t, _)| t == text)
+            .map(|(_, r)| *r)
+            .collect()
+    };
+    // The strip lies between the legend and the roll's pitch names.
+    let legend = find(&drawn, "Melody in")[0];
+    let c5 = find(&drawn, "C5")[0];
+    let in_strip = |r: &Rect| r.top() >= legend.bottom() && r.bottom() <= c5.top();
+    for (text, count) in [
+        ("C major", 1),
+        ("C", 2),
+        ("I", 2),
+        ("F", 1),
+        ("IV", 1),
+        ("G7", 1),
+        ("V7", 1),
+    ] {
+        let at: Vec<Rect> = find(&drawn, text).into_iter().filter(in_strip).collect();
+        assert_eq!(at.len(), count, "{text:?} drawn {at:?} in\n{drawn:?}");
+    }
+    // Left to right in the order played, the numeral under its symbol.
+    let (f, iv, g7) = (
+        find(&drawn, "F")[0],
+        find(&drawn, "IV")[0],
+        find(&drawn, "G7")[0],
+    );
+    assert!(f.left() < g7.left());
+    assert_eq!(f.left(), iv.left());
+    assert!(iv.top() >= f.bottom() - 1.0);
+
+    // The switch: symbols only, then numerals only.
+    params
+        .chord_labels
+        .store(Show::Symbols as u8, Ordering::Relaxed);
+    let drawn = frame(&mut app);
+    assert!(!find(&drawn, "G7").is_empty() && find(&drawn, "V7").is_empty());
+    params
+        .chord_labels
+        .store(Show::Numerals as u8, Ordering::Relaxed);
+    let drawn = frame(&mut app);
+    assert!(find(&drawn, "G7").is_empty() && !find(&drawn, "V7").is_empty());
+    for text in ["Chords", "Symbols", "Numerals", "Both"] {
+        assert!(!find(&drawn, text).is_empty(), "the switch shows {text:?}");
+    }
+}
+
+#[test]
+fn chord_labels_too_close_to_read_are_left_out() {
+    // A new chord every beat for four bars, then every 16th: at the
+    // window's size the 16ths' labels would overlap.
+    let shared = Arc::new(Shared::default());
+    let c_major = bach_engine::Key::parse("C major").unwrap();
+    // I and ii move every voice by step: no passing notes, a new chord each time.
+    let (tonic, supertonic) = ([72, 67, 64, 48], [74, 69, 65, 50]);
+    let chords: Vec<[u8; 4]> = (0..16)
+        .map(|i| if i % 2 == 0 { tonic } else { supertonic })
+        .collect();
+    play_chords(&shared, &chords, c_major);
+    let quick = 6_000i64;
+    let start = 16 * 24_000i64;
+    for i in 0..16i64 {
+        let satb = if i % 2 == 0 { tonic } else { supertonic };
+        for (on, sample) in [
+            (true, start + i * quick),
+            (false, start + (i + 1) * quick - 1),
+        ] {
+            for (v, &pitch) in satb.iter().enumerate() {
+                let event = library::RollEvent {
+                    sample,
+                    on,
+                    pitch,
+                    voice: v as u8,
+                    key: c_major.index() as i8,
+                };
+                shared.roll.push(event).unwrap();
+            }
+        }
+    }
+    shared
+        .now
+        .store((start + 16 * quick) as f64, Ordering::Relaxed);
+    let mut app = App::new(Arc::new(BachParams::default()), None, shared);
+    let drawn = frame(&mut app);
+    let mut symbols: Vec<Rect> = drawn
+        .iter()
+        .filter(|(t, _)| t == "C" || t == "Dm")
+        .map(|(_, r)| *r)
+        .collect();
+    symbols.sort_by(|a, b| a.left().total_cmp(&b.left()));
+    // Some were drawn and some of those in view left out (the 16ths'),
+    // none over another.
+    let now = start + 16 * quick;
+    let in_view = app
+        .chords
+        .labels()
+        .filter(|l| l.sample >= now - 16 * 24_000)
+        .count();
+    assert!(in_view > 20, "{in_view} labels in view");
+    assert!(symbols.len() > 8, "{symbols:?}");
+    assert!(symbols.len() < in_view, "{symbols:?} of {in_view}");
+    for pair in symbols.windows(2) {
+        assert!(pair[0].right() < pair[1].left(), "{pair:?} overlap");
+    }
+}
+
+#[test]
+fn the_chord_switch_is_saved_with_the_project() {
+    let params = BachParams::default();
+    assert_eq!(
+        Show::from_u8(params.chord_labels.load(Ordering::Relaxed)),
+        Show::Both
+    );
+    params
+        .chord_labels
+        .store(Show::Numerals as u8, Ordering::Relaxed);
+    let fields = params.serialize_fields();
+    assert!(fields.contains_key("chord-labels"), "{fields:?}");
+    let reopened = BachParams::default();
+    reopened.deserialize_fields(&fields);
+    let saved = reopened.chord_labels.load(Ordering::Relaxed);
+    assert_eq!(Show::from_u8(saved), Show::Numerals);
 }
