@@ -997,6 +997,8 @@ impl Sequencer {
         };
         self.performer
             .set_sampler(user_sampler(settings.temperature, settings.strict));
+        // A fixed array by value: no allocation.
+        self.performer.doubt_key(self.key.doubt());
         let velocity = self.velocity(settings);
         let (mut melody, heard) = (self.input.melody(), self.input.heard());
         if sound {

@@ -130,6 +130,29 @@ impl Opening {
         self.heard
     }
 
+    /// How likely each pitch class is to be in the melody's key, given what
+    /// was heard: the keys' scores read as a posterior (each key's share of
+    /// the total, `exp` of its score) and summed over the keys whose scale
+    /// holds it ([`Key::in_scale`]). All ones before any note.
+    pub fn scale_belief(&self) -> [f32; 12] {
+        if self.heard == 0 {
+            return [1.0; 12];
+        }
+        let best = self.score.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let mut belief = [0.0f32; 12];
+        let mut total = 0.0;
+        for (key, &score) in Key::ALL.iter().zip(&self.score) {
+            let p = (score - best).exp();
+            total += p;
+            for (pc, b) in belief.iter_mut().enumerate() {
+                if key.in_scale(pc as u8) {
+                    *b += p;
+                }
+            }
+        }
+        belief.map(|b| b / total)
+    }
+
     /// The likeliest key, or `None` before any note.
     pub fn key(&self) -> Option<Key> {
         if self.heard == 0 {
@@ -161,6 +184,31 @@ mod tests {
     /// The first step of a one-beat pickup bar.
     fn pickup() -> BarPosition {
         BarPosition::new(0, Meter::new(1, 4), 0.25)
+    }
+
+    #[test]
+    fn the_scale_is_doubted_where_the_likely_keys_differ() {
+        let mut o = Opening::new();
+        assert_eq!(o.scale_belief(), [1.0; 12], "nothing heard");
+        // A lone G: G major and C major (and their minors) are likely, so
+        // G and D are surely in the key, F and F sharp each only maybe.
+        o.hear(67, pickup());
+        let b = o.scale_belief();
+        assert!(b[7] > 0.95 && b[2] > 0.8, "{b:?}");
+        assert!(
+            b[6] < 0.9 && b[6] > 0.05 && b[5] < 0.9 && b[5] > 0.05,
+            "{b:?}"
+        );
+        // A C major scale, two bars from a downbeat: no doubt left.
+        o.reset();
+        for (i, p) in [60, 62, 64, 65, 67, 69, 71, 72].iter().enumerate() {
+            for s in 0..4 {
+                o.hear(*p, at(i * 4 + s));
+            }
+        }
+        let b = o.scale_belief();
+        assert!(b[5] > 0.9 && b[0] > 0.99, "{b:?}");
+        assert!(b[6] < 0.1 && b[1] < 0.1, "{b:?}");
     }
 
     #[test]

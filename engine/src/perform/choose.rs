@@ -69,6 +69,7 @@ pub fn choose_chord(
     before: &Sounding,
     cadence: Cadence,
     consonance: f64,
+    doubt: Option<&[f64; 12]>,
     rng: &mut Rng,
 ) {
     let mask_of = |v: usize, range: VoiceRange, chord: &[Token], decided: &[usize]| {
@@ -77,8 +78,21 @@ pub fn choose_chord(
     // The lowest voice sounding before: the bass a cadence arrives from.
     let bass_before = before.voices().iter().flatten().copied().min();
     let bonus_of = |chord: &[Token]| {
+        // While the key is a guess: each new harmony note weighed by how
+        // likely its pitch class is to be in the key.
+        let doubt: f64 = doubt.map_or(0.0, |weight| {
+            chord
+                .iter()
+                .enumerate()
+                .filter(|&(v, _)| clamp.get(v).copied().flatten().is_none())
+                .map(|(_, t)| match t {
+                    Token::Onset(p) => weight[(p % 12) as usize],
+                    _ => 0.0,
+                })
+                .sum()
+        });
         if cadence == Cadence::None && consonance == 0.0 {
-            return 0.0;
+            return doubt;
         }
         let mut pitches = [None; MAX_VOICES];
         for (v, (p, &t)) in pitches.iter_mut().zip(chord).enumerate() {
@@ -92,14 +106,14 @@ pub fn choose_chord(
             .next()
             .is_some()
         {
-            return 0.0;
+            return doubt;
         }
         let consonant = if consonance != 0.0 && sonority::consonant(pitches) {
             consonance
         } else {
             0.0
         };
-        consonant + cadence::cadence_bonus(cadence, pitches, bass_before)
+        doubt + consonant + cadence::cadence_bonus(cadence, pitches, bass_before)
     };
     search(
         heads,
@@ -403,6 +417,7 @@ mod tests {
             &before,
             Cadence::None,
             0.0,
+            None,
             &mut rng,
         );
         // One voice at a time would take 60 and then any bass note; together, 61 over a sure 60.
@@ -436,6 +451,7 @@ mod tests {
                 &before,
                 Cadence::None,
                 0.0,
+                None,
                 &mut rng,
             );
             holds += (chord[1] == Token::Hold) as usize;
@@ -474,6 +490,7 @@ mod tests {
                 &before,
                 Cadence::None,
                 0.0,
+                None,
                 &mut rng,
             );
             assert_eq!(chord[1], Token::Onset(want), "strict {strict}");
@@ -492,6 +509,30 @@ mod tests {
         before: [u8; 4],
         cadence: Cadence,
         consonance: f64,
+    ) -> Token {
+        bass_taken_in_doubt(
+            soprano,
+            [alto, tenor],
+            [likelier, other],
+            gap,
+            before,
+            cadence,
+            consonance,
+            None,
+        )
+    }
+
+    /// [`bass_taken`] with the key in doubt: `doubt` weighs each pitch class.
+    #[allow(clippy::too_many_arguments)]
+    fn bass_taken_in_doubt(
+        soprano: u8,
+        [alto, tenor]: [u8; 2],
+        [likelier, other]: [u8; 2],
+        gap: f32,
+        before: [u8; 4],
+        cadence: Cadence,
+        consonance: f64,
+        doubt: Option<&[f64; 12]>,
     ) -> Token {
         let range = VoiceRange::new(36, 80);
         let at = |p: u8| 2 + (p - 36) as usize;
@@ -518,9 +559,29 @@ mod tests {
             &sounding(&before),
             cadence,
             consonance,
+            doubt,
             &mut Rng::new(5),
         );
         chord[3]
+    }
+
+    /// While the key is a guess, a harmony note its likely keys do not
+    /// share gives way to one they do, though the model likes it a little
+    /// more; a note they share is taken as the model likes it.
+    #[test]
+    fn a_key_in_doubt_prefers_notes_the_likely_keys_share() {
+        // G major or C major: F sharp is in one only (belief 0.5), G in both.
+        let mut doubt = [0.0; 12];
+        doubt[6] = sonority::KEY_DOUBT_WEIGHT * 0.5f64.ln();
+        doubt[5] = sonority::KEY_DOUBT_WEIGHT * 0.5f64.ln();
+        let before = [74, 67, 59, 43];
+        let take =
+            |d| bass_taken_in_doubt(74, [62, 57], [54, 55], 1.0, before, Cadence::None, 0.0, d);
+        assert_eq!(take(None), Token::Onset(54), "the model's F sharp");
+        assert_eq!(take(Some(&doubt)), Token::Onset(55), "G, in both keys");
+        // Both candidates shared: the model's choice stands.
+        let shared = [0.0; 12];
+        assert_eq!(take(Some(&shared)), Token::Onset(54));
     }
 
     /// At a phrase's close the search prefers a complete root-position
@@ -593,6 +654,7 @@ mod tests {
                 &before,
                 Cadence::None,
                 0.0,
+                None,
                 &mut rng,
             );
             assert_eq!(chord[2], Token::Onset(50), "the bass takes its note");

@@ -113,6 +113,14 @@ impl KeyFollower {
         }
     }
 
+    /// While Auto's opening guess is in use (the key not yet settled), how
+    /// likely each pitch class is to be in the key ([`crate::key::Opening::scale_belief`]);
+    /// `None` once the key is settled or fixed.
+    pub fn doubt(&self) -> Option<[f32; 12]> {
+        (self.choice == KeyChoice::Auto && !self.settled && self.opening.heard() > 0)
+            .then(|| self.opening.scale_belief())
+    }
+
     /// Whether the key in use is followed from the melody and settled (not
     /// the opening's guess, nor a fixed key).
     pub fn is_estimated(&self) -> bool {
@@ -141,6 +149,7 @@ mod tests {
         assert_eq!(fixed.key(), Some(d));
         let mut auto = KeyFollower::new(KeyChoice::Auto);
         assert_eq!(auto.key(), None);
+        assert_eq!(auto.doubt(), None, "nothing heard");
         auto.hear(Some(64), at(0));
         assert_eq!(
             auto.key().map(|k| k.tonic),
@@ -148,6 +157,9 @@ mod tests {
             "the first note, a tonic"
         );
         assert!(!auto.is_estimated());
+        // The opening's guess is in doubt; a fixed key never is.
+        assert!(auto.doubt().is_some_and(|b| b[4] > 0.9 && b[8] < 0.9));
+        assert_eq!(fixed.doubt(), None);
         auto.reset();
         // A C major scale, long enough for the estimator.
         for (i, p) in [60, 62, 64, 65, 67, 69, 71, 72, 67, 64, 60, 60]
@@ -159,6 +171,7 @@ mod tests {
         }
         auto.hear(None, at(0));
         assert!(auto.is_estimated());
+        assert_eq!(auto.doubt(), None, "settled");
         assert_eq!(
             auto.key(),
             Some(Key {

@@ -96,6 +96,10 @@ pub fn harmonize_line<M: VoiceModel + ?Sized>(
             },
             ahead: Ahead::scan(horizon, limit, |k| melody.get(t + k).copied()),
         };
+        performer.doubt_key(match &track {
+            Some(_) => None,
+            None => follower.doubt(),
+        });
         match performer.harmonize_token(model, &ctx, melody[t]) {
             HarmonizeStep::Rest => out.extend(std::iter::repeat_n(Token::Rest, voices)),
             HarmonizeStep::Voices(voiced) => out.extend_from_slice(voiced),

@@ -148,6 +148,9 @@ pub struct Performer {
     previous_frame: Option<crate::KeyFrame>,
     /// The melody's phrases as heard so far, to hear a close coming.
     ear: PhraseEar,
+    /// While the key is a guess, how likely each pitch class (real pitch)
+    /// is to be in it ([`Performer::doubt_key`]).
+    key_doubt: Option<[f32; 12]>,
 }
 
 impl Default for Performer {
@@ -170,6 +173,7 @@ impl Performer {
             voices: 0,
             previous_frame: None,
             ear: PhraseEar::default(),
+            key_doubt: None,
         }
     }
 
@@ -227,6 +231,15 @@ impl Performer {
             self.shift = shift;
             model.continue_from(self.sounding.voices());
         }
+    }
+
+    /// From the next step on, while the key in use is only a guess, how
+    /// likely each pitch class is to belong to the melody's key
+    /// ([`KeyFollower::doubt`]): the chord search then prefers harmony notes
+    /// the likely keys share ([`sonority::KEY_DOUBT_WEIGHT`]). `None` once
+    /// the key is known.
+    pub fn doubt_key(&mut self, belief: Option<[f32; 12]>) {
+        self.key_doubt = belief;
     }
 
     /// A real pitch in the model's frame.
@@ -293,6 +306,17 @@ impl Performer {
         } else {
             0.0
         };
+        // The key's doubt in the model's frame, as a log weight per pitch
+        // class (a fixed array).
+        let doubt = self.key_doubt.map(|belief| {
+            let mut weight = [0.0f64; 12];
+            for (pc, b) in belief.iter().enumerate() {
+                let frame = (pc as i32 + shift).rem_euclid(12) as usize;
+                weight[frame] =
+                    sonority::KEY_DOUBT_WEIGHT * (*b as f64).max(sonority::KEY_DOUBT_FLOOR).ln();
+            }
+            weight
+        });
         // A closure on the stack, lent as `&mut dyn`: no box, no allocation.
         let mut choose = |heads: &mut dyn Heads, chord: &mut [Token]| {
             choose::choose_chord(
@@ -304,6 +328,7 @@ impl Performer {
                 &before,
                 cadence,
                 consonance,
+                doubt.as_ref(),
                 rng,
             )
         };
