@@ -320,7 +320,14 @@ pub fn render_wav(result: &Offline) -> Result<Vec<u8>> {
 pub fn render_png(result: &Offline, chords: &[chords::Change]) -> Result<Vec<u8>> {
     let labels: Vec<render::png::ChordLabel> = chords
         .iter()
-        .map(|c| (c.step, c.symbol.as_str(), c.numeral.as_str()))
+        .map(|c| {
+            (
+                c.step,
+                c.symbol.as_str(),
+                c.numeral.as_str(),
+                c.at.step == 1,
+            )
+        })
         .collect();
     render::png::render_with_chords(&result.score, &result.legend(), &labels)
         .map_err(anyhow::Error::msg)

@@ -3,6 +3,7 @@
 //! (C4 is middle C), and a legend of the parts' colours below. The labels use
 //! a built-in pixel font ([`super::glyphs`]), so no system fonts are needed.
 
+use bach_engine::chord::labels_to_write;
 use bach_engine::score::Score;
 use plotters::prelude::*;
 
@@ -60,13 +61,15 @@ pub fn render_labelled(score: &Score, labels: &[String]) -> Result<Vec<u8>, Stri
     render_with_chords(score, labels, &[])
 }
 
-/// A chord change to write above the roll: its step, symbol and numeral.
-pub type ChordLabel<'a> = (u32, &'a str, &'a str);
+/// A chord change to write above the roll: its step, symbol and numeral,
+/// and whether it falls on a beat.
+pub type ChordLabel<'a> = (u32, &'a str, &'a str, bool);
 
 /// [`render_labelled`] with each chord change's symbol written above the
-/// roll at its step and its numeral under the symbol. A change too close to
-/// the one before to write legibly is left out (the `--chords` file has
-/// them all).
+/// roll at its step and its numeral under the symbol. Where labels would
+/// overlap, those on a beat are written first and a change off the beat
+/// only where room is left (the `--chords` file has them all): the chords
+/// a musician reads the harmony by, not its passing notes.
 pub fn render_with_chords(
     score: &Score,
     labels: &[String],
@@ -177,21 +180,28 @@ fn draw(score: &Score, chords: &[ChordLabel], rgb: &mut [u8]) -> Result<Vec<Text
             texts.push(((bx + 3, (TOP - label_h) / 2), bar.to_string()));
         }
     }
-    let mut free_from = i32::MIN;
+    // Each label's span, with a glyph's width of space after it.
+    let spans: Vec<(i32, i32)> = chords
+        .iter()
+        .map(|&(step, symbol, numeral, _)| {
+            let cx = x(step as f64) + 3;
+            let wide = text_width(symbol, SCALE).max(text_width(numeral, SCALE)) as i32;
+            (cx, cx + wide + (GLYPH_W * SCALE) as i32)
+        })
+        .collect();
+    let on_beat: Vec<bool> = chords.iter().map(|c| c.3).collect();
+    let floats: Vec<(f32, f32)> = spans.iter().map(|&(a, b)| (a as f32, b as f32)).collect();
+    let keep = labels_to_write(&floats, &on_beat);
     let mut shown = None;
-    for &(step, symbol, numeral) in chords {
-        let cx = x(step as f64) + 3;
-        // Too close to write, or the chord shown before again once the
-        // one between was left out.
-        if cx < free_from || shown == Some((symbol, numeral)) {
+    for (i, &(_, symbol, numeral, _)) in chords.iter().enumerate() {
+        // Left out, or the chord shown before again once the one between
+        // was left out.
+        if !keep[i] || shown == Some((symbol, numeral)) {
             continue;
         }
         shown = Some((symbol, numeral));
-        let wide = text_width(symbol, SCALE).max(text_width(numeral, SCALE)) as i32;
-        texts.push(((cx, TOP), symbol.to_string()));
-        texts.push(((cx, TOP + chord_row), numeral.to_string()));
-        // A glyph's width of space before the next change's labels.
-        free_from = cx + wide + (GLYPH_W * SCALE) as i32;
+        texts.push(((spans[i].0, TOP), symbol.to_string()));
+        texts.push(((spans[i].0, TOP + chord_row), numeral.to_string()));
     }
     for (i, part) in score.parts.iter().enumerate() {
         let c = COLOURS[i % COLOURS.len()];

@@ -70,6 +70,28 @@ pub fn score_changes(
     out
 }
 
+/// Which chord labels to write where they would overlap, each spanning
+/// `spans[i]` (from, to along the time axis, the space after it included):
+/// the changes on a beat first, left to right, each where it overlaps none
+/// already kept, then those off the beat where room is left, so the chords
+/// a musician reads the harmony by are never hidden by passing ones (the
+/// piano-roll picture and the plugin's window).
+pub fn labels_to_write(spans: &[(f32, f32)], on_beat: &[bool]) -> Vec<bool> {
+    let mut keep = vec![false; spans.len()];
+    for beat in [true, false] {
+        for (i, &(from, to)) in spans.iter().enumerate() {
+            let clear = !spans
+                .iter()
+                .zip(&keep)
+                .any(|(&(a, b), &kept)| kept && a < to && from < b);
+            if on_beat.get(i) == Some(&beat) && clear {
+                keep[i] = true;
+            }
+        }
+    }
+    keep
+}
+
 /// The parts' notes as voices: each part takes as many slots as it ever
 /// sounds notes at once (one for a voice), highest first, so a voice keeps
 /// its slot and the follower can tell a passing note from a leap.
@@ -114,5 +136,24 @@ impl Voices {
             let now = &part[t as usize];
             out.extend((0..width).map(|i| now.get(i).copied()));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chords_on_the_beat_are_written_before_passing_ones() {
+        // D on a beat, D7 off it too close to the G on the next beat, then
+        // a last off-beat chord with room.
+        let spans = [(0.0, 30.0), (20.0, 50.0), (40.0, 70.0), (80.0, 110.0)];
+        let on_beat = [true, false, true, false];
+        assert_eq!(labels_to_write(&spans, &on_beat), [true, false, true, true]);
+        // Two beats too close: the first stays.
+        assert_eq!(
+            labels_to_write(&[(0.0, 30.0), (10.0, 40.0)], &[true, true]),
+            [true, false]
+        );
     }
 }

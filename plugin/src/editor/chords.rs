@@ -10,7 +10,7 @@
 
 use std::collections::VecDeque;
 
-use bach_engine::chord::{Analysis, ChordFollower, Text};
+use bach_engine::chord::{labels_to_write, Analysis, ChordFollower, Text};
 use bach_engine::{BarPosition, Key, Meter};
 use egui::{Align2, Color32, FontId, Painter, Pos2, Rect};
 
@@ -312,8 +312,11 @@ impl Chords {
 
 /// Draws `labels` (oldest first) in `strip`, each at `x(label.sample)`:
 /// the key where it changes, then the symbol and the numeral as `show`
-/// asks. Labels scrolled off the left, or too close to the one before to
-/// read, are left out; a key is drawn even when its label is left out.
+/// asks. Labels scrolled off the left are left out; where labels would
+/// overlap, those on a beat (a quarter note, on the host's 16th grid) are
+/// written first and one off the beat only where room is left, so the
+/// chords a musician reads the harmony by are never hidden by passing ones.
+/// A key is drawn even when its label is left out.
 pub fn draw<'a>(
     painter: &Painter,
     strip: Rect,
@@ -324,7 +327,12 @@ pub fn draw<'a>(
     let symbol_font = FontId::proportional(14.0);
     let numeral_font = FontId::proportional(12.0);
     let key_font = FontId::proportional(11.0);
-    let (mut label_end, mut key_end) = (f32::NEG_INFINITY, f32::NEG_INFINITY);
+    let symbol_colour = Color32::from_gray(230);
+    let numeral_colour = Color32::from_gray(160);
+    // The labels on screen, laid out first (the GUI thread's, not the
+    // audio thread's, allocations) to know their widths.
+    let mut shown = Vec::new();
+    let mut key_end = f32::NEG_INFINITY;
     for label in labels {
         let left = x(label.sample);
         if left < strip.left() || left > strip.right() {
@@ -342,33 +350,48 @@ pub fn draw<'a>(
                 key_end = r.right();
             }
         }
-        if left < label_end + GAP {
+        let symbol = show.symbols().then(|| {
+            painter.layout_no_wrap(
+                label.symbol.as_str().to_owned(),
+                symbol_font.clone(),
+                symbol_colour,
+            )
+        });
+        let numeral = show.numerals().then(|| {
+            painter.layout_no_wrap(
+                label.numeral.as_str().to_owned(),
+                numeral_font.clone(),
+                numeral_colour,
+            )
+        });
+        let wide = [&symbol, &numeral]
+            .into_iter()
+            .flatten()
+            .map(|g| g.size().x)
+            .fold(0.0, f32::max);
+        shown.push((
+            left,
+            left + wide + GAP,
+            label.step % 4 == 0,
+            symbol,
+            numeral,
+        ));
+    }
+    let spans: Vec<(f32, f32)> = shown.iter().map(|s| (s.0, s.1)).collect();
+    let on_beat: Vec<bool> = shown.iter().map(|s| s.2).collect();
+    let keep = labels_to_write(&spans, &on_beat);
+    for ((left, _, _, symbol, numeral), kept) in shown.into_iter().zip(keep) {
+        if !kept {
             continue;
         }
-        let mut right = left;
-        if show.symbols() {
-            let r = painter.text(
-                Pos2::new(left, strip.top() + 13.0),
-                Align2::LEFT_TOP,
-                label.symbol.as_str(),
-                symbol_font.clone(),
-                Color32::from_gray(230),
-            );
-            right = right.max(r.right());
+        if let Some(g) = symbol {
+            painter.galley(Pos2::new(left, strip.top() + 13.0), g, symbol_colour);
         }
-        if show.numerals() {
+        if let Some(g) = numeral {
             // Under the symbol, or in its place when only numerals show.
             let y = if show.symbols() { 29.0 } else { 13.0 };
-            let r = painter.text(
-                Pos2::new(left, strip.top() + y),
-                Align2::LEFT_TOP,
-                label.numeral.as_str(),
-                numeral_font.clone(),
-                Color32::from_gray(160),
-            );
-            right = right.max(r.right());
+            painter.galley(Pos2::new(left, strip.top() + y), g, numeral_colour);
         }
-        label_end = right;
     }
 }
 
