@@ -181,17 +181,16 @@ fn draw(score: &Score, chords: &[ChordLabel], rgb: &mut [u8]) -> Result<Vec<Text
         }
     }
     // Each label's span, with a glyph's width of space after it.
-    let spans: Vec<(i32, i32)> = chords
+    let spans: Vec<(f32, f32)> = chords
         .iter()
         .map(|&(step, symbol, numeral, _)| {
             let cx = x(step as f64) + 3;
             let wide = text_width(symbol, SCALE).max(text_width(numeral, SCALE)) as i32;
-            (cx, cx + wide + (GLYPH_W * SCALE) as i32)
+            (cx as f32, (cx + wide + (GLYPH_W * SCALE) as i32) as f32)
         })
         .collect();
     let on_beat: Vec<bool> = chords.iter().map(|c| c.3).collect();
-    let floats: Vec<(f32, f32)> = spans.iter().map(|&(a, b)| (a as f32, b as f32)).collect();
-    let keep = labels_to_write(&floats, &on_beat);
+    let keep = labels_to_write(&spans, &on_beat);
     let mut shown = None;
     for (i, &(_, symbol, numeral, _)) in chords.iter().enumerate() {
         // Left out, or the chord shown before again once the one between
@@ -200,8 +199,9 @@ fn draw(score: &Score, chords: &[ChordLabel], rgb: &mut [u8]) -> Result<Vec<Text
             continue;
         }
         shown = Some((symbol, numeral));
-        texts.push(((spans[i].0, TOP), symbol.to_string()));
-        texts.push(((spans[i].0, TOP + chord_row), numeral.to_string()));
+        let cx = spans[i].0 as i32;
+        texts.push(((cx, TOP), symbol.to_string()));
+        texts.push(((cx, TOP + chord_row), numeral.to_string()));
     }
     for (i, part) in score.parts.iter().enumerate() {
         let c = COLOURS[i % COLOURS.len()];

@@ -1,13 +1,14 @@
-//! The chord changes of a written score, for the files Bach writes (the
-//! command line's `--chords` and MIDI markers, the plugin's Save as MIDI).
+//! Where the harmony changes ([`ChangeFinder`]), for the plugin window's
+//! labels and the files Bach writes (the command line's `--chords` and MIDI
+//! markers, the plugin's Save as MIDI).
 //!
 //! Every part's sounding notes are read step by step as voices and named by
 //! a [`ChordFollower`] in the key of each step (so passing notes on weak
 //! 16ths keep the chord they decorate). A change is wherever the key
 //! changes, the chord symbol changes on a beat (a new bass counts: `C` to
 //! `C/E`), or the chord (root and quality) changes off the beat (a passing
-//! note in the bass under the same chord does not). Not for the audio
-//! thread: it allocates the score's steps.
+//! note in the bass under the same chord does not). [`score_changes`]
+//! allocates the score's steps: not for the audio thread.
 
 use super::{Analysis, ChordFollower};
 use crate::key::Key;
@@ -26,6 +27,60 @@ pub struct ChordChange {
     pub analysis: Analysis,
 }
 
+/// Finds where the harmony changes, step by step: the one rule behind the
+/// files' chord changes ([`score_changes`]) and the plugin window's labels.
+/// Fixed state, no allocation.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ChangeFinder {
+    follower: ChordFollower,
+    /// The key of the step before; `None` at the start.
+    key: Option<Key>,
+    /// The chord of the last change; `None` at the start or after a silence.
+    last: Option<Analysis>,
+}
+
+impl ChangeFinder {
+    /// Forgets everything: the next step is a change in a new key.
+    pub fn reset(&mut self) {
+        *self = ChangeFinder::default();
+    }
+
+    /// A silence: the next chord is a change even if it is the one before.
+    pub fn silence(&mut self) {
+        self.follower.reset();
+        self.last = None;
+    }
+
+    /// Names the step sounding `pitches` in `key` at `position`: its chord
+    /// and whether the key is new, where the harmony changes there.
+    pub fn step(
+        &mut self,
+        pitches: &[Option<u8>],
+        key: Key,
+        position: BarPosition,
+    ) -> Option<(Analysis, bool)> {
+        let new_key = self.key != Some(key);
+        if new_key {
+            // The follower's held chord was named in the old key.
+            self.follower.reset();
+        }
+        self.key = Some(key);
+        let analysis = self.follower.step(pitches, key, position);
+        let changed = self.last.is_none_or(|last| {
+            if position.in_beat() == 0 {
+                last.symbol() != analysis.symbol()
+            } else {
+                !last.same_chord(&analysis)
+            }
+        });
+        if !(new_key || changed) {
+            return None;
+        }
+        self.last = Some(analysis);
+        Some((analysis, new_key))
+    }
+}
+
 /// The chord changes of `score` over its first `len` steps, step `t` named
 /// in `keys[t]` at `positions[t]` (a step past either is not read).
 pub fn score_changes(
@@ -36,38 +91,21 @@ pub fn score_changes(
 ) -> Vec<ChordChange> {
     let len = len.min(keys.len() as u32).min(positions.len() as u32);
     let voices = Voices::new(score, len);
-    let mut follower = ChordFollower::new();
-    let mut out: Vec<ChordChange> = Vec::new();
+    let mut finder = ChangeFinder::default();
     let mut pitches = Vec::with_capacity(voices.slots);
-    let mut last_key = None;
-    for t in 0..len {
-        let key = keys[t as usize];
-        let position = positions[t as usize];
-        let new_key = last_key != Some(key);
-        if new_key {
-            // The follower's held chord was named in the old key.
-            follower.reset();
-        }
-        voices.at(t, &mut pitches);
-        let analysis = follower.step(&pitches, key, position);
-        let changed = out.last().is_none_or(|c| {
-            if position.in_beat() == 0 {
-                c.analysis.symbol() != analysis.symbol()
-            } else {
-                !c.analysis.same_chord(&analysis)
-            }
-        });
-        if new_key || changed {
-            out.push(ChordChange {
+    (0..len)
+        .filter_map(|t| {
+            voices.at(t, &mut pitches);
+            let key = keys[t as usize];
+            let (analysis, new_key) = finder.step(&pitches, key, positions[t as usize])?;
+            Some(ChordChange {
                 step: t,
                 key,
                 new_key,
                 analysis,
-            });
-        }
-        last_key = Some(key);
-    }
-    out
+            })
+        })
+        .collect()
 }
 
 /// Which chord labels to write where they would overlap, each spanning

@@ -34,7 +34,7 @@ mod tests;
 
 use core::fmt;
 
-pub use changes::{labels_to_write, score_changes, ChordChange};
+pub use changes::{labels_to_write, score_changes, ChangeFinder, ChordChange};
 pub use follow::ChordFollower;
 pub use matching::Sonority;
 pub use numeral::{Function, Numeral};

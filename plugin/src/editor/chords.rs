@@ -10,7 +10,7 @@
 
 use std::collections::VecDeque;
 
-use bach_engine::chord::{labels_to_write, Analysis, ChordFollower, Text};
+use bach_engine::chord::{labels_to_write, ChangeFinder, Text};
 use bach_engine::{BarPosition, Key, Meter};
 use egui::{Align2, Color32, FontId, Painter, Pos2, Rect};
 
@@ -84,19 +84,17 @@ pub struct Label {
     pub numeral: Text,
 }
 
-/// Names steps one by one and says where the harmony changes.
+/// Names steps one by one and says where the harmony changes (the engine's
+/// [`ChangeFinder`], as the CLI's `--chords` finds them).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Namer {
-    follower: ChordFollower,
-    key: Option<Key>,
-    /// The last label's reading and symbol; `None` after a silence.
-    last: Option<(Analysis, Text)>,
+    finder: ChangeFinder,
 }
 
 impl Namer {
     /// Forgets what came before (a loop or seek in the host).
     pub fn reset(&mut self) {
-        *self = Namer::default();
+        self.finder.reset();
     }
 
     /// Names step `step`; a label where the harmony changes there.
@@ -107,36 +105,15 @@ impl Namer {
         };
         if s.pitches.iter().all(Option::is_none) {
             // A rest: the next chord is labelled even if it is the same.
-            self.follower.reset();
-            self.last = None;
+            self.finder.silence();
             return None;
         }
-        let key_changed = self.key != Some(key);
-        if key_changed {
-            // The held chord was named in the old key.
-            self.follower.reset();
-        }
-        self.key = Some(key);
-        let analysis = self.follower.step(&s.pitches, key, s.position);
-        let symbol = analysis.symbol();
-        // On a beat a new bass is a new label (I to I6); off the beat only
-        // a new chord is, as in the CLI's `--chords`.
-        let changed = self.last.is_none_or(|(a, sym)| {
-            if s.position.in_beat() == 0 {
-                sym != symbol
-            } else {
-                !a.same_chord(&analysis)
-            }
-        });
-        if !(key_changed || changed) {
-            return None;
-        }
-        self.last = Some((analysis, symbol));
+        let (analysis, new_key) = self.finder.step(&s.pitches, key, s.position)?;
         Some(Label {
             step,
             sample: 0,
-            key: key_changed.then_some(key),
-            symbol,
+            key: new_key.then_some(key),
+            symbol: analysis.symbol(),
             numeral: analysis.numeral_text(),
         })
     }
