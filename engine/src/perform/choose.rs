@@ -52,13 +52,36 @@ impl Partial {
     };
 }
 
+/// What the chord search weighs a complete chord by besides the model's
+/// odds (log weights in nats, before the temperature). The default weighs
+/// nothing.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Style {
+    /// The step's place at a phrase's end ([`cadence::cadence_of`]),
+    /// weighed by [`cadence::cadence_bonus`].
+    pub cadence: Cadence,
+    /// Added to a consonant sonority ([`sonority::consonant`]).
+    pub consonance: f64,
+    /// While the key is a guess, added per new harmony note by its pitch
+    /// class (the model's frame; [`sonority::KEY_DOUBT_WEIGHT`]).
+    pub doubt: Option<[f64; 12]>,
+}
+
+impl Default for Style {
+    fn default() -> Self {
+        Style {
+            cadence: Cadence::None,
+            consonance: 0.0,
+            doubt: None,
+        }
+    }
+}
+
 /// Fills the free voices of `chord` (where `clamp[v]` is `None`; the clamped
 /// ones already hold their tokens), in the order the heads decide them.
 /// `ranges[v]` is voice `v`'s range in the model, `before` what each voice
-/// sounded before this step. Where the step closes a phrase or prepares its
-/// close ([`cadence::cadence_of`]) the complete chords found are weighed by
-/// [`cadence::cadence_bonus`] too, and a consonant one
-/// ([`sonority::consonant`]) by `consonance` more.
+/// sounded before this step; the complete chords found are weighed by
+/// `style` too.
 #[allow(clippy::too_many_arguments)]
 pub fn choose_chord(
     heads: &mut dyn Heads,
@@ -67,11 +90,15 @@ pub fn choose_chord(
     ranges: &[VoiceRange],
     sampler: &Sampler,
     before: &Sounding,
-    cadence: Cadence,
-    consonance: f64,
-    doubt: Option<&[f64; 12]>,
+    style: &Style,
     rng: &mut Rng,
 ) {
+    let Style {
+        cadence,
+        consonance,
+        doubt,
+    } = style;
+    let (cadence, consonance) = (*cadence, *consonance);
     let mask_of = |v: usize, range: VoiceRange, chord: &[Token], decided: &[usize]| {
         voice_mask(v, range, chord, decided, sampler, before)
     };
@@ -80,7 +107,7 @@ pub fn choose_chord(
     let bonus_of = |chord: &[Token]| {
         // While the key is a guess: each new harmony note weighed by how
         // likely its pitch class is to be in the key.
-        let doubt: f64 = doubt.map_or(0.0, |weight| {
+        let doubt: f64 = doubt.as_ref().map_or(0.0, |weight| {
             chord
                 .iter()
                 .enumerate()
@@ -415,9 +442,7 @@ mod tests {
             &ranges,
             &sampler(0.0, false),
             &before,
-            Cadence::None,
-            0.0,
-            None,
+            &Style::default(),
             &mut rng,
         );
         // One voice at a time would take 60 and then any bass note; together, 61 over a sure 60.
@@ -449,9 +474,7 @@ mod tests {
                 &ranges,
                 &sampler(0.3, true),
                 &before,
-                Cadence::None,
-                0.0,
-                None,
+                &Style::default(),
                 &mut rng,
             );
             holds += (chord[1] == Token::Hold) as usize;
@@ -488,9 +511,7 @@ mod tests {
                 &ranges,
                 &sampler(0.0, strict),
                 &before,
-                Cadence::None,
-                0.0,
-                None,
+                &Style::default(),
                 &mut rng,
             );
             assert_eq!(chord[1], Token::Onset(want), "strict {strict}");
@@ -500,39 +521,14 @@ mod tests {
     /// The bass the search takes, at temperature 0 and free voice
     /// leading, under soprano `soprano` (struck) with the alto and tenor
     /// sure of `alto` and `tenor` and the bass torn between `likelier` and
-    /// `other`, `gap` nats less likely, after `before`.
+    /// `other`, `gap` nats less likely, after `before`, weighed by `style`.
     fn bass_taken(
         soprano: u8,
         [alto, tenor]: [u8; 2],
         [likelier, other]: [u8; 2],
         gap: f32,
         before: [u8; 4],
-        cadence: Cadence,
-        consonance: f64,
-    ) -> Token {
-        bass_taken_in_doubt(
-            soprano,
-            [alto, tenor],
-            [likelier, other],
-            gap,
-            before,
-            cadence,
-            consonance,
-            None,
-        )
-    }
-
-    /// [`bass_taken`] with the key in doubt: `doubt` weighs each pitch class.
-    #[allow(clippy::too_many_arguments)]
-    fn bass_taken_in_doubt(
-        soprano: u8,
-        [alto, tenor]: [u8; 2],
-        [likelier, other]: [u8; 2],
-        gap: f32,
-        before: [u8; 4],
-        cadence: Cadence,
-        consonance: f64,
-        doubt: Option<&[f64; 12]>,
+        style: Style,
     ) -> Token {
         let range = VoiceRange::new(36, 80);
         let at = |p: u8| 2 + (p - 36) as usize;
@@ -557,9 +553,7 @@ mod tests {
             &[range; 4],
             &sampler(0.0, false),
             &sounding(&before),
-            cadence,
-            consonance,
-            doubt,
+            &style,
             &mut Rng::new(5),
         );
         chord[3]
@@ -575,13 +569,17 @@ mod tests {
         doubt[6] = sonority::KEY_DOUBT_WEIGHT * 0.5f64.ln();
         doubt[5] = sonority::KEY_DOUBT_WEIGHT * 0.5f64.ln();
         let before = [74, 67, 59, 43];
-        let take =
-            |d| bass_taken_in_doubt(74, [62, 57], [54, 55], 1.0, before, Cadence::None, 0.0, d);
+        let take = |doubt| {
+            let style = Style {
+                doubt,
+                ..Style::default()
+            };
+            bass_taken(74, [62, 57], [54, 55], 1.0, before, style)
+        };
         assert_eq!(take(None), Token::Onset(54), "the model's F sharp");
-        assert_eq!(take(Some(&doubt)), Token::Onset(55), "G, in both keys");
+        assert_eq!(take(Some(doubt)), Token::Onset(55), "G, in both keys");
         // Both candidates shared: the model's choice stands.
-        let shared = [0.0; 12];
-        assert_eq!(take(Some(&shared)), Token::Onset(54));
+        assert_eq!(take(Some([0.0; 12])), Token::Onset(54));
     }
 
     /// At a phrase's close the search prefers a complete root-position
@@ -592,7 +590,11 @@ mod tests {
         // Soprano E5; alto and tenor sure of G4 and C4; the bass likes E3
         // (a first inversion) a little more than C3.
         for (cadence, bass) in [(Cadence::None, 52), (Cadence::Close, 48)] {
-            let taken = bass_taken(76, [67, 60], [52, 48], 1.0, [74, 67, 59, 43], cadence, 0.0);
+            let style = Style {
+                cadence,
+                ..Style::default()
+            };
+            let taken = bass_taken(76, [67, 60], [52, 48], 1.0, [74, 67, 59, 43], style);
             assert_eq!(taken, Token::Onset(bass), "{cadence:?}");
         }
     }
@@ -603,15 +605,11 @@ mod tests {
     #[test]
     fn a_consonance_bonus_prefers_a_consonant_sonority() {
         for (consonance, bass) in [(0.0, 43), (1.0, 48)] {
-            let taken = bass_taken(
-                72,
-                [64, 60],
-                [43, 48],
-                0.5,
-                [74, 65, 59, 43],
-                Cadence::None,
+            let style = Style {
                 consonance,
-            );
+                ..Style::default()
+            };
+            let taken = bass_taken(72, [64, 60], [43, 48], 0.5, [74, 65, 59, 43], style);
             assert_eq!(taken, Token::Onset(bass), "consonance {consonance}");
         }
     }
@@ -652,9 +650,7 @@ mod tests {
                 &ranges,
                 &sampler(0.0, strict),
                 &before,
-                Cadence::None,
-                0.0,
-                None,
+                &Style::default(),
                 &mut rng,
             );
             assert_eq!(chord[2], Token::Onset(50), "the bass takes its note");

@@ -264,13 +264,14 @@ impl Performer {
         let n = model.voice_count().min(MAX_VOICES);
         // The context in the model's frame: upcoming melody notes moved
         // and folded into the melody voice's range as the melody is.
+        let melody = clamp.first().copied().flatten();
         let mut frame = *ctx;
         if n > 0 {
             let range = model.voice_range(0);
             for note in frame.ahead.notes.iter_mut().flatten() {
                 note.pitch = range.fold(self.to_frame(note.pitch));
             }
-            frame.ahead.current = match clamp.first().copied().flatten() {
+            frame.ahead.current = match melody {
                 Some(Token::Onset(p)) => Some(p),
                 Some(Token::Hold) => self.sounding.get(0),
                 _ => None,
@@ -284,8 +285,7 @@ impl Performer {
         for (v, range) in ranges.iter_mut().enumerate().take(n) {
             *range = model.voice_range(v);
         }
-        let struck = matches!(clamp.first(), Some(Some(Token::Onset(_))));
-        let melody = clamp.first().copied().flatten();
+        let struck = matches!(melody, Some(Token::Onset(_)));
         let cadence = match cadence::cadence_of(&frame, struck) {
             Cadence::None => {
                 // The frame's tonic: C for a model that knows keys.
@@ -299,7 +299,7 @@ impl Performer {
         };
         // Harmonizing a strong beat with nothing ahead known: the
         // consonance nudge (`sonority`). Playing on alone is left as it is.
-        let harmonizing = clamp.first().copied().flatten().is_some();
+        let harmonizing = melody.is_some();
         let consonance = if harmonizing && ctx.bar.is_strong() && ctx.ahead.horizon == Horizon::Off
         {
             sonority::STRONG_BEAT_CONSONANCE
@@ -317,6 +317,11 @@ impl Performer {
             }
             weight
         });
+        let style = choose::Style {
+            cadence,
+            consonance,
+            doubt,
+        };
         // A closure on the stack, lent as `&mut dyn`: no box, no allocation.
         let mut choose = |heads: &mut dyn Heads, chord: &mut [Token]| {
             choose::choose_chord(
@@ -326,9 +331,7 @@ impl Performer {
                 &ranges[..n],
                 &sampler,
                 &before,
-                cadence,
-                consonance,
-                doubt.as_ref(),
+                &style,
                 rng,
             )
         };
