@@ -2,35 +2,14 @@
 //! symbols as marker events in the MIDI file, and an unwritable path that
 //! writes nothing.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use bach_engine::midi;
 use bach_engine::score::{MeterChange, Note, Part, Score, TempoChange};
+use common::{run, s, temp_dir};
 use midly::{MetaMessage, Smf, Timing, TrackEventKind};
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("bach-chords-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn run(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_bach"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
 
 /// "Mary had a little lamb" in C, four bars of 4/4 in quarters, ending
 /// 2-2-3-2 | 1: a melody every harmonizer closes V-I.
@@ -121,13 +100,28 @@ fn parse(text: &str) -> (Vec<String>, Vec<Line>) {
     (keys, lines)
 }
 
+/// `bach harmonize` of `input` into `out`, seed 1, its chords to `chords`
+/// (a path, or `-` for standard output).
+fn harmonize(input: &Path, out: &Path, chords: &str) -> (i32, String, String) {
+    run(&[
+        "harmonize",
+        "--input",
+        s(input),
+        "--out",
+        s(out),
+        "--seed",
+        "1",
+        "--chords",
+        chords,
+    ])
+}
+
 #[test]
 fn chords_to_stdout_name_each_change_and_close_v_i() {
     let dir = temp_dir("stdout");
     let input = melody_file(&dir);
     let out = dir.join("o.mid");
-    let args = ["harmonize", "--input", s(&input), "--out", s(&out)];
-    let (code, stdout, stderr) = run(&[&args[..], &["--seed", "1", "--chords", "-"]].concat());
+    let (code, stdout, stderr) = harmonize(&input, &out, "-");
     assert_eq!(code, 0, "{stderr}");
     // The other messages move to standard error, out of the chords' way.
     assert!(stderr.contains("wrote"), "{stderr}");
@@ -151,7 +145,7 @@ fn chords_to_stdout_name_each_change_and_close_v_i() {
     );
     // The same seed names the same chords (and writes them to a file the same).
     let file = dir.join("c.txt");
-    let (code, _, stderr) = run(&[&args[..], &["--seed", "1", "--chords", s(&file)]].concat());
+    let (code, _, stderr) = harmonize(&input, &out, s(&file));
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(std::fs::read_to_string(&file).unwrap(), stdout);
     let _ = std::fs::remove_dir_all(&dir);
@@ -162,15 +156,7 @@ fn midi_markers_are_the_chord_symbols_at_their_times() {
     let dir = temp_dir("markers");
     let input = melody_file(&dir);
     let (out, chords) = (dir.join("o.mid"), dir.join("c.txt"));
-    let (code, _, stderr) = run(&[
-        "harmonize",
-        "--input",
-        s(&input),
-        "--out",
-        s(&out),
-        "--chords",
-        s(&chords),
-    ]);
+    let (code, _, stderr) = harmonize(&input, &out, s(&chords));
     assert_eq!(code, 0, "{stderr}");
     let (_, lines) = parse(&std::fs::read_to_string(&chords).unwrap());
     let bytes = std::fs::read(&out).unwrap();
@@ -216,15 +202,7 @@ fn an_unwritable_chords_path_is_a_clear_error_and_writes_nothing() {
         ("a folder", dir.join("in-the-way")),
     ] {
         std::fs::create_dir_all(dir.join("in-the-way")).unwrap();
-        let (code, stdout, stderr) = run(&[
-            "harmonize",
-            "--input",
-            s(&input),
-            "--out",
-            s(&out),
-            "--chords",
-            s(&chords),
-        ]);
+        let (code, stdout, stderr) = harmonize(&input, &out, s(&chords));
         assert_ne!(code, 0, "{name}: {stdout}");
         assert!(
             stderr.contains("cannot write") && stderr.contains(s(&chords)),

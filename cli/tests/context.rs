@@ -1,8 +1,7 @@
 //! `bach harmonize` with the musical context: `--key`, `--lookahead`, and
 //! the file's meters reaching a model that hears them.
 
-use std::path::PathBuf;
-use std::process::Command;
+mod common;
 
 use bach_cli::offline::command::parse_key;
 use bach_cli::offline::{self, KeyUsed, Options};
@@ -13,25 +12,7 @@ use bach_engine::perform::line::{harmonize_line, whole_melody_keys};
 use bach_engine::perform::{user_sampler, KeyChoice};
 use bach_engine::score::{MeterChange, Note, Part, Score};
 use bach_engine::{BarPosition, Horizon, Key, Meter, ModelMeta, Performer, Token};
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("bach-context-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn run(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_bach"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use common::{run, temp_dir};
 
 /// A small random SATB model that hears the meter, knows keys and looks ahead.
 fn context_meta() -> ModelMeta {

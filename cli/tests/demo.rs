@@ -2,18 +2,14 @@
 //! harmonized into demo.mid, demo.wav and demo.png, and an unwritable
 //! output folder failing in one line with nothing left behind.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::Command;
 
 use bach_cli::render;
 use bach_cli::tunes::{self, TUNES};
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("bach-demo-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+use common::temp_dir;
 
 fn bach(args: &[&str], dir: &Path) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_bach"))

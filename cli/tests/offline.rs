@@ -1,8 +1,9 @@
 //! `harmonize`, `continue` and `generate` on files as users have them, through
 //! the binary and the library; `--wav` and `--png`; errors that write nothing.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use bach_cli::offline::{self, Options};
 use bach_cli::render;
@@ -12,29 +13,7 @@ use bach_engine::score::{MeterChange, Note, Part, Score, TempoChange};
 use bach_engine::sequencer::session::voice_events;
 use bach_engine::sequencer::{Mode, Sequencer, Settings};
 use bach_engine::DEFAULT_MODEL;
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("bach-offline-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn run(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_bach"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+use common::{run, s, temp_dir};
 
 fn note(start: u32, len: u32, pitch: u8) -> Note {
     Note {

@@ -1,11 +1,13 @@
 //! Stepping a loaded model allocates nothing: a counting global allocator
-//! watches 10,000 steps of each kind of model, sampling included, and
-//! every musical operation of a performer.
+//! watches 10,000 steps of each kind of model, sampling included, every
+//! musical operation of a performer, and naming chords (the window's
+//! labels).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
 use bach_engine::ahead::Upcoming;
+use bach_engine::chord::{analyze, ChordFollower, Text};
 use bach_engine::file::{random_tensors, to_bytes};
 use bach_engine::perform::{HarmonizeStep, Heard, MelodyNote};
 use bach_engine::{
@@ -276,4 +278,46 @@ fn piano_roll_continue_in_the_sequencer_does_not_allocate() {
             .count();
         assert!(played > 0, "{name}: the model played");
     }
+}
+
+#[test]
+fn naming_a_chord_allocates_nothing() {
+    let keys = [
+        Key::parse("C").unwrap(),
+        Key::parse("a").unwrap(),
+        Key::parse("Db").unwrap(),
+        Key::parse("f#").unwrap(),
+    ];
+    let sonorities: [[Option<u8>; 4]; 6] = [
+        [Some(72), Some(67), Some(64), Some(48)],
+        [Some(77), Some(67), Some(62), Some(59)],
+        [Some(75), Some(72), Some(69), Some(54)],
+        [Some(74), Some(72), Some(67), Some(55)],
+        [Some(72), Some(60), None, Some(48)],
+        [Some(72), Some(66), Some(63), Some(56)],
+    ];
+    let mut written = 0;
+    let mut follower = ChordFollower::new();
+    let allocations = count(|| {
+        for key in keys {
+            for (i, pitches) in sonorities.iter().enumerate() {
+                let position = BarPosition::new(i, Meter::COMMON, 0.25);
+                let a = analyze(pitches, key, Some(position));
+                let symbol: Text = a.symbol();
+                let numeral: Text = a.numeral_text();
+                written += symbol.as_str().len() + numeral.as_str().len();
+                let mut fixed = Text::new();
+                a.write_symbol(&mut fixed).unwrap();
+                a.write_numeral(&mut fixed).unwrap();
+                written += fixed.as_str().len();
+                written += follower
+                    .step(pitches, key, position)
+                    .symbol()
+                    .as_str()
+                    .len();
+            }
+        }
+    });
+    assert_eq!(allocations, 0);
+    assert!(written > 0);
 }

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use egui::epaint::text::{Fonts, TextOptions};
-use egui::epaint::{ClippedShape, Shape};
+use egui::epaint::Shape;
 use egui::{FontFamily, FontId, Pos2, Rect};
 
 use super::*;
@@ -28,42 +28,13 @@ impl GuiContextInner for NoHost {
     fn request_restart(&self) {}
 }
 
-fn collect(shape: &Shape, out: &mut Vec<String>) {
-    match shape {
-        Shape::Text(text) => out.push(text.galley.text().to_owned()),
-        Shape::Vec(shapes) => shapes.iter().for_each(|s| collect(s, out)),
-        _ => {}
-    }
-}
-
 /// Draws the window a few frames (egui lays out in more than one pass) and
 /// returns every text it painted.
 fn drawn_texts(app: &mut App) -> Vec<String> {
-    let ctx = egui::Context::default();
-    style(&ctx);
-    let host = NoHost;
-    let setter = ParamSetter::new(&host);
-    let mut texts = Vec::new();
-    for _ in 0..3 {
-        let input = egui::RawInput {
-            screen_rect: Some(Rect::from_min_size(
-                Pos2::ZERO,
-                egui::vec2(
-                    crate::params::WINDOW.0 as f32,
-                    crate::params::WINDOW.1 as f32,
-                ),
-            )),
-            ..Default::default()
-        };
-        let output = ctx.run_ui(input, |ui| app.draw(ui, &setter));
-        texts.clear();
-        let shapes: &[ClippedShape] = &output.shapes;
-        for clipped in shapes {
-            collect(&clipped.shape, &mut texts);
-        }
-        output.drop_without_applying_deltas();
-    }
-    texts
+    drawn_placed(app)
+        .into_iter()
+        .map(|(text, _)| text)
+        .collect()
 }
 
 fn missing(fonts: &mut Fonts, text: &str) -> Vec<char> {
@@ -492,11 +463,21 @@ fn drawn_placed(app: &mut App) -> Vec<(String, Rect)> {
 /// Sends a chord per beat through the roll's ring as the audio thread
 /// does (120 bpm at 48 kHz, no transport), `now` at the end of the last.
 fn play_chords(shared: &Shared, chords: &[[u8; 4]], key: bach_engine::Key) {
-    let beat = 24_000i64;
+    play_chords_from(shared, chords, key, 0, 24_000);
+}
+
+/// [`play_chords`] from sample `start`, each chord `length` samples long.
+fn play_chords_from(
+    shared: &Shared,
+    chords: &[[u8; 4]],
+    key: bach_engine::Key,
+    start: i64,
+    length: i64,
+) {
     for (i, satb) in chords.iter().enumerate() {
         for on in [true, false] {
             for (v, &pitch) in satb.iter().enumerate() {
-                let sample = i as i64 * beat + if on { 0 } else { beat - 1 };
+                let sample = start + i as i64 * length + if on { 0 } else { length - 1 };
                 let event = library::RollEvent {
                     sample,
                     on,
@@ -508,8 +489,8 @@ fn play_chords(shared: &Shared, chords: &[[u8; 4]], key: bach_engine::Key) {
             }
         }
     }
-    let end = chords.len() as f64 * beat as f64;
-    shared.now.store(end, Ordering::Relaxed);
+    let end = start + chords.len() as i64 * length;
+    shared.now.store(end as f64, Ordering::Relaxed);
 }
 
 /// The window as it is after a frame's draining and naming.
@@ -594,29 +575,9 @@ fn chord_labels_too_close_to_read_are_left_out() {
         .map(|i| if i % 2 == 0 { tonic } else { supertonic })
         .collect();
     play_chords(&shared, &chords, c_major);
-    let quick = 6_000i64;
-    let start = 16 * 24_000i64;
-    for i in 0..16i64 {
-        let satb = if i % 2 == 0 { tonic } else { supertonic };
-        for (on, sample) in [
-            (true, start + i * quick),
-            (false, start + (i + 1) * quick - 1),
-        ] {
-            for (v, &pitch) in satb.iter().enumerate() {
-                let event = library::RollEvent {
-                    sample,
-                    on,
-                    pitch,
-                    voice: v as u8,
-                    key: c_major.index() as i8,
-                };
-                shared.roll.push(event).unwrap();
-            }
-        }
-    }
-    shared
-        .now
-        .store((start + 16 * quick) as f64, Ordering::Relaxed);
+    // Then the same chords a 16th each.
+    let (start, quick) = (16 * 24_000i64, 6_000i64);
+    play_chords_from(&shared, &chords, c_major, start, quick);
     let mut app = App::new(Arc::new(BachParams::default()), None, shared);
     let drawn = frame(&mut app);
     let mut symbols: Vec<Rect> = drawn
