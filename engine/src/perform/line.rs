@@ -8,7 +8,6 @@
 use crate::ahead::{Ahead, Horizon};
 use crate::key::{estimate_key, key_track, Key};
 use crate::meter::BarPosition;
-use crate::model::StepContext;
 use crate::token::{sounding, sounding_line, Token};
 
 use super::{HarmonizeStep, KeyChoice, KeyFollower, Performer, VoiceModel};
@@ -87,19 +86,9 @@ pub fn harmonize_line<M: VoiceModel + ?Sized>(
         let limit = horizon
             .steps(bar.beat_steps, bar.bar_steps)
             .min(len - 1 - t);
-        follower.hear(line[t], bar);
-        let ctx = StepContext {
-            bar,
-            key: match &track {
-                Some(track) => Some(track[t]),
-                None => follower.key(),
-            },
-            ahead: Ahead::scan(horizon, limit, |k| melody.get(t + k).copied()),
-        };
-        performer.doubt_key(match &track {
-            Some(_) => None,
-            None => follower.doubt(),
-        });
+        let known = track.as_ref().map(|track| track[t]);
+        let ahead = Ahead::scan(horizon, limit, |k| melody.get(t + k).copied());
+        let ctx = performer.step_context(&mut follower, line[t], bar, known, ahead);
         match performer.harmonize_token(model, &ctx, melody[t]) {
             HarmonizeStep::Rest => out.extend(std::iter::repeat_n(Token::Rest, voices)),
             HarmonizeStep::Voices(voiced) => out.extend_from_slice(voiced),

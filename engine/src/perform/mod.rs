@@ -27,6 +27,9 @@ pub mod sampler;
 pub mod sonority;
 pub mod sounding;
 
+use crate::ahead::Ahead;
+use crate::key::Key;
+use crate::meter::BarPosition;
 use crate::model::context::NO_KEY;
 use crate::model::{Heads, StepContext, VoicesModel};
 use crate::sampling::{Rng, Sampler};
@@ -240,6 +243,33 @@ impl Performer {
     /// the key is known.
     pub fn doubt_key(&mut self, belief: Option<[f32; 12]>) {
         self.key_doubt = belief;
+    }
+
+    /// The context of the step at `bar`, the one way the sequencer and a
+    /// melody known in advance ([`line`]) make it: `follower` hears the
+    /// melody sounding there, the key is the one it now holds (or `known`,
+    /// a key already settled for this step, as a whole melody's key track
+    /// gives), and the chord search is told how sure that key is
+    /// ([`Performer::doubt_key`]; a known key is sure).
+    pub fn step_context(
+        &mut self,
+        follower: &mut KeyFollower,
+        melody: Option<u8>,
+        bar: BarPosition,
+        known: Option<Key>,
+        ahead: Ahead,
+    ) -> StepContext {
+        follower.hear(melody, bar);
+        // A fixed array by value: no allocation.
+        self.doubt_key(match known {
+            Some(_) => None,
+            None => follower.doubt(),
+        });
+        StepContext {
+            bar,
+            key: known.or(follower.key()),
+            ahead,
+        }
     }
 
     /// A real pitch in the model's frame.

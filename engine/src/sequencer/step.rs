@@ -7,7 +7,6 @@ use super::turn::Turn;
 use super::{EventBuffer, Mode, Played, Sequencer, Settings, Velocity, VoiceModel};
 use crate::ahead::Ahead;
 use crate::meter::{BarPosition, Meter};
-use crate::model::StepContext;
 use crate::perform::{user_sampler, HarmonizeStep, MelodyNote};
 use crate::token::{Token, MAX_VOICES};
 
@@ -38,23 +37,12 @@ impl Sequencer {
         }
     }
 
-    /// Runs grid step `k` of a voices model and sounds its voices.
-    pub(super) fn voices_step<V: VoiceModel + ?Sized>(
-        &mut self,
-        model: &mut V,
-        settings: &Settings,
-        k: i64,
-        offset: u32,
-        sound: bool,
-        out: &mut EventBuffer,
-    ) {
-        let n = model.voice_count().min(MAX_VOICES);
-        // The step's place in the host's bar: steps since the bar origin,
-        // wrapped at the bar's length.
-        let step_beats = model.step_beats();
+    /// Where grid step `k` falls in the host's bar: steps since the bar
+    /// origin, wrapped at the bar's length.
+    pub(super) fn bar_position(&self, k: i64, step_beats: f64) -> BarPosition {
         let bar = BarPosition::new(0, self.meter, step_beats);
         // Transport stopped, the bar lines move where the player's long
-        // notes put them (see [`Follower::bar_shift`]).
+        // notes put them (see [`Follower::bar_shift`](super::follow::Follower::bar_shift)).
         let free = self
             .clock
             .is_some_and(|c| c.source == ClockSource::Internal);
@@ -73,14 +61,28 @@ impl Sequencer {
         } else {
             (self.meter, since.rem_euclid(bar.bar_steps as i64) as usize)
         };
+        BarPosition::new(position, meter, step_beats)
+    }
+
+    /// Runs grid step `k` of a voices model and sounds its voices.
+    pub(super) fn voices_step<V: VoiceModel + ?Sized>(
+        &mut self,
+        model: &mut V,
+        settings: &Settings,
+        k: i64,
+        offset: u32,
+        sound: bool,
+        out: &mut EventBuffer,
+    ) {
+        let n = model.voice_count().min(MAX_VOICES);
+        let step_beats = model.step_beats();
         // A step taken without sounding heard the melody held as it was.
         let melody_now = match settings.mode {
             _ if !sound => self.melody_pitch,
             Mode::Harmonize => self.input.top(),
             Mode::Continue => self.input.heard_top(),
         };
-        let bar = BarPosition::new(position, meter, step_beats);
-        self.key.hear(melody_now, bar);
+        let bar = self.bar_position(k, step_beats);
         let ahead = if self.latency > 0 && settings.mode == Mode::Harmonize {
             let limit = lookahead_steps(settings.lookahead, bar);
             self.ahead(
@@ -93,15 +95,11 @@ impl Sequencer {
         } else {
             Ahead::off()
         };
-        let ctx = StepContext {
-            bar,
-            key: self.key.key(),
-            ahead,
-        };
+        let ctx = self
+            .performer
+            .step_context(&mut self.key, melody_now, bar, None, ahead);
         self.performer
             .set_sampler(user_sampler(settings.temperature, settings.strict));
-        // A fixed array by value: no allocation.
-        self.performer.doubt_key(self.key.doubt());
         let velocity = self.velocity(settings);
         let (mut melody, heard) = (self.input.melody(), self.input.heard());
         if sound {
