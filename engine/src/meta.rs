@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::model::context::{ahead_size, METER_SIZE, MODE_SIZE};
 use crate::pianoroll::KEYS;
 use crate::token::{VoiceSpec, MAX_VOICES};
 
@@ -23,7 +24,7 @@ pub const METADATA_KEY: &str = "bach";
 /// Upper bounds that keep a hostile file from asking for absurd buffers.
 pub const MAX_HIDDEN: usize = 4096;
 pub const MAX_LAYERS: usize = 8;
-pub const MAX_BAR_STEPS: usize = 256;
+pub use crate::meter::MAX_BAR_STEPS;
 
 /// What a model predicts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -83,27 +84,8 @@ pub enum Init {
     LimitCycle,
 }
 
-/// One block of the core's input vector, in order. Every feature is one-hot or
-/// multi-hot, so the first layer adds weight columns instead of multiplying.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum Feature {
-    /// The previous step: per voice a one-hot token (voices models), or the
-    /// 88-key multi-hot frame (piano-roll models). All zeros on the first step.
-    PreviousStep,
-    /// One-hot of the step's index within the bar, `step % steps`.
-    BarPosition { steps: usize },
-    /// Where the step falls in the host's meter: downbeat, the step's place
-    /// in its beat, beats left in the bar, and whether the meter is compound
-    /// (see [`crate::model::context`]).
-    Meter,
-    /// The model harmonizes in a key-normalised frame: the melody is moved so
-    /// the key's tonic is C, and this one-hot says major or minor.
-    KeyMode,
-    /// The next `notes` melody onsets known ahead, and how far ahead the
-    /// melody is known (see [`crate::ahead`]).
-    Ahead { notes: usize },
-}
+/// The input features (defined beside their encoding in [`crate::model::context`]).
+pub use crate::model::context::Feature;
 
 /// How a piano-roll model turns the core's state into a frame's 88 keys.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -234,9 +216,9 @@ impl ModelMeta {
             .map(|f| match f {
                 Feature::PreviousStep => self.step_size(),
                 Feature::BarPosition { steps } => *steps,
-                Feature::Meter => crate::model::context::METER_SIZE,
-                Feature::KeyMode => crate::model::context::MODE_SIZE,
-                Feature::Ahead { notes } => crate::model::context::ahead_size(*notes),
+                Feature::Meter => METER_SIZE,
+                Feature::KeyMode => MODE_SIZE,
+                Feature::Ahead { notes } => ahead_size(*notes),
             })
             .sum()
     }

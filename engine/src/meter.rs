@@ -6,6 +6,10 @@
 //! strong beats). Everything here is plain integer arithmetic on `Copy`
 //! values, so the audio thread may call it freely.
 
+/// The longest bar a model may be told of, in grid steps (a bound that keeps
+/// a hostile file from asking for absurd buffers).
+pub const MAX_BAR_STEPS: usize = 256;
+
 /// A time signature.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Meter {
@@ -81,7 +85,7 @@ impl Meter {
 fn steps(beats: f64, step_beats: f64) -> usize {
     let n = (beats / step_beats).round();
     if n.is_finite() && n >= 1.0 {
-        (n as usize).min(crate::meta::MAX_BAR_STEPS)
+        (n as usize).min(MAX_BAR_STEPS)
     } else {
         1
     }

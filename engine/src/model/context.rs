@@ -8,8 +8,30 @@
 
 use crate::ahead::{Ahead, MAX_AHEAD};
 use crate::key::{Key, Mode};
-use crate::meta::Feature;
 use crate::meter::BarPosition;
+use serde::{Deserialize, Serialize};
+
+/// One block of the core's input vector, in order. Every feature is one-hot or
+/// multi-hot, so the first layer adds weight columns instead of multiplying.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Feature {
+    /// The previous step: per voice a one-hot token (voices models), or the
+    /// 88-key multi-hot frame (piano-roll models). All zeros on the first step.
+    PreviousStep,
+    /// One-hot of the step's index within the bar, `step % steps`.
+    BarPosition { steps: usize },
+    /// Where the step falls in the host's meter: downbeat, the step's place
+    /// in its beat, beats left in the bar, and whether the meter is compound
+    /// (see [`crate::model::context`]).
+    Meter,
+    /// The model harmonizes in a key-normalised frame: the melody is moved so
+    /// the key's tonic is C, and this one-hot says major or minor.
+    KeyMode,
+    /// The next `notes` melody onsets known ahead, and how far ahead the
+    /// melody is known (see [`crate::ahead`]).
+    Ahead { notes: usize },
+}
 
 /// Where a step falls and what is known around it. A performer hands the
 /// model a copy already in the model's frame (see [`crate::perform`]).

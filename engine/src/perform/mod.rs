@@ -206,9 +206,9 @@ impl Performer {
         self.sounding.voices()
     }
 
-    /// Semitones from real pitches to the model's frame.
-    pub fn frame_shift(&self) -> i32 {
-        self.shift
+    /// What voice `v` sounds after the last step, in real pitch.
+    pub fn sounding_pitch(&self, v: usize) -> Option<u8> {
+        self.sounding()[v].map(|p| (p as i32 - self.shift).clamp(0, 127) as u8)
     }
 
     /// The model plays a step on its own: every voice is sampled.

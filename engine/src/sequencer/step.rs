@@ -14,8 +14,7 @@ impl Sequencer {
     /// What voice `v` sounds by the model's choice, in real pitch (the
     /// output differs only after steps taken without sounding).
     pub(super) fn model_pitch(&self, v: usize) -> Option<u8> {
-        let shift = self.performer.frame_shift();
-        self.performer.sounding()[v].map(|p| (p as i32 - shift).clamp(0, 127) as u8)
+        self.performer.sounding_pitch(v)
     }
 
     /// Runs grid step `k` at `offset` and sounds what the model plays.
