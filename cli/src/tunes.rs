@@ -3,6 +3,7 @@
 //! machine with no files. Each is a note list in code: pitch names with
 //! lengths in 16ths, `|` between bars (checked against the meter by a test).
 
+use bach_engine::meter::Meter;
 use bach_engine::score::{MeterChange, Note, Part, Score, TempoChange};
 
 /// A built-in melody.
@@ -126,20 +127,17 @@ impl Tune {
             vec![
                 MeterChange {
                     step: 0,
-                    numerator: (self.pickup / 4) as u8,
-                    denominator: 4,
+                    meter: Meter::new((self.pickup / 4) as u8, 4),
                 },
                 MeterChange {
                     step: self.pickup,
-                    numerator,
-                    denominator,
+                    meter: Meter::new(numerator, denominator),
                 },
             ]
         } else {
             vec![MeterChange {
                 step: 0,
-                numerator,
-                denominator,
+                meter: Meter::new(numerator, denominator),
             }]
         };
         score.tempos = vec![TempoChange {
@@ -212,7 +210,7 @@ mod tests {
         assert!(find("nope").unwrap_err().contains("ode-to-joy"));
         // The score's first meter region is the upbeat.
         let s = find("greensleeves").unwrap().score();
-        assert_eq!(s.meters[0].numerator, 1);
+        assert_eq!(s.meters[0].meter.numerator, 1);
         assert_eq!(s.meters[1].step, 4);
         assert_eq!(s.parts[0].notes[0].pitch, 69);
     }

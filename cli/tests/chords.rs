@@ -4,6 +4,7 @@
 
 mod common;
 
+use bach_engine::Meter;
 use std::path::{Path, PathBuf};
 
 use bach_engine::midi;
@@ -36,8 +37,7 @@ fn melody_file(dir: &Path) -> PathBuf {
     score.len = score.parts[0].end();
     score.meters = vec![MeterChange {
         step: 0,
-        numerator: 4,
-        denominator: 4,
+        meter: Meter::new(4, 4),
     }];
     score.tempos = vec![TempoChange {
         step: 0,

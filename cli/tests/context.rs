@@ -57,8 +57,7 @@ fn waltz() -> Score {
     score.parts = vec![Part::new("Tune", 0, notes)];
     score.meters = vec![MeterChange {
         step: 0,
-        numerator: 3,
-        denominator: 4,
+        meter: Meter::new(3, 4),
     }];
     score.len = 96;
     score

@@ -34,6 +34,7 @@ use bach_cli::offline::{self, Options, VoiceEvent};
 use bach_engine::model::VoicesModel;
 use bach_engine::perform::KeyChoice;
 use bach_engine::score::{MeterChange, Note, Part, Score, TempoChange};
+use bach_engine::Meter;
 use bach_engine::{Horizon, Key, DEFAULT_MODEL};
 use std::collections::BTreeMap;
 use std::os::unix::process::ExitStatusExt;
@@ -110,16 +111,14 @@ fn tune(num: u8, bpm: f64, pickup: bool, bars: u32) -> Score {
     score.parts = vec![Part::new("Tune", 0, notes)];
     score.meters = vec![MeterChange {
         step: first,
-        numerator: num,
-        denominator: 4,
+        meter: Meter::new(num, 4),
     }];
     if pickup {
         score.meters.insert(
             0,
             MeterChange {
                 step: 0,
-                numerator: 1,
-                denominator: 4,
+                meter: Meter::new(1, 4),
             },
         );
     }

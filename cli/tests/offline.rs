@@ -3,6 +3,7 @@
 
 mod common;
 
+use bach_engine::Meter;
 use std::path::{Path, PathBuf};
 
 use bach_cli::offline::{self, Options};
@@ -50,8 +51,7 @@ fn score_of(parts: Vec<Part>, meters: Vec<MeterChange>, tempos: Vec<TempoChange>
 fn meter(step: u32, numerator: u8, denominator: u8) -> MeterChange {
     MeterChange {
         step,
-        numerator,
-        denominator,
+        meter: Meter::new(numerator, denominator),
     }
 }
 

@@ -14,6 +14,7 @@ use bach_engine::model::VoicesModel;
 use bach_engine::perform::KeyChoice;
 use bach_engine::score::{MeterChange, Note, Part, Score, TempoChange};
 use bach_engine::sequencer::session::{voice_notes, BLOCK_FRAMES};
+use bach_engine::Meter;
 use bach_engine::{Horizon, Key, DEFAULT_MODEL};
 
 /// Checks the bundle is there and up to date; panics with how to build it.
@@ -48,13 +49,11 @@ fn input() -> Score {
     score.meters = vec![
         MeterChange {
             step: 0,
-            numerator: 1,
-            denominator: 4,
+            meter: Meter::new(1, 4),
         },
         MeterChange {
             step: 4,
-            numerator: 4,
-            denominator: 4,
+            meter: Meter::new(4, 4),
         },
     ];
     score.tempos = vec![
@@ -382,16 +381,14 @@ fn tune_in(meter: (u8, u8), bpm: f64, pickup: bool, bars: u32) -> Score {
         let pickup_num = if den == 8 { 3 } else { 1 };
         meters.push(MeterChange {
             step: 0,
-            numerator: pickup_num,
-            denominator: den,
+            meter: Meter::new(pickup_num, den),
         });
         notes.push(note(0, beat_steps, 69));
         at = beat_steps;
     }
     meters.push(MeterChange {
         step: at,
-        numerator: num,
-        denominator: den,
+        meter: Meter::new(num, den),
     });
     let mut k = 0;
     for bar in 0..bars {
@@ -450,13 +447,11 @@ fn harmonize_gives_the_plugins_notes_in_every_meter() {
     let mut changing = tune_in((4, 4), 96.0, true, 6);
     changing.meters.push(MeterChange {
         step: 4 + 16,
-        numerator: 3,
-        denominator: 4,
+        meter: Meter::new(3, 4),
     });
     changing.meters.push(MeterChange {
         step: 4 + 16 + 24,
-        numerator: 4,
-        denominator: 4,
+        meter: Meter::new(4, 4),
     });
     pieces.push(("4/4 with two bars of 3/4".into(), changing));
     for (what, score) in pieces {

@@ -47,6 +47,12 @@ impl Meter {
         ok.then(|| Meter::new(numerator as u8, denominator as u8))
     }
 
+    /// This meter if a host or file could mean it ([`Meter::checked`]),
+    /// else 4/4: how a meter read from a file is heard.
+    pub fn or_common(self) -> Self {
+        Meter::checked(self.numerator as i64, self.denominator as i64).unwrap_or(Meter::COMMON)
+    }
+
     /// Length of a bar in quarter notes.
     pub fn bar_beats(self) -> f64 {
         self.numerator as f64 * 4.0 / self.denominator.max(1) as f64

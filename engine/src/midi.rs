@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use midly::num::{u15, u24, u28, u4, u7};
 use midly::{Format, Header, MetaMessage, MidiMessage, Smf, Timing, TrackEvent, TrackEventKind};
 
+use crate::meter::Meter;
 use crate::score::{channel_for, MeterChange, Note, Part, Score, TempoChange};
 
 /// Most grid steps a score read from a file may have (about 18 hours of 16ths at 120 bpm).
@@ -406,8 +407,7 @@ pub fn read(bytes: &[u8], step_beats: f64) -> Result<Score, MidiError> {
         let step = grid.step(tick)?;
         let meter = MeterChange {
             step,
-            numerator,
-            denominator,
+            meter: Meter::new(numerator, denominator),
         };
         match score.meters.last_mut() {
             Some(last) if last.step == step => *last = meter,
@@ -528,7 +528,8 @@ pub fn write_with_markers(score: &Score, markers: &[(u32, &str)]) -> Result<Vec<
         let us = u24::new(us as u32);
         conductor.push((tick(t.step), TrackEventKind::Meta(MetaMessage::Tempo(us))));
     }
-    for m in &score.meters {
+    for change in &score.meters {
+        let m = change.meter;
         let power = m.denominator.trailing_zeros();
         if m.numerator == 0 || !m.denominator.is_power_of_two() || power > 6 {
             return Err(MidiError::BadMeter {
@@ -538,7 +539,7 @@ pub fn write_with_markers(score: &Score, markers: &[(u32, &str)]) -> Result<Vec<
         }
         // 24 MIDI clocks per click and 8 32nds per quarter: the usual defaults.
         let meta = MetaMessage::TimeSignature(m.numerator, power as u8, 24, 8);
-        conductor.push((tick(m.step), TrackEventKind::Meta(meta)));
+        conductor.push((tick(change.step), TrackEventKind::Meta(meta)));
     }
     tracks.push(conductor);
 

@@ -6,6 +6,7 @@
 //! tokens ([`Part::to_tokens`]) or, all parts together, as piano-roll frames
 //! ([`Score::to_frames`]).
 
+use crate::meter::Meter;
 use crate::pianoroll::KeyFrame;
 use crate::token::Token;
 
@@ -51,19 +52,11 @@ pub struct TempoChange {
 }
 
 /// A time signature that holds from `step` on; `step` is taken as a bar line.
+/// The meter is as the file wrote it (checked only when written again).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MeterChange {
     pub step: u32,
-    pub numerator: u8,
-    /// A power of two: 2 for half notes, 4 for quarters, 8 for eighths...
-    pub denominator: u8,
-}
-
-impl MeterChange {
-    /// Length of one bar in quarter notes.
-    pub fn bar_beats(&self) -> f64 {
-        self.numerator as f64 * 4.0 / self.denominator.max(1) as f64
-    }
+    pub meter: Meter,
 }
 
 /// A whole piece on the grid.
@@ -392,8 +385,7 @@ impl Score {
             .copied()
             .unwrap_or(MeterChange {
                 step: 0,
-                numerator: 4,
-                denominator: 4,
+                meter: Meter::new(4, 4),
             })
     }
 
@@ -408,7 +400,7 @@ impl Score {
 
     /// Length of a bar of `meter` in steps (may be fractional, e.g. 7/8 on a quarter grid).
     pub fn bar_steps(&self, meter: &MeterChange) -> f64 {
-        meter.bar_beats() / self.step_beats
+        meter.meter.bar_beats() / self.step_beats
     }
 
     /// Which step of its bar `step` is, counted from 0 at the bar line; this is
@@ -599,15 +591,13 @@ mod tests {
         assert_eq!(s.position_in_bar(17), 1);
         s.meters = vec![MeterChange {
             step: 0,
-            numerator: 3,
-            denominator: 4,
+            meter: Meter::new(3, 4),
         }];
         assert_eq!(s.position_in_bar(12), 0);
         assert_eq!(s.position_in_bar(13), 1);
         s.meters = vec![MeterChange {
             step: 0,
-            numerator: 6,
-            denominator: 8,
+            meter: Meter::new(6, 8),
         }];
         assert_eq!(s.position_in_bar(11), 11);
         assert_eq!(s.position_in_bar(12), 0);
@@ -615,13 +605,11 @@ mod tests {
         s.meters = vec![
             MeterChange {
                 step: 0,
-                numerator: 1,
-                denominator: 4,
+                meter: Meter::new(1, 4),
             },
             MeterChange {
                 step: 4,
-                numerator: 4,
-                denominator: 4,
+                meter: Meter::new(4, 4),
             },
         ];
         assert_eq!(s.position_in_bar(0), 12);
@@ -632,8 +620,7 @@ mod tests {
         s.step_beats = 1.0;
         s.meters = vec![MeterChange {
             step: 0,
-            numerator: 7,
-            denominator: 8,
+            meter: Meter::new(7, 8),
         }];
         assert_eq!(s.position_in_bar(3), 3);
         assert_eq!(s.position_in_bar(4), 0);

@@ -3,6 +3,7 @@
 
 use bach_engine::midi::{self, MidiError, MAX_STEPS};
 use bach_engine::score::{MeterChange, Note, Part, Score, TempoChange};
+use bach_engine::Meter;
 use bach_engine::Token;
 use midly::num::{u15, u24, u28, u4, u7};
 use midly::{Format, Header, MetaMessage, MidiMessage, Smf, Timing, TrackEvent, TrackEventKind};
@@ -231,13 +232,11 @@ fn tempo_and_meter_changes_in_3_4_and_6_8() {
         vec![
             MeterChange {
                 step: 0,
-                numerator: 3,
-                denominator: 4
+                meter: Meter::new(3, 4),
             },
             MeterChange {
                 step: 24,
-                numerator: 6,
-                denominator: 8
+                meter: Meter::new(6, 8),
             },
         ]
     );
@@ -585,8 +584,7 @@ fn voices_written_to_disk_read_back_as_the_same_tokens() {
     score.tempos = vec![TempoChange { step: 0, bpm: 96.0 }];
     score.meters = vec![MeterChange {
         step: 0,
-        numerator: 2,
-        denominator: 4,
+        meter: Meter::new(2, 4),
     }];
     let dir = std::env::temp_dir().join(format!("bach-midi-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -618,8 +616,7 @@ fn writing_rejects_what_midi_cannot_hold() {
     score.tempos.clear();
     score.meters = vec![MeterChange {
         step: 0,
-        numerator: 3,
-        denominator: 3,
+        meter: Meter::new(3, 3),
     }];
     assert!(matches!(
         midi::write(&score),

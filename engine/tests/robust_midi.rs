@@ -11,6 +11,7 @@
 //!
 //! Counts are printed with `--nocapture` and recorded in docs/robustness.md.
 
+use bach_engine::Meter;
 use std::cell::Cell;
 
 use bach_engine::midi::{self, MidiError, MAX_STEPS};
@@ -212,13 +213,11 @@ fn seed_written_score() -> Vec<u8> {
     score.meters = vec![
         MeterChange {
             step: 0,
-            numerator: 4,
-            denominator: 4,
+            meter: Meter::new(4, 4),
         },
         MeterChange {
             step: 48,
-            numerator: 3,
-            denominator: 4,
+            meter: Meter::new(3, 4),
         },
     ];
     midi::write(&score).expect("write the seed score")

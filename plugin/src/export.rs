@@ -151,11 +151,7 @@ pub fn score(notes: &[CapturedNote], bars: u32, meter: Meter, bpm: f64) -> Optio
                 120.0
             },
         }],
-        meters: vec![MeterChange {
-            step: 0,
-            numerator: meter.numerator,
-            denominator: meter.denominator,
-        }],
+        meters: vec![MeterChange { step: 0, meter }],
         len,
     })
 }
@@ -179,9 +175,10 @@ pub fn chord_markers(score: &Score) -> Vec<(u32, Text)> {
         tonic: 0,
         mode: Mode::Major,
     });
-    let meter = score.meters.first().map_or(Meter::COMMON, |m| {
-        Meter::checked(m.numerator as i64, m.denominator as i64).unwrap_or(Meter::COMMON)
-    });
+    let meter = score
+        .meters
+        .first()
+        .map_or(Meter::COMMON, |m| m.meter.or_common());
     let len = score.parts.iter().map(Part::end).max().unwrap_or(0);
     let positions: Vec<BarPosition> = (0..len as usize)
         .map(|t| BarPosition::new(t, meter, score.step_beats))
@@ -227,7 +224,7 @@ mod tests {
     #[test]
     fn the_last_bars_from_a_bar_line_one_track_per_voice() {
         let score = score(&played(), 2, Meter::COMMON, 96.0).unwrap();
-        assert_eq!(score.meters[0].numerator, 4);
+        assert_eq!(score.meters[0].meter.numerator, 4);
         assert_eq!(score.tempos[0].bpm, 96.0);
         let names: Vec<_> = score.parts.iter().map(|p| p.name.as_str()).collect();
         assert_eq!(names, ["Melody", "Bass"]);
@@ -280,7 +277,7 @@ mod tests {
         save(&path, &s).unwrap();
         let back = midi::read_file(&path, STEP_BEATS).unwrap();
         assert_eq!(back.parts.len(), 2);
-        assert_eq!(back.meters[0].numerator, 3);
+        assert_eq!(back.meters[0].meter.numerator, 3);
         assert_eq!(back.parts[0].notes, s.parts[0].notes);
         // A "folder" that is a file: an error, and no file made.
         let blocked = path.join("inside.mid");

@@ -3,6 +3,7 @@
 
 mod common;
 
+use bach_engine::Meter;
 use bach_engine::Token::{self, Hold, Onset, Rest};
 use bach_trainer::dataset::chorales::{
     parse_chorales, read_chorales, Chorale, ChoraleSplit, MeterChange,
@@ -148,16 +149,16 @@ fn bar_positions_follow_the_pickup() {
     // 4/4 with a quarter-note pickup.
     let c = one(&[("pickup_16ths", "4"), ("length_16ths", "36")]);
     assert_eq!(c.pickup, 4);
-    assert_eq!(c.bar_position(0), (12, 4, 4));
-    assert_eq!(c.bar_position(3), (15, 4, 4));
-    assert_eq!(c.bar_position(4), (0, 4, 4));
-    assert_eq!(c.bar_position(19), (15, 4, 4));
-    assert_eq!(c.bar_position(20), (0, 4, 4));
-    assert_eq!(c.bar_position(30), (10, 4, 4));
+    assert_eq!(c.bar_position(0), (12, Meter::new(4, 4)));
+    assert_eq!(c.bar_position(3), (15, Meter::new(4, 4)));
+    assert_eq!(c.bar_position(4), (0, Meter::new(4, 4)));
+    assert_eq!(c.bar_position(19), (15, Meter::new(4, 4)));
+    assert_eq!(c.bar_position(20), (0, Meter::new(4, 4)));
+    assert_eq!(c.bar_position(30), (10, Meter::new(4, 4)));
     // No pickup: bars from step 0.
     let c = one(&[("length_16ths", "36")]);
-    assert_eq!(c.bar_position(0), (0, 4, 4));
-    assert_eq!(c.bar_position(17), (1, 4, 4));
+    assert_eq!(c.bar_position(0), (0, Meter::new(4, 4)));
+    assert_eq!(c.bar_position(17), (1, Meter::new(4, 4)));
 }
 
 #[test]
@@ -174,32 +175,29 @@ fn bar_positions_follow_meter_changes() {
         [
             MeterChange {
                 step: 0,
-                numerator: 4,
-                denominator: 4
+                meter: Meter::new(4, 4),
             },
             MeterChange {
                 step: 36,
-                numerator: 3,
-                denominator: 4
+                meter: Meter::new(3, 4),
             },
             MeterChange {
                 step: 60,
-                numerator: 3,
-                denominator: 2
+                meter: Meter::new(3, 2),
             },
         ]
     );
-    assert_eq!(c.bar_position(0), (12, 4, 4));
-    assert_eq!(c.bar_position(35), (15, 4, 4));
-    assert_eq!(c.bar_position(36), (0, 3, 4));
-    assert_eq!(c.bar_position(47), (11, 3, 4));
-    assert_eq!(c.bar_position(48), (0, 3, 4));
-    assert_eq!(c.bar_position(59), (11, 3, 4));
-    assert_eq!(c.bar_position(60), (0, 3, 2));
-    assert_eq!(c.bar_position(83), (23, 3, 2));
-    assert_eq!(c.bar_position(84), (0, 3, 2));
+    assert_eq!(c.bar_position(0), (12, Meter::new(4, 4)));
+    assert_eq!(c.bar_position(35), (15, Meter::new(4, 4)));
+    assert_eq!(c.bar_position(36), (0, Meter::new(3, 4)));
+    assert_eq!(c.bar_position(47), (11, Meter::new(3, 4)));
+    assert_eq!(c.bar_position(48), (0, Meter::new(3, 4)));
+    assert_eq!(c.bar_position(59), (11, Meter::new(3, 4)));
+    assert_eq!(c.bar_position(60), (0, Meter::new(3, 2)));
+    assert_eq!(c.bar_position(83), (23, Meter::new(3, 2)));
+    assert_eq!(c.bar_position(84), (0, Meter::new(3, 2)));
     // Past the end the last meter goes on.
-    assert_eq!(c.bar_position(1_000), ((1_000 - 60) % 24, 3, 2));
+    assert_eq!(c.bar_position(1_000), ((1_000 - 60) % 24, Meter::new(3, 2)));
 }
 
 #[test]
@@ -209,10 +207,10 @@ fn three_four_with_a_pickup() {
         ("pickup_16ths", "4"),
         ("length_16ths", "28"),
     ]);
-    assert_eq!(c.bar_position(0), (8, 3, 4));
-    assert_eq!(c.bar_position(4), (0, 3, 4));
-    assert_eq!(c.bar_position(15), (11, 3, 4));
-    assert_eq!(c.bar_position(16), (0, 3, 4));
+    assert_eq!(c.bar_position(0), (8, Meter::new(3, 4)));
+    assert_eq!(c.bar_position(4), (0, Meter::new(3, 4)));
+    assert_eq!(c.bar_position(15), (11, Meter::new(3, 4)));
+    assert_eq!(c.bar_position(16), (0, Meter::new(3, 4)));
 }
 
 #[test]
@@ -393,7 +391,7 @@ fn shared_chorales_have_the_documented_counts() {
     assert_eq!(splits.map(steps), [49_172, 16_920, 17_488, 2_872, 2_184]);
     let first = |n, d| {
         all.iter()
-            .filter(|c| (c.meters[0].numerator, c.meters[0].denominator) == (n, d))
+            .filter(|c| c.meters[0].meter == Meter::new(n, d))
             .count()
     };
     assert_eq!([first(4, 4), first(3, 4), first(3, 2)], [356, 41, 1]);
@@ -429,9 +427,9 @@ fn shared_chorales_have_the_documented_counts() {
     // 4/4 → 3/4 → 4/4 with a pickup; the change at 224 starts a bar.
     let c = by_id("bwv41.6");
     assert_eq!((c.tonic, c.minor, c.split), (0, false, ChoraleSplit::Test));
-    assert_eq!(c.bar_position(0), (12, 4, 4));
-    assert_eq!(c.bar_position(223), (11, 4, 4));
-    assert_eq!(c.bar_position(224), (0, 3, 4));
-    assert_eq!(c.bar_position(236), (0, 3, 4));
-    assert_eq!(c.bar_position(416), (0, 4, 4));
+    assert_eq!(c.bar_position(0), (12, Meter::new(4, 4)));
+    assert_eq!(c.bar_position(223), (11, Meter::new(4, 4)));
+    assert_eq!(c.bar_position(224), (0, Meter::new(3, 4)));
+    assert_eq!(c.bar_position(236), (0, Meter::new(3, 4)));
+    assert_eq!(c.bar_position(416), (0, Meter::new(4, 4)));
 }

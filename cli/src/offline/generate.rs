@@ -7,6 +7,7 @@
 //! stream from the seed, and the user's sampler. A piano-roll model (the JSB
 //! and Nottingham benchmark models) plays frames instead, as one part.
 
+use bach_engine::meter::Meter;
 use bach_engine::model::{AnyModel, PianoRollModel, VoicesModel};
 use bach_engine::perform::{user_sampler, Performer};
 use bach_engine::pianoroll::KeyFrame;
@@ -80,8 +81,7 @@ fn finish(mut score: Score, bar: usize, opts: &Options) -> Offline {
     let quarters = (bar as f64 * step_beats).round().clamp(1.0, 32.0) as u8;
     score.meters = vec![MeterChange {
         step: 0,
-        numerator: quarters,
-        denominator: 4,
+        meter: Meter::new(quarters, 4),
     }];
     let timeline = Timeline::constant(step_beats, 0.0, bpm);
     Offline {

@@ -3,13 +3,9 @@
 //! signatures and bar starts, and the whole-melody path places each step in
 //! its bar exactly as the sequencer would from that transport.
 
-use bach_engine::score::{MeterChange, Score};
+use bach_engine::score::Score;
 use bach_engine::sequencer::session::MeterRegion;
 use bach_engine::{BarPosition, Meter};
-
-fn meter_of(change: &MeterChange) -> Meter {
-    Meter::checked(change.numerator as i64, change.denominator as i64).unwrap_or(Meter::COMMON)
-}
 
 /// The meter regions of `score`, from step 0 (4/4 before its first meter
 /// event). A pickup (a first region shorter than a bar of the meter after
@@ -32,9 +28,9 @@ pub fn regions(score: &Score) -> Vec<MeterRegion> {
             _ => false,
         };
         let meter = if pickup {
-            meter_of(&meters[1])
+            meters[1].meter.or_common()
         } else {
-            meter_of(change)
+            change.meter.or_common()
         };
         out.push(MeterRegion {
             step: change.step,
@@ -75,12 +71,12 @@ pub fn all_common(regions: &[MeterRegion]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bach_engine::score::MeterChange;
 
     fn change(step: u32, numerator: u8, denominator: u8) -> MeterChange {
         MeterChange {
             step,
-            numerator,
-            denominator,
+            meter: Meter::new(numerator, denominator),
         }
     }
 

@@ -50,14 +50,13 @@ impl ChoraleSplit {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MeterChange {
     pub step: usize,
-    pub numerator: u8,
-    pub denominator: u8,
+    pub meter: Meter,
 }
 
 impl MeterChange {
     /// 16th steps per bar (checked to be whole and non-zero when read).
     pub fn bar_len(&self) -> usize {
-        (self.numerator as usize * 16) / (self.denominator as usize).max(1)
+        (self.meter.numerator as usize * 16) / (self.meter.denominator as usize).max(1)
     }
 }
 
@@ -96,16 +95,15 @@ impl Chorale {
             .copied()
             .unwrap_or(MeterChange {
                 step: 0,
-                numerator: 4,
-                denominator: 4,
+                meter: Meter::new(4, 4),
             })
     }
 
     /// The bar position at step `t`: (16ths since the current bar began,
-    /// numerator, denominator). Bars start at the pickup, then every bar
+    /// the meter). Bars start at the pickup, then every bar
     /// length; a meter change starts a new bar. Steps of the pickup count
     /// back from the first downbeat, as the end of a bar of the first meter.
-    pub fn bar_position(&self, t: usize) -> (usize, u8, u8) {
+    pub fn bar_position(&self, t: usize) -> (usize, Meter) {
         let m = self.meter_at(t);
         let len = m.bar_len().max(1);
         let since = if m.step == 0 {
@@ -118,7 +116,7 @@ impl Chorale {
         } else {
             (t - m.step) % len
         };
-        (since, m.numerator, m.denominator)
+        (since, m.meter)
     }
 
     /// Whether a soprano note with a fermata sounds at step `t`.
@@ -338,15 +336,14 @@ impl RawChorale {
             };
             meters.push(MeterChange {
                 step,
-                numerator,
-                denominator,
+                meter: Meter::new(numerator, denominator),
             });
         }
         let first = meters.first().ok_or("has no meter")?;
         if pickup >= first.bar_len() {
             return Err(format!(
                 "pickup of {pickup} 16ths is not shorter than a bar of {}/{}",
-                first.numerator, first.denominator
+                first.meter.numerator, first.meter.denominator
             ));
         }
         Ok(meters)
@@ -367,8 +364,8 @@ impl Chorale {
     pub fn piece(&self) -> Piece {
         let bars = (0..self.steps)
             .map(|t| {
-                let (step, numerator, denominator) = self.bar_position(t);
-                BarPosition::new(step, Meter::new(numerator, denominator), 0.25)
+                let (step, meter) = self.bar_position(t);
+                BarPosition::new(step, meter, 0.25)
             })
             .collect();
         let mode = if self.minor {
