@@ -19,7 +19,7 @@ use nice_plug::prelude::*;
 
 use crate::controllers::Heard;
 use crate::export::CapturedNote;
-use crate::library::RollEvent;
+use crate::shared::RollEvent;
 use crate::variant::Variant;
 use crate::BachPlugin;
 

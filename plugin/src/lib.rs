@@ -23,13 +23,15 @@ pub mod export;
 pub mod library;
 pub mod params;
 mod preview;
+pub mod shared;
 pub mod variant;
 
 use block::ExportClock;
 use controllers::Controllers;
-use library::{Loaded, Shared};
+use library::Loaded;
 use params::{BachParams, PreviewParams};
 use preview::Preview;
+use shared::Shared;
 use variant::{Instrument, MidiEffect, Variant};
 
 /// The MIDI effect (for Bitwig, Reaper, FL Studio).

@@ -1,7 +1,7 @@
 //! The window: the model in use, the controls in musical words, model
 //! loading, and a live piano roll of the last bars. Runs on the GUI thread
 //! only; it talks to the audio thread through parameters, lock-free queues
-//! and atomics (`library::Shared`).
+//! and atomics (`shared::Shared`).
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -19,10 +19,9 @@ use nice_plug_egui::{
 };
 
 use crate::export::{self, CapturedNote};
-use crate::library::{
-    self as library, is_model_path, Loaded, ModelChoice, ModelInfo, Shared, Status, EMBEDDED,
-};
+use crate::library::{self as library, is_model_path, Loaded, ModelChoice, ModelInfo, EMBEDDED};
 use crate::params::{BachParams, KeyParam, LookaheadParam, ModeParam, PreviewParams};
+use crate::shared::{Shared, Status};
 
 mod chords;
 mod dialog;
@@ -343,14 +342,13 @@ impl App {
                 let shared = self.shared.clone();
                 let choice = self.params.model.clone();
                 dialog::open_model(move |path| {
-                    shared.load_in_background(ModelChoice::File(path), choice)
+                    library::load_in_background(&shared, ModelChoice::File(path), choice)
                 });
             }
         });
         if let Some(choice) = wanted {
             self.asked_to_load(status);
-            self.shared
-                .load_in_background(choice, self.params.model.clone());
+            library::load_in_background(&self.shared, choice, self.params.model.clone());
         }
     }
 
@@ -368,8 +366,11 @@ impl App {
                 .clicked()
             {
                 self.asked_to_load(status);
-                self.shared
-                    .load_in_background(ModelChoice::File(path), self.params.model.clone());
+                library::load_in_background(
+                    &self.shared,
+                    ModelChoice::File(path),
+                    self.params.model.clone(),
+                );
             }
             if status.loading {
                 ui.spinner();

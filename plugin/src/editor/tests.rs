@@ -478,7 +478,7 @@ fn play_chords_from(
         for on in [true, false] {
             for (v, &pitch) in satb.iter().enumerate() {
                 let sample = start + i as i64 * length + if on { 0 } else { length - 1 };
-                let event = library::RollEvent {
+                let event = crate::shared::RollEvent {
                     sample,
                     on,
                     pitch,
