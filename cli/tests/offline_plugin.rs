@@ -8,7 +8,7 @@
 //! must never pass by skipping.
 
 use bach_cli::offline::{self, Offline, Options, VoiceEvent};
-use bach_e2e::{ClapBach, Note as HostOut};
+use bach_e2e::{ClapBach, Instance, Note as HostOut};
 use bach_engine::midi::PlayedNote;
 use bach_engine::model::VoicesModel;
 use bach_engine::perform::KeyChoice;

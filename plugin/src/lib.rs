@@ -13,24 +13,25 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use arrayvec::ArrayVec;
-use bach_engine::sequencer::{Block, EventBuffer, InputEvent, Sequencer, Source, Transport};
-use bach_engine::Meter;
-use nice_plug::midi::{Channel, Key, VoiceID};
+use bach_engine::sequencer::{EventBuffer, InputEvent, Sequencer};
 use nice_plug::prelude::*;
 
+mod block;
 pub mod controllers;
 mod editor;
 pub mod export;
 pub mod library;
 pub mod params;
 mod preview;
+pub mod shared;
 pub mod variant;
 
-use controllers::{Controllers, Heard};
-use export::CapturedNote;
-use library::{Loaded, RollEvent, Shared};
+use block::ExportClock;
+use controllers::Controllers;
+use library::Loaded;
 use params::{BachParams, PreviewParams};
 use preview::Preview;
+use shared::Shared;
 use variant::{Instrument, MidiEffect, Variant};
 
 /// The MIDI effect (for Bitwig, Reaper, FL Studio).
@@ -123,19 +124,6 @@ impl<V: Variant> BachPlugin<V> {
             s.notice = notice;
         });
     }
-
-    /// Takes a newly loaded model, if one waits and the old one can be handed back.
-    fn take_new_model(&mut self) {
-        if self.shared.retired.is_full() {
-            return;
-        }
-        if let Some(new) = self.shared.incoming.pop() {
-            let old = std::mem::replace(&mut self.model, new);
-            // Cannot fail: we checked for room and only this thread pushes.
-            let _ = self.shared.retired.push(old);
-            self.sequencer.reset();
-        }
-    }
 }
 
 impl<V: Variant> Plugin for BachPlugin<V> {
@@ -213,6 +201,8 @@ impl<V: Variant> Plugin for BachPlugin<V> {
         self.preview.silence();
     }
 
+    /// One block on the audio thread, as a list of steps (each in
+    /// [`block`], where the reason none of them allocates is written).
     fn process(
         &mut self,
         buffer: &mut Buffer,
@@ -221,208 +211,24 @@ impl<V: Variant> Plugin for BachPlugin<V> {
     ) -> ProcessStatus {
         self.take_new_model();
         let frames = buffer.samples() as u32;
+        self.gather_events(context);
 
-        self.input.clear();
-        self.forward.clear();
-        while let Some(event) = context.next_event() {
-            let ev = match event {
-                NoteEvent::NoteOn {
-                    timing,
-                    channel,
-                    key: Key::Number(pitch),
-                    velocity,
-                    ..
-                } => InputEvent::note(
-                    timing,
-                    true,
-                    channel.number().unwrap_or(0),
-                    pitch,
-                    ((velocity * 127.0).round() as u8).clamp(1, 127),
-                ),
-                NoteEvent::NoteOff {
-                    timing,
-                    channel,
-                    key: Key::Number(pitch),
-                    ..
-                } => InputEvent::note(timing, false, channel.number().unwrap_or(0), pitch, 0),
-                other => match self.controllers.hear(&other) {
-                    Heard::Drop => continue,
-                    Heard::Pass => {
-                        let _ = self.forward.try_push(other);
-                        continue;
-                    }
-                    // All notes off, all sound off.
-                    Heard::PassAndEndNotes => {
-                        let _ = self.forward.try_push(other);
-                        let channel = other.channel().and_then(|c| c.number()).unwrap_or(0);
-                        InputEvent::all_notes_off(other.timing(), channel)
-                    }
-                },
-            };
-            let _ = self.input.try_push(ev);
-        }
-
-        let t = context.transport();
-        let block = Block {
-            sample_rate: self.sample_rate,
-            frames,
-            transport: Transport {
-                playing: t.playing,
-                tempo: t.tempo,
-                pos_beats: t.pos_beats(),
-                loop_range: t.loop_range_beats(),
-                meter: match (t.time_sig_numerator, t.time_sig_denominator) {
-                    (Some(n), Some(d)) => Meter::checked(n as i64, d as i64),
-                    _ => None,
-                },
-                bar_start: t.bar_start_pos_beats(),
-            },
-            bypassed: self.bach.bypass.value(),
-        };
-        if let Some(tempo) = t.tempo {
-            self.shared.tempo.store(tempo, Ordering::Relaxed);
-        }
-        // Bar lines for the window's roll, at the block's end: plain atomic stores.
-        let (beats, per_bar) = match (t.pos_beats(), t.time_sig_numerator, t.time_sig_denominator) {
-            (Some(pos), num, den) => {
-                let per_bar = match (num, den) {
-                    (Some(n), Some(d)) if n > 0 && d > 0 => n as f64 * 4.0 / d as f64,
-                    _ => 4.0,
-                };
-                let elapsed = t
-                    .tempo
-                    .map_or(0.0, |bpm| frames as f64 / self.sample_rate * bpm / 60.0);
-                (pos + elapsed, per_bar)
-            }
-            (None, ..) => (f64::NAN, 4.0),
-        };
-        self.shared.beats.store(beats, Ordering::Relaxed);
-        if let Some(m) = block.transport.meter {
-            let packed = (m.numerator as u32) << 8 | m.denominator as u32;
-            self.shared.meter.store(packed, Ordering::Relaxed);
-        }
-        self.shared.beats_per_bar.store(per_bar, Ordering::Relaxed);
-        let settings = self.bach.settings();
-        self.sequencer.process(
-            &mut self.model.model,
-            &settings,
-            &block,
-            &self.input,
-            &mut self.output,
-        );
-        // The lookahead delays the output; the host is told so it can line
-        // the harmony up with the melody. The wrappers only swap an atomic
-        // and queue a restart request when it changes.
-        let latency = self.sequencer.latency();
-        if latency == self.latency {
-            // Back to what the host knows before it restarted us.
-            self.restart_asked = None;
-        } else {
-            match context.plugin_api() {
-                // CLAP lets the latency change only while deactivated: ask
-                // for a restart (once per new value) and announce it in
-                // `activate` (ext/latency.h; nice-plug's wrapper would call
-                // `clap_host_latency::changed` outside `activate` when its
-                // queued notice runs after the host deactivated us).
-                PluginApi::Clap => {
-                    if self.restart_asked != Some(latency) {
-                        self.restart_asked = Some(latency);
-                        context.request_restart();
-                    }
-                }
-                // VST3 reads the new value after restartComponent(kLatencyChanged),
-                // which nice-plug sends from the UI thread.
-                _ => {
-                    self.latency = latency;
-                    context.set_latency_samples(latency);
-                }
-            }
-        }
+        let transport = context.transport();
+        let block = self.block(transport, frames);
+        self.publish_position(transport, &block, frames);
+        self.run_sequencer(&block);
+        let latency = self.follow_latency(context);
+        // The audio thread's news for the window: atomic stores.
         self.shared.publish(
             self.sequencer.key_in_use(),
             self.sequencer.key_estimated(),
             latency,
         );
+        let clock = ExportClock::new(transport, self.sample_rate, latency);
 
-        // The export's clock: quarter notes as played, and where in the
-        // host's bar this block starts once the lookahead's delay is taken off.
-        let bpm = t
-            .tempo
-            .filter(|b| b.is_finite() && *b > 0.0)
-            .unwrap_or(120.0);
-        let beats_per_sample = bpm / 60.0 / self.sample_rate;
-        let bar_phase = match (t.pos_beats(), t.bar_start_pos_beats()) {
-            (Some(pos), bar_start) => {
-                pos - bar_start.unwrap_or(0.0) - latency as f64 * beats_per_sample
-            }
-            (None, _) => 0.0,
-        };
-
-        // The key for the window's chord labels: read once per block, an
-        // index stored in each roll event's spare byte (no allocation, no
-        // extra queue; see `RollEvent::key`).
-        let key_index = self.sequencer.key_in_use().map_or(-1, |k| k.index() as i8);
-        let mut forward = self.forward.iter().peekable();
-        for e in self.output.events() {
-            // Forwarded MIDI goes out in time order with the notes.
-            while let Some(f) = forward.next_if(|f| f.timing() <= e.offset) {
-                let _ = context.try_send_event(*f);
-            }
-            let event = if e.on {
-                NoteEvent::NoteOn {
-                    timing: e.offset.min(frames.saturating_sub(1)),
-                    voice_id: VoiceID::Wildcard,
-                    channel: Channel::Number(e.channel),
-                    key: Key::Number(e.pitch),
-                    velocity: e.velocity as f32 / 127.0,
-                }
-            } else {
-                NoteEvent::NoteOff {
-                    timing: e.offset.min(frames.saturating_sub(1)),
-                    voice_id: VoiceID::Wildcard,
-                    channel: Channel::Number(e.channel),
-                    key: Key::Number(e.pitch),
-                    velocity: 0.0,
-                }
-            };
-            let _ = context.try_send_event(event);
-            let _ = self.shared.roll.push(RollEvent {
-                sample: self.now + e.offset as i64,
-                on: e.on,
-                pitch: e.pitch,
-                voice: match e.source {
-                    Source::Voice(v) => v,
-                    Source::Input => u8::MAX,
-                },
-                key: key_index,
-            });
-            let offset = e.offset as f64 * beats_per_sample;
-            self.shared.capture.record(CapturedNote {
-                beats: self.played_beats + offset,
-                bar_phase: bar_phase + offset,
-                on: e.on,
-                pitch: e.pitch,
-                velocity: e.velocity,
-                channel: e.channel,
-                source: e.source,
-            });
-        }
-        for f in forward {
-            let _ = context.try_send_event(*f);
-        }
-        // All notes off reaches the organ as the sequencer's note-offs, at
-        // the controller's own sample, like every other note.
-        if let Some(params) = &self.preview_params {
-            self.preview.play(
-                params,
-                block.bypassed,
-                self.output.events(),
-                buffer.as_slice(),
-            );
-        }
-        self.played_beats += frames as f64 * beats_per_sample;
-        self.now += frames as i64;
-        self.shared.now.store(self.now as f64, Ordering::Relaxed);
+        self.send_events(context, frames, clock);
+        self.play_preview(block.bypassed, buffer);
+        self.advance(frames, clock);
         ProcessStatus::Normal
     }
 }

@@ -5,7 +5,7 @@
 //! Needs `target/bundled/bach-plugin.clap` (`cargo xtask bundle bach-plugin
 //! --release`; `scripts/test` builds it first).
 
-use bach_e2e::{keys, play, ClapBach, Session};
+use bach_e2e::{keys, play, ClapBach, Instance, Session};
 
 fn session() -> Session {
     Session {

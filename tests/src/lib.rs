@@ -26,7 +26,10 @@ use clack_host::process::audio_buffers::{
 };
 use clack_host::utils::{BeatTime, ClapId, SecondsTime};
 
+pub mod instance;
 pub mod vst3_host;
+
+pub use instance::Instance;
 
 // Sessions are the engine's pretend host, so a session sent here is the very
 // one the engine's tests and the offline `bach` commands play.
@@ -726,85 +729,6 @@ impl ClapBach {
         }
     }
 
-    /// Plays a session as a DAW does, in buffers of `size` frames (cut at
-    /// segment starts, as hosts cut at seeks and tempo changes); returns
-    /// every note sent. First one block with the transport stopped at the
-    /// song's start (its tempo and meter) carrying the parameter changes,
-    /// then the session; after every block the host restarts the plugin if
-    /// it asked (a CLAP plugin tells a new latency only inside `activate`),
-    /// as the engine's pretend host does ([`Session::prepare`]). With a
-    /// latency, plays on (the transport as it last was, no input) until
-    /// the delayed output is all out.
-    pub fn run(&mut self, session: &Session, size: u32, params: &[(ClapId, f64)]) -> Vec<Note> {
-        self.play_session(session, size, params, false)
-    }
-
-    /// Plays a session as [`ClapBach::run`] does, moving each block's notes
-    /// back by the latency the plugin reports after it, as a host lines a
-    /// delayed output up with its input (and as the offline harmonizer does).
-    pub fn run_compensated(
-        &mut self,
-        session: &Session,
-        size: u32,
-        params: &[(ClapId, f64)],
-    ) -> Vec<Note> {
-        self.play_session(session, size, params, true)
-    }
-
-    fn play_session(
-        &mut self,
-        session: &Session,
-        size: u32,
-        params: &[(ClapId, f64)],
-        compensate: bool,
-    ) -> Vec<Note> {
-        let stopped = Transport {
-            playing: false,
-            pos_beats: None,
-            bar_start: None,
-            ..session.transport_at(0)
-        };
-        let mut out = Vec::new();
-        let heard = self.audio[0].len();
-        // Notes still sounding from before end here, at the song's start.
-        self.process(size, &clap_transport(&stopped), &[], params, 0, &mut out);
-        assert!(out.iter().all(|n| !n.on), "stopped and silent: {out:?}");
-        for channel in &mut self.audio {
-            channel.truncate(heard);
-        }
-        self.restart_while_asked();
-
-        let mut notes = Vec::new();
-        let block_done = |me: &mut Self, out: &mut Vec<Note>, from: usize| {
-            me.restart_while_asked();
-            if compensate {
-                let latency = me.latency() as i64;
-                for n in &mut out[from..] {
-                    n.sample -= latency;
-                }
-            }
-        };
-        for block in session.blocks(size) {
-            notes.clear();
-            notes.extend(block.notes.iter().map(|n| (block.offset(n), n.on, n.pitch)));
-            let transport = clap_transport(&block.transport);
-            let from = out.len();
-            self.process(block.frames, &transport, &notes, &[], block.start, &mut out);
-            block_done(self, &mut out, from);
-        }
-        let tail_end = session.length + self.latency() as i64;
-        let mut start = session.length;
-        while start < tail_end {
-            let frames = (size as i64).min(tail_end - start) as u32;
-            let transport = clap_transport(&session.transport_at(start));
-            let from = out.len();
-            self.process(frames, &transport, &[], &[], start, &mut out);
-            block_done(self, &mut out, from);
-            start += frames as i64;
-        }
-        out
-    }
-
     /// Restarts the plugin as long as it asks (between blocks, as a host
     /// does); returns how many times. A new latency takes two: nice-plug
     /// applies the one set in `activate` only as `activate` returns, and
@@ -835,6 +759,63 @@ impl ClapBach {
         let back = back.trim_end_matches('\0');
         assert_eq!(back, text, "value {value} reads back");
         value
+    }
+}
+
+impl Instance for ClapBach {
+    type Param = ClapId;
+
+    fn load(max_frames: u32) -> Self {
+        ClapBach::load(max_frames)
+    }
+
+    fn param(&mut self, name: &str) -> ClapId {
+        ClapBach::param(self, name)
+    }
+
+    fn activate(&mut self) {
+        ClapBach::activate(self)
+    }
+
+    fn deactivate(&mut self) {
+        ClapBach::deactivate(self)
+    }
+
+    fn latency(&mut self) -> u32 {
+        ClapBach::latency(self)
+    }
+
+    /// CLAP's parameter events carry plain values.
+    fn sent_value(&self, _id: ClapId, plain: f64) -> f64 {
+        plain
+    }
+
+    fn play_block(
+        &mut self,
+        frames: u32,
+        transport: &Transport,
+        start: i64,
+        notes: &[(u32, bool, u8)],
+        params: &[(ClapId, f64)],
+        out: &mut Vec<Note>,
+    ) {
+        self.process(
+            frames,
+            &clap_transport(transport),
+            notes,
+            params,
+            start,
+            out,
+        );
+    }
+
+    /// A CLAP plugin tells a new latency only inside `activate`.
+    fn between_blocks(&mut self) {
+        self.restart_while_asked();
+    }
+
+    fn audio(&mut self) -> &mut [Vec<f32>; 2] {
+        &mut self.audio
     }
 }
 

@@ -32,7 +32,7 @@ use vst3::Steinberg::{
 };
 use vst3::{Class, ComPtr, ComWrapper, Interface};
 
-use crate::{bundled, midi_velocity, Note, Session};
+use crate::{bundled, midi_velocity, Instance, Note};
 use bach_engine::sequencer::Transport;
 use bach_engine::Meter;
 
@@ -702,94 +702,56 @@ impl Vst3Bach {
             });
         }
     }
+}
 
-    /// Plays a session as a DAW does, in buffers of `size` frames (cut at
-    /// segment starts), as [`crate::ClapBach::run`] does: first one block
-    /// stopped at the song's start with `params` (id, plain value), then the
-    /// session, the host acting on restart requests (`kLatencyChanged`)
-    /// after every block; with a latency, plays on until the delayed output
-    /// is all out, as the engine's pretend host does.
-    pub fn run(&mut self, session: &Session, size: u32, params: &[(ParamID, f64)]) -> Vec<Note> {
-        self.play_session(session, size, params, false)
+impl Instance for Vst3Bach {
+    type Param = ParamID;
+
+    fn load(max_frames: u32) -> Self {
+        Vst3Bach::load(max_frames)
     }
 
-    /// Plays a session as [`Vst3Bach::run`] does, moving each block's notes
-    /// back by the latency the plugin reports after it (as a host
-    /// compensates it).
-    pub fn run_compensated(
-        &mut self,
-        session: &Session,
-        size: u32,
-        params: &[(ParamID, f64)],
-    ) -> Vec<Note> {
-        self.play_session(session, size, params, true)
+    fn param(&mut self, name: &str) -> ParamID {
+        Vst3Bach::param(self, name)
     }
 
-    fn play_session(
+    fn activate(&mut self) {
+        Vst3Bach::activate(self)
+    }
+
+    fn deactivate(&mut self) {
+        Vst3Bach::deactivate(self)
+    }
+
+    fn latency(&mut self) -> u32 {
+        Vst3Bach::latency(self)
+    }
+
+    /// VST3 hosts send parameters normalised.
+    fn sent_value(&self, id: ParamID, plain: f64) -> f64 {
+        self.normalized(id, plain)
+    }
+
+    fn play_block(
         &mut self,
-        session: &Session,
-        size: u32,
+        frames: u32,
+        transport: &Transport,
+        start: i64,
+        notes: &[(u32, bool, u8)],
         params: &[(ParamID, f64)],
-        compensate: bool,
-    ) -> Vec<Note> {
-        let normalized: Vec<(ParamID, f64)> = params
-            .iter()
-            .map(|&(id, plain)| (id, self.normalized(id, plain)))
-            .collect();
-        let stopped = Transport {
-            playing: false,
-            pos_beats: None,
-            bar_start: None,
-            ..session.transport_at(0)
-        };
-        let mut out = Vec::new();
-        // Notes still sounding from before end here, at the song's start.
-        let heard = self.audio[0].len();
-        let mut context = process_context(&stopped, 0, self.sample_rate);
-        self.process(size, &mut context, &[], &normalized, 0, &mut out);
-        assert!(out.iter().all(|n| !n.on), "stopped and silent: {out:?}");
-        for channel in &mut self.audio {
-            channel.truncate(heard);
-        }
+        out: &mut Vec<Note>,
+    ) {
+        let mut context = process_context(transport, start, self.sample_rate);
+        self.process(frames, &mut context, notes, params, start, out);
+    }
+
+    /// `kLatencyChanged` restarts it.
+    fn between_blocks(&mut self) {
         self.host_requests();
+    }
 
-        let mut notes = Vec::new();
-        let block_done = |me: &mut Self, out: &mut Vec<Note>, from: usize| {
-            me.host_requests();
-            if compensate {
-                let latency = me.latency() as i64;
-                for n in &mut out[from..] {
-                    n.sample -= latency;
-                }
-            }
-        };
-        for block in session.blocks(size) {
-            notes.clear();
-            notes.extend(block.notes.iter().map(|n| (block.offset(n), n.on, n.pitch)));
-            let mut context = process_context(&block.transport, block.start, self.sample_rate);
-            let from = out.len();
-            self.process(
-                block.frames,
-                &mut context,
-                &notes,
-                &[],
-                block.start,
-                &mut out,
-            );
-            block_done(self, &mut out, from);
-        }
-        let tail_end = session.length + self.latency() as i64;
-        let mut start = session.length;
-        while start < tail_end {
-            let frames = (size as i64).min(tail_end - start) as u32;
-            let transport = session.transport_at(start);
-            let mut context = process_context(&transport, start, self.sample_rate);
-            let from = out.len();
-            self.process(frames, &mut context, &[], &[], start, &mut out);
-            block_done(self, &mut out, from);
-            start += frames as i64;
-        }
-        out
+    fn audio(&mut self) -> &mut [Vec<f32>; 2] {
+        &mut self.audio
     }
 }
 

@@ -2,8 +2,8 @@
 //! `assert_process_allocs`: any allocation in `process()` aborts the test binary.
 
 use bach_e2e::{
-    alloc_checked_library, hanging, keys, play, stop, ClapBach, Segment, Session, BACH_ID,
-    INSTRUMENT_ID,
+    alloc_checked_library, hanging, keys, play, stop, ClapBach, Instance, Segment, Session,
+    BACH_ID, INSTRUMENT_ID,
 };
 
 #[test]

@@ -6,7 +6,7 @@
 //! with lookahead leave nothing hanging, whatever the buffer size.
 
 use bach_e2e::vst3_host::Vst3Bach;
-use bach_e2e::{hanging, keys, play, stop, ClapBach, Note, Segment, Session, SR};
+use bach_e2e::{hanging, keys, play, stop, ClapBach, Instance, Note, Segment, Session, SR};
 use bach_engine::perform::KeyChoice;
 use bach_engine::sequencer::session::{samples_per_beat, Timed};
 use bach_engine::sequencer::{Settings, Transport};

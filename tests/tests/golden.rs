@@ -10,7 +10,7 @@
 
 use std::path::{Path, PathBuf};
 
-use bach_e2e::{edit_state, keys, play, stop, with_model, ClapBach, Note, Session, SR};
+use bach_e2e::{edit_state, keys, play, stop, with_model, ClapBach, Instance, Note, Session, SR};
 use serde_json::{json, Value};
 
 fn fixtures() -> PathBuf {

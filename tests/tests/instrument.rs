@@ -4,7 +4,7 @@
 
 use bach_e2e::vst3_host::Vst3Bach;
 use bach_e2e::{
-    hanging, held_through_loop_seek_stop, keys, play, stop, ClapBach, Note, Session, SR,
+    hanging, held_through_loop_seek_stop, keys, play, stop, ClapBach, Instance, Note, Session, SR,
 };
 
 /// The organ's release (0.15 s) and a little more: after this long with no

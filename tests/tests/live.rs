@@ -9,7 +9,7 @@
 //! the host's tempo.
 
 use bach_e2e::vst3_host::Vst3Bach;
-use bach_e2e::{hanging, ClapBach, Note};
+use bach_e2e::{hanging, ClapBach, Instance, Note};
 use bach_engine::meter::Meter;
 use bach_engine::score::Note as ScoreNote;
 use bach_engine::sequencer::session::{

@@ -7,8 +7,8 @@
 
 use bach_e2e::vst3_host::Vst3Bach;
 use bach_e2e::{
-    alloc_checked_library, hanging, keys, play, stop, with_model, ClapBach, Note, Session,
-    INSTRUMENT_ID,
+    alloc_checked_library, hanging, keys, play, stop, with_model, ClapBach, Instance, Note,
+    Session, INSTRUMENT_ID,
 };
 
 /// The built-in piano rolls and their grid in samples at 120 bpm, 48 kHz.

@@ -1,16 +1,13 @@
 //! The window: the model in use, the controls in musical words, model
 //! loading, and a live piano roll of the last bars. Runs on the GUI thread
 //! only; it talks to the audio thread through parameters, lock-free queues
-//! and atomics (`library::Shared`).
+//! and atomics (`shared::Shared`).
 
 use std::collections::VecDeque;
-use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use bach_engine::perform::KeyChoice;
-use bach_engine::Key;
-use egui::{Color32, FontId, RichText, TextStyle};
+use egui::{Color32, FontId, TextStyle};
 use nice_plug::context::gui::GuiContext;
 use nice_plug::prelude::*;
 use nice_plug_egui::widgets::ParamSlider;
@@ -19,19 +16,23 @@ use nice_plug_egui::{
 };
 
 use crate::export::{self, CapturedNote};
-use crate::library::{
-    self as library, is_model_path, Loaded, ModelChoice, ModelInfo, Shared, Status, EMBEDDED,
-};
-use crate::params::{BachParams, KeyParam, LookaheadParam, ModeParam, PreviewParams};
+use crate::library::{ModelChoice, ModelInfo};
+use crate::params::{BachParams, LookaheadParam, PreviewParams};
+use crate::shared::{Shared, Status};
 
 mod chords;
 mod dialog;
 pub mod fonts;
 mod help;
+mod model;
 mod roll;
+mod text;
+mod widgets;
 
 use chords::{Chords, Show};
 use roll::{Roll, COLOURS};
+pub use text::{key_text, latency_text, model_label, model_limits};
+use widgets::{key_choice, lookahead, mode, number, toggle};
 
 pub struct App {
     params: Arc<BachParams>,
@@ -72,15 +73,6 @@ pub fn create(
     )
 }
 
-/// How the picker names a model: its name, kind and test score.
-pub fn model_label(info: &ModelInfo) -> String {
-    let score = info
-        .test_nll
-        .map(|n| format!("test NLL {n:.3}"))
-        .unwrap_or_else(|| "no test score".into());
-    format!("{} — {} — {score}", info.name, info.kind)
-}
-
 /// Fonts and text sizes: readable at the host's normal scale.
 pub fn style(ctx: &egui::Context) {
     ctx.set_fonts(fonts::definitions());
@@ -95,136 +87,6 @@ pub fn style(ctx: &egui::Context) {
         .into();
         style.spacing.item_spacing = egui::vec2(8.0, 6.0);
     });
-}
-
-/// A switch shown as a checkbox with its meaning beside it.
-fn toggle(ui: &mut egui::Ui, setter: &ParamSetter, param: &BoolParam, label: &str, tip: &str) {
-    let mut value = param.value();
-    if ui.checkbox(&mut value, label).on_hover_text(tip).changed() {
-        setter.begin_set_parameter(param);
-        setter.set_parameter(param, value);
-        setter.end_set_parameter(param);
-    }
-}
-
-/// A whole number as a compact drag field (seed, channel): a slider across
-/// 10,000 seeds or 16 channels is neither readable nor precise.
-fn number(ui: &mut egui::Ui, setter: &ParamSetter, param: &IntParam, tip: &str) {
-    let range = match param.range() {
-        IntRange::Linear { min, max } => min..=max,
-        _ => 0..=i32::MAX,
-    };
-    let mut value = param.value();
-    let response = ui
-        .add(egui::DragValue::new(&mut value).range(range).speed(0.1))
-        .on_hover_text(tip);
-    if response.changed() {
-        setter.begin_set_parameter(param);
-        setter.set_parameter(param, value);
-        setter.end_set_parameter(param);
-    }
-}
-
-/// Mode as two buttons, the one in use highlighted.
-fn mode(ui: &mut egui::Ui, setter: &ParamSetter, param: &EnumParam<ModeParam>) {
-    ui.horizontal(|ui| {
-        for (choice, name) in [
-            (ModeParam::Harmonize, "Harmonize"),
-            (ModeParam::Continue, "Continue"),
-        ] {
-            let chosen = param.value() == choice;
-            let button = egui::Button::selectable(chosen, name);
-            if ui.add(button).on_hover_text(help::MODE).clicked() && !chosen {
-                setter.begin_set_parameter(param);
-                setter.set_parameter(param, choice);
-                setter.end_set_parameter(param);
-            }
-        }
-    });
-}
-
-/// Key as a drop-down list: Auto and the 24 keys.
-fn key_choice(ui: &mut egui::Ui, setter: &ParamSetter, param: &EnumParam<KeyParam>) {
-    let current = param.value();
-    let names = KeyParam::variants();
-    egui::ComboBox::from_id_salt("key")
-        .selected_text(names[current.to_index()])
-        .height(400.0)
-        .show_ui(ui, |ui| {
-            for (i, name) in names.iter().enumerate() {
-                let choice = KeyParam::from_index(i);
-                if ui.selectable_label(choice == current, *name).clicked() && choice != current {
-                    setter.begin_set_parameter(param);
-                    setter.set_parameter(param, choice);
-                    setter.end_set_parameter(param);
-                }
-            }
-        })
-        .response
-        .on_hover_text(help::KEY);
-}
-
-/// Lookahead as three buttons, the one in use highlighted.
-fn lookahead(ui: &mut egui::Ui, setter: &ParamSetter, param: &EnumParam<LookaheadParam>) {
-    for (i, name) in LookaheadParam::variants().iter().enumerate() {
-        let choice = LookaheadParam::from_index(i);
-        let chosen = param.value() == choice;
-        let button = egui::Button::selectable(chosen, *name);
-        if ui.add(button).on_hover_text(help::LOOKAHEAD).clicked() && !chosen {
-            setter.begin_set_parameter(param);
-            setter.set_parameter(param, choice);
-            setter.end_set_parameter(param);
-        }
-    }
-}
-
-/// What the window says about the key in use.
-pub fn key_text(choice: KeyChoice, in_use: Option<Key>, estimated: bool) -> String {
-    match (choice, in_use) {
-        (KeyChoice::Fixed(key), _) => format!("Key: {} (set)", key.name()),
-        (KeyChoice::Auto, None) => "Key: listening…".into(),
-        (KeyChoice::Auto, Some(key)) if estimated => format!("Key: {} (auto)", key.name()),
-        // Until enough is heard the first note stands in as the tonic.
-        (KeyChoice::Auto, Some(key)) => format!("Key: {} (auto, a first guess)", key.name()),
-    }
-}
-
-/// What the window says about the lookahead's delay.
-pub fn latency_text(on: bool, latency: u32, sample_rate: f64) -> Option<String> {
-    if !on {
-        return None;
-    }
-    Some(
-        if latency == 0 || sample_rate.is_nan() || sample_rate <= 0.0 {
-            "the delay is set when the transport plays".into()
-        } else {
-            let ms = latency as f64 * 1000.0 / sample_rate;
-            format!("delays Bach by {ms:.0} ms (the host compensates)")
-        },
-    )
-}
-
-/// Plain words for each setting the loaded model was not trained to use.
-pub fn model_limits(info: &ModelInfo) -> Vec<&'static str> {
-    if !info.harmonizes {
-        // Key, meter and lookahead are a harmonizer's: one plain line.
-        return vec![
-            "This piano-roll model continues what you play (Continue mode); in Harmonize \
-             the melody passes through unchanged. It sounds best near Temperature 1.00: \
-             lower, it plays fewer notes, down to none.",
-        ];
-    }
-    let mut out = Vec::new();
-    if !info.knows_key {
-        out.push("This model knows no keys: Key has no effect.");
-    }
-    if !info.hears_meter {
-        out.push("This model hears only 4/4: other meters are played as if in 4/4.");
-    }
-    if !info.looks_ahead {
-        out.push("This model cannot look ahead: Lookahead has no effect.");
-    }
-    out
 }
 
 impl App {
@@ -245,138 +107,6 @@ impl App {
             played: VecDeque::new(),
             export_bars: 8,
             loading_from: None,
-        }
-    }
-
-    /// When a model the musician just chose arrives and is a piano roll,
-    /// raises Temperature to [`PIANO_ROLL_TEMPERATURE`] (as if they moved the
-    /// slider: one undoable parameter change). A project reopened with a
-    /// piano roll keeps its own temperature.
-    fn warm_up_piano_roll(&mut self, status: &Status, setter: &ParamSetter) {
-        let Some(before) = self.loading_from.clone() else {
-            return;
-        };
-        let now = status.info.as_ref().map(|i| i.choice.clone());
-        if status.loading || (now == before && status.error.is_none()) {
-            return;
-        }
-        self.loading_from = None;
-        let roll = status.info.as_ref().is_some_and(|i| !i.harmonizes);
-        let t = &self.params.temperature;
-        if roll && now != before && t.value() < PIANO_ROLL_TEMPERATURE {
-            setter.begin_set_parameter(t);
-            setter.set_parameter(t, PIANO_ROLL_TEMPERATURE);
-            setter.end_set_parameter(t);
-        }
-    }
-
-    /// Notes the model in use before a load the musician asked for.
-    fn asked_to_load(&mut self, status: &Status) {
-        self.loading_from = Some(status.info.as_ref().map(|i| i.choice.clone()));
-    }
-
-    fn model_line(&self, ui: &mut egui::Ui, status: &Status) {
-        match &status.info {
-            Some(info) => {
-                ui.label(RichText::new(format!("Model: {}", model_label(info))).strong());
-                ui.label(format!("from {}", info.choice));
-                let limits = model_limits(info);
-                if !limits.is_empty() {
-                    ui.colored_label(Color32::from_rgb(240, 180, 60), limits.join(" "));
-                }
-            }
-            None => {
-                ui.label("Model: none");
-            }
-        }
-        if let Some(notice) = &status.notice {
-            ui.colored_label(Color32::from_rgb(240, 180, 60), notice);
-        }
-    }
-
-    /// The built-in models to choose from, and the file dialog.
-    fn picker_line(&mut self, ui: &mut egui::Ui, status: &Status) {
-        let embedded = self.embedded.get_or_insert_with(|| {
-            EMBEDDED
-                .iter()
-                .filter_map(|e| {
-                    Loaded::load(&ModelChoice::Embedded(e.name.to_string()))
-                        .ok()
-                        .map(|m| m.info.clone())
-                })
-                .collect()
-        });
-        let current = status.info.as_ref().map(|i| &i.choice);
-        let mut wanted = None;
-        ui.horizontal(|ui| {
-            ui.label("Built in").on_hover_text(help::PICKER);
-            let shown = embedded
-                .iter()
-                .find(|i| Some(&i.choice) == current)
-                .map(|i| i.name.clone())
-                .unwrap_or_else(|| "choose…".into());
-            egui::ComboBox::from_id_salt("embedded")
-                .selected_text(shown)
-                .width(260.0)
-                .show_ui(ui, |ui| {
-                    for info in embedded.iter() {
-                        let chosen = Some(&info.choice) == current;
-                        let title = match &info.choice {
-                            ModelChoice::Embedded(name) => {
-                                library::embedded(name).map_or("", |e| e.title)
-                            }
-                            ModelChoice::File(_) => "",
-                        };
-                        let label = format!("{title}\n{}", model_label(info));
-                        if ui.selectable_label(chosen, label).clicked() && !chosen {
-                            wanted = Some(info.choice.clone());
-                        }
-                    }
-                })
-                .response
-                .on_hover_text(help::PICKER);
-            let browse = ui
-                .add_enabled(!status.loading, egui::Button::new("Load model…"))
-                .on_hover_text(help::BROWSE);
-            if browse.clicked() {
-                self.loading_from = Some(current.cloned());
-                let shared = self.shared.clone();
-                let choice = self.params.model.clone();
-                dialog::open_model(move |path| {
-                    shared.load_in_background(ModelChoice::File(path), choice)
-                });
-            }
-        });
-        if let Some(choice) = wanted {
-            self.asked_to_load(status);
-            self.shared
-                .load_in_background(choice, self.params.model.clone());
-        }
-    }
-
-    fn load_line(&mut self, ui: &mut egui::Ui, status: &Status) {
-        ui.horizontal(|ui| {
-            ui.label("Model file").on_hover_text(help::LOAD);
-            ui.add(
-                egui::TextEdit::singleline(&mut self.path).hint_text("path to a .safetensors file"),
-            );
-            let path = PathBuf::from(self.path.trim());
-            let ready = !status.loading && is_model_path(&path);
-            if ui
-                .add_enabled(ready, egui::Button::new("Load"))
-                .on_hover_text(help::LOAD)
-                .clicked()
-            {
-                self.asked_to_load(status);
-                self.shared
-                    .load_in_background(ModelChoice::File(path), self.params.model.clone());
-            }
-            if status.loading {
-                ui.spinner();
-            }
-        });
-        if let Some(error) = &status.error {
-            ui.colored_label(Color32::from_rgb(240, 90, 90), error);
         }
     }
 

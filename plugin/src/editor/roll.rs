@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use egui::{Align2, Color32, FontId, Pos2, Rect, Stroke};
 
 use super::chords::{self, Chords, Played, Show};
-use crate::library::{RollEvent, Shared};
+use crate::shared::{RollEvent, Shared};
 
 /// Voice colours: S, A, T, B.
 pub const COLOURS: [Color32; 4] = [

@@ -3,12 +3,13 @@
 
 use std::path::{Path, PathBuf};
 
+use bach_engine::perform::KeyChoice;
 use egui::epaint::text::{Fonts, TextOptions};
 use egui::epaint::Shape;
 use egui::{FontFamily, FontId, Pos2, Rect};
 
 use super::*;
-use crate::library::{self, Loaded, ModelChoice};
+use crate::library::{self, Loaded, ModelChoice, EMBEDDED};
 
 /// A host that ignores parameter changes: the window only needs somewhere
 /// to send them.
@@ -478,7 +479,7 @@ fn play_chords_from(
         for on in [true, false] {
             for (v, &pitch) in satb.iter().enumerate() {
                 let sample = start + i as i64 * length + if on { 0 } else { length - 1 };
-                let event = library::RollEvent {
+                let event = crate::shared::RollEvent {
                     sample,
                     on,
                     pitch,
