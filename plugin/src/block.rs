@@ -93,19 +93,17 @@ impl<V: Variant> BachPlugin<V> {
         if let Some(tempo) = t.tempo {
             self.shared.tempo.store(tempo, Ordering::Relaxed);
         }
-        // Bar lines for the window's roll, at the block's end.
-        let (beats, per_bar) = match (t.pos_beats(), t.time_sig_numerator, t.time_sig_denominator) {
-            (Some(pos), num, den) => {
-                let per_bar = match (num, den) {
-                    (Some(n), Some(d)) if n > 0 && d > 0 => n as f64 * 4.0 / d as f64,
-                    _ => 4.0,
-                };
+        // Bar lines for the window's roll, at the block's end, in the meter
+        // the sequencer hears (4/4 where the host sends none or nonsense).
+        let per_bar = block.transport.meter.unwrap_or(Meter::COMMON).bar_beats();
+        let beats = match t.pos_beats() {
+            Some(pos) => {
                 let elapsed = t
                     .tempo
                     .map_or(0.0, |bpm| frames as f64 / self.sample_rate * bpm / 60.0);
-                (pos + elapsed, per_bar)
+                pos + elapsed
             }
-            (None, ..) => (f64::NAN, 4.0),
+            None => f64::NAN,
         };
         self.shared.beats.store(beats, Ordering::Relaxed);
         if let Some(m) = block.transport.meter {
