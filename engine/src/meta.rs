@@ -312,6 +312,18 @@ impl ModelMeta {
 
     /// Checks that the numbers make sense, so loading can size buffers from them.
     pub fn validate(&self) -> Result<(), String> {
+        // In this order, so a file with several faults names the same one
+        // first as it always did.
+        self.check_core()?;
+        self.check_voices()?;
+        self.check_frame()?;
+        self.check_features()?;
+        self.check_order()?;
+        self.check_version()
+    }
+
+    /// The recurrent core and the grid: a version, layers, units, a step length.
+    fn check_core(&self) -> Result<(), String> {
         if self.format_version == 0 {
             return Err("format_version 0 is not a valid version".into());
         }
@@ -333,6 +345,11 @@ impl ModelMeta {
                 self.step_beats
             ));
         }
+        Ok(())
+    }
+
+    /// A voices model's voices and their ranges; a piano roll has none.
+    fn check_voices(&self) -> Result<(), String> {
         match self.kind {
             ModelKind::Voices => {
                 if self.voices.is_empty() || self.voices.len() > MAX_VOICES {
@@ -356,6 +373,11 @@ impl ModelMeta {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// An NADE frame output belongs to a piano roll, at a sane size.
+    fn check_frame(&self) -> Result<(), String> {
         if let FrameOutput::Nade { hidden } = self.frame {
             if self.kind != ModelKind::Pianoroll {
                 return Err("only a piano-roll model can have an NADE frame output".into());
@@ -366,6 +388,11 @@ impl ModelMeta {
                 ));
             }
         }
+        Ok(())
+    }
+
+    /// The input features: the previous step first and once, each feature once, in bounds, and the musical context for voices models only.
+    fn check_features(&self) -> Result<(), String> {
         let previous = self
             .features
             .iter()
@@ -402,6 +429,11 @@ impl ModelMeta {
                 _ => {}
             }
         }
+        Ok(())
+    }
+
+    /// The pair score and the decision order: voices models only, every voice once, the melody first.
+    fn check_order(&self) -> Result<(), String> {
         if self.pair_score && self.kind != ModelKind::Voices {
             return Err("pair_score is a feature of voices models only".into());
         }
@@ -423,6 +455,11 @@ impl ModelMeta {
                 ));
             }
         }
+        Ok(())
+    }
+
+    /// The format version can hold what the file uses.
+    fn check_version(&self) -> Result<(), String> {
         if self.format_version < self.needed_version() {
             return Err(format!(
                 "format_version {} cannot hold these features (needs {})",

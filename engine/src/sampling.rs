@@ -226,6 +226,22 @@ pub fn keep_likeliest(drawn: crate::KeyFrame, logits: &[f32], max_notes: usize) 
     kept
 }
 
+/// The sampler made from a user's settings (the plugin's parameters, the
+/// command line's flags): the one place that decides what a temperature
+/// means. The sampler for a user's `temperature` and strict voice leading. A
+/// temperature that is not a number plays at 1; a negative one is argmax.
+pub fn user_sampler(temperature: f32, strict: bool) -> Sampler {
+    Sampler {
+        temperature: if temperature.is_finite() {
+            temperature.max(0.0)
+        } else {
+            1.0
+        },
+        strict,
+        ..Sampler::default()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -257,5 +273,13 @@ mod tests {
         };
         let frame = sample_keys(&logits, &sampler, &mut Rng::new(0));
         assert_eq!(frame.keys().collect::<Vec<_>>(), vec![20, 30]);
+    }
+
+    #[test]
+    fn unusable_temperatures_are_tamed() {
+        assert_eq!(user_sampler(0.3, true).temperature, 0.3);
+        assert_eq!(user_sampler(-2.0, true).temperature, 0.0);
+        assert_eq!(user_sampler(f32::NAN, false).temperature, 1.0);
+        assert!(!user_sampler(f32::INFINITY, false).strict);
     }
 }

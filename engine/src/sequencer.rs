@@ -88,7 +88,7 @@ use crate::key::Key;
 use crate::meter::Meter;
 use crate::perform::{KeyFollower, Performer};
 
-pub use crate::perform::VoiceModel;
+pub use crate::perform::VoiceStepper;
 use bars::BarLines;
 pub use block::{Block, InputEvent, InputKind, Transport};
 use clock::{Clock, Sync};

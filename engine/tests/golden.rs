@@ -29,7 +29,7 @@ use bach_engine::sequencer::session::{
     hanging, notes as host_notes, play, samples_per_beat, stop, Session, Timed, SAMPLE_RATE as SR,
 };
 use bach_engine::sequencer::{Mode, Settings, Source, Velocity};
-use bach_engine::sequencer::{Sequencer, VoiceModel};
+use bach_engine::sequencer::{Sequencer, VoiceStepper};
 use bach_engine::token::{Token, VoiceSpec};
 use bach_engine::{
     Ahead, BarPosition, CoreKind, Feature, Horizon, Key, KeyFrame, Mode as KeyMode, ModelMeta,
@@ -468,7 +468,7 @@ struct Performance {
 }
 
 /// The session played through a fresh sequencer in blocks of `size` frames.
-fn run<M: VoiceModel>(
+fn run<M: VoiceStepper>(
     session: &Session,
     model: &mut M,
     settings: &Settings,

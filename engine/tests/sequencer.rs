@@ -13,7 +13,7 @@ use bach_engine::sequencer::session::{
 };
 use bach_engine::sequencer::{
     Block, EventBuffer, InputEvent, Mode, Sequencer, Settings, Source, Transport, Velocity,
-    VoiceModel,
+    VoiceStepper,
 };
 use bach_engine::token::{Token, VoiceRange, MAX_VOICES};
 use bach_engine::{CoreKind, ModelMeta};
@@ -88,7 +88,7 @@ impl Busy {
     }
 }
 
-impl VoiceModel for Busy {
+impl VoiceStepper for Busy {
     fn voice_count(&self) -> usize {
         4
     }
@@ -128,7 +128,7 @@ impl VoiceModel for Busy {
 
 /// Plays `session` in buffers of `size` frames through a fresh sequencer
 /// (the engine's pretend host), counting allocations inside `process` only.
-fn run<M: VoiceModel>(
+fn run<M: VoiceStepper>(
     session: &Session,
     model: &mut M,
     settings: &Settings,

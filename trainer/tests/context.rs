@@ -9,7 +9,7 @@
 use bach_engine::file::{random_tensors, save};
 use bach_engine::model::{Heads, StepContext};
 use bach_engine::perform::line::harmonize_line;
-use bach_engine::perform::{KeyChoice, Performer, VoiceModel};
+use bach_engine::perform::{KeyChoice, Performer, VoiceStepper};
 use bach_engine::{CoreKind, Feature, Horizon, ModelMeta, Sampler, Token, VoiceRange};
 use bach_trainer::batch::{melody_line, step_context};
 use bach_trainer::dataset::chorales::dataset;
@@ -62,7 +62,7 @@ struct Spy {
     out: [Token; 4],
 }
 
-impl VoiceModel for Spy {
+impl VoiceStepper for Spy {
     fn voice_count(&self) -> usize {
         4
     }

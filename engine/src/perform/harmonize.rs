@@ -10,7 +10,7 @@
 use crate::model::StepContext;
 use crate::token::{Token, MAX_VOICES};
 
-use super::{Performer, VoiceModel};
+use super::{Performer, VoiceStepper};
 
 /// The melody on a step: its pitch, and whether its key was struck since the
 /// last step (a struck key sounds anew even on the same pitch).
@@ -39,7 +39,7 @@ impl Performer {
     /// One harmonize step under the melody note `melody` (`None`: a rest),
     /// in the context `ctx` (real pitches; a model that knows keys
     /// harmonizes in the frame of `ctx.key`).
-    pub fn harmonize<M: VoiceModel + ?Sized>(
+    pub fn harmonize<M: VoiceStepper + ?Sized>(
         &mut self,
         model: &mut M,
         ctx: &StepContext,
@@ -65,7 +65,7 @@ impl Performer {
     /// One harmonize step under a melody given as voice 0's token in real
     /// pitch, as a score holds it (the harmony figures read sopranos from
     /// the data).
-    pub fn harmonize_token<M: VoiceModel + ?Sized>(
+    pub fn harmonize_token<M: VoiceStepper + ?Sized>(
         &mut self,
         model: &mut M,
         ctx: &StepContext,
@@ -82,7 +82,7 @@ impl Performer {
     }
 
     /// The step itself, the melody's token already in the model's frame.
-    fn harmonize_frame<M: VoiceModel + ?Sized>(
+    fn harmonize_frame<M: VoiceStepper + ?Sized>(
         &mut self,
         model: &mut M,
         ctx: &StepContext,

@@ -10,7 +10,7 @@ use crate::key::{estimate_key, key_track, Key};
 use crate::meter::BarPosition;
 use crate::token::{sounding, sounding_line, Token};
 
-use super::{HarmonizeStep, KeyChoice, KeyFollower, Performer, VoiceModel};
+use super::{HarmonizeStep, KeyChoice, KeyFollower, Performer, VoiceStepper};
 
 /// The notes of a melody line as (pitch, length in steps).
 pub fn melody_notes(melody: &[Token]) -> Vec<(u8, f32)> {
@@ -62,7 +62,7 @@ pub fn whole_melody_keys(melody: &[Token]) -> Option<Vec<Key>> {
 /// ahead; otherwise the key follower hears the melody step by step as the
 /// plugin's does. Returns
 /// every voice's token per step, laid out `[t * voices + v]`.
-pub fn harmonize_line<M: VoiceModel + ?Sized>(
+pub fn harmonize_line<M: VoiceStepper + ?Sized>(
     model: &mut M,
     performer: &mut Performer,
     melody: &[Token],

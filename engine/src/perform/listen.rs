@@ -4,7 +4,7 @@
 use crate::model::StepContext;
 use crate::token::{Token, MAX_VOICES};
 
-use super::{Performer, VoiceModel};
+use super::{Performer, VoiceStepper};
 
 /// What the player sounds on a listening step, as bit sets over MIDI pitches.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -19,7 +19,7 @@ impl Performer {
     /// A listening step: the highest played note is voice 0, the lowest the
     /// last voice, the others fill the voices between from the top; voices
     /// left over rest. Each note is folded into its voice's range.
-    pub fn listen<M: VoiceModel + ?Sized>(
+    pub fn listen<M: VoiceStepper + ?Sized>(
         &mut self,
         model: &mut M,
         ctx: &StepContext,

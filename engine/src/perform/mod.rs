@@ -23,7 +23,6 @@ pub mod key_choice;
 pub mod line;
 pub mod listen;
 pub mod phrase;
-pub mod sampler;
 pub mod sonority;
 pub mod sounding;
 
@@ -39,16 +38,16 @@ use crate::Horizon;
 use cadence::Cadence;
 use phrase::PhraseEar;
 
+pub use crate::sampling::user_sampler;
 pub use harmonize::{HarmonizeStep, MelodyNote};
 pub use key_choice::{KeyChoice, KeyFollower};
 pub use listen::Heard;
-pub use sampler::user_sampler;
 pub use sounding::Sounding;
 
 /// What a performer needs from a voices model: the [`VoicesModel`]'s
 /// stepping, behind a trait so tests can drive the sequencer's timing with a
 /// scripted model.
-pub trait VoiceModel {
+pub trait VoiceStepper {
     /// Number of voices (a model without any plays nothing).
     fn voice_count(&self) -> usize;
     /// Range of voice `v`.
@@ -68,7 +67,7 @@ pub trait VoiceModel {
     }
     /// Forgets the state: the next step starts as a piece does.
     fn reset(&mut self);
-    /// Right after a [`VoiceModel::reset`] in mid-phrase: what each voice
+    /// Right after a [`VoiceStepper::reset`] in mid-phrase: what each voice
     /// sounds now, in the model's frame (see [`VoicesModel::continue_from`]).
     fn continue_from(&mut self, _sounding: &[Option<u8>]) {}
     /// One step in the model's frame: clamped voices take their clamp;
@@ -83,7 +82,7 @@ pub trait VoiceModel {
     ) -> &[Token];
 }
 
-impl VoiceModel for VoicesModel {
+impl VoiceStepper for VoicesModel {
     fn voice_count(&self) -> usize {
         self.voices()
     }
@@ -191,7 +190,7 @@ impl Performer {
 
     /// Starts afresh, as at the top of a piece: the model's state, the random
     /// stream (from `seed`), and every voice silent.
-    pub fn restart<M: VoiceModel + ?Sized>(&mut self, model: &mut M, seed: u64) {
+    pub fn restart<M: VoiceStepper + ?Sized>(&mut self, model: &mut M, seed: u64) {
         model.reset();
         self.rng = Rng::new(seed);
         self.forget();
@@ -212,7 +211,7 @@ impl Performer {
     }
 
     /// The model plays a step on its own: every voice is sampled.
-    pub fn play<M: VoiceModel + ?Sized>(&mut self, model: &mut M, ctx: &StepContext) -> &[Token] {
+    pub fn play<M: VoiceStepper + ?Sized>(&mut self, model: &mut M, ctx: &StepContext) -> &[Token] {
         let n = model.voice_count().min(MAX_VOICES);
         self.step(model, ctx, &[None; MAX_VOICES][..n])
     }
@@ -221,7 +220,7 @@ impl Performer {
     /// A new key moves the frame: the model starts afresh in it (its state
     /// was built on the old one's pitches), while what sounds is re-read in
     /// the new frame so held notes go on.
-    pub fn enter_key<M: VoiceModel + ?Sized>(&mut self, model: &mut M, ctx: &StepContext) {
+    pub fn enter_key<M: VoiceStepper + ?Sized>(&mut self, model: &mut M, ctx: &StepContext) {
         let shift = if model.knows_key() {
             ctx.key.unwrap_or(NO_KEY).shift()
         } else {
@@ -284,7 +283,7 @@ impl Performer {
     /// strict (see [`choose`]). `ctx` is in real pitches. Returns the step's tokens in real
     /// pitches. The musical operations are built on it; tests and figures
     /// use it directly.
-    pub fn step<M: VoiceModel + ?Sized>(
+    pub fn step<M: VoiceStepper + ?Sized>(
         &mut self,
         model: &mut M,
         ctx: &StepContext,

@@ -6,7 +6,7 @@ use super::clock::{first_step_at_or_after, samples_per_beat, sanitize_tempo, Clo
 use super::delay::ClockChange;
 use super::lookahead::lookahead_steps;
 use super::turn::Turn;
-use super::{Block, EventBuffer, Mode, Played, Sequencer, Settings, VoiceModel};
+use super::{Block, EventBuffer, Mode, Played, Sequencer, Settings, VoiceStepper};
 use crate::ahead::Horizon;
 use crate::meter::BarPosition;
 
@@ -17,7 +17,7 @@ impl Sequencer {
     /// latency already reported (the host's compensation stays exact; the
     /// lookahead grows or shrinks by a fraction of a step), so only a real
     /// change makes the host restart.
-    pub(super) fn wanted_latency<V: VoiceModel + ?Sized>(
+    pub(super) fn wanted_latency<V: VoiceStepper + ?Sized>(
         &self,
         model: &Played<'_, V>,
         settings: &Settings,
@@ -45,7 +45,7 @@ impl Sequencer {
 
     /// Queues a change of the host's grid, `latency` samples later. A full
     /// queue plays its oldest change at once.
-    pub(super) fn schedule<V: VoiceModel + ?Sized>(
+    pub(super) fn schedule<V: VoiceStepper + ?Sized>(
         &mut self,
         model: &mut Played<'_, V>,
         settings: &Settings,
@@ -67,7 +67,7 @@ impl Sequencer {
         }
     }
 
-    pub(super) fn change_clock<V: VoiceModel + ?Sized>(
+    pub(super) fn change_clock<V: VoiceStepper + ?Sized>(
         &mut self,
         model: &mut Played<'_, V>,
         settings: &Settings,
@@ -92,7 +92,7 @@ impl Sequencer {
 
     /// Ends all generated notes at `offset`, restarts the model and its
     /// random stream, and runs the grid of `clock` from here.
-    pub(super) fn restart_on<V: VoiceModel + ?Sized>(
+    pub(super) fn restart_on<V: VoiceStepper + ?Sized>(
         &mut self,
         model: &mut Played<'_, V>,
         settings: &Settings,

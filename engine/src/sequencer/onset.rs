@@ -2,14 +2,14 @@
 //! or late, see [`super::feel`]), and deciding that step at the note.
 
 use super::clock::{nearest_step, samples_per_beat, Anchor, Clock, ClockSource};
-use super::{feel, EventBuffer, Pending, Played, Sequencer, Settings, VoiceModel};
+use super::{feel, EventBuffer, Pending, Played, Sequencer, Settings, VoiceStepper};
 
 impl Sequencer {
     /// A melody onset at absolute sample `s`: the step it belongs to is
     /// decided now. Early or on time, that is the next step; late within
     /// the wait, the step waiting for it; later still, the next step (the
     /// one it waited for was decided without it, and is not taken back).
-    pub(super) fn melody_onset<V: VoiceModel + ?Sized>(
+    pub(super) fn melody_onset<V: VoiceStepper + ?Sized>(
         &mut self,
         model: &mut Played<'_, V>,
         settings: &Settings,
@@ -48,7 +48,7 @@ impl Sequencer {
     /// player meant it (see [`follow`]) and its step is decided now. The
     /// first note of a phrase is a one-beat pickup; steps the player's faster pace
     /// skipped are taken without sounding.
-    pub(super) fn follow_onset<V: VoiceModel + ?Sized>(
+    pub(super) fn follow_onset<V: VoiceStepper + ?Sized>(
         &mut self,
         model: &mut Played<'_, V>,
         settings: &Settings,
@@ -124,7 +124,7 @@ impl Sequencer {
     /// waiting step takes it when it is that step's (or, late, an earlier
     /// one's), and says so; otherwise the waiting step is decided without
     /// it first. A waiting step is always before `next_step`.
-    pub(super) fn waiting_step_takes<V: VoiceModel + ?Sized>(
+    pub(super) fn waiting_step_takes<V: VoiceStepper + ?Sized>(
         &mut self,
         model: &mut Played<'_, V>,
         settings: &Settings,
@@ -147,7 +147,7 @@ impl Sequencer {
     /// Takes step `k` at `s`, unless a voice struck less than the shortest
     /// note ago would be cut: then the step waits until it has sounded so
     /// long (see [`feel::min_note`]).
-    pub(super) fn decide<V: VoiceModel + ?Sized>(
+    pub(super) fn decide<V: VoiceStepper + ?Sized>(
         &mut self,
         model: &mut Played<'_, V>,
         settings: &Settings,

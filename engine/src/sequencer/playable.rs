@@ -1,34 +1,34 @@
 //! What the sequencer plays: a voices model or a piano-roll model.
 //!
 //! [`Sequencer::process`](super::Sequencer::process) takes anything
-//! [`Playable`]: every [`VoiceModel`] (the harmonizer, a test's scripted
+//! [`Playable`]: every [`VoiceStepper`] (the harmonizer, a test's scripted
 //! model), a [`PianoRollModel`], or an [`AnyModel`] as loaded from a file,
 //! so a plugin hands over whatever it loaded. The sequencer sees a
 //! [`Played`]: a plain borrow of one kind or the other, matched once per
 //! step, with no boxing and nothing allocated.
 
 use crate::model::{AnyModel, PianoRollModel, VoicesModel};
-use crate::perform::{Performer, VoiceModel};
+use crate::perform::{Performer, VoiceStepper};
 
 use super::Mode;
 
 /// A model the sequencer can play, lent as one of its two kinds.
 pub trait Playable {
     /// The voices model type behind [`Played::Voices`] (unused by a piano roll).
-    type Voices: VoiceModel + ?Sized;
+    type Voices: VoiceStepper + ?Sized;
     /// The model as the sequencer plays it.
     fn played(&mut self) -> Played<'_, Self::Voices>;
 }
 
 /// One kind of model, borrowed for a block.
-pub enum Played<'a, V: VoiceModel + ?Sized> {
+pub enum Played<'a, V: VoiceStepper + ?Sized> {
     /// One token per voice and step: harmonizes and continues.
     Voices(&'a mut V),
     /// 88 keys per frame: continues only (see [`Played::harmonizes`]).
     PianoRoll(&'a mut PianoRollModel),
 }
 
-impl<M: VoiceModel + ?Sized> Playable for M {
+impl<M: VoiceStepper + ?Sized> Playable for M {
     type Voices = M;
     fn played(&mut self) -> Played<'_, M> {
         Played::Voices(self)
@@ -36,8 +36,8 @@ impl<M: VoiceModel + ?Sized> Playable for M {
 }
 
 impl Playable for PianoRollModel {
-    type Voices = dyn VoiceModel;
-    fn played(&mut self) -> Played<'_, dyn VoiceModel> {
+    type Voices = dyn VoiceStepper;
+    fn played(&mut self) -> Played<'_, dyn VoiceStepper> {
         Played::PianoRoll(self)
     }
 }
@@ -52,7 +52,7 @@ impl Playable for AnyModel {
     }
 }
 
-impl<V: VoiceModel + ?Sized> Played<'_, V> {
+impl<V: VoiceStepper + ?Sized> Played<'_, V> {
     /// Grid step in quarter notes (the model's own: a piano roll's frame).
     pub fn step_beats(&self) -> f64 {
         match self {

@@ -4,7 +4,7 @@
 use super::clock::ClockSource;
 use super::lookahead::lookahead_steps;
 use super::turn::Turn;
-use super::{EventBuffer, Mode, Played, Sequencer, Settings, Velocity, VoiceModel};
+use super::{EventBuffer, Mode, Played, Sequencer, Settings, Velocity, VoiceStepper};
 use crate::ahead::Ahead;
 use crate::meter::{BarPosition, Meter};
 use crate::perform::{user_sampler, HarmonizeStep, MelodyNote};
@@ -21,7 +21,7 @@ impl Sequencer {
     /// Without `sound`, the step is one the player's pace skipped (see
     /// [`Sequencer::follow_onset`]): the melody held as it was, and nothing
     /// sounds until the next step, which sounds what the voices then hold.
-    pub(super) fn take_step<V: VoiceModel + ?Sized>(
+    pub(super) fn take_step<V: VoiceStepper + ?Sized>(
         &mut self,
         model: &mut Played<'_, V>,
         settings: &Settings,
@@ -64,7 +64,7 @@ impl Sequencer {
     }
 
     /// Runs grid step `k` of a voices model and sounds its voices.
-    pub(super) fn voices_step<V: VoiceModel + ?Sized>(
+    pub(super) fn voices_step<V: VoiceStepper + ?Sized>(
         &mut self,
         model: &mut V,
         settings: &Settings,

@@ -2,13 +2,13 @@
 //! and waiting steps, each at its exact sample, in time order.
 
 use super::clock::{samples_per_beat, Clock, ClockSource};
-use super::{feel, EventBuffer, Mode, Pending, Played, Sequencer, Settings, VoiceModel};
+use super::{feel, EventBuffer, Mode, Pending, Played, Sequencer, Settings, VoiceStepper};
 
 impl Sequencer {
     /// Walks the block's samples: the grid changes, input events, step
     /// boundaries and waiting steps that fall due, in time order (at one
     /// sample: grid changes, then input, then the step).
-    pub(super) fn walk<V: VoiceModel + ?Sized>(
+    pub(super) fn walk<V: VoiceStepper + ?Sized>(
         &mut self,
         model: &mut Played<'_, V>,
         settings: &Settings,
