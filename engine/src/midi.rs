@@ -155,6 +155,26 @@ fn smf_division(bytes: &[u8]) -> Option<u16> {
     None
 }
 
+/// The part of `track` that holds `channel`'s notes: made on the channel's
+/// first note, as a file's parts are read (a track per part, or a channel
+/// per part in a type-0 file).
+fn part_for(
+    parts: &mut Vec<RawPart>,
+    part_of: &mut [Option<usize>; 16],
+    track: usize,
+    channel: u8,
+) -> usize {
+    *part_of[channel as usize].get_or_insert_with(|| {
+        parts.push(RawPart {
+            track,
+            channel,
+            name: None,
+            notes: Vec::new(),
+        });
+        parts.len() - 1
+    })
+}
+
 /// Reads the whole file, checking it as [`read`] does on a grid of `step_beats`.
 fn parse(bytes: &[u8], step_beats: f64) -> Result<Parsed, MidiError> {
     check_step_beats(step_beats)?;
@@ -221,15 +241,7 @@ fn parse(bytes: &[u8], step_beats: f64) -> Result<Parsed, MidiError> {
                     // A note-on on a sounding key ends the earlier note there.
                     if let Some((start, vel)) = slot.take() {
                         sounding -= 1;
-                        let p = *part_of[channel as usize].get_or_insert_with(|| {
-                            parts.push(RawPart {
-                                track: track_index,
-                                channel,
-                                name: None,
-                                notes: Vec::new(),
-                            });
-                            parts.len() - 1
-                        });
+                        let p = part_for(&mut parts, &mut part_of, track_index, channel);
                         note_count += 1;
                         if note_count > MAX_NOTES {
                             return Err(MidiError::TooManyNotes { max: MAX_NOTES });
@@ -282,15 +294,7 @@ fn parse(bytes: &[u8], step_beats: f64) -> Result<Parsed, MidiError> {
         for (slot, open) in open.iter_mut().enumerate().take(slots) {
             if let Some((start, velocity)) = open.take() {
                 let channel = (slot / 128) as u8;
-                let p = *part_of[channel as usize].get_or_insert_with(|| {
-                    parts.push(RawPart {
-                        track: track_index,
-                        channel,
-                        name: None,
-                        notes: Vec::new(),
-                    });
-                    parts.len() - 1
-                });
+                let p = part_for(&mut parts, &mut part_of, track_index, channel);
                 note_count += 1;
                 if note_count > MAX_NOTES {
                     return Err(MidiError::TooManyNotes { max: MAX_NOTES });
