@@ -161,6 +161,41 @@ impl BarPosition {
     }
 }
 
+/// A stretch of music in one meter, as a host reports it: from grid step
+/// `step` on, with a bar line at grid step `bar_step` (before `step` for a
+/// pickup, which is heard in the meter after it).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct MeterRegion {
+    pub step: u32,
+    pub meter: Meter,
+    pub bar_step: i64,
+}
+
+impl MeterRegion {
+    /// Where each of the first `len` steps falls in its bar, on a grid of
+    /// `step_beats`, in `regions` (sorted by step; 4/4 from step 0 before
+    /// the first): as the sequencer places a step from a host's transport.
+    pub fn bar_positions(regions: &[MeterRegion], step_beats: f64, len: u32) -> Vec<BarPosition> {
+        (0..len)
+            .map(|t| {
+                let region = regions
+                    .iter()
+                    .rev()
+                    .find(|r| r.step <= t)
+                    .copied()
+                    .unwrap_or(MeterRegion {
+                        step: 0,
+                        meter: Meter::COMMON,
+                        bar_step: 0,
+                    });
+                let bar = region.meter.bar_steps(step_beats) as i64;
+                let since = (t as i64 - region.bar_step).rem_euclid(bar.max(1));
+                BarPosition::new(since as usize, region.meter, step_beats)
+            })
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,7 @@
 //! tokens ([`Part::to_tokens`]) or, all parts together, as piano-roll frames
 //! ([`Score::to_frames`]).
 
-use crate::meter::Meter;
+use crate::meter::{Meter, MeterRegion};
 use crate::pianoroll::KeyFrame;
 use crate::token::Token;
 
@@ -403,6 +403,43 @@ impl Score {
         meter.meter.bar_beats() / self.step_beats
     }
 
+    /// The score's meters as a host would report them: one region per meter
+    /// change with its bar line, from step 0 (4/4 before the first meter
+    /// event). A pickup (a first region shorter than a bar of the meter
+    /// after it) is in that next meter, its bar line where the first full
+    /// bar starts: so a file and the plugin in a host place each step in its
+    /// bar alike.
+    pub fn meter_regions(&self) -> Vec<MeterRegion> {
+        let mut out = Vec::new();
+        let meters = &self.meters;
+        if meters.first().is_none_or(|m| m.step > 0) {
+            out.push(MeterRegion {
+                step: 0,
+                meter: Meter::COMMON,
+                bar_step: -(self.position_in_bar(0) as i64),
+            });
+        }
+        for (i, change) in meters.iter().enumerate() {
+            let pickup = match meters.as_slice() {
+                [first, second, ..] if i == 0 && first.step == 0 => {
+                    (second.step as f64) < self.bar_steps(second)
+                }
+                _ => false,
+            };
+            let meter = if pickup {
+                meters[1].meter.or_common()
+            } else {
+                change.meter.or_common()
+            };
+            out.push(MeterRegion {
+                step: change.step,
+                meter,
+                bar_step: change.step as i64 - self.position_in_bar(change.step) as i64,
+            });
+        }
+        out
+    }
+
     /// Which step of its bar `step` is, counted from 0 at the bar line; this is
     /// the position-in-bar feature of the voice models.
     ///
@@ -624,5 +661,43 @@ mod tests {
         }];
         assert_eq!(s.position_in_bar(3), 3);
         assert_eq!(s.position_in_bar(4), 0);
+    }
+
+    fn change(step: u32, numerator: u8, denominator: u8) -> MeterChange {
+        MeterChange {
+            step,
+            meter: Meter::new(numerator, denominator),
+        }
+    }
+
+    #[test]
+    fn pickups_and_meter_changes_place_the_bar_lines() {
+        let mut s = Score::new(0.25);
+        assert_eq!(
+            s.meter_regions(),
+            vec![MeterRegion {
+                step: 0,
+                meter: Meter::COMMON,
+                bar_step: 0
+            }]
+        );
+        // A one-beat pickup before 3/4, then 4/4 from step 52.
+        s.meters = vec![change(0, 1, 4), change(4, 3, 4), change(52, 4, 4)];
+        let r = s.meter_regions();
+        assert_eq!(
+            r[0].meter,
+            Meter::new(3, 4),
+            "the pickup is in the meter after it"
+        );
+        assert_eq!(r[0].bar_step, -8);
+        assert_eq!(r[1].bar_step, 4);
+        assert_eq!(r[2].bar_step, 52);
+        let bars = MeterRegion::bar_positions(&r, 0.25, 60);
+        for t in 0..60u32 {
+            assert_eq!(bars[t as usize].step, s.position_in_bar(t), "step {t}");
+        }
+        assert_eq!(bars[4].bar_steps, 12);
+        assert_eq!(bars[56].bar_steps, 16);
+        assert!(r.iter().any(|m| m.meter != Meter::COMMON));
     }
 }

@@ -7,10 +7,11 @@
 use std::fmt::{self, Write as _};
 
 use bach_engine::chord::{score_changes, Analysis, Text};
+use bach_engine::meter::MeterRegion;
 use bach_engine::score::Score;
 use bach_engine::Key;
 
-use super::{keys, meters};
+use super::keys;
 use crate::render::{end_step, png};
 
 /// Where a chord changes, as DAWs count bar.beat.sixteenth: the bar as the
@@ -53,7 +54,7 @@ pub struct Change {
 pub fn changes(score: &Score, keys: &[Option<Key>]) -> Vec<Change> {
     let len = end_step(score);
     let keys = keys::filled(keys, len as usize);
-    let positions = meters::bar_positions(&meters::regions(score), score.step_beats, len);
+    let positions = MeterRegion::bar_positions(&score.meter_regions(), score.step_beats, len);
     let lines = png::bar_lines(score, len);
     let first_bar = png::first_bar_number(&lines);
     score_changes(score, &keys, &positions, len)

@@ -8,7 +8,7 @@ use bach_engine::model::AnyModel;
 use bach_engine::perform::KeyChoice;
 use bach_engine::score::Score;
 use bach_engine::ModelMeta;
-use bach_engine::{Horizon, Key, DEFAULT_MODEL};
+use bach_engine::{Horizon, Key, Meter, DEFAULT_MODEL};
 use clap::{Args, ValueEnum};
 
 use super::{chords, Offline, Options};
@@ -237,7 +237,12 @@ pub fn context_notes(
     if !meta.knows_key() && matches!(key, Some(KeyChoice::Fixed(_))) {
         notes.push("this model knows no keys; --key has no effect".to_string());
     }
-    if !meta.hears_meter() && !super::meters::all_common(&super::meters::regions(score)) {
+    if !meta.hears_meter()
+        && score
+            .meter_regions()
+            .iter()
+            .any(|r| r.meter != Meter::COMMON)
+    {
         notes.push(
             "this model hears only 4/4; the file's other meters are played as if in 4/4"
                 .to_string(),

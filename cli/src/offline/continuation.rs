@@ -138,7 +138,7 @@ fn play_primer<M: Playable + ?Sized>(
     let start = primer_end + silence;
     let end_step = start + total;
     let length = timeline.sample_of_step(end_step);
-    let session = timeline.session_in_meters(input, length, &super::meters::regions(primer));
+    let session = timeline.session_in_meters(input, length, &primer.meter_regions());
     let events = session.play(model, &settings)?;
     Ok(Played {
         timeline,

@@ -19,7 +19,7 @@ use bach_engine::sequencer::{EventBuffer, Mode, NoteEvent, Sequencer, Settings};
 use bach_engine::{Horizon, Performer, Token};
 
 use super::{
-    check_voices_model, keys, melody::melody_part, meters, origin_beats, tempo_map, voice_name,
+    check_voices_model, keys, melody::melody_part, origin_beats, tempo_map, voice_name,
     voice_parts, HostNote, KeyUsed, Offline, OfflineError, Options, Timeline, VoiceEvent,
 };
 
@@ -44,7 +44,7 @@ pub fn harmonize(
         origin_beats(score, model.meta().bar_steps().unwrap_or(16)),
         &tempos,
     );
-    let regions = meters::regions(score);
+    let regions = score.meter_regions();
     let input = match played_melody(opts, score, index) {
         Some(notes) => played_notes(notes, &timeline),
         None => host_notes(&tune.notes, &timeline),
@@ -60,7 +60,7 @@ pub fn harmonize(
     let session = timeline.session_in_meters(input, length, &regions);
     let knows_key = model.meta().knows_key();
     let line = tune.to_tokens(end_step);
-    let bars = meters::bar_positions(&regions, score.step_beats, end_step);
+    let bars = MeterRegion::bar_positions(&regions, score.step_beats, end_step);
     let (notes, events, key) = if opts.lookahead == Horizon::Whole {
         let choice = key_for(&line, opts.key, Horizon::Whole);
         let mut performer = Performer::new(user_sampler(opts.temperature, opts.strict), opts.seed);

@@ -15,7 +15,6 @@ pub mod generate;
 pub mod harmonize;
 pub mod keys;
 pub mod melody;
-pub mod meters;
 
 use bach_engine::model::{AnyModel, VoicesModel};
 use bach_engine::perform::KeyChoice;

@@ -17,8 +17,9 @@ use crate::sequencer::{
     Block, EventBuffer, InputEvent, NoteEvent, Playable, Sequencer, Settings, Source, Transport,
 };
 
+pub use crate::meter::MeterRegion;
 pub use humanize::{humanize, Touch};
-pub use timeline::{MeterRegion, TempoSegment, Timeline, SAMPLE_RATE};
+pub use timeline::{TempoSegment, Timeline, SAMPLE_RATE};
 
 /// Frames per block of the offline commands: a common host buffer size.
 pub const BLOCK_FRAMES: u32 = 512;

@@ -6,7 +6,7 @@
 //! sample and the beat there), so the step boundaries computed here are the
 //! very samples the sequencer steps on.
 
-use crate::meter::Meter;
+use crate::meter::MeterRegion;
 use crate::score::TempoChange;
 use crate::sequencer::clock::{sanitize_tempo, Anchor};
 
@@ -178,18 +178,10 @@ impl Timeline {
     }
 }
 
-/// A stretch of a score in one meter, from grid step `step` on, with a bar
-/// line at grid step `bar_step` (before `step` for a pickup).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct MeterRegion {
-    pub step: u32,
-    pub meter: Meter,
-    pub bar_step: i64,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::meter::Meter;
 
     #[test]
     fn steps_land_on_whole_samples_across_tempo_changes() {
