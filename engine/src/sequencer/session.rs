@@ -7,17 +7,18 @@
 //! offline playing all need, so the three feed the sequencer identically.
 //! Not for the audio thread: it allocates freely.
 
+mod blocks;
+mod events;
 pub mod humanize;
 pub mod timeline;
 
 use crate::meter::Meter;
-use crate::score::Note;
 use crate::sequencer::clock::Anchor;
-use crate::sequencer::{
-    Block, EventBuffer, InputEvent, NoteEvent, Playable, Sequencer, Settings, Source, Transport,
-};
+use crate::sequencer::{Block, EventBuffer, NoteEvent, Playable, Sequencer, Settings, Transport};
 
 pub use crate::meter::MeterRegion;
+pub use blocks::{process_as_host, Blocks, HostBlock};
+pub use events::{compensate, hanging, host_notes, voice_events, voice_notes};
 pub use humanize::{humanize, Touch};
 pub use timeline::{TempoSegment, Timeline, SAMPLE_RATE};
 
@@ -325,208 +326,7 @@ impl Session {
     }
 }
 
-/// `events` moved `latency` samples earlier, as a host compensating the
-/// plugin's reported latency plays them.
-pub fn compensate(events: &[Timed], latency: i64) -> Vec<Timed> {
-    events
-        .iter()
-        .map(|e| Timed {
-            sample: e.sample - latency,
-            ..*e
-        })
-        .collect()
-}
-
-/// One `process` call as a DAW makes it: when the plugin's latency changed
-/// in it, the host restarts the plugin (deactivate, activate) before the
-/// next block, as CLAP and VST3 hosts do, and the plugin sees that restart
-/// as its own deactivation does: the clock and model state start afresh
-/// and held keys are forgotten. Allocation-free, as `process` is.
-pub fn process_as_host<M: Playable + ?Sized>(
-    sequencer: &mut Sequencer,
-    model: &mut M,
-    settings: &Settings,
-    block: &Block,
-    input: &[InputEvent],
-    out: &mut EventBuffer,
-) {
-    let latency = sequencer.latency();
-    sequencer.process(model, settings, block, input, out);
-    if sequencer.latency() != latency {
-        sequencer.reset();
-        sequencer.forget_input();
-    }
-}
-
-/// The blocks of a [`Session`], in order.
-pub struct Blocks<'a> {
-    session: &'a Session,
-    size: u32,
-    start: i64,
-    next_note: usize,
-}
-
-impl<'a> Iterator for Blocks<'a> {
-    type Item = HostBlock<'a>;
-
-    fn next(&mut self) -> Option<HostBlock<'a>> {
-        let s = self.session;
-        if self.start >= s.length {
-            return None;
-        }
-        let start = self.start;
-        let frames = s.block_len(start, self.size);
-        let end = start + frames as i64;
-        let first = self.next_note;
-        self.next_note += s.notes[first..].partition_point(|n| n.sample < end);
-        self.start = end;
-        Some(HostBlock {
-            start,
-            frames,
-            transport: s.transport_at(start),
-            notes: &s.notes[first..self.next_note],
-        })
-    }
-}
-
-/// One buffer of a session.
-#[derive(Clone, Copy, Debug)]
-pub struct HostBlock<'a> {
-    /// Absolute sample of the first frame.
-    pub start: i64,
-    pub frames: u32,
-    pub transport: Transport,
-    /// Input notes in this buffer (any before the session's start fall in the first).
-    pub notes: &'a [HostNote],
-}
-
-impl HostBlock<'_> {
-    /// The input notes' offsets in this buffer.
-    pub fn offset(&self, note: &HostNote) -> u32 {
-        (note.sample - self.start).max(0) as u32
-    }
-
-    /// The input notes as sequencer events on channel 0, into `input` (cleared first).
-    pub fn input(&self, input: &mut Vec<InputEvent>) {
-        input.clear();
-        input.extend(
-            self.notes
-                .iter()
-                .map(|n| InputEvent::note(self.offset(n), n.on, 0, n.pitch, n.velocity)),
-        );
-    }
-
-    /// The sequencer's view of this buffer.
-    pub fn block(&self) -> Block {
-        Block {
-            sample_rate: SAMPLE_RATE,
-            frames: self.frames,
-            transport: self.transport,
-            bypassed: false,
-        }
-    }
-}
-
-/// The (channel, pitch) of every key still on after its last event: notes
-/// left hanging. Empty for a well-behaved session.
-pub fn hanging(events: &[Timed]) -> Vec<(u8, u8)> {
-    let mut last = std::collections::BTreeMap::new();
-    for e in events {
-        last.insert((e.event.channel, e.event.pitch), e.event.on);
-    }
-    last.into_iter()
-        .filter(|(_, on)| *on)
-        .map(|(key, _)| key)
-        .collect()
-}
-
 /// Samples per beat at `tempo` at the session's sample rate.
 pub fn samples_per_beat(tempo: f64) -> f64 {
     60.0 * SAMPLE_RATE / tempo
-}
-
-/// The generated voices' events among `events`.
-pub fn voice_events(events: &[Timed]) -> Vec<VoiceEvent> {
-    events
-        .iter()
-        .filter_map(|e| match e.event.source {
-            Source::Voice(voice) => Some(VoiceEvent {
-                sample: e.sample,
-                on: e.event.on,
-                voice,
-                pitch: e.event.pitch,
-                velocity: e.event.velocity,
-            }),
-            _ => None,
-        })
-        .collect()
-}
-
-/// Input note events for `notes`, sorted as a host delivers them.
-pub fn host_notes(notes: &[Note], timeline: &Timeline) -> Vec<HostNote> {
-    let mut out = Vec::with_capacity(notes.len() * 2);
-    for n in notes {
-        out.push(HostNote {
-            sample: timeline.sample_of_step(n.start),
-            on: true,
-            pitch: n.pitch,
-            velocity: n.velocity.clamp(1, 127),
-        });
-        out.push(HostNote {
-            sample: timeline.sample_of_step(n.end()),
-            on: false,
-            pitch: n.pitch,
-            velocity: 0,
-        });
-    }
-    out.sort();
-    out
-}
-
-/// Notes per voice (`voices` of them) from the voices' events, on the grid
-/// of `timeline`: a note-on starts a note (ending the voice's previous one),
-/// a note-off ends it. Notes are cut at `end_step`; notes still sounding
-/// there end there; notes shorter than a step (a step voiced again at once)
-/// are dropped, as they never sound for a whole step.
-pub fn voice_notes(
-    events: &[VoiceEvent],
-    timeline: &Timeline,
-    voices: usize,
-    end_step: u32,
-) -> Vec<Vec<Note>> {
-    let mut notes = vec![Vec::new(); voices];
-    let mut open: Vec<Option<Note>> = vec![None; voices];
-    let close = |notes: &mut Vec<Note>, note: Option<Note>, step: u32| {
-        if let Some(mut n) = note {
-            let step = step.min(end_step);
-            if step > n.start {
-                n.len = step - n.start;
-                notes.push(n);
-            }
-        }
-    };
-    for e in events {
-        let v = e.voice as usize;
-        if v >= voices {
-            continue;
-        }
-        let step = timeline.step_at(e.sample);
-        if e.on {
-            close(&mut notes[v], open[v].take(), step);
-            if step < end_step {
-                open[v] = Some(Note {
-                    start: step,
-                    len: 1,
-                    pitch: e.pitch,
-                    velocity: e.velocity.clamp(1, 127),
-                });
-            }
-        } else if open[v].is_some_and(|n| n.pitch == e.pitch) {
-            close(&mut notes[v], open[v].take(), step);
-        }
-    }
-    for (v, o) in open.into_iter().enumerate() {
-        close(&mut notes[v], o, end_step);
-    }
-    notes
 }
