@@ -308,6 +308,22 @@ pub fn to_bytes(meta: &ModelMeta, tensors: &[NamedTensor]) -> Result<Vec<u8>, Fi
             )));
         }
     }
+    let json = serde_json::to_string(meta).map_err(|e| FileError::Invalid(e.to_string()))?;
+    let tensors = tensors
+        .iter()
+        .map(|(name, shape, values)| (name.clone(), shape.as_slice(), values.as_slice()));
+    f32_safetensors(tensors, METADATA_KEY, json).map_err(FileError::Invalid)
+}
+
+/// f32 tensors (name, shape, row-major values) and one JSON metadata entry
+/// under `key` as a `.safetensors` file's bytes: how model files and the
+/// trainer's checkpoints are written.
+pub fn f32_safetensors<'a>(
+    tensors: impl IntoIterator<Item = (String, &'a [usize], &'a [f32])>,
+    key: &str,
+    json: String,
+) -> Result<Vec<u8>, String> {
+    let tensors: Vec<_> = tensors.into_iter().collect();
     let bytes: Vec<Vec<u8>> = tensors
         .iter()
         .map(|(_, _, v)| v.iter().flat_map(|x| x.to_le_bytes()).collect())
@@ -316,14 +332,13 @@ pub fn to_bytes(meta: &ModelMeta, tensors: &[NamedTensor]) -> Result<Vec<u8>, Fi
         .iter()
         .zip(&bytes)
         .map(|((name, shape, _), b)| {
-            TensorView::new(Dtype::F32, shape.clone(), b)
+            TensorView::new(Dtype::F32, shape.to_vec(), b)
                 .map(|v| (name.clone(), v))
-                .map_err(|e| FileError::Invalid(e.to_string()))
+                .map_err(|e| e.to_string())
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let json = serde_json::to_string(meta).map_err(|e| FileError::Invalid(e.to_string()))?;
-    let info = HashMap::from([(METADATA_KEY.to_string(), json)]);
-    safetensors::serialize(views, Some(info)).map_err(|e| FileError::Invalid(e.to_string()))
+    let info = HashMap::from([(key.to_string(), json)]);
+    safetensors::serialize(views, Some(info)).map_err(|e| e.to_string())
 }
 
 /// Saves a model atomically.

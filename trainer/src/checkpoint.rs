@@ -8,11 +8,10 @@
 //! the epoch, history, early-stopping state). Random numbers come from streams
 //! derived from (seed, epoch, batch), so those counters are the RNG state.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use bach_engine::ModelMeta;
-use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+use safetensors::tensor::{Dtype, SafeTensors};
 
 use crate::config::{Progress, TrainConfig};
 use crate::init::NamedTensor;
@@ -68,7 +67,7 @@ impl Checkpoint {
             path: path.display().to_string(),
             reason,
         };
-        let mut entries: Vec<(String, &Vec<usize>, &Vec<f32>)> = Vec::new();
+        let mut entries: Vec<(String, &[usize], &[f32])> = Vec::new();
         let groups: [(&str, Option<&Vec<NamedTensor>>); 4] = [
             ("param", Some(&self.params)),
             ("adam_m", Some(&self.adam_m)),
@@ -80,22 +79,8 @@ impl Checkpoint {
                 entries.push((format!("{prefix}.{name}"), shape, data));
             }
         }
-        let bytes: Vec<Vec<u8>> = entries
-            .iter()
-            .map(|(_, _, d)| d.iter().flat_map(|x| x.to_le_bytes()).collect())
-            .collect();
-        let views = entries
-            .iter()
-            .zip(&bytes)
-            .map(|((name, shape, _), b)| {
-                TensorView::new(Dtype::F32, shape.to_vec(), b)
-                    .map(|v| (name.clone(), v))
-                    .map_err(|e| invalid(e.to_string()))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
         let json = serde_json::to_string(&self.header).map_err(|e| invalid(e.to_string()))?;
-        let info = HashMap::from([(CHECKPOINT_KEY.to_string(), json)]);
-        safetensors::serialize(views, Some(info)).map_err(|e| invalid(e.to_string()))
+        bach_engine::file::f32_safetensors(entries, CHECKPOINT_KEY, json).map_err(invalid)
     }
 
     pub fn load(path: &Path) -> Result<Self, CheckpointError> {

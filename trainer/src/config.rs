@@ -1,6 +1,12 @@
 //! What defines a training run and where it stands: the settings
-//! ([`TrainConfig`]) and the progress ([`Progress`]), which the training loop
-//! updates and a checkpoint saves.
+//! ([`TrainConfig`], whose two groups of settings, [`NetSettings`] and
+//! [`TrainingSettings`], are also `train`'s flags and a model file's record)
+//! and the progress ([`Progress`]), which the training loop updates and a
+//! checkpoint saves.
+//!
+//! Each setting is written once, in these structs: its name, type, default
+//! and help text serve the command line (clap), the checkpoint (serde) and
+//! the provenance record ([`crate::provenance::Settings`]).
 
 use std::path::{Path, PathBuf};
 
@@ -9,45 +15,19 @@ use bach_engine::{CoreKind, Init};
 use crate::fused::Recurrence;
 use crate::optim::AdamWConfig;
 
+/// Epochs a run trains for when `--epochs` is not given.
+pub const DEFAULT_EPOCHS: usize = 50;
+
 /// Everything that defines a training run.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct TrainConfig {
     /// The dataset's path, as given (checkpoints only; a model file gets its name).
     pub dataset: String,
-    pub core: CoreKind,
-    pub layers: usize,
-    pub hidden: usize,
-    pub init: Init,
-    /// Piano rolls: the NADE frame output's hidden size (0: independent keys).
-    #[serde(default)]
-    pub nade: usize,
+    #[serde(flatten)]
+    pub net: NetSettings,
     pub epochs: usize,
-    pub batch: usize,
-    pub seq_len: usize,
-    pub lr: f64,
-    /// Fraction of training spent warming the learning rate up.
-    pub warmup: f64,
-    /// The schedule ends at `lr * lr_floor`.
-    pub lr_floor: f64,
-    pub dropout: f32,
-    /// Voices models: the heads' voice-pair score (`ModelMeta::pair_score`).
-    #[serde(default)]
-    pub pair_score: bool,
-    /// Voices models: the order the heads decide the voices in (runs from
-    /// before it existed read as top down).
-    #[serde(default)]
-    pub voice_order: VoiceOrder,
-    /// Epochs without a better validation NLL before stopping.
-    pub patience: usize,
-    pub seed: u64,
-    pub device: String,
-    /// The recurrence's implementation (fused: one op per layer and chunk on
-    /// the CPU; runs made before it existed read as fused).
-    #[serde(default)]
-    pub recurrence: Recurrence,
-    /// Random transposition of each training piece.
-    pub transpose: bool,
-    pub optim: AdamWConfig,
+    #[serde(flatten)]
+    pub training: TrainingSettings,
     /// The model file (best weights).
     pub out: PathBuf,
     pub checkpoint: PathBuf,
@@ -58,31 +38,121 @@ pub struct TrainConfig {
     pub command: String,
 }
 
+/// The network a run trains: its cell, its size, how its weights start, and
+/// the piano roll's output. Each field is a `train` flag (the doc comment is
+/// its help).
+#[derive(Clone, Debug, clap::Args, serde::Serialize, serde::Deserialize)]
+pub struct NetSettings {
+    #[arg(long = "arch", value_name = "ARCH", value_enum, default_value = "gru")]
+    pub core: CoreKind,
+    /// Recurrent layers (1 to 3).
+    #[arg(long, default_value_t = 2)]
+    pub layers: usize,
+    /// Hidden units per layer.
+    #[arg(long, default_value_t = 256)]
+    pub hidden: usize,
+    #[arg(long, value_enum, default_value = "default")]
+    pub init: Init,
+    /// Piano rolls: decide each frame's keys lowest first through an NADE of
+    /// this many hidden units (the RNN-NADE), so a key's odds depend on the
+    /// keys below it; 0 keeps the 88 keys independent.
+    #[arg(long, default_value_t = 0)]
+    #[serde(default)]
+    pub nade: usize,
+}
+
+/// How a run trains the network (and the voices heads' options). Each field
+/// is a `train` flag (the doc comment is its help); fields marked
+/// `serde(default)` came later, and older runs read as their default.
+#[derive(Clone, Debug, clap::Args, serde::Serialize, serde::Deserialize)]
+pub struct TrainingSettings {
+    /// Pieces per batch.
+    #[arg(long, default_value_t = 32)]
+    pub batch: usize,
+    /// Steps per truncated back-propagation chunk.
+    #[arg(long, default_value_t = 128)]
+    pub seq_len: usize,
+    /// Peak learning rate (AdamW).
+    #[arg(long, default_value_t = 3e-3)]
+    pub lr: f64,
+    /// Fraction of training spent warming up the learning rate.
+    #[arg(long, default_value_t = 0.02)]
+    pub warmup: f64,
+    /// The cosine schedule ends at lr times this.
+    #[arg(long, default_value_t = 0.05)]
+    pub lr_floor: f64,
+    #[command(flatten)]
+    pub optim: AdamWConfig,
+    /// Dropout between layers and before the output heads.
+    #[arg(long, default_value_t = 0.0)]
+    pub dropout: f32,
+    /// Voices models: each voice's head (all but the first decided) also
+    /// scores its candidate's intervals with the voices decided before it,
+    /// now and on the step before (interval class, parallel fifths and
+    /// octaves, crossing, wide spacing), a learned weight per voice pair;
+    /// intervals are read by size (model format 5).
+    #[arg(long)]
+    #[serde(default)]
+    pub pair_score: bool,
+    /// Voices models: the order the heads decide the voices in. top-down:
+    /// soprano, alto, tenor, bass; outer-first: soprano, bass, alto, tenor
+    /// (each voice's head hears the voices decided before it; model format 5).
+    #[arg(long, value_enum, default_value = "top-down")]
+    #[serde(default)]
+    pub voice_order: VoiceOrder,
+    /// Epochs without a better validation NLL before stopping (0: never).
+    #[arg(long, default_value_t = 10)]
+    pub patience: usize,
+    /// Random transposition of each training piece (`--no-transpose` turns it off).
+    #[arg(
+        long = "no-transpose",
+        action = clap::ArgAction::SetFalse,
+        help = "Turn off random transposition of training pieces"
+    )]
+    pub transpose: bool,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// cpu, or cuda (needs the `cuda` feature).
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    /// How the recurrence runs: fused (one op per layer and chunk with a
+    /// hand-written backward; CPU only, so on cuda the unfused ops run
+    /// instead) or unfused (candle's ops step by step, the reference).
+    #[arg(long, value_enum, default_value = "fused")]
+    #[serde(default)]
+    pub recurrence: Recurrence,
+}
+
+/// What `train` runs with when none of a group's flags is given: the
+/// defaults written in the group's `#[arg]`s.
+pub(crate) fn flag_defaults<T: clap::Args + clap::FromArgMatches>() -> T {
+    let flags = T::augment_args(clap::Command::new("defaults"))
+        .no_binary_name(true)
+        .try_get_matches_from(Vec::<String>::new())
+        .expect("every flag has a default");
+    T::from_arg_matches(&flags).expect("every flag has a default")
+}
+
+impl Default for NetSettings {
+    fn default() -> Self {
+        flag_defaults()
+    }
+}
+
+impl Default for TrainingSettings {
+    fn default() -> Self {
+        flag_defaults()
+    }
+}
+
 impl TrainConfig {
-    /// Sensible defaults for a dataset at `dataset`, writing `out`.
+    /// The flags' defaults for a dataset at `dataset`, writing `out`.
     pub fn new(dataset: &str, out: &Path) -> Self {
         Self {
             dataset: dataset.to_owned(),
-            core: CoreKind::Gru,
-            layers: 2,
-            hidden: 256,
-            init: Init::Default,
-            nade: 0,
-            epochs: 50,
-            batch: 32,
-            seq_len: 128,
-            lr: 3e-3,
-            warmup: 0.02,
-            lr_floor: 0.05,
-            dropout: 0.0,
-            pair_score: false,
-            voice_order: VoiceOrder::TopDown,
-            patience: 10,
-            seed: 0,
-            device: "cpu".into(),
-            recurrence: Recurrence::default(),
-            transpose: true,
-            optim: AdamWConfig::default(),
+            net: NetSettings::default(),
+            epochs: DEFAULT_EPOCHS,
+            training: TrainingSettings::default(),
             out: out.to_owned(),
             checkpoint: default_checkpoint(out),
             name: out

@@ -5,19 +5,26 @@
 use candle_core::backprop::GradStore;
 use candle_core::{Result, Tensor, Var};
 
-/// Hyper-parameters of AdamW (PyTorch's defaults apart from the rate).
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+/// Hyper-parameters of AdamW (PyTorch's defaults apart from the rate). Two
+/// are `train` flags (the doc comment is the help); the rest are fixed.
+#[derive(Clone, Debug, clap::Args, serde::Serialize, serde::Deserialize)]
 pub struct AdamWConfig {
+    #[arg(skip = 0.9)]
     pub beta1: f64,
+    #[arg(skip = 0.999)]
     pub beta2: f64,
+    #[arg(skip = 1e-8)]
     pub eps: f64,
-    /// Decoupled weight decay, applied to weight matrices only (not biases).
+    /// AdamW's decoupled weight decay (weight matrices only).
+    #[arg(long, default_value_t = 0.01)]
     pub weight_decay: f64,
-    /// Largest global L2 norm of the gradient; larger gradients are scaled down.
+    /// Largest global gradient norm (0 turns clipping off).
+    #[arg(long, default_value_t = 1.0)]
     pub clip: f64,
     /// How much faster than the schedule the voice-pair score's weights
     /// learn (see [`PAIR_LR_SCALE`]). Files written before it was recorded
     /// trained at 10.
+    #[arg(skip = PAIR_LR_SCALE)]
     #[serde(default = "pair_lr_scale_before_it_was_recorded")]
     pub pair_lr_scale: f64,
 }
@@ -28,14 +35,7 @@ fn pair_lr_scale_before_it_was_recorded() -> f64 {
 
 impl Default for AdamWConfig {
     fn default() -> Self {
-        Self {
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-8,
-            weight_decay: 0.01,
-            clip: 1.0,
-            pair_lr_scale: PAIR_LR_SCALE,
-        }
+        crate::config::flag_defaults()
     }
 }
 

@@ -8,11 +8,10 @@
 
 use std::path::Path;
 
-use bach_engine::{CoreKind, Init, ModelKind, ModelMeta, Provenance, TrainerBuild};
+use bach_engine::{ModelKind, ModelMeta, Provenance, TrainerBuild};
 
-use crate::config::TrainConfig;
+use crate::config::{NetSettings, TrainConfig, TrainingSettings};
 use crate::dataset::Dataset;
-use crate::optim::AdamWConfig;
 
 pub use crate::hash::sha256_hex;
 
@@ -89,39 +88,19 @@ fn quote(arg: &str) -> String {
 }
 
 /// Every setting of a run that shapes its result, by name: what `train`'s
-/// flags (given or defaulted) became. Paths, the model's name and the command
-/// are not settings; the dataset is recorded by name and hash beside them.
+/// flags (given or defaulted) became, the config's groups of settings with
+/// the model's kind and grid beside them. Paths, the model's name and the
+/// command are not settings; the dataset is recorded by name and hash beside them.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Settings {
     pub kind: ModelKind,
     /// Grid step in quarter notes, as used (given or guessed from the data).
     pub step_beats: f64,
-    pub core: CoreKind,
-    pub layers: usize,
-    pub hidden: usize,
-    pub init: Init,
-    pub nade: usize,
+    #[serde(flatten)]
+    pub net: NetSettings,
     pub epochs: usize,
-    pub batch: usize,
-    pub seq_len: usize,
-    pub lr: f64,
-    pub warmup: f64,
-    pub lr_floor: f64,
-    /// The f32 setting as its shortest decimal (0.1, not 0.10000000149011612).
-    pub dropout: f64,
-    /// The heads' voice-pair score (runs from before it existed read as off).
-    #[serde(default)]
-    pub pair_score: bool,
-    /// The order the heads decide the voices in (runs from before it existed read as top down).
-    #[serde(default)]
-    pub voice_order: crate::config::VoiceOrder,
-    pub patience: usize,
-    pub transpose: bool,
-    pub seed: u64,
-    pub device: String,
-    /// How the recurrence ran in training (the same model up to rounding).
-    pub recurrence: crate::fused::Recurrence,
-    pub optim: AdamWConfig,
+    #[serde(flatten)]
+    pub training: TrainingSettings,
 }
 
 impl Settings {
@@ -129,35 +108,24 @@ impl Settings {
         Self {
             kind,
             step_beats,
-            core: config.core,
-            layers: config.layers,
-            hidden: config.hidden,
-            init: config.init,
-            nade: config.nade,
+            net: config.net.clone(),
             epochs: config.epochs,
-            batch: config.batch,
-            seq_len: config.seq_len,
-            lr: config.lr,
-            warmup: config.warmup,
-            lr_floor: config.lr_floor,
-            dropout: shortest_decimal(config.dropout),
-            pair_score: config.pair_score,
-            voice_order: config.voice_order,
-            patience: config.patience,
-            transpose: config.transpose,
-            seed: config.seed,
-            device: config.device.clone(),
-            recurrence: config.recurrence,
-            optim: config.optim.clone(),
+            training: config.training.clone(),
         }
     }
 
-    /// The JSON object a model file stores them as.
+    /// The JSON object a model file stores them as (its keys sorted), the
+    /// f32 dropout as its shortest decimal (0.1, not 0.10000000149011612).
     pub fn to_map(&self) -> serde_json::Map<String, serde_json::Value> {
-        match serde_json::to_value(self) {
+        let mut map = match serde_json::to_value(self) {
             Ok(serde_json::Value::Object(m)) => m,
             _ => unreachable!("a struct of numbers and strings serialises to an object"),
-        }
+        };
+        map.insert(
+            "dropout".into(),
+            shortest_decimal(self.training.dropout).into(),
+        );
+        map
     }
 }
 
@@ -174,7 +142,7 @@ pub fn record(
         dataset: file_name_only(&data.name),
         split: "train".into(),
         epochs,
-        seed: config.seed,
+        seed: config.training.seed,
         valid_nll,
         test_nll,
         date: today(),

@@ -73,11 +73,14 @@ type Error = anyhow::Error;
 /// The model layout for a dataset and configuration.
 pub fn meta_for(config: &TrainConfig, data: &Dataset) -> ModelMeta {
     let mut meta = match data.kind {
-        ModelKind::Pianoroll => {
-            ModelMeta::pianoroll(config.core, config.layers, config.hidden, data.step_beats)
-        }
+        ModelKind::Pianoroll => ModelMeta::pianoroll(
+            config.net.core,
+            config.net.layers,
+            config.net.hidden,
+            data.step_beats,
+        ),
         ModelKind::Voices => {
-            let mut m = ModelMeta::satb(config.core, config.layers, config.hidden);
+            let mut m = ModelMeta::satb(config.net.core, config.net.layers, config.net.hidden);
             m.voices = data.voices.clone();
             m.step_beats = data.step_beats;
             if data.train.iter().any(|p| p.context().is_some()) {
@@ -99,18 +102,18 @@ pub fn meta_for(config: &TrainConfig, data: &Dataset) -> ModelMeta {
                     bach_engine::Feature::BarPosition { steps },
                 ];
             }
-            m.pair_score = config.pair_score;
+            m.pair_score = config.training.pair_score;
             // Intervals by size: crossed voices a fifth apart make a fifth.
-            m.intervals_by_size = config.pair_score;
-            m.order = config.voice_order.order(m.voices.len());
+            m.intervals_by_size = config.training.pair_score;
+            m.order = config.training.voice_order.order(m.voices.len());
             m.format_version = m.needed_version();
             m
         }
     };
-    meta.init = config.init;
-    if config.nade > 0 {
+    meta.init = config.net.init;
+    if config.net.nade > 0 {
         meta.frame = bach_engine::FrameOutput::Nade {
-            hidden: config.nade,
+            hidden: config.net.nade,
         };
     }
     meta.name = config.name.clone();
@@ -124,19 +127,19 @@ impl Trainer {
         if data.train.is_empty() {
             anyhow::bail!("the dataset's train split is empty");
         }
-        let dev = device(&config.device)?;
+        let dev = device(&config.training.device)?;
         let meta = meta_for(&config, data);
         meta.validate().map_err(anyhow::Error::msg)?;
         // A model that knows keys sees each piece in its key's frame, where a
         // transposition changes nothing: the record says it was not done.
         if meta.knows_key() {
-            config.transpose = false;
+            config.training.transpose = false;
         }
-        let tensors = initial_tensors(&meta, config.init, config.seed);
+        let tensors = initial_tensors(&meta, config.net.init, config.training.seed);
         let mut net = Network::from_tensors(meta, &tensors, &dev)?;
-        net.recurrence = config.recurrence;
+        net.recurrence = config.training.recurrence;
         let names: Vec<String> = net.params.iter().map(|(n, _)| n.clone()).collect();
-        let opt = AdamW::new(net.vars(), &names, config.optim.clone())?;
+        let opt = AdamW::new(net.vars(), &names, config.training.optim.clone())?;
         Ok(Self {
             progress: Progress {
                 train_pieces: data.train.len(),
@@ -163,11 +166,11 @@ impl Trainer {
                 data.kind
             );
         }
-        let dev = device(&config.device)?;
+        let dev = device(&config.training.device)?;
         let mut net = Network::from_tensors(ck.header.meta, &ck.params, &dev)?;
-        net.recurrence = config.recurrence;
+        net.recurrence = config.training.recurrence;
         let names: Vec<String> = net.params.iter().map(|(n, _)| n.clone()).collect();
-        let mut opt = AdamW::new(net.vars(), &names, config.optim.clone())?;
+        let mut opt = AdamW::new(net.vars(), &names, config.training.optim.clone())?;
         let load = |ts: &[NamedTensor]| -> candle_core::Result<Vec<candle_core::Tensor>> {
             ts.iter()
                 .map(|(_, s, d)| candle_core::Tensor::from_vec(d.clone(), s.as_slice(), &dev))
@@ -312,13 +315,14 @@ impl Trainer {
         let ranges = data.ranges();
         let knows_key = self.net.meta.knows_key();
         let n = data.train.len();
-        let batches = n.div_ceil(self.config.batch);
+        let batches = n.div_ceil(self.config.training.batch);
         let mut batches_this_run = 0usize;
         self.prepare_outputs(data, on_event)?;
         while !self.progress.finished && self.progress.epoch < self.config.epochs {
             let epoch = self.progress.epoch;
             let mut order: Vec<usize> = (0..n).collect();
-            Rng::derive(self.config.seed, &[SHUFFLE_STREAM, epoch as u64]).shuffle(&mut order);
+            Rng::derive(self.config.training.seed, &[SHUFFLE_STREAM, epoch as u64])
+                .shuffle(&mut order);
             on_event(Event::EpochStart {
                 epoch: epoch + 1,
                 epochs: self.config.epochs,
@@ -328,17 +332,19 @@ impl Trainer {
             let clock = Instant::now();
             while self.progress.batch < batches {
                 let b = self.progress.batch;
-                let mut rng =
-                    Rng::derive(self.config.seed, &[BATCH_STREAM, epoch as u64, b as u64]);
+                let mut rng = Rng::derive(
+                    self.config.training.seed,
+                    &[BATCH_STREAM, epoch as u64, b as u64],
+                );
                 let group: Vec<Piece> = order
-                    [b * self.config.batch..((b + 1) * self.config.batch).min(n)]
+                    [b * self.config.training.batch..((b + 1) * self.config.training.batch).min(n)]
                     .iter()
                     .map(|&i| {
                         let piece = &data.train[i];
                         // A model that knows keys sees every piece in its
                         // key's frame, so moving it first would change nothing.
                         let moved = match piece.transpositions(&ranges) {
-                            Some((lo, hi)) if self.config.transpose && !knows_key => {
+                            Some((lo, hi)) if self.config.training.transpose && !knows_key => {
                                 piece.transposed(rng.range_inclusive(lo, hi))
                             }
                             _ => piece.clone(),
@@ -358,10 +364,10 @@ impl Trainer {
                 let progress_frac =
                     (epoch as f64 + b as f64 / batches as f64) / self.config.epochs as f64;
                 let lr = learning_rate(
-                    self.config.lr,
+                    self.config.training.lr,
                     progress_frac,
-                    self.config.warmup,
-                    self.config.lr_floor,
+                    self.config.training.warmup,
+                    self.config.training.lr_floor,
                 );
                 let (loss, steps) = self.train_batch(&group, lr, &mut rng)?;
                 self.progress.epoch_loss += loss;
@@ -408,10 +414,10 @@ impl Trainer {
                 train_nll,
                 valid_nll: valid,
                 lr: learning_rate(
-                    self.config.lr,
+                    self.config.training.lr,
                     (epoch + 1) as f64 / self.config.epochs as f64,
-                    self.config.warmup,
-                    self.config.lr_floor,
+                    self.config.training.warmup,
+                    self.config.training.lr_floor,
                 ),
                 seconds: self.progress.epoch_seconds + clock.elapsed().as_secs_f64(),
             };
@@ -428,7 +434,9 @@ impl Trainer {
             }
             self.save_checkpoint()?;
             on_event(Event::EpochEnd(&record, improved));
-            if self.config.patience > 0 && self.progress.bad_epochs >= self.config.patience {
+            if self.config.training.patience > 0
+                && self.progress.bad_epochs >= self.config.training.patience
+            {
                 on_event(Event::Note(format!(
                     "early stop: no better validation NLL for {} epochs",
                     self.progress.bad_epochs
@@ -467,7 +475,7 @@ impl Trainer {
         let mut steps = 0;
         let mut start = 0;
         while start < longest {
-            let len = self.config.seq_len.min(longest - start);
+            let len = self.config.training.seq_len.min(longest - start);
             let chunk = batch::chunk(&self.net.meta, &refs, start, len, 0, &self.net.device)?;
             start += len;
             if chunk.scored == 0 {
@@ -475,7 +483,7 @@ impl Trainer {
             }
             let w = self.net.weights(true)?;
             let mut dropout = Dropout {
-                p: self.config.dropout,
+                p: self.config.training.dropout,
                 rng,
             };
             let (top, next) = w.run(&chunk.inputs, &state, Some(&mut dropout))?;
@@ -522,24 +530,24 @@ pub fn check_output_path(path: &Path, what: &str) -> Result<(), Error> {
 }
 
 fn check_config(c: &TrainConfig) -> Result<(), Error> {
-    if !(1..=3).contains(&c.layers) {
-        anyhow::bail!("--layers must be 1 to 3, not {}", c.layers);
+    if !(1..=3).contains(&c.net.layers) {
+        anyhow::bail!("--layers must be 1 to 3, not {}", c.net.layers);
     }
-    if c.hidden == 0 || c.hidden > bach_engine::meta::MAX_HIDDEN {
+    if c.net.hidden == 0 || c.net.hidden > bach_engine::meta::MAX_HIDDEN {
         anyhow::bail!(
             "--hidden must be 1 to {}, not {}",
             bach_engine::meta::MAX_HIDDEN,
-            c.hidden
+            c.net.hidden
         );
     }
-    if c.batch == 0 || c.seq_len == 0 || c.epochs == 0 {
+    if c.training.batch == 0 || c.training.seq_len == 0 || c.epochs == 0 {
         anyhow::bail!("--batch, --seq-len and --epochs must be at least 1");
     }
-    if !(c.lr.is_finite() && c.lr > 0.0) {
-        anyhow::bail!("--lr must be a positive number, not {}", c.lr);
+    if !(c.training.lr.is_finite() && c.training.lr > 0.0) {
+        anyhow::bail!("--lr must be a positive number, not {}", c.training.lr);
     }
-    if !(0.0..1.0).contains(&c.dropout) {
-        anyhow::bail!("--dropout must be in [0, 1), not {}", c.dropout);
+    if !(0.0..1.0).contains(&c.training.dropout) {
+        anyhow::bail!("--dropout must be in [0, 1), not {}", c.training.dropout);
     }
     Ok(())
 }

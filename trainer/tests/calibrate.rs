@@ -17,14 +17,14 @@ fn calibration_moves_only_the_parallel_weights_and_repeats_itself() {
     let data = dataset::load(&path, None, None).unwrap();
     let out = dir.join("model.safetensors");
     let mut c = TrainConfig::new("fixture", &out);
-    c.hidden = 12;
-    c.layers = 1;
+    c.net.hidden = 12;
+    c.net.layers = 1;
     c.epochs = 2;
-    c.batch = 2;
-    c.seq_len = 5;
-    c.lr = 0.02;
-    c.pair_score = true;
-    c.voice_order = VoiceOrder::OuterFirst;
+    c.training.batch = 2;
+    c.training.seq_len = 5;
+    c.training.lr = 0.02;
+    c.training.pair_score = true;
+    c.training.voice_order = VoiceOrder::OuterFirst;
     let mut t = Trainer::new(c, &data).unwrap();
     t.run(&data, &Control::default(), &mut |_| {}).unwrap();
 

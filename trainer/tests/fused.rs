@@ -266,9 +266,9 @@ fn padded_chunks_with_carried_state_match() {
         assert_ne!(pieces[0].len(), pieces[1].len());
         for core in CORES {
             let mut c = TrainConfig::new("fixture", &dir.join("x.safetensors"));
-            c.core = core;
-            c.layers = 2;
-            c.hidden = 6;
+            c.net.core = core;
+            c.net.layers = 2;
+            c.net.hidden = 6;
             let meta = bach_trainer::train::meta_for(&c, data);
             let mut net = random_network(meta, 4);
             let fused = chunked_loss_grads(&mut net, Recurrence::Fused, &pieces);
@@ -293,15 +293,15 @@ fn training_fused_or_unfused_reaches_the_same_nll() {
         let run = |recurrence: Recurrence| {
             let name = format!("{core:?}-{}", recurrence.name());
             let mut c = TrainConfig::new("fixture", &dir.join(format!("{name}.safetensors")));
-            c.core = core;
-            c.layers = 2;
-            c.hidden = 10;
+            c.net.core = core;
+            c.net.layers = 2;
+            c.net.hidden = 10;
             c.epochs = 3;
-            c.batch = 2;
-            c.seq_len = 4;
-            c.lr = 0.01;
-            c.dropout = 0.2;
-            c.recurrence = recurrence;
+            c.training.batch = 2;
+            c.training.seq_len = 4;
+            c.training.lr = 0.01;
+            c.training.dropout = 0.2;
+            c.training.recurrence = recurrence;
             let mut t = Trainer::new(c, &data).unwrap();
             t.run(&data, &Control::default(), &mut |_| {}).unwrap();
             let valid = evaluate(&t.net, &data.valid).unwrap().nll;

@@ -82,10 +82,10 @@ fn split_folders_voices_and_bad_files() {
     }
     // And it trains.
     let mut c = TrainConfig::new("midi", &dir.join("m.safetensors"));
-    c.hidden = 8;
-    c.layers = 1;
+    c.net.hidden = 8;
+    c.net.layers = 1;
     c.epochs = 1;
-    c.batch = 2;
+    c.training.batch = 2;
     let mut t = Trainer::new(c, &data).unwrap();
     let outcome = t.run(&data, &Control::default(), &mut |_| {}).unwrap();
     assert!(matches!(
@@ -165,7 +165,7 @@ fn folder_hash_follows_content_not_location() {
 
     let data = dataset::load(&here, Some(ModelKind::Voices), None).unwrap();
     let mut c = TrainConfig::new("here", &root.join("m.safetensors"));
-    (c.hidden, c.layers, c.epochs, c.batch) = (8, 1, 1, 2);
+    (c.net.hidden, c.net.layers, c.epochs, c.training.batch) = (8, 1, 1, 2);
     let mut t = Trainer::new(c, &data).unwrap();
     t.run(&data, &Control::default(), &mut |_| {}).unwrap();
     let record = bach_engine::ModelFile::load(&root.join("m.safetensors"))

@@ -26,20 +26,20 @@ fn trained(
     c.out = dir.join(format!(
         "{}-{layers}-{nade}-{}-{:?}.safetensors",
         core.name(),
-        c.pair_score,
-        c.voice_order
+        c.training.pair_score,
+        c.training.voice_order
     ));
     c.checkpoint = bach_trainer::config::default_checkpoint(&c.out);
-    c.core = core;
-    c.layers = layers;
-    c.hidden = 12;
-    c.init = init;
-    c.nade = nade;
+    c.net.core = core;
+    c.net.layers = layers;
+    c.net.hidden = 12;
+    c.net.init = init;
+    c.net.nade = nade;
     c.epochs = 2;
-    c.batch = 2;
-    c.seq_len = 5;
-    c.lr = 0.02;
-    c.dropout = 0.1;
+    c.training.batch = 2;
+    c.training.seq_len = 5;
+    c.training.lr = 0.02;
+    c.training.dropout = 0.1;
     let mut t = Trainer::new(c, data).unwrap();
     let outcome = t.run(data, &Control::default(), &mut |_| {}).unwrap();
     assert!(matches!(outcome, Outcome::Finished { .. }));
@@ -183,8 +183,8 @@ fn voices_models_match_the_engine() {
         (CoreKind::Gru, 2, Init::Default, true, OuterFirst),
     ] {
         let heads = |c: &mut TrainConfig| {
-            c.pair_score = pair_score;
-            c.voice_order = order;
+            c.training.pair_score = pair_score;
+            c.training.voice_order = order;
         };
         let t = trained(&data, core, layers, init, 0, heads, &dir);
         assert_eq!(t.net.meta.order.is_empty(), order == TopDown);

@@ -13,14 +13,14 @@ use bach_trainer::train::{Control, Outcome, Trainer};
 
 fn tiny_config(dir: &std::path::Path, name: &str) -> TrainConfig {
     let mut c = TrainConfig::new("fixture", &dir.join(format!("{name}.safetensors")));
-    c.core = CoreKind::Gru;
-    c.layers = 2;
-    c.hidden = 10;
+    c.net.core = CoreKind::Gru;
+    c.net.layers = 2;
+    c.net.hidden = 10;
     c.epochs = 3;
-    c.batch = 2;
-    c.seq_len = 4;
-    c.lr = 0.01;
-    c.dropout = 0.2;
+    c.training.batch = 2;
+    c.training.seq_len = 4;
+    c.training.lr = 0.01;
+    c.training.dropout = 0.2;
     c
 }
 
@@ -40,7 +40,7 @@ fn same_seed_same_model_and_different_seed_differs() {
     let data = fixture(&dir, true);
     let run = |seed: u64, name: &str| {
         let mut c = tiny_config(&dir, name);
-        c.seed = seed;
+        c.training.seed = seed;
         let mut t = Trainer::new(c, &data).unwrap();
         t.run(&data, &Control::default(), &mut |_| {}).unwrap();
         t.net.tensors().unwrap()
@@ -114,10 +114,10 @@ fn voices_training_lowers_the_nll_and_keeps_the_best() {
     let data = fixture(&dir, true);
     let mut c = tiny_config(&dir, "v");
     c.epochs = 12;
-    c.hidden = 24;
-    c.lr = 0.02;
-    c.dropout = 0.0;
-    c.init = Init::Orthogonal;
+    c.net.hidden = 24;
+    c.training.lr = 0.02;
+    c.training.dropout = 0.0;
+    c.net.init = Init::Orthogonal;
     let mut t = Trainer::new(c, &data).unwrap();
     let before = evaluate(&t.net, &data.valid).unwrap();
     assert_eq!(before.per_voice.len(), 4);
@@ -166,11 +166,11 @@ fn one_epoch_on_jsb_pianoroll_learns() {
     let data = dataset::load(&path, None, None).unwrap();
     let dir = common::temp_dir("jsb");
     let mut c = TrainConfig::new(&path.display().to_string(), &dir.join("jsb.safetensors"));
-    c.layers = 1;
-    c.hidden = 128;
+    c.net.layers = 1;
+    c.net.hidden = 128;
     c.epochs = 1;
-    c.batch = 8;
-    c.lr = 0.01;
+    c.training.batch = 8;
+    c.training.lr = 0.01;
     let mut t = Trainer::new(c, &data).unwrap();
     let untrained = evaluate(&t.net, &data.test).unwrap().nll;
     assert!(
@@ -218,15 +218,15 @@ fn an_nade_learns_chords_that_independent_keys_cannot() {
     let data = dataset::load(&path, None, None).unwrap();
     let train = |nade: usize| {
         let mut c = tiny_config(&dir, &format!("triads-{nade}"));
-        c.layers = 1;
-        c.hidden = 8;
-        c.nade = nade;
+        c.net.layers = 1;
+        c.net.hidden = 8;
+        c.net.nade = nade;
         c.epochs = 150;
-        c.batch = 4;
-        c.seq_len = 16;
-        c.lr = 0.05;
-        c.dropout = 0.0;
-        c.patience = 0;
+        c.training.batch = 4;
+        c.training.seq_len = 16;
+        c.training.lr = 0.05;
+        c.training.dropout = 0.0;
+        c.training.patience = 0;
         let mut t = Trainer::new(c, &data).unwrap();
         t.run(&data, &Control::default(), &mut |_| {}).unwrap();
         let nll = evaluate(&t.net, &data.test).unwrap().nll;

@@ -100,7 +100,7 @@ fn settings_from_command(command: &str, kind: ModelKind, step_beats: f64) -> Opt
     if !command.contains("--recurrence") {
         // Old records, the ones this rewrites, predate the fused recurrence:
         // they were trained step by step.
-        config.recurrence = crate::fused::Recurrence::Unfused;
+        config.training.recurrence = crate::fused::Recurrence::Unfused;
     }
     Some(Settings::new(&config, kind, step_beats))
 }

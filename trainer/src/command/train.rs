@@ -5,63 +5,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use bach_engine::{CoreKind, Init, ModelKind};
-use clap::{Args, ValueEnum};
+use bach_engine::ModelKind;
+use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::config::{default_checkpoint, TrainConfig};
+use crate::config::{
+    default_checkpoint, NetSettings, TrainConfig, TrainingSettings, DEFAULT_EPOCHS,
+};
 use crate::load::load_dataset;
 use crate::model::device;
 use crate::train::{Control, Event, Outcome, Trainer};
-
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum KindArg {
-    Voices,
-    Pianoroll,
-}
-
-impl From<KindArg> for ModelKind {
-    fn from(k: KindArg) -> Self {
-        match k {
-            KindArg::Voices => ModelKind::Voices,
-            KindArg::Pianoroll => ModelKind::Pianoroll,
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum ArchArg {
-    Gru,
-    Lstm,
-    Tanh,
-}
-
-impl From<ArchArg> for CoreKind {
-    fn from(a: ArchArg) -> Self {
-        match a {
-            ArchArg::Gru => CoreKind::Gru,
-            ArchArg::Lstm => CoreKind::Lstm,
-            ArchArg::Tanh => CoreKind::Tanh,
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum InitArg {
-    Default,
-    Orthogonal,
-    LimitCycle,
-}
-
-impl From<InitArg> for Init {
-    fn from(i: InitArg) -> Self {
-        match i {
-            InitArg::Default => Init::Default,
-            InitArg::Orthogonal => Init::Orthogonal,
-            InitArg::LimitCycle => Init::LimitCycle,
-        }
-    }
-}
 
 #[derive(Args, Debug)]
 pub struct TrainArgs {
@@ -70,80 +23,17 @@ pub struct TrainArgs {
     pub dataset: PathBuf,
     /// What to model (guessed from the file when omitted; piano roll for MIDI folders).
     #[arg(long, value_enum)]
-    pub kind: Option<KindArg>,
+    pub kind: Option<ModelKind>,
     /// Grid step in quarter notes (guessed from the dataset when omitted).
     #[arg(long)]
     pub step_beats: Option<f64>,
-    #[arg(long, value_enum, default_value = "gru")]
-    pub arch: ArchArg,
-    /// Recurrent layers (1 to 3).
-    #[arg(long, default_value_t = 2)]
-    pub layers: usize,
-    /// Hidden units per layer.
-    #[arg(long, default_value_t = 256)]
-    pub hidden: usize,
-    #[arg(long, value_enum, default_value = "default")]
-    pub init: InitArg,
-    /// Piano rolls: decide each frame's keys lowest first through an NADE of
-    /// this many hidden units (the RNN-NADE), so a key's odds depend on the
-    /// keys below it; 0 keeps the 88 keys independent.
-    #[arg(long, default_value_t = 0)]
-    pub nade: usize,
+    #[command(flatten)]
+    pub net: NetSettings,
     /// Epochs to train [default: 50]; with --resume, a new total.
     #[arg(long)]
     pub epochs: Option<usize>,
-    /// Pieces per batch.
-    #[arg(long, default_value_t = 32)]
-    pub batch: usize,
-    /// Steps per truncated back-propagation chunk.
-    #[arg(long, default_value_t = 128)]
-    pub seq_len: usize,
-    /// Peak learning rate (AdamW).
-    #[arg(long, default_value_t = 3e-3)]
-    pub lr: f64,
-    /// Fraction of training spent warming up the learning rate.
-    #[arg(long, default_value_t = 0.02)]
-    pub warmup: f64,
-    /// The cosine schedule ends at lr times this.
-    #[arg(long, default_value_t = 0.05)]
-    pub lr_floor: f64,
-    /// AdamW's decoupled weight decay (weight matrices only).
-    #[arg(long, default_value_t = 0.01)]
-    pub weight_decay: f64,
-    /// Largest global gradient norm (0 turns clipping off).
-    #[arg(long, default_value_t = 1.0)]
-    pub clip: f64,
-    /// Dropout between layers and before the output heads.
-    #[arg(long, default_value_t = 0.0)]
-    pub dropout: f32,
-    /// Voices models: each voice's head (all but the first decided) also
-    /// scores its candidate's intervals with the voices decided before it,
-    /// now and on the step before (interval class, parallel fifths and
-    /// octaves, crossing, wide spacing), a learned weight per voice pair;
-    /// intervals are read by size (model format 5).
-    #[arg(long)]
-    pub pair_score: bool,
-    /// Voices models: the order the heads decide the voices in. top-down:
-    /// soprano, alto, tenor, bass; outer-first: soprano, bass, alto, tenor
-    /// (each voice's head hears the voices decided before it; model format 5).
-    #[arg(long, value_enum, default_value = "top-down")]
-    pub voice_order: crate::config::VoiceOrder,
-    /// Epochs without a better validation NLL before stopping (0: never).
-    #[arg(long, default_value_t = 10)]
-    pub patience: usize,
-    /// Turn off random transposition of training pieces.
-    #[arg(long)]
-    pub no_transpose: bool,
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
-    /// cpu, or cuda (needs the `cuda` feature).
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
-    /// How the recurrence runs: fused (one op per layer and chunk with a
-    /// hand-written backward; CPU only, so on cuda the unfused ops run
-    /// instead) or unfused (candle's ops step by step, the reference).
-    #[arg(long, value_enum, default_value = "fused")]
-    pub recurrence: crate::fused::Recurrence,
+    #[command(flatten)]
+    pub training: TrainingSettings,
     /// The model file to write.
     #[arg(long)]
     pub out: PathBuf,
@@ -171,7 +61,7 @@ pub struct TrainArgs {
 pub fn train(args: TrainArgs) -> Result<()> {
     super::set_threads(args.threads);
     // A missing device fails before anything is read or written.
-    device(&args.device)?;
+    device(&args.training.device)?;
     // Unusable output paths fail before the dataset is read; the run checks
     // again, by writing, before it trains (see `Trainer::prepare_outputs`).
     crate::train::check_output_path(&args.out, "model file")?;
@@ -181,7 +71,7 @@ pub fn train(args: TrainArgs) -> Result<()> {
         (None, None) => default_checkpoint(&args.out),
     };
     crate::train::check_output_path(&checkpoint, "checkpoint")?;
-    let data = load_dataset(&args.dataset, args.kind.map(Into::into), args.step_beats)?;
+    let data = load_dataset(&args.dataset, args.kind, args.step_beats)?;
     let mut trainer = match &args.resume {
         Some(ck) => {
             let mut t = Trainer::resume(ck, &data)
@@ -315,27 +205,9 @@ pub fn train(args: TrainArgs) -> Result<()> {
 /// The run a fresh `train` command line asks for (its flags, given or defaulted).
 pub fn train_config(args: &TrainArgs) -> TrainConfig {
     let mut c = TrainConfig::new(&args.dataset.display().to_string(), &args.out);
-    c.core = args.arch.into();
-    c.layers = args.layers;
-    c.hidden = args.hidden;
-    c.init = args.init.into();
-    c.nade = args.nade;
-    c.epochs = args.epochs.unwrap_or(50);
-    c.batch = args.batch;
-    c.seq_len = args.seq_len;
-    c.lr = args.lr;
-    c.warmup = args.warmup;
-    c.lr_floor = args.lr_floor;
-    c.optim.weight_decay = args.weight_decay;
-    c.optim.clip = args.clip;
-    c.dropout = args.dropout;
-    c.pair_score = args.pair_score;
-    c.voice_order = args.voice_order;
-    c.patience = args.patience;
-    c.transpose = !args.no_transpose;
-    c.seed = args.seed;
-    c.device = args.device.clone();
-    c.recurrence = args.recurrence;
+    c.net = args.net.clone();
+    c.epochs = args.epochs.unwrap_or(DEFAULT_EPOCHS);
+    c.training = args.training.clone();
     c.checkpoint = args
         .checkpoint
         .clone()
