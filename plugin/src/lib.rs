@@ -21,6 +21,7 @@ pub mod controllers;
 mod editor;
 pub mod export;
 pub mod library;
+pub mod loader;
 pub mod params;
 mod preview;
 pub mod shared;

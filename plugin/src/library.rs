@@ -1,15 +1,11 @@
-//! Models: the ones built in, and loading a project's choice or a file off
-//! the audio thread, to be handed over through [`Shared`]'s lock-free queues
-//! (and back, to be freed).
+//! Models: the ones built in, a project's choice, and loading one (off the
+//! audio thread: [`crate::loader`] hands it over).
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use bach_engine::meta::FrameOutput;
 use bach_engine::model::AnyModel;
 use serde::{Deserialize, Serialize};
-
-use crate::shared::Shared;
 
 /// A model compiled into the binary.
 pub struct Embedded {
@@ -144,61 +140,6 @@ impl Loaded {
     /// The built-in default; it is checked by the tests, so it cannot fail.
     pub fn default_model() -> Box<Self> {
         Self::load(&ModelChoice::default()).expect("the embedded default model is valid")
-    }
-}
-
-/// Loads a model on a new thread; on success it goes to the audio thread
-/// (through `shared.incoming`) and becomes the project's choice, on failure
-/// the error is shown and the current model keeps playing.
-pub fn load_in_background(
-    shared: &Arc<Shared>,
-    wanted: ModelChoice,
-    choice: Arc<std::sync::RwLock<ModelChoice>>,
-) {
-    shared.set_status(|s| {
-        s.loading = true;
-        s.error = None;
-    });
-    let loader = shared.clone();
-    let spawned = std::thread::Builder::new()
-        .name("bach-model-loader".into())
-        .spawn(move || {
-            loader.free_retired();
-            let result = Loaded::load(&wanted);
-            match result {
-                Ok(loaded) => {
-                    let info = loaded.info.clone();
-                    // Room is made by draining: the audio thread takes at most one per block.
-                    let mut pending = loaded;
-                    loop {
-                        match loader.incoming.push(pending) {
-                            Ok(()) => break,
-                            Err(back) => {
-                                pending = back;
-                                drop(loader.incoming.pop());
-                            }
-                        }
-                    }
-                    if let Ok(mut c) = choice.write() {
-                        *c = wanted;
-                    }
-                    loader.set_status(|s| {
-                        s.info = Some(info);
-                        s.loading = false;
-                        s.notice = None;
-                    });
-                }
-                Err(e) => loader.set_status(|s| {
-                    s.loading = false;
-                    s.error = Some(format!("{wanted}: {e}"));
-                }),
-            }
-        });
-    if let Err(e) = spawned {
-        shared.set_status(|s| {
-            s.loading = false;
-            s.error = Some(format!("could not start loading: {e}"));
-        });
     }
 }
 

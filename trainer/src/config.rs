@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use bach_engine::{CoreKind, Init};
 
+use crate::flags::flag_defaults;
 use crate::fused::Recurrence;
 use crate::optim::AdamWConfig;
 
@@ -121,16 +122,6 @@ pub struct TrainingSettings {
     #[arg(long, value_enum, default_value = "fused")]
     #[serde(default)]
     pub recurrence: Recurrence,
-}
-
-/// What `train` runs with when none of a group's flags is given: the
-/// defaults written in the group's `#[arg]`s.
-pub(crate) fn flag_defaults<T: clap::Args + clap::FromArgMatches>() -> T {
-    let flags = T::augment_args(clap::Command::new("defaults"))
-        .no_binary_name(true)
-        .try_get_matches_from(Vec::<String>::new())
-        .expect("every flag has a default");
-    T::from_arg_matches(&flags).expect("every flag has a default")
 }
 
 impl Default for NetSettings {

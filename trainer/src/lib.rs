@@ -11,6 +11,7 @@ pub mod command;
 pub mod config;
 pub mod dataset;
 pub mod eval;
+mod flags;
 pub mod fused;
 pub mod harmony;
 pub mod hash;

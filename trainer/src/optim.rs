@@ -35,7 +35,7 @@ fn pair_lr_scale_before_it_was_recorded() -> f64 {
 
 impl Default for AdamWConfig {
     fn default() -> Self {
-        crate::config::flag_defaults()
+        crate::flags::flag_defaults()
     }
 }
 

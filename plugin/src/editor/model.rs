@@ -9,6 +9,7 @@ use nice_plug::prelude::*;
 
 use super::{dialog, help, model_label, model_limits, App, PIANO_ROLL_TEMPERATURE};
 use crate::library::{self, is_model_path, Loaded, ModelChoice, EMBEDDED};
+use crate::loader;
 use crate::shared::Status;
 
 impl App {
@@ -107,13 +108,13 @@ impl App {
                 let shared = self.shared.clone();
                 let choice = self.params.model.clone();
                 dialog::open_model(move |path| {
-                    library::load_in_background(&shared, ModelChoice::File(path), choice)
+                    loader::load_in_background(&shared, ModelChoice::File(path), choice)
                 });
             }
         });
         if let Some(choice) = wanted {
             self.asked_to_load(status);
-            library::load_in_background(&self.shared, choice, self.params.model.clone());
+            loader::load_in_background(&self.shared, choice, self.params.model.clone());
         }
     }
 
@@ -131,7 +132,7 @@ impl App {
                 .clicked()
             {
                 self.asked_to_load(status);
-                library::load_in_background(
+                loader::load_in_background(
                     &self.shared,
                     ModelChoice::File(path),
                     self.params.model.clone(),
