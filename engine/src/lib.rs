@@ -39,7 +39,7 @@ pub use meta::{
     CoreKind, Feature, FrameOutput, Init, ModelKind, ModelMeta, Provenance, SplitSizes,
     TrainerBuild,
 };
-pub use meter::{BarPosition, Meter};
+pub use meter::{BarPosition, Meter, MeterRegion};
 pub use model::{AnyModel, PianoRollModel, StepContext, VoicesModel};
 pub use perform::Performer;
 pub use pianoroll::KeyFrame;

@@ -25,7 +25,7 @@ use bach_engine::sequencer::session::{
 };
 use bach_engine::sequencer::Settings;
 use bach_engine::token::sounding;
-use bach_engine::{BarPosition, Token, VoicesModel};
+use bach_engine::{Token, VoicesModel};
 use serde::Serialize;
 
 use crate::dataset::{Piece, PieceContext, Split};
@@ -320,7 +320,7 @@ fn perform(
             let timeline = Timeline::constant(0.25, 0.0, bpm);
             let input = humanize(&host_notes(&melody, &timeline), touch, jitter);
             let length = timeline.sample_of_step(LEAD + steps + 8);
-            let regions = meter_regions(&context.bars, LEAD);
+            let regions = meter_regions(&context.meters, LEAD);
             (
                 timeline.session_in_meters(input, length, &regions),
                 timeline,
@@ -339,8 +339,8 @@ fn perform(
             );
             let length = timeline.sample_of_step(LEAD + steps + 8);
             let mut segment = stop(0, bpm);
-            if let Some(bar) = context.bars.first() {
-                segment.meter = meter_of(bar);
+            if let Some(first) = context.meters.first() {
+                segment.meter = first.meter;
             }
             let session = Session {
                 segments: vec![segment],
@@ -383,33 +383,26 @@ fn soprano_notes(tokens: &[Token], lead: u32) -> Vec<Note> {
     notes
 }
 
-/// The meter of a bar position (16th steps).
-fn meter_of(bar: &BarPosition) -> Meter {
-    match bar.beat_steps {
-        6 => Meter::new((bar.bar_steps / 2) as u8, 8),
-        8 => Meter::new((bar.bar_steps / 8) as u8, 2),
-        _ => Meter::new((bar.bar_steps / 4).max(1) as u8, 4),
+/// A piece's meters as the host reports them when its first step is played
+/// `lead` steps into the session (4/4 where the piece names none).
+fn meter_regions(meters: &[MeterRegion], lead: u32) -> Vec<MeterRegion> {
+    if meters.is_empty() {
+        return vec![MeterRegion {
+            step: 0,
+            meter: Meter::COMMON,
+            bar_step: lead as i64,
+        }];
     }
-}
-
-/// Meter regions of a piece's bars, `lead` steps later.
-fn meter_regions(bars: &[BarPosition], lead: u32) -> Vec<MeterRegion> {
-    let mut regions: Vec<MeterRegion> = Vec::new();
-    for (t, bar) in bars.iter().enumerate() {
-        let meter = meter_of(bar);
-        if regions.last().is_none_or(|r| r.meter != meter) {
-            regions.push(MeterRegion {
-                step: if regions.is_empty() {
-                    0
-                } else {
-                    lead + t as u32
-                },
-                meter,
-                bar_step: lead as i64 + t as i64 - bar.step as i64,
-            });
-        }
-    }
-    regions
+    meters
+        .iter()
+        .enumerate()
+        .map(|(i, m)| MeterRegion {
+            // The first meter holds from the session's start, before the lead.
+            step: if i == 0 { 0 } else { lead + m.step },
+            meter: m.meter,
+            bar_step: lead as i64 + m.bar_step,
+        })
+        .collect()
 }
 
 /// Note lengths counted (in 16ths, the last bucket for 16 and longer).
@@ -555,21 +548,29 @@ mod tests {
     }
 
     #[test]
-    fn meters_and_regions_from_bar_positions() {
-        // A quarter pickup in 3/4, then 3/4 bars.
+    fn a_pieces_meters_move_with_the_lead() {
+        // A quarter pickup in 3/4 (its bar line 8 steps before step 0),
+        // then 4/4 from step 28.
         let three = Meter::new(3, 4);
-        let mut bars: Vec<BarPosition> =
-            (8..12).map(|s| BarPosition::new(s, three, 0.25)).collect();
-        bars.extend((0..24).map(|s| BarPosition::new(s % 12, three, 0.25)));
-        let regions = meter_regions(&bars, 16);
-        assert_eq!(regions.len(), 1);
+        let meters = [
+            MeterRegion {
+                step: 0,
+                meter: three,
+                bar_step: -8,
+            },
+            MeterRegion {
+                step: 28,
+                meter: Meter::COMMON,
+                bar_step: 28,
+            },
+        ];
+        let regions = meter_regions(&meters, 16);
+        assert_eq!(regions[0].step, 0, "from the session's start");
         assert_eq!(regions[0].meter, three);
         // A bar line falls 4 steps after the melody starts (step 16).
         assert_eq!((16 + 4 - regions[0].bar_step) % 12, 0, "the bar lines");
-        assert_eq!(
-            meter_of(&BarPosition::new(0, Meter::new(6, 8), 0.25)),
-            Meter::new(6, 8)
-        );
+        assert_eq!((regions[1].step, regions[1].bar_step), (44, 44));
+        assert_eq!(meter_regions(&[], 16)[0].meter, Meter::COMMON);
     }
 
     #[test]

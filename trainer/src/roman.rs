@@ -188,6 +188,7 @@ mod tests {
             bars: (0..steps.len())
                 .map(|t| BarPosition::new(t, Meter::new(4, 4), 0.25))
                 .collect(),
+            meters: Vec::new(),
             horizon: Horizon::Off,
             fermatas: fermatas.iter().map(|i| i * 4).collect(),
         };

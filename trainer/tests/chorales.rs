@@ -3,7 +3,7 @@
 
 mod common;
 
-use bach_engine::Meter;
+use bach_engine::{BarPosition, Meter, MeterRegion};
 use bach_engine::Token::{self, Hold, Onset, Rest};
 use bach_trainer::dataset::chorales::{
     parse_chorales, read_chorales, Chorale, ChoraleSplit, MeterChange,
@@ -198,6 +198,15 @@ fn bar_positions_follow_meter_changes() {
     assert_eq!(c.bar_position(84), (0, Meter::new(3, 2)));
     // Past the end the last meter goes on.
     assert_eq!(c.bar_position(1_000), ((1_000 - 60) % 24, Meter::new(3, 2)));
+    // The meters a host would report place every step alike: a pickup's
+    // bar line a bar before its end, each change a bar line.
+    let regions = c.meter_regions();
+    assert_eq!(regions[0].bar_step, 4 - 16);
+    let places = MeterRegion::bar_positions(&regions, 0.25, 120);
+    for (t, place) in places.iter().enumerate() {
+        let (step, meter) = c.bar_position(t);
+        assert_eq!(*place, BarPosition::new(step, meter, 0.25), "step {t}");
+    }
 }
 
 #[test]

@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use bach_engine::{
-    BarPosition, CoreKind, Horizon, Key, Meter, Mode as KeyMode, ModelKind, ModelMeta, Token,
+    CoreKind, Horizon, Key, Meter, MeterRegion, Mode as KeyMode, ModelKind, ModelMeta, Token,
 };
 use serde::Deserialize;
 
@@ -117,6 +117,28 @@ impl Chorale {
             (t - m.step) % len
         };
         (since, m.meter)
+    }
+
+    /// The meters as a host would report them: each from its step, with a
+    /// bar line there, the first one's where the pickup ends (a bar before,
+    /// so a host reports the pickup inside a bar). The places in the bar
+    /// they give are [`Chorale::bar_position`]'s.
+    pub fn meter_regions(&self) -> Vec<MeterRegion> {
+        self.meters
+            .iter()
+            .map(|m| {
+                let bar_step = if m.step == 0 && self.pickup > 0 {
+                    self.pickup as i64 - m.bar_len() as i64
+                } else {
+                    m.step as i64
+                };
+                MeterRegion {
+                    step: m.step as u32,
+                    meter: m.meter,
+                    bar_step,
+                }
+            })
+            .collect()
     }
 
     /// Whether a soprano note with a fermata sounds at step `t`.
@@ -362,12 +384,8 @@ impl Chorale {
     /// The chorale as a training piece: its tokens with its key and each
     /// step's place in the bar.
     pub fn piece(&self) -> Piece {
-        let bars = (0..self.steps)
-            .map(|t| {
-                let (step, meter) = self.bar_position(t);
-                BarPosition::new(step, meter, 0.25)
-            })
-            .collect();
+        let meters = self.meter_regions();
+        let bars = MeterRegion::bar_positions(&meters, 0.25, self.steps as u32);
         let mode = if self.minor {
             KeyMode::Minor
         } else {
@@ -382,6 +400,7 @@ impl Chorale {
                     mode,
                 },
                 bars,
+                meters,
                 horizon: Horizon::Off,
                 fermatas: self.fermatas.clone(),
             })),

@@ -11,7 +11,9 @@ pub mod voices;
 use std::path::{Path, PathBuf};
 
 use bach_engine::pianoroll::KEYS;
-use bach_engine::{BarPosition, Horizon, Key, KeyFrame, ModelKind, Token, VoiceRange, VoiceSpec};
+use bach_engine::{
+    BarPosition, Horizon, Key, KeyFrame, MeterRegion, ModelKind, Token, VoiceRange, VoiceSpec,
+};
 
 /// Why a dataset could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -68,6 +70,9 @@ pub struct PieceContext {
     pub key: Key,
     /// Each step's place in its bar, from the score's meters and pickup.
     pub bars: Vec<BarPosition>,
+    /// The meters those places come from, as a host would report them (a
+    /// pickup's bar line before step 0); empty where a dataset has none.
+    pub meters: Vec<MeterRegion>,
     /// How far ahead a model is told the melody when trained or scored on it.
     pub horizon: Horizon,
     /// Steps where a soprano note with a fermata begins (phrase ends), ascending.

@@ -339,6 +339,7 @@ mod tests {
             bars: (0..16)
                 .map(|t| BarPosition::new((t + 4) % 8, Meter::new(2, 4), 0.25))
                 .collect(),
+            meters: Vec::new(),
             horizon: Horizon::Off,
             fermatas: vec![4, 8],
         };
