@@ -3,11 +3,10 @@
 
 mod common;
 
-use bach_engine::{BarPosition, Meter, MeterRegion};
+use bach_engine::score::MeterChange;
 use bach_engine::Token::{self, Hold, Onset, Rest};
-use bach_trainer::dataset::chorales::{
-    parse_chorales, read_chorales, Chorale, ChoraleSplit, MeterChange,
-};
+use bach_engine::{BarPosition, Meter, MeterRegion};
+use bach_trainer::dataset::chorales::{parse_chorales, read_chorales, Chorale, ChoraleSplit};
 use bach_trainer::dataset::DatasetError;
 
 /// One piece in the file's format, with `fields` overriding the defaults

@@ -7,6 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
+use bach_engine::score::MeterChange;
 use bach_engine::{
     CoreKind, Horizon, Key, Meter, MeterRegion, Mode as KeyMode, ModelKind, ModelMeta, Token,
 };
@@ -46,18 +47,10 @@ impl ChoraleSplit {
     }
 }
 
-/// A time signature taking effect at `step`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct MeterChange {
-    pub step: usize,
-    pub meter: Meter,
-}
-
-impl MeterChange {
-    /// 16th steps per bar (checked to be whole and non-zero when read).
-    pub fn bar_len(&self) -> usize {
-        (self.meter.numerator as usize * 16) / (self.meter.denominator as usize).max(1)
-    }
+/// 16th steps per bar of a chorale's meter (checked to be whole and
+/// non-zero when read).
+fn bar_len(m: &MeterChange) -> usize {
+    (m.meter.numerator as usize * 16) / (m.meter.denominator as usize).max(1)
 }
 
 /// One four-part chorale.
@@ -89,7 +82,7 @@ impl Chorale {
 
     /// The meter in force at step `t`.
     pub fn meter_at(&self, t: usize) -> MeterChange {
-        let i = self.meters.partition_point(|m| m.step <= t);
+        let i = self.meters.partition_point(|m| m.step as usize <= t);
         self.meters
             .get(i.saturating_sub(1))
             .copied()
@@ -105,7 +98,7 @@ impl Chorale {
     /// back from the first downbeat, as the end of a bar of the first meter.
     pub fn bar_position(&self, t: usize) -> (usize, Meter) {
         let m = self.meter_at(t);
-        let len = m.bar_len().max(1);
+        let len = bar_len(&m).max(1);
         let since = if m.step == 0 {
             if t < self.pickup {
                 // Checked when read: the pickup is shorter than a bar.
@@ -114,7 +107,7 @@ impl Chorale {
                 (t - self.pickup) % len
             }
         } else {
-            (t - m.step) % len
+            (t - m.step as usize) % len
         };
         (since, m.meter)
     }
@@ -128,12 +121,12 @@ impl Chorale {
             .iter()
             .map(|m| {
                 let bar_step = if m.step == 0 && self.pickup > 0 {
-                    self.pickup as i64 - m.bar_len() as i64
+                    self.pickup as i64 - bar_len(m) as i64
                 } else {
                     m.step as i64
                 };
                 MeterRegion {
-                    step: m.step as u32,
+                    step: m.step,
                     meter: m.meter,
                     bar_step,
                 }
@@ -349,7 +342,7 @@ impl RawChorale {
                 None => return Err(format!("{what}: the first meter must start at step 0")),
                 Some(prev) => usize::try_from(step)
                     .ok()
-                    .filter(|&s| s > prev.step && s >= pickup && s < steps)
+                    .filter(|&s| s > prev.step as usize && s >= pickup && s < steps)
                     .ok_or_else(|| {
                         format!(
                             "{what}: a meter change must come after the previous one and the pickup, inside the piece ({steps} steps)"
@@ -357,12 +350,13 @@ impl RawChorale {
                     })?,
             };
             meters.push(MeterChange {
-                step,
+                // Below `steps`, which the chorale's length bounds.
+                step: step as u32,
                 meter: Meter::new(numerator, denominator),
             });
         }
         let first = meters.first().ok_or("has no meter")?;
-        if pickup >= first.bar_len() {
+        if pickup >= bar_len(first) {
             return Err(format!(
                 "pickup of {pickup} 16ths is not shorter than a bar of {}/{}",
                 first.meter.numerator, first.meter.denominator
