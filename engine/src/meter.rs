@@ -172,26 +172,35 @@ pub struct MeterRegion {
 }
 
 impl MeterRegion {
+    /// The region of `regions` (sorted by step) in force at step `t`: 4/4
+    /// with a bar line at step 0 before the first.
+    pub fn at(regions: &[MeterRegion], t: u32) -> MeterRegion {
+        regions
+            .iter()
+            .rev()
+            .find(|r| r.step <= t)
+            .copied()
+            .unwrap_or(MeterRegion {
+                step: 0,
+                meter: Meter::COMMON,
+                bar_step: 0,
+            })
+    }
+
+    /// Where step `t` falls in this region's bars, on a grid of
+    /// `step_beats`: steps since the last bar line, wrapped at the bar.
+    pub fn place(self, t: u32, step_beats: f64) -> BarPosition {
+        let bar = self.meter.bar_steps(step_beats) as i64;
+        let since = (t as i64 - self.bar_step).rem_euclid(bar.max(1));
+        BarPosition::new(since as usize, self.meter, step_beats)
+    }
+
     /// Where each of the first `len` steps falls in its bar, on a grid of
     /// `step_beats`, in `regions` (sorted by step; 4/4 from step 0 before
     /// the first): as the sequencer places a step from a host's transport.
     pub fn bar_positions(regions: &[MeterRegion], step_beats: f64, len: u32) -> Vec<BarPosition> {
         (0..len)
-            .map(|t| {
-                let region = regions
-                    .iter()
-                    .rev()
-                    .find(|r| r.step <= t)
-                    .copied()
-                    .unwrap_or(MeterRegion {
-                        step: 0,
-                        meter: Meter::COMMON,
-                        bar_step: 0,
-                    });
-                let bar = region.meter.bar_steps(step_beats) as i64;
-                let since = (t as i64 - region.bar_step).rem_euclid(bar.max(1));
-                BarPosition::new(since as usize, region.meter, step_beats)
-            })
+            .map(|t| MeterRegion::at(regions, t).place(t, step_beats))
             .collect()
     }
 }

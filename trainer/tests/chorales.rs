@@ -5,7 +5,7 @@ mod common;
 
 use bach_engine::score::MeterChange;
 use bach_engine::Token::{self, Hold, Onset, Rest};
-use bach_engine::{BarPosition, Meter, MeterRegion};
+use bach_engine::{BarPosition, Meter};
 use bach_trainer::dataset::chorales::{parse_chorales, read_chorales, Chorale, ChoraleSplit};
 use bach_trainer::dataset::DatasetError;
 
@@ -197,14 +197,26 @@ fn bar_positions_follow_meter_changes() {
     assert_eq!(c.bar_position(84), (0, Meter::new(3, 2)));
     // Past the end the last meter goes on.
     assert_eq!(c.bar_position(1_000), ((1_000 - 60) % 24, Meter::new(3, 2)));
-    // The meters a host would report place every step alike: a pickup's
-    // bar line a bar before its end, each change a bar line.
+    // The meters a host would report: a pickup's bar line a bar before its
+    // end, each change a bar line; the training piece is placed by them.
     let regions = c.meter_regions();
     assert_eq!(regions[0].bar_step, 4 - 16);
-    let places = MeterRegion::bar_positions(&regions, 0.25, 120);
-    for (t, place) in places.iter().enumerate() {
-        let (step, meter) = c.bar_position(t);
-        assert_eq!(*place, BarPosition::new(step, meter, 0.25), "step {t}");
+    assert_eq!((regions[1].bar_step, regions[2].bar_step), (36, 60));
+    let piece = c.piece();
+    let context = piece.context().expect("a chorale has its context");
+    assert_eq!(context.meters, regions);
+    for (t, step, meter) in [
+        (0, 12, Meter::new(4, 4)),
+        (35, 15, Meter::new(4, 4)),
+        (36, 0, Meter::new(3, 4)),
+        (59, 11, Meter::new(3, 4)),
+        (83, 23, Meter::new(3, 2)),
+    ] {
+        assert_eq!(
+            context.bars[t],
+            BarPosition::new(step, meter, 0.25),
+            "step {t}"
+        );
     }
 }
 

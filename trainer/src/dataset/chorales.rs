@@ -80,42 +80,19 @@ impl Chorale {
         self.tokens.get(t * 4 + v).copied().unwrap_or(Token::Rest)
     }
 
-    /// The meter in force at step `t`.
-    pub fn meter_at(&self, t: usize) -> MeterChange {
-        let i = self.meters.partition_point(|m| m.step as usize <= t);
-        self.meters
-            .get(i.saturating_sub(1))
-            .copied()
-            .unwrap_or(MeterChange {
-                step: 0,
-                meter: Meter::new(4, 4),
-            })
-    }
-
     /// The bar position at step `t`: (16ths since the current bar began,
-    /// the meter). Bars start at the pickup, then every bar
-    /// length; a meter change starts a new bar. Steps of the pickup count
-    /// back from the first downbeat, as the end of a bar of the first meter.
+    /// the meter). Bars start at the pickup, then every bar length; a meter
+    /// change starts a new bar. Steps of the pickup count back from the
+    /// first downbeat, as the end of a bar of the first meter. Read from
+    /// [`Chorale::meter_regions`], as the training pieces' places are.
     pub fn bar_position(&self, t: usize) -> (usize, Meter) {
-        let m = self.meter_at(t);
-        let len = bar_len(&m).max(1);
-        let since = if m.step == 0 {
-            if t < self.pickup {
-                // Checked when read: the pickup is shorter than a bar.
-                len.saturating_sub(self.pickup - t)
-            } else {
-                (t - self.pickup) % len
-            }
-        } else {
-            (t - m.step as usize) % len
-        };
-        (since, m.meter)
+        let region = MeterRegion::at(&self.meter_regions(), t as u32);
+        (region.place(t as u32, 0.25).step, region.meter)
     }
 
     /// The meters as a host would report them: each from its step, with a
     /// bar line there, the first one's where the pickup ends (a bar before,
-    /// so a host reports the pickup inside a bar). The places in the bar
-    /// they give are [`Chorale::bar_position`]'s.
+    /// so a host reports the pickup inside a bar).
     pub fn meter_regions(&self) -> Vec<MeterRegion> {
         self.meters
             .iter()
