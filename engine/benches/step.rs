@@ -22,7 +22,7 @@ use bach_engine::file::{random_tensors, to_bytes};
 use bach_engine::perform::{KeyChoice, KeyFollower};
 use bach_engine::{
     Ahead, BarPosition, CoreKind, Feature, Horizon, Meter, ModelMeta, Performer, PianoRollModel,
-    Sampler, StepContext, Token, VoicesModel,
+    Sampler, Token, VoicesModel,
 };
 use candle_core::{DType, Device, Tensor, D};
 use candle_nn::rnn::{GRUConfig, GRUState, GRU, RNN};
@@ -90,14 +90,12 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             let now = t % melody.len();
             let bar = BarPosition::new(now, Meter::new(3, 4), 0.25);
-            follower.hear(Some(62 + (now % 7) as u8), bar);
-            let ctx = StepContext {
-                bar,
-                key: follower.key(),
-                ahead: Ahead::scan(Horizon::Bar, bar.bar_steps, |k| {
-                    melody.get((now + k) % melody.len()).copied()
-                }),
-            };
+            let ahead = Ahead::scan(Horizon::Bar, bar.bar_steps, |k| {
+                melody.get((now + k) % melody.len()).copied()
+            });
+            // The step's context as the sequencer makes it.
+            let ctx =
+                performer.step_context(&mut follower, Some(62 + (now % 7) as u8), bar, None, ahead);
             let out = performer.harmonize_token(&mut cmodel, &ctx, melody[now]);
             black_box(out);
             t += 1;
