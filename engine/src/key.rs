@@ -202,6 +202,29 @@ impl Key {
         })
     }
 
+    /// The key a MIDI key signature names: `sharps` sharps (flats when
+    /// negative, -7..=7) in major or minor, as the file wrote it. `None` for
+    /// a count no key signature has.
+    pub fn from_signature(sharps: i8, minor: bool) -> Option<Key> {
+        if !(-7..=7).contains(&sharps) {
+            return None;
+        }
+        // Each sharp moves the major tonic a fifth up; the minor tonic is a
+        // minor third below its relative major's.
+        let major = (sharps as i32 * 7).rem_euclid(12);
+        Some(if minor {
+            Key {
+                tonic: ((major + 9) % 12) as u8,
+                mode: Mode::Minor,
+            }
+        } else {
+            Key {
+                tonic: major as u8,
+                mode: Mode::Major,
+            }
+        })
+    }
+
     /// Whether a pitch class (or a MIDI pitch: it is read modulo 12) belongs
     /// to the key: for major the 7 diatonic pitch classes; for minor the
     /// natural minor scale plus the raised 6th and 7th (9 pitch classes).
@@ -301,6 +324,20 @@ mod tests {
         ] {
             assert_eq!(Key::parse(bad), None, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn key_signatures_name_their_keys() {
+        let name = |sharps, minor| Key::from_signature(sharps, minor).map(|k| k.name());
+        assert_eq!(name(0, false), Some("C major"));
+        assert_eq!(name(0, true), Some("A minor"));
+        assert_eq!(name(2, false), Some("D major"));
+        assert_eq!(name(-3, true), Some("C minor"));
+        assert_eq!(name(-1, false), Some("F major"));
+        assert_eq!(name(7, false), Some(key(1, Mode::Major).name()));
+        assert_eq!(name(-7, true), Some(key(8, Mode::Minor).name()));
+        assert_eq!(name(8, false), None);
+        assert_eq!(name(i8::MIN, true), None);
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Standard MIDI files in and out of a [`Score`], through midly.
 //!
-//! Reading takes format 0 or 1 at any resolution, with tempo and time-signature
-//! changes, running status and note-on velocity 0 as note-off, and snaps every
+//! Reading takes format 0 or 1 at any resolution, with tempo, time-signature
+//! and key-signature changes and text events (text, marker, cue point, lyric:
+//! [`Score::markers`]), running status and note-on velocity 0 as note-off, and snaps every
 //! note start and end to the nearest grid step (a note shorter than a step lasts
 //! one step). Each track, and within a track each channel, becomes a part; when
 //! that gives a single polyphonic part it is split into monophonic voices by
@@ -10,7 +11,9 @@
 //!
 //! Writing gives a format-1 file at [`WRITE_PPQ`] ticks per quarter: a
 //! conductor track with tempo and meter, then one named track per part on the
-//! part's channel. Reading back what was written gives the same score.
+//! part's channel. Reading back what was written gives the same score (key
+//! signatures and markers are not written; markers given to
+//! [`write_with_markers`] read back as the score's markers).
 //!
 //! Files come from users and the internet, so reading is bounded: at most
 //! [`MAX_STEPS`] steps, [`MAX_NOTES`] notes and [`MAX_FILE_BYTES`] bytes; past
@@ -31,6 +34,11 @@ pub use write::{write, write_file, write_file_with_markers, write_with_markers};
 pub const MAX_STEPS: u32 = 1 << 20;
 /// Most notes a score read from a file may have, before and after splitting voices.
 pub const MAX_NOTES: usize = 1 << 21;
+/// Most key signatures, and most text events, a score read from a file keeps
+/// (the first ones; the rest are dropped, as annotations need not refuse a file).
+pub const MAX_MARKERS: usize = 1 << 16;
+/// Longest text event kept, in bytes (longer ones are cut there).
+pub const MAX_MARKER_BYTES: usize = 256;
 /// Largest file [`read_file`] will load.
 pub const MAX_FILE_BYTES: u64 = 64 << 20;
 /// Ticks per quarter note of written files; divisible by 2, 3, 4, 5, 8, 16, 32.

@@ -6,6 +6,7 @@
 //! tokens ([`Part::to_tokens`]) or, all parts together, as piano-roll frames
 //! ([`Score::to_frames`]).
 
+use crate::key::Key;
 use crate::meter::{Meter, MeterRegion};
 use crate::pianoroll::KeyFrame;
 use crate::token::Token;
@@ -32,10 +33,30 @@ pub struct MeterChange {
     pub meter: Meter,
 }
 
+/// A key signature that holds from `step` on, as a file wrote it (major or
+/// minor as its flag says; nothing checks it against the notes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeyChange {
+    pub step: u32,
+    pub key: Key,
+}
+
+/// A text event of a file at its step: a text, marker, cue point or lyric
+/// (a chord name, a rehearsal letter, a "fermata"), from any track.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Marker {
+    pub step: u32,
+    pub text: String,
+}
+
 /// A whole piece on the grid.
 ///
 /// Empty `tempos` means MIDI's default of 120 bpm; empty `meters` means 4/4.
-/// Both are sorted by step, with at most one change per step.
+/// Both are sorted by step, with at most one change per step; so are `keys`.
+/// `keys` and `markers` are what a file said (the reader fills them); the
+/// writer leaves them out (markers go through
+/// [`crate::midi::write_with_markers`]), so harmonizing a file never
+/// repeats its text.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Score {
     /// Length of one step in quarter notes.
@@ -43,6 +64,10 @@ pub struct Score {
     pub parts: Vec<Part>,
     pub tempos: Vec<TempoChange>,
     pub meters: Vec<MeterChange>,
+    /// Key signatures, sorted by step.
+    pub keys: Vec<KeyChange>,
+    /// Text events in file order at each step, sorted by step.
+    pub markers: Vec<Marker>,
     /// Length in steps; every note ends at or before it.
     pub len: u32,
 }
@@ -55,6 +80,8 @@ impl Score {
             parts: Vec::new(),
             tempos: Vec::new(),
             meters: Vec::new(),
+            keys: Vec::new(),
+            markers: Vec::new(),
             len: 0,
         }
     }

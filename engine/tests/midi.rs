@@ -2,9 +2,9 @@
 //! by hand where the byte layout itself is under test).
 
 use bach_engine::midi::{self, MidiError, MAX_STEPS};
-use bach_engine::score::{MeterChange, Note, Part, Score, TempoChange};
-use bach_engine::Meter;
+use bach_engine::score::{KeyChange, Marker, MeterChange, Note, Part, Score, TempoChange};
 use bach_engine::Token;
+use bach_engine::{Key, Meter, Mode};
 use midly::num::{u15, u24, u28, u4, u7};
 use midly::{Format, Header, MetaMessage, MidiMessage, Smf, Timing, TrackEvent, TrackEventKind};
 
@@ -564,6 +564,111 @@ fn round_trip_read_write_read_is_exact() {
             assert_eq!(first, second, "file {i}, step {step_beats}");
         }
     }
+}
+
+fn meta(tick: u64, meta: MetaMessage<'static>) -> Ev {
+    (tick, TrackEventKind::Meta(meta))
+}
+
+/// Key signatures and text events (text, marker, cue point, lyric) are read
+/// at their steps from any track; a signature no key has is skipped, and a
+/// later one on the same step wins.
+#[test]
+fn key_signatures_and_text_events_are_read() {
+    let ppq = 480u64;
+    let conductor = vec![
+        meta(0, MetaMessage::KeySignature(-3, true)),
+        meta(0, MetaMessage::Text(b"Chorale")),
+        meta(4 * ppq, MetaMessage::KeySignature(9, false)),
+        meta(4 * ppq, MetaMessage::KeySignature(1, false)),
+        meta(4 * ppq, MetaMessage::KeySignature(2, false)),
+        meta(6 * ppq, MetaMessage::KeySignature(i8::MIN, false)),
+    ];
+    let mut soprano = vec![
+        name("Soprano"),
+        meta(2 * ppq, MetaMessage::Marker(b"  fermata\0")),
+        meta(3 * ppq, MetaMessage::CuePoint(b"cue")),
+        meta(3 * ppq, MetaMessage::Lyric(b"A-\xffmen")),
+    ];
+    soprano.extend(melody(ppq, false));
+    let file = smf(Format::Parallel, ppq as u16, vec![conductor, soprano]);
+    let score = midi::read(&file, 0.25).unwrap();
+    let key = |tonic, mode| Key { tonic, mode };
+    assert_eq!(
+        score.keys,
+        [
+            KeyChange {
+                step: 0,
+                key: key(0, Mode::Minor)
+            },
+            KeyChange {
+                step: 16,
+                key: key(2, Mode::Major)
+            },
+        ]
+    );
+    let marker = |step, text: &str| Marker {
+        step,
+        text: text.to_string(),
+    };
+    assert_eq!(
+        score.markers,
+        [
+            marker(0, "Chorale"),
+            marker(8, "fermata"),
+            marker(12, "cue"),
+            marker(12, "A-\u{fffd}men"),
+        ]
+    );
+}
+
+/// What `write_with_markers` writes reads back as the score's markers,
+/// in order, repeats included; plain `write` leaves keys and markers out.
+#[test]
+fn written_markers_read_back() {
+    let mut score = Score::new(0.25);
+    score
+        .parts
+        .push(Part::new("S", 0, vec![n(0, 4, 72), n(4, 8, 74)]));
+    score.len = 12;
+    let written = [(0, "C"), (4, "G7"), (4, "fermata"), (11, "end")];
+    let bytes = midi::write_with_markers(&score, &written).unwrap();
+    let back = midi::read(&bytes, 0.25).unwrap();
+    let read: Vec<(u32, &str)> = back
+        .markers
+        .iter()
+        .map(|m| (m.step, m.text.as_str()))
+        .collect();
+    assert_eq!(read, written);
+    assert!(back.keys.is_empty());
+    assert_eq!(back.parts, score.parts);
+
+    let mut with_text = back.clone();
+    with_text.keys.push(KeyChange {
+        step: 0,
+        key: Key {
+            tonic: 2,
+            mode: Mode::Major,
+        },
+    });
+    let plain = midi::read(&midi::write(&with_text).unwrap(), 0.25).unwrap();
+    assert!(plain.keys.is_empty() && plain.markers.is_empty());
+}
+
+/// Text is bounded: a long event is cut, and past the cap the rest are
+/// dropped, without an error.
+#[test]
+fn text_events_are_bounded() {
+    let long: &'static [u8] = Box::leak(vec![b'x'; 10_000].into_boxed_slice());
+    let mut track: Vec<Ev> = (0..midi::MAX_MARKERS as u64 + 10)
+        .map(|i| meta(i, MetaMessage::Lyric(b"la")))
+        .collect();
+    track.push(meta(0, MetaMessage::Text(long)));
+    track.extend(melody(96, true));
+    let score = midi::read(&smf(Format::SingleTrack, 96, vec![track]), 0.25).unwrap();
+    assert_eq!(score.markers.len(), midi::MAX_MARKERS);
+    let longest = score.markers.iter().map(|m| m.text.len()).max().unwrap();
+    assert_eq!(longest, midi::MAX_MARKER_BYTES);
 }
 
 #[test]

@@ -152,6 +152,8 @@ pub fn score(notes: &[CapturedNote], bars: u32, meter: Meter, bpm: f64) -> Optio
             },
         }],
         meters: vec![MeterChange { step: 0, meter }],
+        keys: Vec::new(),
+        markers: Vec::new(),
         len,
     })
 }

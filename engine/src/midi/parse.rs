@@ -1,10 +1,12 @@
 //! Reading a file's events in ticks, before anything is snapped to the grid:
-//! every track and channel's notes, the tempo and meter changes, bounded
-//! against hostile files.
+//! every track and channel's notes, the tempo, meter and key changes and the
+//! text events, bounded against hostile files.
 
 use midly::{Format, MetaMessage, MidiMessage, Timing, TrackEventKind};
 
-use super::{check_step_beats, MidiError, DRUM_CHANNEL, MAX_NOTES, MAX_STEPS};
+use super::{
+    check_step_beats, MidiError, DRUM_CHANNEL, MAX_MARKERS, MAX_MARKER_BYTES, MAX_NOTES, MAX_STEPS,
+};
 
 /// Converts absolute ticks to grid steps, rounding to the nearest step.
 pub(super) struct Grid {
@@ -119,6 +121,10 @@ pub(super) fn parse(bytes: &[u8], step_beats: f64) -> Result<Parsed, MidiError> 
     // (tick, order, bpm) and (tick, order, meter): order keeps file order at equal ticks.
     let mut tempos: Vec<(u64, usize, f64)> = Vec::new();
     let mut meters: Vec<(u64, usize, u8, u8)> = Vec::new();
+    // Annotations, not music: past MAX_MARKERS of each the rest are dropped,
+    // so a file of a million lyrics still reads (and stays small in memory).
+    let mut keys: Vec<(u64, usize, i8, bool)> = Vec::new();
+    let mut texts: Vec<(u64, usize, String)> = Vec::new();
     let mut end_tick = 0u64;
     let mut note_count = 0usize;
     let mut drum_notes = 0usize;
@@ -196,6 +202,20 @@ pub(super) fn parse(bytes: &[u8], step_beats: f64) -> Result<Parsed, MidiError> 
                         grid.step(tick)?;
                         meters.push((tick, order, numerator, 1 << power));
                     }
+                    MetaMessage::KeySignature(sharps, minor) if keys.len() < MAX_MARKERS => {
+                        grid.step(tick)?;
+                        keys.push((tick, order, sharps, minor));
+                    }
+                    MetaMessage::Text(text)
+                    | MetaMessage::Marker(text)
+                    | MetaMessage::CuePoint(text)
+                    | MetaMessage::Lyric(text)
+                        if texts.len() < MAX_MARKERS =>
+                    {
+                        grid.step(tick)?;
+                        let text = &text[..text.len().min(MAX_MARKER_BYTES)];
+                        texts.push((tick, order, clean_name(text)));
+                    }
                     _ => {}
                 },
                 _ => {}
@@ -240,6 +260,8 @@ pub(super) fn parse(bytes: &[u8], step_beats: f64) -> Result<Parsed, MidiError> 
         parts,
         tempos,
         meters,
+        keys,
+        texts,
         end_tick,
     })
 }
@@ -252,6 +274,10 @@ pub(super) struct Parsed {
     /// (tick, order, bpm) and (tick, order, numerator, denominator).
     pub(super) tempos: Vec<(u64, usize, f64)>,
     pub(super) meters: Vec<(u64, usize, u8, u8)>,
+    /// (tick, order, sharps, minor) of each key signature, as written.
+    pub(super) keys: Vec<(u64, usize, i8, bool)>,
+    /// (tick, order, text) of each text, marker, cue point and lyric event.
+    pub(super) texts: Vec<(u64, usize, String)>,
     pub(super) end_tick: u64,
 }
 

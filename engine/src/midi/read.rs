@@ -2,8 +2,9 @@
 
 use super::parse::{parse, Parsed};
 use super::{MidiError, MAX_NOTES, MAX_STEPS};
+use crate::key::Key;
 use crate::meter::Meter;
-use crate::score::{channel_for, MeterChange, Note, Part, Score, TempoChange};
+use crate::score::{channel_for, KeyChange, Marker, MeterChange, Note, Part, Score, TempoChange};
 
 /// Reads a standard MIDI file into a score on a grid of `step_beats` quarter notes.
 pub fn read(bytes: &[u8], step_beats: f64) -> Result<Score, MidiError> {
@@ -12,6 +13,8 @@ pub fn read(bytes: &[u8], step_beats: f64) -> Result<Score, MidiError> {
         parts,
         mut tempos,
         mut meters,
+        mut keys,
+        mut texts,
         end_tick,
         ..
     } = parse(bytes, step_beats)?;
@@ -82,6 +85,28 @@ pub fn read(bytes: &[u8], step_beats: f64) -> Result<Score, MidiError> {
             Some(last) if last.step == step => *last = meter,
             _ => score.meters.push(meter),
         }
+    }
+    keys.sort_by_key(|&(tick, order, ..)| (tick, order));
+    for (tick, _, sharps, minor) in keys {
+        // A count no signature has (beyond 7) says nothing: skipped.
+        let Some(key) = Key::from_signature(sharps, minor) else {
+            continue;
+        };
+        let change = KeyChange {
+            step: grid.step(tick)?,
+            key,
+        };
+        match score.keys.last_mut() {
+            Some(last) if last.step == change.step => *last = change,
+            _ => score.keys.push(change),
+        }
+    }
+    texts.sort_by_key(|&(tick, order, _)| (tick, order));
+    for (tick, _, text) in texts {
+        score.markers.push(Marker {
+            step: grid.step(tick)?,
+            text,
+        });
     }
     Ok(score)
 }
