@@ -7,6 +7,7 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use bach_engine::{ModelKind, ModelMeta, VoicesModel};
 
+use crate::dataset::midi_folder::VoiceMap;
 use crate::dataset::{self, Dataset};
 use crate::model::{device, Network};
 
@@ -16,12 +17,30 @@ pub fn load_dataset(
     kind: Option<ModelKind>,
     step_beats: Option<f64>,
 ) -> Result<Dataset> {
+    load_dataset_with(path, kind, step_beats, None, false)
+}
+
+/// [`load_dataset`] with a MIDI folder's voices chosen by `voices`
+/// (`--voices`), and, when `verbose` (as `train` asks), what was inferred
+/// of each piece (a MIDI file's key and phrase ends) on stderr.
+pub fn load_dataset_with(
+    path: &Path,
+    kind: Option<ModelKind>,
+    step_beats: Option<f64>,
+    voices: Option<&VoiceMap>,
+    verbose: bool,
+) -> Result<Dataset> {
     if let Some(s) = step_beats {
         if !(s.is_finite() && s > 0.0 && s <= 4.0) {
             bail!("--step-beats must be a length in quarter notes between 0 and 4, not {s}");
         }
     }
-    let data = dataset::load(path, kind, step_beats)?;
+    let data = dataset::load_with(path, kind, step_beats, voices)?;
+    if verbose {
+        for line in &data.info {
+            eprintln!("{line}");
+        }
+    }
     for w in &data.warnings {
         eprintln!("warning: {w}");
     }

@@ -93,6 +93,7 @@ fn ours(args: &Args, recurrence: Recurrence, pieces: &[Piece]) -> anyhow::Result
         test: Vec::new(),
         skipped: 0,
         warnings: Vec::new(),
+        info: Vec::new(),
     };
     let out = std::env::temp_dir().join("bach-trainer-bench.safetensors");
     let mut c = TrainConfig::new("bench", &out);

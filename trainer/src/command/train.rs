@@ -12,7 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::config::{
     default_checkpoint, NetSettings, TrainConfig, TrainingSettings, DEFAULT_EPOCHS,
 };
-use crate::load::load_dataset;
+use crate::load::load_dataset_with;
 use crate::model::device;
 use crate::train::{Control, Event, Outcome, Trainer};
 
@@ -27,6 +27,12 @@ pub struct TrainArgs {
     /// Grid step in quarter notes (guessed from the dataset when omitted).
     #[arg(long)]
     pub step_beats: Option<f64>,
+    /// A MIDI folder's voices, top down: part names ("Soprano,Alto,Tenor,Bass",
+    /// any case) or part numbers counted from 1 in file order ("1,2,3,4").
+    /// By default parts named for S, A, T, B go in that order, others by
+    /// mean pitch, highest first.
+    #[arg(long)]
+    pub voices: Option<crate::dataset::midi_folder::VoiceMap>,
     #[command(flatten)]
     pub net: NetSettings,
     /// Epochs to train [default: 50]; with --resume, a new total.
@@ -71,7 +77,13 @@ pub fn train(args: TrainArgs) -> Result<()> {
         (None, None) => default_checkpoint(&args.out),
     };
     crate::train::check_output_path(&checkpoint, "checkpoint")?;
-    let data = load_dataset(&args.dataset, args.kind, args.step_beats)?;
+    let data = load_dataset_with(
+        &args.dataset,
+        args.kind,
+        args.step_beats,
+        args.voices.as_ref(),
+        true,
+    )?;
     let mut trainer = match &args.resume {
         Some(ck) => {
             let mut t = Trainer::resume(ck, &data)

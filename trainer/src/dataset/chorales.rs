@@ -411,5 +411,6 @@ pub fn dataset(text: &str) -> Result<Dataset, String> {
         test,
         skipped: 0,
         warnings: Vec::new(),
+        info: Vec::new(),
     })
 }

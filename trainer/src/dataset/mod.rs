@@ -238,6 +238,9 @@ pub struct Dataset {
     pub skipped: usize,
     /// Why each of them was skipped.
     pub warnings: Vec<String>,
+    /// What was found in each piece where it had to be inferred (MIDI
+    /// folders: where a file's key and phrase ends came from).
+    pub info: Vec<String>,
 }
 
 impl Dataset {
@@ -276,8 +279,33 @@ pub fn load(
     kind: Option<ModelKind>,
     step_beats: Option<f64>,
 ) -> Result<Dataset, DatasetError> {
+    load_with(path, kind, step_beats, None)
+}
+
+/// [`load`], a MIDI folder's voices chosen by `voices` (`--voices`) where
+/// given; JSON datasets name their voices themselves, so there it is an error.
+pub fn load_with(
+    path: &Path,
+    kind: Option<ModelKind>,
+    step_beats: Option<f64>,
+    voices: Option<&midi_folder::VoiceMap>,
+) -> Result<Dataset, DatasetError> {
     if path.is_dir() {
-        return midi_folder::load(path, kind.unwrap_or(ModelKind::Pianoroll), step_beats);
+        let kind = kind.unwrap_or(ModelKind::Pianoroll);
+        if voices.is_some() && kind != ModelKind::Voices {
+            return Err(DatasetError::Format {
+                path: path.to_owned(),
+                reason: "--voices chooses the voices of a voices dataset (--kind voices)".into(),
+            });
+        }
+        return midi_folder::load(path, kind, step_beats, voices);
+    }
+    if voices.is_some() {
+        return Err(DatasetError::Format {
+            path: path.to_owned(),
+            reason: "--voices chooses the parts of MIDI files; a JSON dataset has its voices"
+                .into(),
+        });
     }
     let text = std::fs::read_to_string(path).map_err(|source| DatasetError::Io {
         path: path.to_owned(),

@@ -56,5 +56,6 @@ pub fn from_raw(name: &str, raw: RawSplits) -> Result<Dataset, String> {
         test: pieces(&raw.test).map_err(|e| format!("test {e}"))?,
         skipped: 0,
         warnings: Vec::new(),
+        info: Vec::new(),
     })
 }

@@ -124,5 +124,6 @@ pub fn from_raw(name: &str, raw: RawSplits) -> Result<Dataset, String> {
         test,
         skipped: 0,
         warnings: Vec::new(),
+        info: Vec::new(),
     })
 }

@@ -6,15 +6,24 @@
 //! renamed. A file that cannot be read is skipped with a warning and counted.
 //!
 //! Piano-roll pieces are all parts' notes as 88-key frames. Voices pieces take
-//! one voice per part (ordered from the highest mean pitch down); files with a
-//! different number of parts than most files are skipped.
+//! one voice per part ([`parts`]: SATB by name, else highest mean pitch
+//! first, or as `--voices` says) with the file's key, meters and phrase ends
+//! ([`context`]), as the annotated chorales have them. A file with another
+//! number of voices than most files, or a voice with chords, is skipped with
+//! a warning; each piece's key and phrase ends are noted in `info`.
+
+mod context;
+mod parts;
 
 use std::path::{Path, PathBuf};
 
 use bach_engine::midi;
 use bach_engine::score::Score;
-use bach_engine::{ModelKind, Token};
+use bach_engine::ModelKind;
 use sha2::{Digest, Sha256};
+
+pub use context::{folder_piece, trimmed_regions, FolderPiece};
+pub use parts::{VoiceMap, VoicePick};
 
 use super::{voices, Dataset, DatasetError, Piece};
 
@@ -105,33 +114,13 @@ fn read(bytes: std::io::Result<Vec<u8>>, step_beats: f64) -> Result<Read, String
     })
 }
 
-/// One voice per sounding part, highest mean pitch first.
-fn voice_tokens(score: &Score) -> (usize, Vec<Token>) {
-    let mut parts: Vec<(f64, Vec<Token>)> = score
-        .parts
-        .iter()
-        .filter(|p| !p.notes.is_empty())
-        .map(|p| {
-            let mean = p.notes.iter().map(|n| n.pitch as f64).sum::<f64>() / p.notes.len() as f64;
-            (mean, p.to_tokens(score.len))
-        })
-        .collect();
-    parts.sort_by(|a, b| b.0.total_cmp(&a.0));
-    let v = parts.len();
-    let mut tokens = Vec::with_capacity(v * score.len as usize);
-    for t in 0..score.len as usize {
-        for (_, part) in &parts {
-            tokens.push(part[t]);
-        }
-    }
-    (v, tokens)
-}
-
-/// Reads the folder at `path` as a `kind` dataset on a grid of `step_beats`.
+/// Reads the folder at `path` as a `kind` dataset on a grid of `step_beats`,
+/// a voices dataset's voices chosen by `map` where given.
 pub fn load(
     path: &Path,
     kind: ModelKind,
     step_beats: Option<f64>,
+    map: Option<&VoiceMap>,
 ) -> Result<Dataset, DatasetError> {
     let step_beats = step_beats.unwrap_or_else(|| default_step_beats(kind));
     let named: Vec<PathBuf> = ["train", "valid", "test"]
@@ -158,7 +147,7 @@ pub fn load(
     }
 
     let mut warnings = Vec::new();
-    let mut read_ok: Vec<(usize, Score)> = Vec::new();
+    let mut read_ok: Vec<(usize, PathBuf, Score)> = Vec::new();
     let mut folder_hash = FolderHash::default();
     for (split, file) in files {
         let bytes = std::fs::read(&file);
@@ -173,58 +162,42 @@ pub fn load(
                     1 => 1,
                     _ => 0,
                 });
-                read_ok.push((split, r.score));
+                read_ok.push((split, file, r.score));
             }
             Err(e) => warnings.push(format!("{}: {e}, skipped", file.display())),
         }
     }
 
     let mut splits: [Vec<Piece>; 3] = Default::default();
+    let mut info = Vec::new();
     match kind {
         ModelKind::Pianoroll => {
-            for (s, score) in read_ok {
+            for (s, _, score) in read_ok {
                 splits[s].push(Piece::Keys(score.to_frames()));
             }
         }
         ModelKind::Voices => {
-            let pieces: Vec<(usize, usize, Vec<Token>)> = read_ok
-                .iter()
-                .map(|(s, score)| {
-                    let (v, t) = voice_tokens(score);
-                    (*s, v, t)
-                })
-                .collect();
-            // The most common voice count (fewest voices on a tie) decides.
-            let mut counts = [0usize; bach_engine::token::MAX_VOICES + 1];
-            for (_, v, _) in &pieces {
-                if (1..=bach_engine::token::MAX_VOICES).contains(v) {
-                    counts[*v] += 1;
-                }
-            }
-            let voices = (1..counts.len())
-                .max_by_key(|&v| (counts[v], std::cmp::Reverse(v)))
-                .unwrap_or(1);
-            if counts[voices] == 0 {
-                return Err(DatasetError::Format {
-                    path: path.to_owned(),
-                    reason: format!("no file has 1 to {} parts", bach_engine::token::MAX_VOICES),
-                });
-            }
-            for (s, v, tokens) in pieces {
-                if v == voices {
-                    splits[s].push(Piece::voices(voices, tokens));
-                } else {
-                    warnings.push(format!(
-                        "a file with {v} parts (most have {voices}), skipped"
-                    ));
-                }
+            let chosen = voice_pieces(path, read_ok, map, &mut warnings, &mut info)?;
+            for (s, piece) in chosen {
+                splits[s].push(piece);
             }
         }
     }
     let [train, valid, test] = splits;
     let voice_specs = match kind {
         ModelKind::Voices => {
-            let all: Vec<&Piece> = train.iter().chain(&valid).chain(&test).collect();
+            // The ranges the model needs are those of the pieces as it sees
+            // them: each in its key's frame (tonic on C).
+            let framed: Vec<Piece> = train
+                .iter()
+                .chain(&valid)
+                .chain(&test)
+                .map(|p| match p.context() {
+                    Some(c) => p.transposed(c.key.shift()),
+                    None => p.clone(),
+                })
+                .collect();
+            let all: Vec<&Piece> = framed.iter().collect();
             let v = match all.first() {
                 Some(Piece::Voices { voices, .. }) => *voices,
                 _ => 1,
@@ -247,5 +220,86 @@ pub fn load(
         test,
         skipped: warnings.len(),
         warnings,
+        info,
     })
+}
+
+/// The voices pieces of the readable files (split, file, score), each with
+/// its split: files whose voice count is not the map's (or most files'),
+/// or with a chordal voice, are skipped with a warning; each piece's key
+/// and phrase ends go to `info`. An error only when no file is usable.
+fn voice_pieces(
+    path: &Path,
+    read_ok: Vec<(usize, PathBuf, Score)>,
+    map: Option<&VoiceMap>,
+    warnings: &mut Vec<String>,
+    info: &mut Vec<String>,
+) -> Result<Vec<(usize, Piece)>, DatasetError> {
+    let unreadable = warnings.len();
+    let mut chosen = Vec::new();
+    for (s, file, score) in read_ok {
+        match parts::voices(&score, map) {
+            Ok(v) => chosen.push((s, file, score, v)),
+            Err(e) => warnings.push(format!("{}: {e}, skipped", file.display())),
+        }
+    }
+    let max = bach_engine::token::MAX_VOICES;
+    // The map's count, or the most common one (fewest voices on a tie).
+    let voices = match map {
+        Some(m) => m.0.len(),
+        None => {
+            let mut counts = vec![0usize; max + 1];
+            for (.., v) in &chosen {
+                if (1..=max).contains(&v.len()) {
+                    counts[v.len()] += 1;
+                }
+            }
+            (1..counts.len())
+                .max_by_key(|&v| (counts[v], std::cmp::Reverse(v)))
+                .filter(|&v| counts[v] > 0)
+                .unwrap_or(0)
+        }
+    };
+    let mut pieces = Vec::new();
+    for (s, file, score, v) in chosen {
+        let name = file.display();
+        if v.len() != voices {
+            warnings.push(format!(
+                "{name}: {} parts with notes: {} (most files have {voices}), skipped",
+                v.len(),
+                parts::names(&score, &v)
+            ));
+            continue;
+        }
+        let chord = v.iter().find_map(|&p| {
+            let part = &score.parts[p];
+            parts::first_chord(&score, part).map(|at| (part.name.clone(), at))
+        });
+        if let Some((part, at)) = chord {
+            warnings.push(format!(
+                "{name}: {part} sings two notes at once at {at} (a voice has one note at a time), skipped"
+            ));
+            continue;
+        }
+        let FolderPiece { piece, about } = folder_piece(&score, &v);
+        info.push(format!("{name}: {about}"));
+        pieces.push((s, piece));
+    }
+    if pieces.is_empty() {
+        let mut reason = match map {
+            Some(_) => "no file has the parts --voices names, one note at a time".to_string(),
+            None if voices == 0 => format!("no file has 1 to {max} parts"),
+            None => format!("no file has {voices} parts singing one note at a time"),
+        };
+        // The warnings are not printed when loading fails: the first about
+        // a readable file says why.
+        if let Some(first) = warnings.get(unreadable).or(warnings.first()) {
+            reason.push_str(&format!(" (the first file skipped: {first})"));
+        }
+        return Err(DatasetError::Format {
+            path: path.to_owned(),
+            reason,
+        });
+    }
+    Ok(pieces)
 }
