@@ -203,7 +203,77 @@ fn long_note_fermatas(tokens: &[Token], voices: usize, step_beats: f64) -> Vec<u
 
 #[cfg(test)]
 mod tests {
+    use bach_engine::score::{KeyChange, Marker, MeterChange, Note, Part};
+    use bach_engine::Meter;
+
     use super::*;
+
+    fn note(start: u32, len: u32, pitch: u8) -> Note {
+        Note {
+            start,
+            len,
+            pitch,
+            velocity: 80,
+        }
+    }
+
+    /// A whole empty bar and a beat of 4/4 before the first chord, then 3/4
+    /// from step 32, silence after the last note: the piece is the music,
+    /// its first chord on beat 2 and the 3/4 bar line where the file put it.
+    /// A key signature after the first note is not the piece's key.
+    #[test]
+    fn leading_empty_bars_are_cut_and_bar_lines_kept() {
+        let mut score = Score::new(0.25);
+        score.meters = vec![
+            MeterChange {
+                step: 0,
+                meter: Meter::COMMON,
+            },
+            MeterChange {
+                step: 32,
+                meter: Meter::new(3, 4),
+            },
+        ];
+        for (v, pitch) in [72u8, 67, 64, 48].into_iter().enumerate() {
+            let notes = vec![note(20, 12, pitch), note(32, 12, pitch)];
+            score.parts.push(Part::new(format!("V{v}"), v as u8, notes));
+        }
+        score.len = 60;
+        score.keys.push(KeyChange {
+            step: 32,
+            key: Key {
+                tonic: 7,
+                mode: Mode::Major,
+            },
+        });
+        score.markers.push(Marker {
+            step: 35,
+            text: "FERMATA".into(),
+        });
+        let FolderPiece { piece, about } = folder_piece(&score, &[0, 1, 2, 3]);
+        assert_eq!(piece.len(), 24);
+        let c = piece.context().unwrap();
+        assert_eq!(
+            c.meters,
+            [
+                MeterRegion {
+                    step: 0,
+                    meter: Meter::COMMON,
+                    bar_step: -20
+                },
+                MeterRegion {
+                    step: 12,
+                    meter: Meter::new(3, 4),
+                    bar_step: 12
+                },
+            ]
+        );
+        assert_eq!((c.bars[0].step, c.bars[0].bar_steps), (4, 16));
+        assert_eq!((c.bars[12].step, c.bars[12].bar_steps), (0, 12));
+        assert_eq!(c.fermatas, [12], "the marker's soprano note");
+        assert!(about.contains("its first key signature comes after the first note"));
+        assert!(about.contains("C major"), "{about}");
+    }
 
     fn onsets(line: &str) -> Vec<Token> {
         // One character per step and voice: a letter an onset, '-' a hold, '.' a rest.
