@@ -130,7 +130,7 @@ pub fn read_played_file(path: &Path, step_beats: f64) -> Result<Vec<Vec<PlayedNo
 
 #[cfg(test)]
 mod tests {
-    use super::parse::{bpm_from_micros, clean_name, Grid};
+    use super::parse::{bpm_from_micros, clean_name, clean_text, Grid};
     use super::write::delta;
     use super::*;
 
@@ -162,6 +162,17 @@ mod tests {
             let bpm = bpm_from_micros(us);
             assert_eq!((60e6 / bpm).round() as u32, us, "{us}");
         }
+    }
+
+    #[test]
+    fn texts_are_cut_to_whole_characters_and_read_the_same_again() {
+        let invalid = [0xffu8; 300];
+        let text = clean_text(&invalid);
+        assert!(text.len() <= MAX_MARKER_BYTES && text.chars().all(|c| c == '\u{fffd}'));
+        assert_eq!(clean_text(text.as_bytes()), text);
+        let spaced = [b"x".repeat(255), b" y".to_vec()].concat();
+        assert_eq!(clean_text(&spaced), "x".repeat(255));
+        assert_eq!(clean_text(b" fermata \0"), "fermata");
     }
 
     #[test]

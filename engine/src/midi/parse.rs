@@ -213,8 +213,7 @@ pub(super) fn parse(bytes: &[u8], step_beats: f64) -> Result<Parsed, MidiError> 
                         if texts.len() < MAX_MARKERS =>
                     {
                         grid.step(tick)?;
-                        let text = &text[..text.len().min(MAX_MARKER_BYTES)];
-                        texts.push((tick, order, clean_name(text)));
+                        texts.push((tick, order, clean_text(text)));
                     }
                     _ => {}
                 },
@@ -298,6 +297,20 @@ pub(super) fn bpm_from_micros(us: u32) -> f64 {
 /// A track name as text: invalid UTF-8 replaced, padding trimmed.
 pub(super) fn clean_name(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes)
+        .trim_matches(|c: char| c.is_whitespace() || c == '\0')
+        .to_string()
+}
+
+/// A text event as text: at most [`MAX_MARKER_BYTES`] bytes of it, invalid
+/// UTF-8 replaced, cut at a character boundary, then trimmed as a name is
+/// (so reading the text again gives the same text).
+pub(super) fn clean_text(bytes: &[u8]) -> String {
+    let lossy = String::from_utf8_lossy(&bytes[..bytes.len().min(MAX_MARKER_BYTES)]);
+    let mut end = lossy.len().min(MAX_MARKER_BYTES);
+    while !lossy.is_char_boundary(end) {
+        end -= 1;
+    }
+    lossy[..end]
         .trim_matches(|c: char| c.is_whitespace() || c == '\0')
         .to_string()
 }
