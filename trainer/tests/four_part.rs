@@ -10,7 +10,7 @@ mod files;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use bach_engine::{BarPosition, Key, Meter, Mode, ModelKind, Token};
+use bach_engine::{BarPosition, Key, Meter, MeterRegion, Mode, ModelKind, Token};
 use bach_trainer::dataset::{self, Dataset, Piece, PieceContext};
 
 fn folder() -> PathBuf {
@@ -289,4 +289,150 @@ fn voices_by_number_reorder_the_parts() {
     assert_eq!(found, 1);
     assert!("1,0".parse::<dataset::midi_folder::VoiceMap>().is_err());
     assert!("S,,B".parse::<dataset::midi_folder::VoiceMap>().is_err());
+}
+
+/// The MIDI key signature of a key: sharps (flats negative, -6..=5) of its
+/// major or relative major.
+fn signature(tonic: u8, minor: bool) -> i8 {
+    let major = if minor { (tonic + 3) % 12 } else { tonic };
+    let sharps = (major as i8 * 7) % 12;
+    if sharps > 5 {
+        sharps - 12
+    } else {
+        sharps
+    }
+}
+
+/// The annotated chorales written out as MIDI files the way a notation
+/// program would (a key signature, the time signatures, a pickup as rests
+/// at the start of a full bar, a "fermata" marker on each fermata note)
+/// read back as the same pieces `chorales.json` gives: tokens, key, bar
+/// positions, meters and phrase ends. So a folder follows the chorales'
+/// conventions, not a second set of its own.
+#[test]
+fn the_chorales_as_midi_files_read_as_the_chorales() {
+    use bach_trainer::dataset::chorales::read_chorales;
+    use midly::num::u15;
+    use midly::{Format, Header, MetaMessage, Smf, Timing};
+
+    let Some(path) = common::shared("chorales/chorales.json") else {
+        return;
+    };
+    let chorales = read_chorales(&path).unwrap();
+    let dir = common::temp_dir("chorales-as-midi");
+    std::fs::create_dir_all(dir.join("train")).unwrap();
+    let step = files::PPQ / 4;
+    for (i, c) in chorales.iter().enumerate() {
+        let first = c.meters[0];
+        let bar = first.meter.numerator as usize * 16 / first.meter.denominator as usize;
+        let shift = if c.pickup > 0 { bar - c.pickup } else { 0 };
+        let tick = |t: usize| (t + shift) as u64 * step;
+        let mut conductor = vec![files::meta(
+            0,
+            MetaMessage::KeySignature(signature(c.tonic, c.minor), c.minor),
+        )];
+        for m in &c.meters {
+            let power = m.meter.denominator.trailing_zeros() as u8;
+            let meta = MetaMessage::TimeSignature(m.meter.numerator, power, 24, 8);
+            // The first bar line is where the bar holding the pickup begins.
+            let at = if m.step == 0 {
+                0
+            } else {
+                tick(m.step as usize)
+            };
+            conductor.push(files::meta(at, meta));
+        }
+        let end = tick(c.steps);
+        let mut tracks = vec![files::track(conductor, end)];
+        for (v, name) in ["S", "A", "T", "B"].iter().enumerate() {
+            let mut events = vec![files::meta(0, MetaMessage::TrackName(name.as_bytes()))];
+            let mut open: Option<u8> = None;
+            for t in 0..=c.steps {
+                let token = c.token(t, v);
+                if token != Token::Hold {
+                    if let Some(p) = open.take() {
+                        events.push(files::note(tick(t), v as u8, p, false));
+                    }
+                }
+                if let Token::Onset(p) = token {
+                    events.push(files::note(tick(t), v as u8, p, true));
+                    open = Some(p);
+                }
+            }
+            if v == 0 {
+                for &f in &c.fermatas {
+                    events.push(files::meta(tick(f), MetaMessage::Marker(b"fermata")));
+                }
+            }
+            tracks.push(files::track(events, end));
+        }
+        let header = Header::new(
+            Format::Parallel,
+            Timing::Metrical(u15::new(files::PPQ as u16)),
+        );
+        let mut smf = Smf::new(header);
+        smf.tracks = tracks;
+        smf.save(dir.join(format!("train/{i:04}.mid"))).unwrap();
+    }
+
+    let data = dataset::load(&dir, Some(ModelKind::Voices), None).unwrap();
+    assert_eq!(data.warnings, Vec::<String>::new());
+    assert_eq!(data.train.len(), chorales.len());
+    let mut differ = Vec::new();
+    for (c, piece) in chorales.iter().zip(&data.train) {
+        let want = c.piece();
+        let (Piece::Voices { tokens: a, .. }, Piece::Voices { tokens: b, .. }) = (piece, &want)
+        else {
+            panic!("voices pieces")
+        };
+        let (x, y) = (piece.context().unwrap(), want.context().unwrap());
+        // A folder piece runs from its first note to the end of its last;
+        // a few chorales open with rests in all voices (a pickup written as
+        // rests), and some rest after the last note.
+        let lead = (0..c.steps)
+            .take_while(|&t| (0..4).all(|v| c.token(t, v) == Token::Rest))
+            .count();
+        let n = x.bars.len();
+        let moved: Vec<MeterRegion> = y
+            .meters
+            .iter()
+            .filter(|r| r.step == 0 || r.step as usize >= lead)
+            .map(|r| MeterRegion {
+                step: (r.step as usize).saturating_sub(lead) as u32,
+                bar_step: r.bar_step - lead as i64,
+                ..*r
+            })
+            .collect();
+        let fermatas: Vec<usize> = y.fermatas.iter().map(|f| f - lead).collect();
+        let what = [
+            (
+                "tokens",
+                b.len() >= a.len() + 4 * lead && a[..] == b[4 * lead..4 * lead + a.len()],
+            ),
+            (
+                "trailing rests",
+                b[(4 * lead + a.len()).min(b.len())..]
+                    .iter()
+                    .all(|t| *t == Token::Rest),
+            ),
+            ("key", x.key == y.key),
+            (
+                "bars",
+                y.bars.len() >= lead + n && x.bars[..] == y.bars[lead..lead + n],
+            ),
+            (
+                "meters",
+                x.meters[..] == moved[..x.meters.len().min(moved.len())],
+            ),
+            // Chorales without fermatas get the long-note rule's.
+            ("fermatas", y.fermatas.is_empty() || x.fermatas == fermatas),
+        ];
+        for (name, same) in what {
+            if !same {
+                differ.push(format!("{} {name}", c.id));
+            }
+        }
+    }
+    assert!(differ.is_empty(), "{} differ: {differ:?}", differ.len());
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -176,13 +176,13 @@ fn specs() -> Vec<Spec> {
     ]
 }
 
-type Ev = (u64, TrackEventKind<'static>);
+pub type Ev = (u64, TrackEventKind<'static>);
 
-fn meta(tick: u64, m: MetaMessage<'static>) -> Ev {
+pub fn meta(tick: u64, m: MetaMessage<'static>) -> Ev {
     (tick, TrackEventKind::Meta(m))
 }
 
-fn note(tick: u64, channel: u8, key: u8, on: bool) -> Ev {
+pub fn note(tick: u64, channel: u8, key: u8, on: bool) -> Ev {
     let (key, channel) = (u7::new(key), u4::new(channel));
     let message = if on {
         MidiMessage::NoteOn {
@@ -210,7 +210,7 @@ fn rank(kind: &TrackEventKind) -> u8 {
     }
 }
 
-fn track(mut events: Vec<Ev>, end: u64) -> Vec<TrackEvent<'static>> {
+pub fn track(mut events: Vec<Ev>, end: u64) -> Vec<TrackEvent<'static>> {
     events.sort_by_key(|(tick, kind)| (*tick, rank(kind)));
     let mut now = 0;
     let mut out: Vec<TrackEvent<'static>> = events
