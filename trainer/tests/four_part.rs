@@ -303,23 +303,13 @@ fn signature(tonic: u8, minor: bool) -> i8 {
     }
 }
 
-/// The annotated chorales written out as MIDI files the way a notation
-/// program would (a key signature, the time signatures, a pickup as rests
-/// at the start of a full bar, a "fermata" marker on each fermata note)
-/// read back as the same pieces `chorales.json` gives: tokens, key, bar
-/// positions, meters and phrase ends. So a folder follows the chorales'
-/// conventions, not a second set of its own.
-#[test]
-fn the_chorales_as_midi_files_read_as_the_chorales() {
-    use bach_trainer::dataset::chorales::read_chorales;
+/// Writes `chorales` as MIDI files into `dir/train/` (see
+/// [`the_chorales_as_midi_files_read_as_the_chorales`]), with their key
+/// signatures when `signed`.
+fn write_chorales(chorales: &[bach_trainer::dataset::chorales::Chorale], dir: &Path, signed: bool) {
     use midly::num::u15;
     use midly::{Format, Header, MetaMessage, Smf, Timing};
 
-    let Some(path) = common::shared("chorales/chorales.json") else {
-        return;
-    };
-    let chorales = read_chorales(&path).unwrap();
-    let dir = common::temp_dir("chorales-as-midi");
     std::fs::create_dir_all(dir.join("train")).unwrap();
     let step = files::PPQ / 4;
     for (i, c) in chorales.iter().enumerate() {
@@ -327,10 +317,11 @@ fn the_chorales_as_midi_files_read_as_the_chorales() {
         let bar = first.meter.numerator as usize * 16 / first.meter.denominator as usize;
         let shift = if c.pickup > 0 { bar - c.pickup } else { 0 };
         let tick = |t: usize| (t + shift) as u64 * step;
-        let mut conductor = vec![files::meta(
-            0,
-            MetaMessage::KeySignature(signature(c.tonic, c.minor), c.minor),
-        )];
+        let mut conductor = Vec::new();
+        if signed {
+            let sharps = signature(c.tonic, c.minor);
+            conductor.push(files::meta(0, MetaMessage::KeySignature(sharps, c.minor)));
+        }
         for m in &c.meters {
             let power = m.meter.denominator.trailing_zeros() as u8;
             let meta = MetaMessage::TimeSignature(m.meter.numerator, power, 24, 8);
@@ -374,7 +365,24 @@ fn the_chorales_as_midi_files_read_as_the_chorales() {
         smf.tracks = tracks;
         smf.save(dir.join(format!("train/{i:04}.mid"))).unwrap();
     }
+}
 
+/// The annotated chorales written out as MIDI files the way a notation
+/// program would (a key signature, the time signatures, a pickup as rests
+/// at the start of a full bar, a "fermata" marker on each fermata note)
+/// read back as the same pieces `chorales.json` gives: tokens, key, bar
+/// positions, meters and phrase ends. So a folder follows the chorales'
+/// conventions, not a second set of its own.
+#[test]
+fn the_chorales_as_midi_files_read_as_the_chorales() {
+    use bach_trainer::dataset::chorales::read_chorales;
+
+    let Some(path) = common::shared("chorales/chorales.json") else {
+        return;
+    };
+    let chorales = read_chorales(&path).unwrap();
+    let dir = common::temp_dir("chorales-as-midi");
+    write_chorales(&chorales, &dir, true);
     let data = dataset::load(&dir, Some(ModelKind::Voices), None).unwrap();
     assert_eq!(data.warnings, Vec::<String>::new());
     assert_eq!(data.train.len(), chorales.len());
@@ -434,5 +442,22 @@ fn the_chorales_as_midi_files_read_as_the_chorales() {
         }
     }
     assert!(differ.is_empty(), "{} differ: {differ:?}", differ.len());
+
+    // Without key signatures the keys are estimated from all four voices.
+    let unsigned = common::temp_dir("chorales-as-midi-unsigned");
+    write_chorales(&chorales, &unsigned, false);
+    let data = dataset::load(&unsigned, Some(ModelKind::Voices), None).unwrap();
+    let right = chorales
+        .iter()
+        .zip(&data.train)
+        .filter(|(c, p)| p.context().unwrap().key == c.piece().context().unwrap().key)
+        .count();
+    let share = right as f64 / chorales.len() as f64;
+    println!(
+        "estimated keys: {right} of {} right ({share:.3})",
+        chorales.len()
+    );
+    assert!(share > 0.9, "{right} of {}", chorales.len());
     std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::remove_dir_all(&unsigned).unwrap();
 }
