@@ -14,6 +14,7 @@ use crate::config::{
 };
 use crate::load::load_dataset;
 use crate::model::device;
+use crate::recipe::{Given, RecipeName};
 use crate::train::{Control, Event, Outcome, Trainer};
 
 #[derive(Args, Debug)]
@@ -29,11 +30,28 @@ pub struct TrainArgs {
     pub step_beats: Option<f64>,
     #[command(flatten)]
     pub net: NetSettings,
-    /// Epochs to train [default: 50]; with --resume, a new total.
+    /// Epochs to train; with --resume, a new total.
     #[arg(long)]
     pub epochs: Option<usize>,
     #[command(flatten)]
     pub training: TrainingSettings,
+    /// Where the settings not given come from: auto picks a recipe from the
+    /// model's kind and the data (docs/trainer.md); none keeps the flags' own
+    /// defaults.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub recipe: RecipeName,
+    /// Transpose training pieces at random even where the recipe finds them
+    /// already in one key.
+    #[arg(long = "transpose", conflicts_with = "transpose")]
+    pub force_transpose: bool,
+    /// Voices models: train without the voice-pair score, which the recipe
+    /// turns on.
+    #[arg(long, conflicts_with = "pair_score")]
+    pub no_pair_score: bool,
+    /// The settings the command line gave (clap ids), which the recipe
+    /// leaves alone: filled by `Cli::parse_noting_given`.
+    #[arg(skip)]
+    pub given: Given,
     /// The model file to write.
     #[arg(long)]
     pub out: PathBuf,
@@ -94,6 +112,11 @@ pub fn train(args: TrainArgs) -> Result<()> {
         None => {
             let mut c = train_config(&args);
             c.command = crate::provenance::command_line(std::env::args());
+            let resolved = crate::recipe::resolve(args.recipe, &args.given, &data, &mut c)?;
+            eprintln!("recipe {}:", resolved.recipe.name());
+            for choice in &resolved.choices {
+                eprintln!("  {choice}");
+            }
             Trainer::new(c, &data)?
         }
     };
@@ -208,6 +231,13 @@ pub fn train_config(args: &TrainArgs) -> TrainConfig {
     c.net = args.net.clone();
     c.epochs = args.epochs.unwrap_or(DEFAULT_EPOCHS);
     c.training = args.training.clone();
+    // The flags that turn a setting the other way from its flag's default.
+    if args.force_transpose {
+        c.training.transpose = true;
+    }
+    if args.no_pair_score {
+        c.training.pair_score = false;
+    }
     c.checkpoint = args
         .checkpoint
         .clone()
