@@ -113,11 +113,14 @@ pub fn train(args: TrainArgs) -> Result<()> {
             let mut c = train_config(&args);
             c.command = crate::provenance::command_line(std::env::args());
             let resolved = crate::recipe::resolve(args.recipe, &args.given, &data, &mut c)?;
+            let trainer = Trainer::new(c, &data)?;
+            // Said once the settings are known to be usable, so an error
+            // stays one line.
             eprintln!("recipe {}:", resolved.recipe.name());
             for choice in &resolved.choices {
                 eprintln!("  {choice}");
             }
-            Trainer::new(c, &data)?
+            trainer
         }
     };
     eprintln!(
@@ -160,6 +163,8 @@ pub fn train(args: TrainArgs) -> Result<()> {
         .expect("the template is valid")
         .progress_chars("=> "),
     );
+    // Seconds and count of the epochs this process ran, for the run's ETA.
+    let mut timed = (0.0f64, 0u32);
     let mut on_event = |e: Event| match e {
         Event::EpochStart {
             epoch,
@@ -170,7 +175,17 @@ pub fn train(args: TrainArgs) -> Result<()> {
             bar.reset();
             bar.set_length(batches as u64);
             bar.set_position(done as u64);
-            bar.set_prefix(format!("epoch {epoch}/{epochs}"));
+            // Early stopping may end the run sooner: an upper bound.
+            let left = match timed {
+                (_, 0) => String::new(),
+                (secs, n) => format!(
+                    " (run: at most {} left)",
+                    indicatif::HumanDuration(std::time::Duration::from_secs_f64(
+                        secs / f64::from(n) * (epochs + 1 - epoch.min(epochs)) as f64
+                    ))
+                ),
+            };
+            bar.set_prefix(format!("epoch {epoch}/{epochs}{left}"));
         }
         Event::Batch {
             loss, lr, batch, ..
@@ -179,6 +194,7 @@ pub fn train(args: TrainArgs) -> Result<()> {
             bar.set_message(format!("loss {loss:.3}  lr {lr:.2e}"));
         }
         Event::EpochEnd(r, improved) => {
+            timed = (timed.0 + r.seconds, timed.1 + 1);
             let valid = r.valid_nll.map_or("-".to_string(), |v| format!("{v:.4}"));
             say(
                 &bar,
