@@ -117,8 +117,8 @@ pub fn given(matches: &clap::ArgMatches) -> Given {
         .collect()
 }
 
-/// The settings a recipe may choose, by clap id, with the note `--help` adds
-/// to each (their `[default]` would be `--recipe none`'s, not the run's).
+/// The settings a recipe may choose, by clap id. `--help` marks each (the
+/// `[default]` clap would show is `--recipe none`'s, not the run's).
 pub const CHOSEN: &[&str] = &[
     "layers",
     "hidden",
@@ -144,7 +144,8 @@ pub fn document(train: clap::Command) -> clap::Command {
                 .map(|v| v.to_string_lossy().into_owned());
             let help = a.get_help().map(|h| h.to_string()).unwrap_or_default();
             let note = match plain {
-                Some(v) if !a.is_hide_default_value_set() && *id != "transpose" => {
+                // `--no-transpose`'s own default (true) would read as "on".
+                Some(v) if *id != "transpose" => {
                     format!("[default: the recipe's; {v} with --recipe none]")
                 }
                 _ => "[default: the recipe's]".to_owned(),
