@@ -328,3 +328,47 @@ fn jsb_is_in_one_key_and_its_originals_are_not() {
     let original = bach_trainer::load::load_dataset(&original, None, None).unwrap();
     assert!(!KeyCensus::of(&original.train).one_key());
 }
+
+/// Piano rolls past 40,000 training frames get two layers and the large
+/// sets' 30 epochs, patience 6; `--recipe` picks a preset whatever the size.
+#[test]
+fn a_large_roll_gets_two_layers_and_few_epochs() {
+    use bach_engine::pianoroll::KeyFrame;
+    let piece = |tonic: u8| {
+        Piece::Keys(
+            (0..1000)
+                .map(|t| KeyFrame::from_pitches([48 + tonic, 64 + tonic + (t % 3) as u8]))
+                .collect(),
+        )
+    };
+    let data = Dataset {
+        name: "big".into(),
+        sha256: None,
+        kind: ModelKind::Pianoroll,
+        step_beats: 0.5,
+        voices: Vec::new(),
+        train: (0..50).map(|_| piece(0)).collect(),
+        valid: vec![piece(0)],
+        test: vec![piece(0)],
+        skipped: 0,
+        warnings: Vec::new(),
+    };
+    let mut c = TrainConfig::new("big", Path::new("m.safetensors"));
+    let r = recipe::resolve(RecipeName::Auto, &Default::default(), &data, &mut c).unwrap();
+    assert_eq!(r.recipe, RecipeName::PianorollLarge);
+    assert_eq!((c.net.layers, c.net.hidden, c.net.nade), (2, 256, 128));
+    assert_eq!(
+        (c.training.batch, c.epochs, c.training.patience),
+        (8, 30, 6)
+    );
+    let mut c = TrainConfig::new("big", Path::new("m.safetensors"));
+    let r = recipe::resolve(
+        RecipeName::PianorollSmall,
+        &Default::default(),
+        &data,
+        &mut c,
+    )
+    .unwrap();
+    assert_eq!(r.recipe, RecipeName::PianorollSmall);
+    assert_eq!((c.net.layers, c.epochs, c.training.patience), (1, 150, 20));
+}
