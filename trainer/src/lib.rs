@@ -23,6 +23,7 @@ pub mod model;
 pub mod optim;
 pub mod plot;
 pub mod provenance;
+pub mod recipe;
 pub mod rng;
 pub mod roman;
 pub mod train;

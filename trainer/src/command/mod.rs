@@ -54,6 +54,27 @@ pub enum Command {
     RewriteProvenance(rewrite::RewriteArgs),
 }
 
+impl Cli {
+    /// Parses a command line as clap does, and notes which of `train`'s
+    /// settings it gives: the recipe chooses the others
+    /// ([`crate::recipe`]), whose `--help` says so.
+    pub fn parse_noting_given<I, T>(args: I) -> Result<Self, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        use clap::{CommandFactory, FromArgMatches};
+        let command = Self::command().mut_subcommand("train", crate::recipe::document);
+        let matches = command.try_get_matches_from(args)?;
+        let mut cli = Self::from_arg_matches(&matches)?;
+        if let (Command::Train(args), Some(("train", m))) = (&mut cli.command, matches.subcommand())
+        {
+            args.given = crate::recipe::given(m);
+        }
+        Ok(cli)
+    }
+}
+
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {

@@ -14,6 +14,7 @@ use crate::config::{
 };
 use crate::load::load_dataset_with;
 use crate::model::device;
+use crate::recipe::{Given, RecipeName};
 use crate::train::{Control, Event, Outcome, Trainer};
 
 #[derive(Args, Debug)]
@@ -35,11 +36,28 @@ pub struct TrainArgs {
     pub voices: Option<crate::dataset::midi_folder::VoiceMap>,
     #[command(flatten)]
     pub net: NetSettings,
-    /// Epochs to train [default: 50]; with --resume, a new total.
+    /// Epochs to train; with --resume, a new total.
     #[arg(long)]
     pub epochs: Option<usize>,
     #[command(flatten)]
     pub training: TrainingSettings,
+    /// Where the settings not given come from: auto picks a recipe from the
+    /// model's kind and the data (docs/trainer.md); none keeps the flags' own
+    /// defaults.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub recipe: RecipeName,
+    /// Transpose training pieces at random even where the recipe finds them
+    /// already in one key.
+    #[arg(long = "transpose", conflicts_with = "transpose")]
+    pub force_transpose: bool,
+    /// Voices models: train without the voice-pair score, which the recipe
+    /// turns on.
+    #[arg(long, conflicts_with = "pair_score")]
+    pub no_pair_score: bool,
+    /// The settings the command line gave (clap ids), which the recipe
+    /// leaves alone: filled by `Cli::parse_noting_given`.
+    #[arg(skip)]
+    pub given: Given,
     /// The model file to write.
     #[arg(long)]
     pub out: PathBuf,
@@ -106,7 +124,15 @@ pub fn train(args: TrainArgs) -> Result<()> {
         None => {
             let mut c = train_config(&args);
             c.command = crate::provenance::command_line(std::env::args());
-            Trainer::new(c, &data)?
+            let resolved = crate::recipe::resolve(args.recipe, &args.given, &data, &mut c)?;
+            let trainer = Trainer::new(c, &data)?;
+            // Said once the settings are known to be usable, so an error
+            // stays one line.
+            eprintln!("recipe {}:", resolved.recipe.name());
+            for choice in &resolved.choices {
+                eprintln!("  {choice}");
+            }
+            trainer
         }
     };
     eprintln!(
@@ -149,6 +175,8 @@ pub fn train(args: TrainArgs) -> Result<()> {
         .expect("the template is valid")
         .progress_chars("=> "),
     );
+    // Seconds and count of the epochs this process ran, for the run's ETA.
+    let mut timed = (0.0f64, 0u32);
     let mut on_event = |e: Event| match e {
         Event::EpochStart {
             epoch,
@@ -159,7 +187,17 @@ pub fn train(args: TrainArgs) -> Result<()> {
             bar.reset();
             bar.set_length(batches as u64);
             bar.set_position(done as u64);
-            bar.set_prefix(format!("epoch {epoch}/{epochs}"));
+            // Early stopping may end the run sooner: an upper bound.
+            let left = match timed {
+                (_, 0) => String::new(),
+                (secs, n) => format!(
+                    " (run: at most {} left)",
+                    indicatif::HumanDuration(std::time::Duration::from_secs_f64(
+                        secs / f64::from(n) * (epochs + 1 - epoch.min(epochs)) as f64
+                    ))
+                ),
+            };
+            bar.set_prefix(format!("epoch {epoch}/{epochs}{left}"));
         }
         Event::Batch {
             loss, lr, batch, ..
@@ -168,6 +206,7 @@ pub fn train(args: TrainArgs) -> Result<()> {
             bar.set_message(format!("loss {loss:.3}  lr {lr:.2e}"));
         }
         Event::EpochEnd(r, improved) => {
+            timed = (timed.0 + r.seconds, timed.1 + 1);
             let valid = r.valid_nll.map_or("-".to_string(), |v| format!("{v:.4}"));
             say(
                 &bar,
@@ -220,6 +259,13 @@ pub fn train_config(args: &TrainArgs) -> TrainConfig {
     c.net = args.net.clone();
     c.epochs = args.epochs.unwrap_or(DEFAULT_EPOCHS);
     c.training = args.training.clone();
+    // The flags that turn a setting the other way from its flag's default.
+    if args.force_transpose {
+        c.training.transpose = true;
+    }
+    if args.no_pair_score {
+        c.training.pair_score = false;
+    }
     c.checkpoint = args
         .checkpoint
         .clone()
