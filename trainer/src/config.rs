@@ -37,6 +37,9 @@ pub struct TrainConfig {
     /// The command line, for provenance, paths cut to file names
     /// ([`crate::provenance::command_line`]).
     pub command: String,
+    /// The model file a fine-tuning run started from (`train --from`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<crate::finetune::BaseModel>,
 }
 
 /// The network a run trains: its cell, its size, how its weights start, and
@@ -151,6 +154,7 @@ impl TrainConfig {
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_else(|| "model".into()),
             command: String::new(),
+            from: None,
         }
     }
 }

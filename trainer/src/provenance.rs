@@ -101,6 +101,9 @@ pub struct Settings {
     pub epochs: usize,
     #[serde(flatten)]
     pub training: TrainingSettings,
+    /// The model a fine-tuning run started from (`train --from`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<crate::finetune::BaseModel>,
 }
 
 impl Settings {
@@ -111,6 +114,7 @@ impl Settings {
             net: config.net.clone(),
             epochs: config.epochs,
             training: config.training.clone(),
+            from: config.from.clone(),
         }
     }
 

@@ -55,6 +55,18 @@ pub struct TrainArgs {
     /// Testing aid: stop (with a checkpoint) after this many batches, as if killed.
     #[arg(long, hide = true)]
     pub stop_after_batches: Option<usize>,
+    /// Fine-tune: start from this model file's weights and keep its layout
+    /// (architecture, voices and ranges, features, order, heads; layout
+    /// flags that contradict it are an error). Pieces are moved into its
+    /// voice ranges or skipped with a warning. Unless given: --lr a third of
+    /// the model's, --epochs 20, --patience 5, the model's --dropout.
+    #[arg(long, value_name = "MODEL", conflicts_with = "resume")]
+    pub from: Option<PathBuf>,
+    /// Voices models with the pair score: do not calibrate the
+    /// parallel-motion weights on the valid split after training (as
+    /// `bach-trainer calibrate` does).
+    #[arg(long)]
+    pub no_calibrate: bool,
 }
 
 /// Runs `train`.
@@ -71,7 +83,28 @@ pub fn train(args: TrainArgs) -> Result<()> {
         (None, None) => default_checkpoint(&args.out),
     };
     crate::train::check_output_path(&checkpoint, "checkpoint")?;
-    let data = load_dataset(&args.dataset, args.kind, args.step_beats)?;
+    // A run from a model reads the data on its grid and fits them to it.
+    let source = match &args.from {
+        Some(path) => Some(crate::finetune::Source::load(path)?),
+        None => None,
+    };
+    let data = match &source {
+        Some(s) => {
+            let (kind, step) = s.dataset_options(args.kind, args.step_beats)?;
+            let (data, warnings) = s.fit(load_dataset(&args.dataset, Some(kind), Some(step))?)?;
+            for w in warnings {
+                eprintln!("warning: {w}");
+            }
+            data
+        }
+        None => {
+            let data = load_dataset(&args.dataset, args.kind, args.step_beats)?;
+            match &args.resume {
+                Some(ck) => crate::finetune::fit_for_resume(ck, data)?,
+                None => data,
+            }
+        }
+    };
     let mut trainer = match &args.resume {
         Some(ck) => {
             let mut t = Trainer::resume(ck, &data)
@@ -94,7 +127,24 @@ pub fn train(args: TrainArgs) -> Result<()> {
         None => {
             let mut c = train_config(&args);
             c.command = crate::provenance::command_line(std::env::args());
-            Trainer::new(c, &data)?
+            match &source {
+                Some(s) => {
+                    let given = crate::finetune::flags_given(std::env::args_os());
+                    let chosen = s.configure(&mut c, &given)?;
+                    if !chosen.is_empty() {
+                        eprintln!("{chosen}");
+                    }
+                    let (t, baseline) = s.trainer(c, &data)?;
+                    if let Some(v) = baseline {
+                        eprintln!(
+                            "starting from {}: valid NLL {v:.4} before fine-tuning (an epoch must beat it to be kept)",
+                            s.path.display()
+                        );
+                    }
+                    t
+                }
+                None => Trainer::new(c, &data)?,
+            }
         }
     };
     eprintln!(
@@ -197,6 +247,14 @@ pub fn train(args: TrainArgs) -> Result<()> {
                 f(test_nll),
                 trainer.config.out.display()
             );
+            if trainer.progress.best_epoch == Some(0) {
+                eprintln!(
+                    "no epoch beat the model it started from: its weights were written unchanged"
+                );
+            }
+            if !args.no_calibrate {
+                crate::calibrate::after_training(&trainer.config.out, &data)?;
+            }
         }
     }
     Ok(())
