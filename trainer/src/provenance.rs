@@ -214,6 +214,16 @@ pub fn describe(t: &Provenance) -> String {
         None => "not recorded".into(),
     };
     let _ = writeln!(s, "trainer: {trainer}");
+    if let Some(from) = t.settings.as_ref().and_then(|m| m.get("from")) {
+        let field = |k: &str| from.get(k).and_then(|v| v.as_str()).unwrap_or("?");
+        let _ = writeln!(
+            s,
+            "started from: {} (model {}, SHA-256 {})",
+            field("file"),
+            field("model"),
+            field("sha256")
+        );
+    }
     if let Some(settings) = &t.settings {
         let _ = writeln!(s, "settings: {}", flatten(settings, "").join(", "));
     }

@@ -241,6 +241,21 @@ fn train_from_refuses_contradictions_and_bad_files_and_skips_what_cannot_fit() {
     assert_eq!(s["calibrate.by"], "train");
     assert_eq!(s["epochs"], 2);
     assert_eq!(s["hidden"], 12);
+    let (code, info) = {
+        let out = Command::new(env!("CARGO_BIN_EXE_bach-trainer"))
+            .args(["info", o])
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    assert_eq!(code, Some(0));
+    assert!(
+        info.contains("started from: source.safetensors (model source, SHA-256 "),
+        "{info}"
+    );
 
     // A model of another kind does not suit the data.
     let roll = common::write(&dir, "roll.json", &common::pianoroll_json(4));
