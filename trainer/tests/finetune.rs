@@ -257,6 +257,47 @@ fn train_from_refuses_contradictions_and_bad_files_and_skips_what_cannot_fit() {
         "{info}"
     );
 
+    // A stopped run from a model resumes on its data fitted again (the
+    // skipped piece stays skipped) and keeps naming its source.
+    let again = dir.join("again.safetensors");
+    let a = again.to_str().unwrap();
+    let first = [
+        "train",
+        "--dataset",
+        d,
+        "--from",
+        s_path(&src_path),
+        "--epochs",
+        "2",
+        "--batch",
+        "3",
+        "--quiet",
+        "--out",
+        a,
+    ];
+    let (code, err) = run(&[&first[..], &["--stop-after-batches", "1"]].concat());
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("resume with --resume"), "{err}");
+    let ck = dir.join("again.ckpt.safetensors");
+    let (code, err) = run(&[
+        "train",
+        "--dataset",
+        d,
+        "--quiet",
+        "--out",
+        a,
+        "--resume",
+        ck.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("resuming at epoch 1, batch 1"), "{err}");
+    assert!(
+        err.contains("train piece 1 of mine.json does not fit"),
+        "{err}"
+    );
+    let resumed = ModelFile::load(&again).unwrap();
+    assert_eq!(settings(&resumed)["from"]["file"], "source.safetensors");
+
     // A model of another kind does not suit the data.
     let roll = common::write(&dir, "roll.json", &common::pianoroll_json(4));
     let (code, err) = run(&[
@@ -342,4 +383,79 @@ fn train_calibrates_pair_score_models_unless_told_not_to() {
         }
     }
     assert!(moved > 0, "calibration moved no parallel weight");
+}
+
+#[test]
+fn piano_roll_models_fine_tune_too_and_keep_their_frame_output() {
+    let dir = common::temp_dir("finetune-roll");
+    let data = common::write(&dir, "roll.json", &common::pianoroll_json(5));
+    let src = dir.join("roll-source.safetensors");
+    let out = dir.join("roll-tuned.safetensors");
+    let (d, s, o) = (
+        data.to_str().unwrap(),
+        src.to_str().unwrap(),
+        out.to_str().unwrap(),
+    );
+    let tiny = [
+        "--epochs",
+        "1",
+        "--batch",
+        "2",
+        "--seq-len",
+        "4",
+        "--threads",
+        "1",
+        "--quiet",
+    ];
+    let (code, err) = run(&[
+        &[
+            "train",
+            "--dataset",
+            d,
+            "--hidden",
+            "8",
+            "--layers",
+            "1",
+            "--nade",
+            "4",
+        ][..],
+        &tiny,
+        &["--out", s],
+    ]
+    .concat());
+    assert_eq!(code, 0, "{err}");
+    // --nade 0 contradicts the source's NADE of 4 units.
+    let (code, err) = run(&[
+        &[
+            "train",
+            "--dataset",
+            d,
+            "--from",
+            s,
+            "--nade",
+            "0",
+            "--out",
+            o,
+        ][..],
+        &tiny,
+    ]
+    .concat());
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("--nade 0 (the model's is 4)"), "{err}");
+    let (code, err) = run(&[
+        &["train", "--dataset", d, "--from", s, "--out", o][..],
+        &tiny,
+    ]
+    .concat());
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        !err.contains("calibrat"),
+        "nothing to calibrate in a roll: {err}"
+    );
+    let (a, b) = (
+        ModelFile::load(&out).unwrap().meta,
+        ModelFile::load(&src).unwrap().meta,
+    );
+    assert_eq!((a.frame, a.hidden, a.layers), (b.frame, b.hidden, b.layers));
+    assert_eq!(a.features, b.features);
 }
