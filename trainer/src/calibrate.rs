@@ -191,6 +191,11 @@ pub const DEFAULT_RATE: f64 = 0.5;
 /// The harmonizations' temperature unless told otherwise (the plugin's).
 pub const DEFAULT_TEMPERATURE: f32 = 0.3;
 
+/// Fewer of Bach's parallels than this in the valid split, and `train`
+/// warns that the calibration's target is noisy (the default harmonizer's
+/// 75 valid chorales hold 12).
+pub const FEW_PARALLELS: f64 = 10.0;
+
 /// How a calibration runs: whose sopranos, how many rounds, how far, how hot.
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -327,6 +332,15 @@ pub fn after_training(out: &Path, data: &Dataset) -> Result<Option<Calibrated>> 
             f(done.test_nll),
             out.display()
         );
+        // Each round moves the weights by the log ratio of counts; with a
+        // handful of parallels to count, one sample's accidents decide it.
+        let bach = first.bach_fifths + first.bach_octaves;
+        if bach < FEW_PARALLELS {
+            eprintln!(
+                "warning: Bach wrote only {bach:.0} parallel fifths and octaves in the {} valid pieces, so the calibration's target is noisy; more valid pieces make it surer (--no-calibrate keeps the weights as trained)",
+                data.valid.len()
+            );
+        }
     }
     Ok(Some(done))
 }
