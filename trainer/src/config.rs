@@ -39,7 +39,7 @@ pub struct TrainConfig {
     pub command: String,
     /// The model file a fine-tuning run started from (`train --from`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub from: Option<crate::finetune::BaseModel>,
+    pub from: Option<BaseModel>,
 }
 
 /// The network a run trains: its cell, its size, how its weights start, and
@@ -241,4 +241,15 @@ pub struct Progress {
     pub train_pieces: usize,
     pub finished: bool,
     pub test_nll: Option<f64>,
+}
+
+/// The model a fine-tuning run started from, as the training record names it.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct BaseModel {
+    /// The file's name, without its folder (a record names no folder).
+    pub file: String,
+    /// The model's own name, from its metadata.
+    pub model: String,
+    /// SHA-256 of the file's bytes (lowercase hex).
+    pub sha256: String,
 }

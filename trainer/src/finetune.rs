@@ -27,23 +27,12 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use bach_engine::file::ModelFile;
 use bach_engine::{FrameOutput, ModelKind, ModelMeta, VoiceRange};
-use clap::CommandFactory;
 
-use crate::config::{TrainConfig, VoiceOrder};
+use crate::config::{BaseModel, TrainConfig, VoiceOrder};
 use crate::dataset::{Dataset, Piece, Split};
+use crate::load::load_dataset;
 use crate::model::device;
 use crate::train::Trainer;
-
-/// The model a fine-tuning run started from, as the training record names it.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct BaseModel {
-    /// The file's name, without its folder (a record names no folder).
-    pub file: String,
-    /// The model's own name, from its metadata.
-    pub model: String,
-    /// SHA-256 of the file's bytes (lowercase hex).
-    pub sha256: String,
-}
 
 /// A fine-tuning run's learning rate is the source's own (as its record
 /// says, else the flag's default) divided by this: large steps would soon
@@ -270,6 +259,30 @@ impl Source {
         })
     }
 
+    /// `train`'s fresh run from this model: `config` made into one
+    /// ([`Source::configure`], `given` the flags set on the command line)
+    /// and started ([`Source::trainer`]), saying on stderr what it chose
+    /// and the source's valid NLL.
+    pub fn start(
+        &self,
+        mut config: TrainConfig,
+        given: &[String],
+        data: &Dataset,
+    ) -> Result<Trainer> {
+        let chosen = self.configure(&mut config, given)?;
+        if !chosen.is_empty() {
+            eprintln!("{chosen}");
+        }
+        let (t, baseline) = self.trainer(config, data)?;
+        if let Some(v) = baseline {
+            eprintln!(
+                "starting from {}: valid NLL {v:.4} before fine-tuning (an epoch must beat it to be kept)",
+                self.path.display()
+            );
+        }
+        Ok(t)
+    }
+
     /// A run on `data` (fitted, see [`Source::fit`]) that starts from the
     /// model's weights, read through the same path as every model file
     /// ([`crate::load::network_of`]). The source is its epoch 0: its valid
@@ -423,11 +436,12 @@ fn shift_bounds(piece: &Piece, ranges: &[VoiceRange]) -> Option<(i32, i32)> {
     (low <= high).then_some((low, high))
 }
 
-/// The `train` flags set on `args` (a whole command line, program first),
-/// as clap ids (`lr`, `core` for `--arch`, ...): what the user chose, as
-/// against the defaults. Empty when the line is not a `train` command.
-pub fn flags_given(args: impl IntoIterator<Item = OsString>) -> Vec<String> {
-    let Ok(matches) = crate::command::Cli::command().try_get_matches_from(args) else {
+/// The `train` flags set on `args` (a whole command line, program first,
+/// parsed by `cli`, the program's clap command), as clap ids (`lr`, `core`
+/// for `--arch`, ...): what the user chose, as against the defaults. Empty
+/// when the line is not a `train` command.
+pub fn flags_given(cli: clap::Command, args: impl IntoIterator<Item = OsString>) -> Vec<String> {
+    let Ok(matches) = cli.try_get_matches_from(args) else {
         return Vec::new();
     };
     let Some(("train", train)) = matches.subcommand() else {
@@ -440,6 +454,31 @@ pub fn flags_given(args: impl IntoIterator<Item = OsString>) -> Vec<String> {
         })
         .map(|id| id.as_str().to_owned())
         .collect()
+}
+
+/// `train`'s dataset: read as asked, or, for a run from a model
+/// (`source`), on the model's kind and grid and fitted to it
+/// ([`Source::fit`]); a resumed run from a model is fitted again
+/// ([`fit_for_resume`]). Warnings go to stderr.
+pub fn read_dataset(
+    source: Option<&Source>,
+    path: &Path,
+    kind: Option<ModelKind>,
+    step_beats: Option<f64>,
+    resume: Option<&Path>,
+) -> Result<Dataset> {
+    match (source, resume) {
+        (Some(s), _) => {
+            let (kind, step) = s.dataset_options(kind, step_beats)?;
+            let (data, warnings) = s.fit(load_dataset(path, Some(kind), Some(step))?)?;
+            for w in warnings {
+                eprintln!("warning: {w}");
+            }
+            Ok(data)
+        }
+        (None, Some(ck)) => fit_for_resume(ck, load_dataset(path, kind, step_beats)?),
+        (None, None) => load_dataset(path, kind, step_beats),
+    }
 }
 
 fn value_name<T: clap::ValueEnum>(v: T) -> String {

@@ -103,7 +103,7 @@ pub struct Settings {
     pub training: TrainingSettings,
     /// The model a fine-tuning run started from (`train --from`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub from: Option<crate::finetune::BaseModel>,
+    pub from: Option<crate::config::BaseModel>,
 }
 
 impl Settings {

@@ -12,7 +12,6 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::config::{
     default_checkpoint, NetSettings, TrainConfig, TrainingSettings, DEFAULT_EPOCHS,
 };
-use crate::load::load_dataset;
 use crate::model::device;
 use crate::train::{Control, Event, Outcome, Trainer};
 
@@ -88,23 +87,13 @@ pub fn train(args: TrainArgs) -> Result<()> {
         Some(path) => Some(crate::finetune::Source::load(path)?),
         None => None,
     };
-    let data = match &source {
-        Some(s) => {
-            let (kind, step) = s.dataset_options(args.kind, args.step_beats)?;
-            let (data, warnings) = s.fit(load_dataset(&args.dataset, Some(kind), Some(step))?)?;
-            for w in warnings {
-                eprintln!("warning: {w}");
-            }
-            data
-        }
-        None => {
-            let data = load_dataset(&args.dataset, args.kind, args.step_beats)?;
-            match &args.resume {
-                Some(ck) => crate::finetune::fit_for_resume(ck, data)?,
-                None => data,
-            }
-        }
-    };
+    let data = crate::finetune::read_dataset(
+        source.as_ref(),
+        &args.dataset,
+        args.kind,
+        args.step_beats,
+        args.resume.as_deref(),
+    )?;
     let mut trainer = match &args.resume {
         Some(ck) => {
             let mut t = Trainer::resume(ck, &data)
@@ -129,19 +118,9 @@ pub fn train(args: TrainArgs) -> Result<()> {
             c.command = crate::provenance::command_line(std::env::args());
             match &source {
                 Some(s) => {
-                    let given = crate::finetune::flags_given(std::env::args_os());
-                    let chosen = s.configure(&mut c, &given)?;
-                    if !chosen.is_empty() {
-                        eprintln!("{chosen}");
-                    }
-                    let (t, baseline) = s.trainer(c, &data)?;
-                    if let Some(v) = baseline {
-                        eprintln!(
-                            "starting from {}: valid NLL {v:.4} before fine-tuning (an epoch must beat it to be kept)",
-                            s.path.display()
-                        );
-                    }
-                    t
+                    let cli = <super::Cli as clap::CommandFactory>::command();
+                    let given = crate::finetune::flags_given(cli, std::env::args_os());
+                    s.start(c, &given, &data)?
                 }
                 None => Trainer::new(c, &data)?,
             }
