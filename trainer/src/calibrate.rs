@@ -21,7 +21,7 @@
 //! against his 67 over the 235 train chorales), so they cannot show the
 //! habit. The test split stays unseen.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use bach_engine::file::ModelFile;
@@ -31,7 +31,7 @@ use bach_engine::perform::user_sampler;
 use bach_engine::voice_leading::{self, Parallel};
 use bach_engine::{Horizon, ModelKind, ModelMeta, Token};
 
-use crate::dataset::{Piece, Split};
+use crate::dataset::{Dataset, Piece, Split};
 use crate::harmony::{harmonize, sounding_pitches, KeySource};
 use crate::load::{check_fit, load_dataset};
 use crate::model::{device, Network};
@@ -52,13 +52,13 @@ pub struct CalibrateArgs {
     #[arg(long)]
     pub out: PathBuf,
     /// Rounds of harmonizing and moving the weights.
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = DEFAULT_ROUNDS)]
     pub rounds: usize,
     /// How far a round moves each weight towards the log ratio of the counts.
-    #[arg(long, default_value_t = 0.5)]
+    #[arg(long, default_value_t = DEFAULT_RATE)]
     pub rate: f64,
     /// Sampling temperature of the harmonizations (the plugin's default).
-    #[arg(long, default_value_t = 0.3)]
+    #[arg(long, default_value_t = DEFAULT_TEMPERATURE)]
     pub temperature: f32,
 }
 
@@ -184,22 +184,186 @@ pub fn calibrate(
     Ok(record)
 }
 
+/// Rounds of a calibration unless told otherwise (`--rounds`).
+pub const DEFAULT_ROUNDS: usize = 8;
+/// How far a round moves each weight unless told otherwise (`--rate`).
+pub const DEFAULT_RATE: f64 = 0.5;
+/// The harmonizations' temperature unless told otherwise (the plugin's).
+pub const DEFAULT_TEMPERATURE: f32 = 0.3;
+
+/// Fewer of Bach's parallels than this in the valid split, and `train`
+/// warns that the calibration's target is noisy (the default harmonizer's
+/// 75 valid chorales hold 12).
+pub const FEW_PARALLELS: f64 = 10.0;
+
+/// How a calibration runs: whose sopranos, how many rounds, how far, how hot.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub split: Split,
+    pub rounds: usize,
+    pub rate: f64,
+    pub temperature: f32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            split: Split::Valid,
+            rounds: DEFAULT_ROUNDS,
+            rate: DEFAULT_RATE,
+            temperature: DEFAULT_TEMPERATURE,
+        }
+    }
+}
+
+/// What a calibration did: each round's counts, and the NLL of the result
+/// (`None` for an empty split).
+#[derive(Clone, Debug)]
+pub struct Calibrated {
+    pub rounds: Vec<Round>,
+    pub valid_nll: Option<f64>,
+    pub test_nll: Option<f64>,
+}
+
+/// Calibrates `file` on `data`'s `settings.split`, measures the valid and
+/// test NLL of the result, records the calibration in the training record
+/// and writes the file to `out` atomically. `command` is the calibrate
+/// command line to record; `None` records that `train` calibrated.
+pub fn calibrate_and_write(
+    mut file: ModelFile,
+    data: &Dataset,
+    settings: &Settings,
+    command: Option<String>,
+    out: &Path,
+) -> Result<Calibrated> {
+    let pieces = data.split(settings.split);
+    if pieces.is_empty() {
+        bail!(
+            "the {} split of {} is empty",
+            settings.split.name(),
+            data.name
+        );
+    }
+    let rounds = calibrate(
+        &mut file,
+        pieces,
+        settings.rounds,
+        settings.rate,
+        settings.temperature,
+    )?;
+    let tensors = file.named_tensors();
+    let net = Network::from_tensors(file.meta.clone(), &tensors, &device("cpu")?)?;
+    let nll = |pieces: &[Piece]| -> Result<Option<f64>> {
+        if pieces.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(crate::eval::evaluate(&net, pieces)?.nll))
+    };
+    let (valid, test) = (nll(&data.valid)?, nll(&data.test)?);
+    let mut meta: ModelMeta = file.meta.clone();
+    if let Some(t) = meta.training.as_mut() {
+        t.valid_nll = valid;
+        t.test_nll = test;
+        let record = t.settings.get_or_insert_with(Default::default);
+        // How, and by which program, as the training record says of training.
+        match command {
+            Some(command) => {
+                record.insert("calibrate.command".into(), command.into());
+            }
+            None => {
+                record.insert("calibrate.by".into(), "train".into());
+            }
+        }
+        if let Some(revision) = crate::provenance::trainer_build().revision {
+            record.insert("calibrate.revision".into(), revision.into());
+        }
+        record.insert("calibrate.split".into(), settings.split.name().into());
+        record.insert("calibrate.rounds".into(), settings.rounds.into());
+        record.insert("calibrate.rate".into(), settings.rate.into());
+        record.insert(
+            "calibrate.temperature".into(),
+            crate::provenance::shortest_decimal(settings.temperature).into(),
+        );
+    }
+    let bytes = bach_engine::file::to_bytes(&meta, &tensors)?;
+    bach_engine::file::write_atomic(out, &bytes)
+        .with_context(|| format!("cannot write {}", out.display()))?;
+    Ok(Calibrated {
+        rounds,
+        valid_nll: valid,
+        test_nll: test,
+    })
+}
+
+/// `train`'s last step: calibrates the model file it wrote at `out` on the
+/// valid split, in place, when it is a voices model with the pair score (the
+/// only kind there is anything to calibrate in). Says what it did on
+/// stderr; `Ok(None)` when there was nothing to do.
+pub fn after_training(out: &Path, data: &Dataset) -> Result<Option<Calibrated>> {
+    let file =
+        ModelFile::load(out).with_context(|| format!("cannot load model {}", out.display()))?;
+    if file.meta.kind != ModelKind::Voices || !file.meta.pair_score {
+        return Ok(None);
+    }
+    if data.valid.is_empty() {
+        eprintln!("not calibrated: the dataset has no valid split to calibrate on");
+        return Ok(None);
+    }
+    let before = file.meta.training.as_ref().and_then(|t| t.valid_nll);
+    let settings = Settings::default();
+    eprintln!(
+        "calibrating the parallel-motion pair weights on the {} valid sopranos ({} rounds; --no-calibrate skips this)",
+        data.valid.len(),
+        settings.rounds
+    );
+    let done = calibrate_and_write(file, data, &settings, None, out)?;
+    if let (Some(first), Some(last)) = (done.rounds.first(), done.rounds.last()) {
+        let f = |x: Option<f64>| x.map_or("-".to_string(), |v| format!("{v:.4}"));
+        eprintln!(
+            "calibrated: the network alone wrote {:.1} parallel fifths and {:.1} octaves before, {:.1} and {:.1} in the last round (Bach {:.0} and {:.0}); valid NLL {} -> {}, test NLL {}; wrote {}",
+            first.model_fifths,
+            first.model_octaves,
+            last.model_fifths,
+            last.model_octaves,
+            first.bach_fifths,
+            first.bach_octaves,
+            f(before),
+            f(done.valid_nll),
+            f(done.test_nll),
+            out.display()
+        );
+        // Each round moves the weights by the log ratio of counts; with a
+        // handful of parallels to count, one sample's accidents decide it.
+        let bach = first.bach_fifths + first.bach_octaves;
+        if bach < FEW_PARALLELS {
+            eprintln!(
+                "warning: Bach wrote only {bach:.0} parallel fifths and octaves in the {} valid pieces, so the calibration's target is noisy; more valid pieces make it surer (--no-calibrate keeps the weights as trained)",
+                data.valid.len()
+            );
+        }
+    }
+    Ok(Some(done))
+}
+
 /// `bach-trainer calibrate`: calibrates, measures the valid and test NLL of
 /// the result, records the calibration in the training record and writes it.
 pub fn run(args: CalibrateArgs) -> Result<()> {
     if args.rounds == 0 || !(args.rate.is_finite() && args.rate > 0.0 && args.rate <= 2.0) {
         bail!("--rounds must be at least 1 and --rate between 0 and 2");
     }
-    let mut file = ModelFile::load(&args.model)
+    let file = ModelFile::load(&args.model)
         .with_context(|| format!("cannot load model {}", args.model.display()))?;
     let data = load_dataset(&args.dataset, Some(ModelKind::Voices), None)?;
     check_fit(&file.meta, &data)?;
-    let pieces = data.split(args.split);
-    if pieces.is_empty() {
-        bail!("the {} split of {} is empty", args.split.name(), data.name);
-    }
-    let rounds = calibrate(&mut file, pieces, args.rounds, args.rate, args.temperature)?;
-    for (i, r) in rounds.iter().enumerate() {
+    let settings = Settings {
+        split: args.split,
+        rounds: args.rounds,
+        rate: args.rate,
+        temperature: args.temperature,
+    };
+    let command = crate::provenance::command_line(std::env::args());
+    let done = calibrate_and_write(file, &data, &settings, Some(command), &args.out)?;
+    for (i, r) in done.rounds.iter().enumerate() {
         eprintln!(
             "round {:2}: the network alone writes {:.1} parallel fifths and {:.1} octaves (Bach {:.0} and {:.0}) on the {} sopranos",
             i + 1,
@@ -210,35 +374,12 @@ pub fn run(args: CalibrateArgs) -> Result<()> {
             args.split.name()
         );
     }
-    let tensors = file.named_tensors();
-    let net = Network::from_tensors(file.meta.clone(), &tensors, &device("cpu")?)?;
-    let valid = crate::eval::evaluate(&net, &data.valid)?.nll;
-    let test = crate::eval::evaluate(&net, &data.test)?.nll;
-    let mut meta: ModelMeta = file.meta.clone();
-    if let Some(t) = meta.training.as_mut() {
-        t.valid_nll = Some(valid);
-        t.test_nll = Some(test);
-        let settings = t.settings.get_or_insert_with(Default::default);
-        // How, and by which program, as the training record says of training.
-        let command = crate::provenance::command_line(std::env::args());
-        settings.insert("calibrate.command".into(), command.into());
-        if let Some(revision) = crate::provenance::trainer_build().revision {
-            settings.insert("calibrate.revision".into(), revision.into());
-        }
-        settings.insert("calibrate.split".into(), args.split.name().into());
-        settings.insert("calibrate.rounds".into(), args.rounds.into());
-        settings.insert("calibrate.rate".into(), args.rate.into());
-        settings.insert(
-            "calibrate.temperature".into(),
-            crate::provenance::shortest_decimal(args.temperature).into(),
-        );
-    }
-    let bytes = bach_engine::file::to_bytes(&meta, &tensors)?;
-    bach_engine::file::write_atomic(&args.out, &bytes)
-        .with_context(|| format!("cannot write {}", args.out.display()))?;
+    let f = |x: Option<f64>| x.map_or("-".to_string(), |v| format!("{v:.4}"));
     eprintln!(
-        "wrote {}: valid NLL {valid:.4}, test NLL {test:.4}",
-        args.out.display()
+        "wrote {}: valid NLL {}, test NLL {}",
+        args.out.display(),
+        f(done.valid_nll),
+        f(done.test_nll)
     );
     Ok(())
 }

@@ -37,6 +37,9 @@ pub struct TrainConfig {
     /// The command line, for provenance, paths cut to file names
     /// ([`crate::provenance::command_line`]).
     pub command: String,
+    /// The model file a fine-tuning run started from (`train --from`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<BaseModel>,
 }
 
 /// The network a run trains: its cell, its size, how its weights start, and
@@ -151,6 +154,7 @@ impl TrainConfig {
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_else(|| "model".into()),
             command: String::new(),
+            from: None,
         }
     }
 }
@@ -237,4 +241,15 @@ pub struct Progress {
     pub train_pieces: usize,
     pub finished: bool,
     pub test_nll: Option<f64>,
+}
+
+/// The model a fine-tuning run started from, as the training record names it.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct BaseModel {
+    /// The file's name, without its folder (a record names no folder).
+    pub file: String,
+    /// The model's own name, from its metadata.
+    pub model: String,
+    /// SHA-256 of the file's bytes (lowercase hex).
+    pub sha256: String,
 }

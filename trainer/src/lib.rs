@@ -11,6 +11,7 @@ pub mod command;
 pub mod config;
 pub mod dataset;
 pub mod eval;
+pub mod finetune;
 mod flags;
 pub mod fused;
 pub mod harmony;

@@ -59,6 +59,14 @@ pub fn load_network(path: &Path) -> Result<Network> {
 pub fn load_network_on(path: &Path, device: &candle_core::Device) -> Result<Network> {
     let file = bach_engine::file::ModelFile::load(path)
         .with_context(|| format!("cannot load model {}", path.display()))?;
+    network_of(file, device)
+}
+
+/// A model file already read (and checked) into a candle network on `device`.
+pub fn network_of(
+    file: bach_engine::file::ModelFile,
+    device: &candle_core::Device,
+) -> Result<Network> {
     let tensors = file.named_tensors();
     Ok(Network::from_tensors(file.meta, &tensors, device)?)
 }

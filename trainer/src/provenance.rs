@@ -101,6 +101,9 @@ pub struct Settings {
     pub epochs: usize,
     #[serde(flatten)]
     pub training: TrainingSettings,
+    /// The model a fine-tuning run started from (`train --from`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<crate::config::BaseModel>,
 }
 
 impl Settings {
@@ -111,6 +114,7 @@ impl Settings {
             net: config.net.clone(),
             epochs: config.epochs,
             training: config.training.clone(),
+            from: config.from.clone(),
         }
     }
 
@@ -210,6 +214,16 @@ pub fn describe(t: &Provenance) -> String {
         None => "not recorded".into(),
     };
     let _ = writeln!(s, "trainer: {trainer}");
+    if let Some(from) = t.settings.as_ref().and_then(|m| m.get("from")) {
+        let field = |k: &str| from.get(k).and_then(|v| v.as_str()).unwrap_or("?");
+        let _ = writeln!(
+            s,
+            "started from: {} (model {}, SHA-256 {})",
+            field("file"),
+            field("model"),
+            field("sha256")
+        );
+    }
     if let Some(settings) = &t.settings {
         let _ = writeln!(s, "settings: {}", flatten(settings, "").join(", "));
     }

@@ -122,7 +122,7 @@ pub fn meta_for(config: &TrainConfig, data: &Dataset) -> ModelMeta {
 
 impl Trainer {
     /// A fresh run.
-    pub fn new(mut config: TrainConfig, data: &Dataset) -> Result<Self, Error> {
+    pub fn new(config: TrainConfig, data: &Dataset) -> Result<Self, Error> {
         check_config(&config)?;
         if data.train.is_empty() {
             anyhow::bail!("the dataset's train split is empty");
@@ -130,13 +130,30 @@ impl Trainer {
         let dev = device(&config.training.device)?;
         let meta = meta_for(&config, data);
         meta.validate().map_err(anyhow::Error::msg)?;
+        let tensors = initial_tensors(&meta, config.net.init, config.training.seed);
+        let net = Network::from_tensors(meta, &tensors, &dev)?;
+        Self::start(config, net, data)
+    }
+
+    /// A fresh run that starts from `net`'s weights and keeps its layout
+    /// (fine-tuning, see [`crate::finetune`]); `net` must be on the
+    /// configuration's device and fit the data.
+    pub fn from_network(config: TrainConfig, net: Network, data: &Dataset) -> Result<Self, Error> {
+        check_config(&config)?;
+        if data.train.is_empty() {
+            anyhow::bail!("the dataset's train split is empty");
+        }
+        crate::load::check_fit(&net.meta, data)?;
+        Self::start(config, net, data)
+    }
+
+    /// A fresh run of `net`, whatever its weights.
+    fn start(mut config: TrainConfig, mut net: Network, data: &Dataset) -> Result<Self, Error> {
         // A model that knows keys sees each piece in its key's frame, where a
         // transposition changes nothing: the record says it was not done.
-        if meta.knows_key() {
+        if net.meta.knows_key() {
             config.training.transpose = false;
         }
-        let tensors = initial_tensors(&meta, config.net.init, config.training.seed);
-        let mut net = Network::from_tensors(meta, &tensors, &dev)?;
         net.recurrence = config.training.recurrence;
         let names: Vec<String> = net.params.iter().map(|(n, _)| n.clone()).collect();
         let opt = AdamW::new(net.vars(), &names, config.training.optim.clone())?;

@@ -231,6 +231,7 @@ fn a_small_folder_of_long_voices_pieces_is_scaled_down() {
         test: vec![piece(0)],
         skipped: 0,
         warnings: Vec::new(),
+        info: Vec::new(),
     };
     let mut config = TrainConfig::new("folder", Path::new("m.safetensors"));
     let r = recipe::resolve(RecipeName::Auto, &Default::default(), &data, &mut config).unwrap();
@@ -352,6 +353,7 @@ fn a_large_roll_gets_two_layers_and_few_epochs() {
         test: vec![piece(0)],
         skipped: 0,
         warnings: Vec::new(),
+        info: Vec::new(),
     };
     let mut c = TrainConfig::new("big", Path::new("m.safetensors"));
     let r = recipe::resolve(RecipeName::Auto, &Default::default(), &data, &mut c).unwrap();

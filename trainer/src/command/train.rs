@@ -12,7 +12,6 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::config::{
     default_checkpoint, NetSettings, TrainConfig, TrainingSettings, DEFAULT_EPOCHS,
 };
-use crate::load::load_dataset_with;
 use crate::model::device;
 use crate::recipe::{Given, RecipeName};
 use crate::train::{Control, Event, Outcome, Trainer};
@@ -79,6 +78,18 @@ pub struct TrainArgs {
     /// Testing aid: stop (with a checkpoint) after this many batches, as if killed.
     #[arg(long, hide = true)]
     pub stop_after_batches: Option<usize>,
+    /// Fine-tune: start from this model file's weights and keep its layout
+    /// (architecture, voices and ranges, features, order, heads; layout
+    /// flags that contradict it are an error). Pieces are moved into its
+    /// voice ranges or skipped with a warning. Unless given: --lr a third of
+    /// the model's, --epochs 20, --patience 5, the model's --dropout.
+    #[arg(long, value_name = "MODEL", conflicts_with = "resume")]
+    pub from: Option<PathBuf>,
+    /// Voices models with the pair score: do not calibrate the
+    /// parallel-motion weights on the valid split after training (as
+    /// `bach-trainer calibrate` does).
+    #[arg(long)]
+    pub no_calibrate: bool,
 }
 
 /// Runs `train`.
@@ -95,12 +106,18 @@ pub fn train(args: TrainArgs) -> Result<()> {
         (None, None) => default_checkpoint(&args.out),
     };
     crate::train::check_output_path(&checkpoint, "checkpoint")?;
-    let data = load_dataset_with(
+    // A run from a model reads the data on its grid and fits them to it.
+    let source = match &args.from {
+        Some(path) => Some(crate::finetune::Source::load(path)?),
+        None => None,
+    };
+    let data = crate::finetune::read_dataset(
+        source.as_ref(),
         &args.dataset,
         args.kind,
         args.step_beats,
         args.voices.as_ref(),
-        true,
+        args.resume.as_deref(),
     )?;
     let mut trainer = match &args.resume {
         Some(ck) => {
@@ -124,15 +141,25 @@ pub fn train(args: TrainArgs) -> Result<()> {
         None => {
             let mut c = train_config(&args);
             c.command = crate::provenance::command_line(std::env::args());
-            let resolved = crate::recipe::resolve(args.recipe, &args.given, &data, &mut c)?;
-            let trainer = Trainer::new(c, &data)?;
-            // Said once the settings are known to be usable, so an error
-            // stays one line.
-            eprintln!("recipe {}:", resolved.recipe.name());
-            for choice in &resolved.choices {
-                eprintln!("  {choice}");
+            match &source {
+                // A run from a model keeps the model's layout: the source
+                // chooses what was not given, not the recipe.
+                Some(s) => {
+                    let given: Vec<String> = args.given.iter().cloned().collect();
+                    s.start(c, &given, &data)?
+                }
+                None => {
+                    let resolved = crate::recipe::resolve(args.recipe, &args.given, &data, &mut c)?;
+                    let trainer = Trainer::new(c, &data)?;
+                    // Said once the settings are known to be usable, so an
+                    // error stays one line.
+                    eprintln!("recipe {}:", resolved.recipe.name());
+                    for choice in &resolved.choices {
+                        eprintln!("  {choice}");
+                    }
+                    trainer
+                }
             }
-            trainer
         }
     };
     eprintln!(
@@ -248,6 +275,14 @@ pub fn train(args: TrainArgs) -> Result<()> {
                 f(test_nll),
                 trainer.config.out.display()
             );
+            if trainer.progress.best_epoch == Some(0) {
+                eprintln!(
+                    "no epoch beat the model it started from: its weights were written unchanged"
+                );
+            }
+            if !args.no_calibrate {
+                crate::calibrate::after_training(&trainer.config.out, &data)?;
+            }
         }
     }
     Ok(())
