@@ -69,8 +69,6 @@ fn a_harmonizer_trained_on_four_part_midi_files_plays_in_the_plugin() {
         "train",
         "--dataset",
         folder.to_str().unwrap(),
-        "--kind",
-        "voices",
         "--out",
         model.to_str().unwrap(),
         "--layers",

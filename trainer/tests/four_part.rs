@@ -123,6 +123,24 @@ fn broken_and_three_part_files_are_skipped_by_name() {
     assert_eq!(data.info.len(), 8);
 }
 
+/// Without `--kind`, a folder of four-part files is read as voices (a
+/// harmonizer), and the log says so first; the files are read as with
+/// `--kind voices`.
+#[test]
+fn a_folder_of_parts_is_read_as_voices_without_kind() {
+    let data = dataset::load(&folder(), None, None).unwrap();
+    assert_eq!(data.kind, ModelKind::Voices);
+    assert!(
+        data.info[0].starts_with("read as voices (--kind voices): 8 of 11 files have 4 parts"),
+        "{:#?}",
+        data.info
+    );
+    let given = load();
+    assert_eq!(data.train, given.train);
+    assert_eq!(data.test, given.test);
+    assert_eq!(&data.info[1..], &given.info[..]);
+}
+
 /// The key is the signature where the file has one (its mode as written),
 /// and estimated from the notes where it has none; the log says which.
 #[test]

@@ -21,7 +21,8 @@ pub struct TrainArgs {
     /// A piano-roll or voice-separated JSON file, or a folder of .mid files.
     #[arg(long)]
     pub dataset: PathBuf,
-    /// What to model (guessed from the file when omitted; piano roll for MIDI folders).
+    /// What to model (guessed from the data when omitted: a MIDI folder is voices
+    /// when most files hold three or more parts of one note at a time, else a piano roll).
     #[arg(long, value_enum)]
     pub kind: Option<ModelKind>,
     /// Grid step in quarter notes (guessed from the dataset when omitted).

@@ -284,6 +284,36 @@ pub fn load(
 
 /// [`load`], a MIDI folder's voices chosen by `voices` (`--voices`) where
 /// given; JSON datasets name their voices themselves, so there it is an error.
+/// A folder read as the kind its files are, when `--kind` is not given:
+/// voices when most readable files have one melodic line per part and there
+/// are at least three parts (four-part chorales, hymns, barbershop charts),
+/// else a piano roll (piano music, whose lone chordal part the reader splits
+/// by pitch into two lines, or lines that come and go). Says which, and why,
+/// first in the dataset's info.
+fn guess_folder(path: &Path, step_beats: Option<f64>) -> Result<Dataset, DatasetError> {
+    if let Ok(mut data) = midi_folder::load(path, ModelKind::Voices, step_beats, None) {
+        let pieces = data.train.len() + data.valid.len() + data.test.len();
+        if data.voices.len() >= 3 && pieces >= data.skipped {
+            data.info.insert(
+                0,
+                format!(
+                    "read as voices (--kind voices): {pieces} of {} files have {} parts of one note at a time",
+                    pieces + data.skipped,
+                    data.voices.len()
+                ),
+            );
+            return Ok(data);
+        }
+    }
+    let mut data = midi_folder::load(path, ModelKind::Pianoroll, step_beats, None)?;
+    data.info.insert(
+        0,
+        "read as a piano roll (--kind pianoroll): most files are not parts of one note at a time"
+            .into(),
+    );
+    Ok(data)
+}
+
 pub fn load_with(
     path: &Path,
     kind: Option<ModelKind>,
@@ -291,7 +321,11 @@ pub fn load_with(
     voices: Option<&midi_folder::VoiceMap>,
 ) -> Result<Dataset, DatasetError> {
     if path.is_dir() {
-        let kind = kind.unwrap_or(ModelKind::Pianoroll);
+        let kind = match (kind, voices) {
+            (Some(kind), _) => kind,
+            (None, Some(_)) => ModelKind::Voices,
+            (None, None) => return guess_folder(path, step_beats),
+        };
         if voices.is_some() && kind != ModelKind::Voices {
             return Err(DatasetError::Format {
                 path: path.to_owned(),
