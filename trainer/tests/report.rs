@@ -113,6 +113,23 @@ fn train_reports_on_the_held_out_pieces_and_renders_an_example() {
     check_wav(&std::fs::read(&wav).unwrap());
     check_png(&std::fs::read(&png).unwrap());
 
+    // `harmony` itself on the folder, in the data's keys: the files' rows.
+    let res = Command::new(env!("CARGO_BIN_EXE_bach-trainer"))
+        .args(["harmony", "--split", "valid", "--key", "data", "--model"])
+        .arg(&out)
+        .arg("--dataset")
+        .arg(folder())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&res.stdout);
+    assert!(
+        res.status.success(),
+        "{}",
+        String::from_utf8_lossy(&res.stderr)
+    );
+    assert!(text.lines().any(|l| l.starts_with("files ")), "{text}");
+    assert!(text.contains("x files") && !text.contains("Bach"), "{text}");
+
     // --no-report: nothing printed, nothing written beside the model.
     let out = dir.join("quiet.safetensors");
     let (stdout, _) = train(&folder(), &out, "voices", &["--no-report"]);
@@ -131,4 +148,26 @@ fn piano_roll_runs_have_no_report() {
     assert!(stdout.is_empty(), "{stdout}");
     assert!(examples(&out).iter().all(|p| !p.exists()));
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The example's melody is in its piece's meters: every step of every
+/// folder piece (pickups included) sits where the dataset places it.
+#[test]
+fn example_melodies_keep_their_pieces_bars() {
+    use bach_engine::{MeterRegion, ModelKind};
+    let data = bach_trainer::dataset::load(&folder(), Some(ModelKind::Voices), None).unwrap();
+    let pieces: Vec<_> = data
+        .train
+        .iter()
+        .chain(&data.valid)
+        .chain(&data.test)
+        .collect();
+    assert!(pieces.len() > 5);
+    for piece in pieces {
+        let score = bach_trainer::report::melody_score(piece, data.step_beats).unwrap();
+        let c = piece.context().unwrap();
+        let bars = MeterRegion::bar_positions(&score.meter_regions(), 0.25, c.bars.len() as u32);
+        assert_eq!(bars, c.bars, "{:?}", c.meters);
+        assert_eq!(score.parts.len(), 1);
+    }
 }

@@ -44,10 +44,12 @@ fn meter_changes(regions: &[MeterRegion], step_beats: f64) -> Vec<MeterChange> {
             step: r.step,
             meter: r.meter,
         });
-        let bar = r.meter.bar_steps(step_beats) as i64;
-        let full = r.bar_step + bar;
+        // Steps from the last bar line to the region's start.
+        let bar = (r.meter.bar_steps(step_beats) as i64).max(1);
+        let into = (r.step as i64 - r.bar_step).rem_euclid(bar);
+        let full = r.step as i64 + bar - into;
         let next = regions.get(i + 1).map_or(i64::MAX, |n| n.step as i64);
-        if i == 0 && r.bar_step < r.step as i64 && full > r.step as i64 && full < next {
+        if i == 0 && into > 0 && full < next {
             out.push(MeterChange {
                 step: full as u32,
                 meter: r.meter,
