@@ -25,6 +25,7 @@ pub mod optim;
 pub mod plot;
 pub mod provenance;
 pub mod recipe;
+pub mod report;
 pub mod rng;
 pub mod roman;
 pub mod train;

@@ -91,6 +91,11 @@ pub struct TrainArgs {
     /// `bach-trainer calibrate` does).
     #[arg(long)]
     pub no_calibrate: bool,
+    /// Voices models: skip the end-of-run report (the harmony figures on
+    /// the held-out pieces and an example harmonization written beside
+    /// --out as .example.mid, .wav and .png), for scripted runs.
+    #[arg(long)]
+    pub no_report: bool,
 }
 
 /// Runs `train`.
@@ -283,6 +288,9 @@ pub fn train(args: TrainArgs) -> Result<()> {
             }
             if !args.no_calibrate {
                 crate::calibrate::after_training(&trainer.config.out, &data)?;
+            }
+            if !args.no_report {
+                crate::report::after_training(&trainer.config.out, &args.dataset, &data)?;
             }
         }
     }

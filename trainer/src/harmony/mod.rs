@@ -16,5 +16,7 @@ mod report;
 
 pub use figures::{sounding_pitches, HarmonyStats, HarmonySummary, BACH_RANGES};
 pub use harmonize::{harmonize, KeySource};
-pub use print::run;
-pub use report::{meter_group, report, HarmonyArgs, HarmonyReport, HarmonyRow};
+pub use print::{print, run};
+pub use report::{
+    check_model, meter_group, report, report_on, HarmonyArgs, HarmonyReport, HarmonyRow, Reference,
+};

@@ -12,6 +12,14 @@ pub fn run(args: HarmonyArgs) -> Result<()> {
         println!("{}", serde_json::to_string(&report)?);
         return Ok(());
     }
+    print(&report);
+    Ok(())
+}
+
+/// Prints the figures as tables, the reference (Bach, or the files' own
+/// harmonizations) named as `report.reference` says.
+pub fn print(report: &HarmonyReport) {
+    let whom = report.reference.row();
     println!(
         "{} pieces; key {}; seeds {:?}; NLL of A, T, B given S, no lookahead: {:.4} nats per step ({})",
         report.pieces,
@@ -34,7 +42,7 @@ pub fn run(args: HarmonyArgs) -> Result<()> {
         "consonant",
         "off-key",
         "parallels",
-        "x Bach",
+        format!("x {whom}"),
         "crossings",
         "onsets",
         "range",
@@ -46,7 +54,7 @@ pub fn run(args: HarmonyArgs) -> Result<()> {
     for r in &report.rows {
         let rows = [
             ("", &r.model, Some(r.atb_given_s_nll)),
-            (" Bach", &r.bach, None),
+            ("reference", &r.bach, None),
         ];
         for (who, h, nll) in rows {
             if !who.is_empty() && r.lookahead != "off" {
@@ -57,7 +65,7 @@ pub fn run(args: HarmonyArgs) -> Result<()> {
                 if who.is_empty() {
                     r.lookahead.clone()
                 } else {
-                    "Bach".into()
+                    whom.into()
                 },
                 r.meter,
                 r.pieces,
@@ -87,25 +95,25 @@ pub fn run(args: HarmonyArgs) -> Result<()> {
          distance {:.4}",
         report.pitch_class_distance
     );
-    print_roman(&report);
-    Ok(())
+    print_roman(report);
 }
 
 /// The cadences at fermatas and the Roman numerals on beats, each
-/// lookahead (all meters) beside Bach (`roman.rs`).
+/// lookahead (all meters) beside the reference's (`roman.rs`).
 fn print_roman(report: &HarmonyReport) {
     let rows: Vec<&HarmonyRow> = report.rows.iter().filter(|r| r.meter == "all").collect();
     let Some(first) = rows.first() else { return };
     if first.bach.roman.numerals.is_empty() {
         return;
     }
+    let whose = report.reference.whose();
     println!();
     println!(
         "{:<13} {:>9} {:>6} {:>7} {:>9} {:>6} {:>9}  commonest numerals on beats, share \
-         (Bach's eight commonest)",
+         ({whose} eight commonest)",
         "cadences", CADENCES[0], CADENCES[1], CADENCES[2], CADENCES[3], CADENCES[4], "numerals",
     );
-    // Bach's eight commonest numerals, the columns every row is read in.
+    // The reference's eight commonest numerals, the columns every row is read in.
     let names: Vec<&str> = first
         .bach
         .roman
@@ -120,7 +128,7 @@ fn print_roman(report: &HarmonyReport) {
             .find(|(m, _)| m == n)
             .map_or(0.0, |(_, x)| *x)
     };
-    let bach = ("Bach", &first.bach.roman, None);
+    let bach = (report.reference.row(), &first.bach.roman, None);
     let ours = rows.iter().map(|r| {
         (
             r.lookahead.as_str(),
@@ -151,7 +159,7 @@ fn print_roman(report: &HarmonyReport) {
     }
     println!(
         "cadences: at the fermatas, the chord there and the last different one on a beat \
-         before it; numerals: distance of the mix of numerals on beats from Bach's (0 to 1), \
+         before it; numerals: distance of the mix of numerals on beats from {whose} (0 to 1), \
          root-position forms, in the data's key (bach_engine::chord)"
     );
 }

@@ -10,7 +10,7 @@ use bach_engine::{Horizon, ModelKind, VoicesModel};
 use serde::Serialize;
 
 use super::{harmonize, HarmonyStats, HarmonySummary, KeySource, BACH_RANGES};
-use crate::dataset::{Piece, Split};
+use crate::dataset::{Dataset, Piece, Split};
 
 /// `bach-trainer harmony`: harmonize every soprano of a split and set the
 /// harmony figures beside those of the original chorales.
@@ -80,9 +80,48 @@ pub struct HarmonyRow {
     pub numeral_distance: f64,
 }
 
+/// Whose harmonizations the model's are set beside: Bach's (the chorale
+/// datasets, files) or the pieces' own (a folder of the user's MIDI files).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Reference {
+    #[default]
+    Bach,
+    Files,
+}
+
+impl Reference {
+    /// A folder of MIDI files is the user's music; a file is a chorale dataset.
+    pub fn of(dataset: &std::path::Path) -> Self {
+        if dataset.is_dir() {
+            Reference::Files
+        } else {
+            Reference::Bach
+        }
+    }
+
+    /// The reference's rows in the tables ("Bach", "files").
+    pub fn row(self) -> &'static str {
+        match self {
+            Reference::Bach => "Bach",
+            Reference::Files => "files",
+        }
+    }
+
+    /// Whose, in a sentence ("Bach's", "the files' own").
+    pub fn whose(self) -> &'static str {
+        match self {
+            Reference::Bach => "Bach's",
+            Reference::Files => "the files' own",
+        }
+    }
+}
+
 /// The figures for one split: the model's harmonizations and Bach's.
 #[derive(Debug, Serialize)]
 pub struct HarmonyReport {
+    /// Whose the `bach` figures are; the JSON keeps its field names.
+    #[serde(skip)]
+    pub reference: Reference,
     /// NLL per step of alto, tenor and bass given the soprano (and the
     /// past), with no lookahead, over all pieces.
     pub atb_given_s_nll: f64,
@@ -114,12 +153,37 @@ pub fn meter_group(piece: &Piece) -> &'static str {
 
 /// Computes the figures of [`super::run`].
 pub fn report(args: &HarmonyArgs) -> Result<HarmonyReport> {
+    check_model(&args.model)?;
+    let data = crate::load::load_dataset(&args.dataset, Some(ModelKind::Voices), None)?;
+    report_on(args, &data)
+}
+
+/// Fails unless `model` is a four-voice (SATB) voices model.
+pub fn check_model(model: &std::path::Path) -> Result<()> {
+    let net = crate::load::load_network(model)?;
+    if net.meta.kind != ModelKind::Voices || net.meta.voices.len() != 4 {
+        bail!("harmony figures need a four-voice (SATB) voices model");
+    }
+    Ok(())
+}
+
+/// The figures on `data`, read already (as `train` read it: with its
+/// `--voices`, fitted to the model it started from); `args.dataset` only
+/// names whose the reference is.
+pub fn report_on(args: &HarmonyArgs, data: &Dataset) -> Result<HarmonyReport> {
     let net = crate::load::load_network(&args.model)?;
     if net.meta.kind != ModelKind::Voices || net.meta.voices.len() != 4 {
         bail!("harmony figures need a four-voice (SATB) voices model");
     }
-    let data = crate::load::load_dataset(&args.dataset, Some(ModelKind::Voices), None)?;
-    crate::load::check_fit(&net.meta, &data)?;
+    crate::load::check_fit(&net.meta, data)?;
+    let reference = Reference::of(&args.dataset);
+    // The user's own voices are the ranges their model learned; the
+    // chorales' are Bach's.
+    let model_ranges: Vec<_> = net.meta.voices.iter().map(|v| v.range()).collect();
+    let ranges: &[bach_engine::VoiceRange] = match reference {
+        Reference::Bach => &BACH_RANGES,
+        Reference::Files => &model_ranges,
+    };
     let pieces = data.split(args.split);
     if pieces.is_empty() {
         bail!("the {} split of {} is empty", args.split.name(), data.name);
@@ -170,13 +234,13 @@ pub fn report(args: &HarmonyArgs) -> Result<HarmonyReport> {
                 for &at in targets {
                     per_group[at]
                         .0
-                        .add(&harmony, *voices, &BACH_RANGES, piece.context());
+                        .add(&harmony, *voices, ranges, piece.context());
                 }
             }
             for &at in targets {
                 per_group[at]
                     .1
-                    .add(tokens, *voices, &BACH_RANGES, piece.context());
+                    .add(tokens, *voices, ranges, piece.context());
             }
         }
         for (gi, group) in groups.iter().enumerate() {
@@ -216,6 +280,7 @@ pub fn report(args: &HarmonyArgs) -> Result<HarmonyReport> {
     let (atb_given_s_nll, per_voice_nll, model_summary, bach_summary, pitch_class_distance) =
         headline.expect("the first lookahead is off");
     Ok(HarmonyReport {
+        reference,
         atb_given_s_nll,
         per_voice_nll,
         pieces: pieces.len(),
