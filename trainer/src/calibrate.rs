@@ -320,7 +320,7 @@ pub fn after_training(out: &Path, data: &Dataset) -> Result<Option<Calibrated>> 
     if let (Some(first), Some(last)) = (done.rounds.first(), done.rounds.last()) {
         let f = |x: Option<f64>| x.map_or("-".to_string(), |v| format!("{v:.4}"));
         eprintln!(
-            "calibrated: the network alone wrote {:.1} parallel fifths and {:.1} octaves before, {:.1} and {:.1} in the last round (Bach {:.0} and {:.0}); valid NLL {} -> {}, test NLL {}; wrote {}",
+            "calibrated: the network alone wrote {:.1} parallel fifths and {:.1} octaves before, {:.1} and {:.1} in the last round (the valid pieces' own voices: {:.0} and {:.0}); valid NLL {} -> {}, test NLL {}; wrote {}",
             first.model_fifths,
             first.model_octaves,
             last.model_fifths,
@@ -337,7 +337,7 @@ pub fn after_training(out: &Path, data: &Dataset) -> Result<Option<Calibrated>> 
         let bach = first.bach_fifths + first.bach_octaves;
         if bach < FEW_PARALLELS {
             eprintln!(
-                "warning: Bach wrote only {bach:.0} parallel fifths and octaves in the {} valid pieces, so the calibration's target is noisy; more valid pieces make it surer (--no-calibrate keeps the weights as trained)",
+                "warning: the {} valid pieces' own voices hold only {bach:.0} parallel fifths and octaves, so the calibration's target is noisy; more valid pieces make it surer (--no-calibrate keeps the weights as trained)",
                 data.valid.len()
             );
         }
