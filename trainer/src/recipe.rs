@@ -207,6 +207,28 @@ pub fn resolve(
 /// A setting the recipe would choose: its clap id, its words, and how to set it.
 type Item<'a> = (&'a str, String, Box<dyn Fn(&mut TrainConfig) + 'a>);
 
+/// The batch, epochs and patience a recipe chose for the data's size, as
+/// one choice.
+fn size_choices<'a>(batch: usize, epochs: usize, patience: usize) -> Vec<Item<'a>> {
+    vec![
+        (
+            "batch",
+            format!("batch {batch}"),
+            Box::new(move |c: &mut TrainConfig| c.training.batch = batch),
+        ),
+        (
+            "epochs",
+            format!("{epochs} epochs"),
+            Box::new(move |c: &mut TrainConfig| c.epochs = epochs),
+        ),
+        (
+            "patience",
+            format!("patience {patience}"),
+            Box::new(move |c: &mut TrainConfig| c.training.patience = patience),
+        ),
+    ]
+}
+
 struct Resolver<'a> {
     given: &'a Given,
     config: &'a mut TrainConfig,
@@ -339,23 +361,7 @@ fn pianoroll(r: &mut Resolver, large: bool, data: &Dataset) {
     let batch = (pieces / 4).clamp(1, 8);
     let (epochs, patience) = if large { (30, 6) } else { (150, 20) };
     r.choose(
-        vec![
-            (
-                "batch",
-                format!("batch {batch}"),
-                Box::new(move |c: &mut TrainConfig| c.training.batch = batch),
-            ),
-            (
-                "epochs",
-                format!("{epochs} epochs"),
-                Box::new(move |c: &mut TrainConfig| c.epochs = epochs),
-            ),
-            (
-                "patience",
-                format!("patience {patience}"),
-                Box::new(move |c: &mut TrainConfig| c.training.patience = patience),
-            ),
-        ],
+        size_choices(batch, epochs, patience),
         if large {
             format!("{pieces} training pieces, {frames} frames: a large set needs few epochs")
         } else {
@@ -437,23 +443,7 @@ fn voices(r: &mut Resolver, data: &Dataset) {
     let epochs = (VOICES_WORK / steps.max(1)).clamp(15, 50);
     let patience = (epochs / 4).clamp(5, 12);
     r.choose(
-        vec![
-            (
-                "batch",
-                format!("batch {batch}"),
-                Box::new(move |c: &mut TrainConfig| c.training.batch = batch),
-            ),
-            (
-                "epochs",
-                format!("{epochs} epochs"),
-                Box::new(move |c: &mut TrainConfig| c.epochs = epochs),
-            ),
-            (
-                "patience",
-                format!("patience {patience}"),
-                Box::new(move |c: &mut TrainConfig| c.training.patience = patience),
-            ),
-        ],
+        size_choices(batch, epochs, patience),
         format!("{pieces} training pieces, {steps} steps"),
     );
     if data.train.iter().any(|p| p.context().is_some()) {

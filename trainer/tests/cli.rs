@@ -8,15 +8,6 @@ fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_bach-trainer"))
 }
 
-fn run(args: &[&str]) -> (i32, String, String) {
-    let out = bin().args(args).output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 #[test]
 fn train_eval_info_and_resume() {
     let dir = common::temp_dir("cli");
@@ -47,16 +38,17 @@ fn train_eval_info_and_resume() {
         "--out",
         o,
     ];
-    let (code, _, err) = run(&[&common_args[..], &["--stop-after-batches", "2"]].concat());
+    let (code, _, err) = common::run(&[&common_args[..], &["--stop-after-batches", "2"]].concat());
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("resume with --resume"), "{err}");
     let ck = dir.join("m.ckpt.safetensors");
-    let (code, _, err) = run(&[&common_args[..], &["--resume", ck.to_str().unwrap()]].concat());
+    let (code, _, err) =
+        common::run(&[&common_args[..], &["--resume", ck.to_str().unwrap()]].concat());
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("resuming at epoch 1, batch 2"), "{err}");
     assert!(err.contains("epoch   2  train"), "{err}");
 
-    let (code, stdout, err) = run(&[
+    let (code, stdout, err) = common::run(&[
         "eval",
         "--model",
         o,
@@ -72,18 +64,18 @@ fn train_eval_info_and_resume() {
     assert!(nll > 0.0 && nll < 88.0 * std::f64::consts::LN_2, "{nll}");
     assert_eq!(v["split"], "valid");
 
-    let (code, stdout, _) = run(&["info", o]);
+    let (code, stdout, _) = common::run(&["info", o]);
     assert_eq!(code, 0);
     assert!(stdout.contains("piano-roll model"), "{stdout}");
     assert!(stdout.contains("1 layer(s) of 8 LSTM units"), "{stdout}");
     assert!(stdout.contains("trained on roll.json"), "{stdout}");
-    let (code, stdout, _) = run(&["info", ck.to_str().unwrap()]);
+    let (code, stdout, _) = common::run(&["info", ck.to_str().unwrap()]);
     assert_eq!(code, 0);
     assert!(stdout.contains("(finished)"), "{stdout}");
 
     let curves = dir.join("curves.png");
     let traj = dir.join("traj.png");
-    let (code, _, err) = run(&[
+    let (code, _, err) = common::run(&[
         "plot",
         "curves",
         "--checkpoint",
@@ -92,7 +84,7 @@ fn train_eval_info_and_resume() {
         curves.to_str().unwrap(),
     ]);
     assert_eq!(code, 0, "{err}");
-    let (code, _, err) = run(&[
+    let (code, _, err) = common::run(&[
         "plot",
         "trajectory",
         "--model",
@@ -112,7 +104,7 @@ fn train_eval_info_and_resume() {
         assert!(bytes.starts_with(b"\x89PNG"), "{}", png.display());
         assert!(bytes.len() > 5_000);
     }
-    let (code, _, err) = run(&[
+    let (code, _, err) = common::run(&[
         "plot",
         "trajectory",
         "--model",
@@ -190,7 +182,7 @@ fn errors_are_one_line_and_exit_1() {
         ],
     ];
     for args in cases {
-        let (code, _, err) = run(&args);
+        let (code, _, err) = common::run(&args);
         assert_eq!(code, 1, "{args:?}: {err}");
         assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
         assert!(err.starts_with("error: "), "{err}");
@@ -203,7 +195,7 @@ fn train_an_nade_and_describe_it() {
     let data = common::write(&dir, "roll.json", &common::pianoroll_json(4));
     let out = dir.join("n.safetensors");
     let (d, o) = (data.to_str().unwrap(), out.to_str().unwrap());
-    let (code, _, err) = run(&[
+    let (code, _, err) = common::run(&[
         "train",
         "--dataset",
         d,
@@ -224,7 +216,7 @@ fn train_an_nade_and_describe_it() {
         o,
     ]);
     assert_eq!(code, 0, "{err}");
-    let (code, stdout, _) = run(&["info", o]);
+    let (code, stdout, _) = common::run(&["info", o]);
     assert_eq!(code, 0);
     assert!(
         stdout.contains("drawn lowest first by an NADE of 5 units"),
@@ -280,7 +272,7 @@ fn ctrl_c_saves_and_exits_cleanly() {
     assert!(saved.header.progress.epoch >= 1 && !saved.header.progress.finished);
     // Resume with a smaller total: it finishes at once with the saved best model.
     let epochs = (saved.header.progress.epoch + 1).to_string();
-    let (code, _, err) = run(&[
+    let (code, _, err) = common::run(&[
         "train",
         "--dataset",
         data.to_str().unwrap(),
@@ -309,7 +301,7 @@ fn a_missing_device_is_one_line_and_writes_nothing() {
     let (r, o) = (roll.to_str().unwrap(), out.to_str().unwrap());
     // A model to evaluate, trained on the CPU.
     let model = dir.join("cpu.safetensors");
-    let (code, _, err) = run(&[
+    let (code, _, err) = common::run(&[
         "train",
         "--dataset",
         r,

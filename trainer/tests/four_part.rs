@@ -8,7 +8,6 @@ mod common;
 mod files;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use bach_engine::{BarPosition, Key, Meter, MeterRegion, Mode, ModelKind, Token};
 use bach_trainer::dataset::{self, Dataset, Piece, PieceContext};
@@ -218,18 +217,6 @@ fn phrase_ends_from_markers_and_from_long_notes() {
     assert_eq!(c.fermatas, [12, 40, 64]);
 }
 
-fn run(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_bach-trainer"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 /// `train --kind voices` on the folder writes a harmonizer that hears the
 /// meter, knows keys and looks ahead, as one trained on the chorales does;
 /// the log names each file's key and the skipped files.
@@ -238,7 +225,7 @@ fn a_folder_trains_a_harmonizer_with_context() {
     let dir = common::temp_dir("four-part");
     let out = dir.join("m.safetensors");
     let data = folder();
-    let (code, _, err) = run(&[
+    let (code, _, err) = common::run(&[
         "train",
         "--dataset",
         data.to_str().unwrap(),
@@ -264,7 +251,7 @@ fn a_folder_trains_a_harmonizer_with_context() {
         err.contains("warning:") && err.contains("07-three-parts.mid"),
         "{err}"
     );
-    let (code, stdout, err) = run(&["info", out.to_str().unwrap()]);
+    let (code, stdout, err) = common::run(&["info", out.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
     for heard in [
         "the host's meter",
@@ -276,7 +263,7 @@ fn a_folder_trains_a_harmonizer_with_context() {
     assert!(!stdout.contains("knows no key"), "{stdout}");
 
     // --voices names the parts; a name no file has leaves nothing to train on.
-    let (code, _, err) = run(&[
+    let (code, _, err) = common::run(&[
         "train",
         "--dataset",
         data.to_str().unwrap(),

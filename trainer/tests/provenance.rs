@@ -8,24 +8,11 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use bach_engine::file::{random_tensors, save};
 use bach_engine::{CoreKind, ModelFile, ModelMeta, Provenance};
 use bach_trainer::provenance::{leaks, sha256_hex, user_name};
 use safetensors::SafeTensors;
-
-fn run(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_bach-trainer"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 fn models_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../models")
@@ -240,9 +227,9 @@ fn training_records_provenance_without_paths_and_eval_checks_the_data() {
         "--out",
         o,
     ];
-    let (code, _, err) = run(&[&args[..], &["--stop-after-batches", "2"]].concat());
+    let (code, _, err) = common::run(&[&args[..], &["--stop-after-batches", "2"]].concat());
     assert_eq!(code, 0, "{err}");
-    let (code, _, err) = run(&[&args[..], &["--resume", c]].concat());
+    let (code, _, err) = common::run(&[&args[..], &["--resume", c]].concat());
     assert_eq!(code, 0, "{err}");
     assert_clean(&out);
 
@@ -289,7 +276,7 @@ fn training_records_provenance_without_paths_and_eval_checks_the_data() {
          --out m.safetensors --stop-after-batches 2"
     );
 
-    let (code, stdout, err) = run(&["info", o]);
+    let (code, stdout, err) = common::run(&["info", o]);
     assert_eq!(code, 0, "{err}");
     for line in [
         "trained on roll.json (train split; 6 / 2 / 2 pieces in train / valid / test)".to_string(),
@@ -305,13 +292,14 @@ fn training_records_provenance_without_paths_and_eval_checks_the_data() {
 
     // The same data: no warning. Other data under the same name: a warning,
     // and the score still comes.
-    let (code, _, err) = run(&["eval", "--model", o, "--dataset", d]);
+    let (code, _, err) = common::run(&["eval", "--model", o, "--dataset", d]);
     assert_eq!(code, 0, "{err}");
     assert!(!err.contains("warning"), "{err}");
     let other_dir = dir.join("elsewhere");
     std::fs::create_dir_all(&other_dir).unwrap();
     let other = common::write(&other_dir, "roll.json", &common::pianoroll_json(7));
-    let (code, stdout, err) = run(&["eval", "--model", o, "--dataset", other.to_str().unwrap()]);
+    let (code, stdout, err) =
+        common::run(&["eval", "--model", o, "--dataset", other.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
     assert!(
         err.contains("warning: roll.json is not the data this model was trained on"),
@@ -359,7 +347,7 @@ fn rewrite_provenance_cleans_an_old_record_and_keeps_the_weights() {
     assert!(leaks(&before, Some("alice")).is_some(), "the fixture leaks");
 
     let new = dir.join("new.safetensors");
-    let (code, stdout, err) = run(&[
+    let (code, stdout, err) = common::run(&[
         "rewrite-provenance",
         old.to_str().unwrap(),
         "--dataset",
@@ -442,18 +430,18 @@ fn rewrite_provenance_cleans_an_old_record_and_keeps_the_weights() {
     assert_eq!(t.trainer, None);
 
     // In place, without data: cleaned, and a second rewrite changes nothing.
-    let (code, _, err) = run(&["rewrite-provenance", old.to_str().unwrap()]);
+    let (code, _, err) = common::run(&["rewrite-provenance", old.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
     let once = std::fs::read(&old).unwrap();
     assert_eq!(leaks(&once, Some("alice")), None);
     assert_eq!(tensor_bytes(&once), tensor_bytes(&before));
-    let (code, _, err) = run(&["rewrite-provenance", old.to_str().unwrap()]);
+    let (code, _, err) = common::run(&["rewrite-provenance", old.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(std::fs::read(&old).unwrap(), once);
 
     // Data under another name is refused, and nothing is written.
     let wrong = common::write(&dir, "other.json", &common::pianoroll_json(6));
-    let (code, _, err) = run(&[
+    let (code, _, err) = common::run(&[
         "rewrite-provenance",
         old.to_str().unwrap(),
         "--dataset",
