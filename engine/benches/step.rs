@@ -58,49 +58,65 @@ fn bench(c: &mut Criterion) {
     // bar ahead, with the key followed from the melody: what a step costs
     // with lookahead on (the scan of the melody ahead and the key
     // follower's hearing included).
-    let mut context = ModelMeta::satb(CoreKind::Gru, 2, 256);
-    context.features = vec![
-        Feature::PreviousStep,
-        Feature::Meter,
-        Feature::KeyMode,
-        Feature::Ahead { notes: 4 },
-    ];
-    // The shipped harmonizer's heads: the outer voices first, with the
-    // voice-pair score read by interval size.
-    context.pair_score = true;
-    context.intervals_by_size = true;
-    context.order = vec![0, 3, 1, 2];
-    context.format_version = context.needed_version();
-    let mut cmodel =
-        VoicesModel::from_bytes(&to_bytes(&context, &random_tensors(&context, 1, 0.1)).unwrap())
-            .unwrap();
-    let melody: Vec<Token> = (0..64)
-        .map(|t| {
-            if t % 4 == 0 {
-                Token::Onset(62 + [0u8, 2, 4, 5, 7, 9, 7, 4][(t / 4) % 8])
-            } else {
-                Token::Hold
-            }
-        })
-        .collect();
-    let mut follower = KeyFollower::new(KeyChoice::Auto);
-    let mut performer = Performer::new(Sampler::with_temperature(1.0), 0);
-    let mut t = 0usize;
-    group.bench_function("engine-lookahead", |b| {
-        b.iter(|| {
-            let now = t % melody.len();
-            let bar = BarPosition::new(now, Meter::new(3, 4), 0.25);
-            let ahead = Ahead::scan(Horizon::Bar, bar.bar_steps, |k| {
-                melody.get((now + k) % melody.len()).copied()
-            });
-            // The step's context as the sequencer makes it.
-            let ctx =
-                performer.step_context(&mut follower, Some(62 + (now % 7) as u8), bar, None, ahead);
-            let out = performer.harmonize_token(&mut cmodel, &ctx, melody[now]);
-            black_box(out);
-            t += 1;
-        })
-    });
+    // Also with what each voice sounds and for how long among the inputs
+    // (the trainer's `--sounding`).
+    for (name, sounding) in [
+        ("engine-lookahead", false),
+        ("engine-lookahead-sounding", true),
+    ] {
+        let mut context = ModelMeta::satb(CoreKind::Gru, 2, 256);
+        context.features = vec![
+            Feature::PreviousStep,
+            Feature::Meter,
+            Feature::KeyMode,
+            Feature::Ahead { notes: 4 },
+        ];
+        if sounding {
+            context.features.insert(1, Feature::Sounding);
+        }
+        // The shipped harmonizer's heads: the outer voices first, with the
+        // voice-pair score read by interval size.
+        context.pair_score = true;
+        context.intervals_by_size = true;
+        context.order = vec![0, 3, 1, 2];
+        context.format_version = context.needed_version();
+        let mut cmodel = VoicesModel::from_bytes(
+            &to_bytes(&context, &random_tensors(&context, 1, 0.1)).unwrap(),
+        )
+        .unwrap();
+        let melody: Vec<Token> = (0..64)
+            .map(|t| {
+                if t % 4 == 0 {
+                    Token::Onset(62 + [0u8, 2, 4, 5, 7, 9, 7, 4][(t / 4) % 8])
+                } else {
+                    Token::Hold
+                }
+            })
+            .collect();
+        let mut follower = KeyFollower::new(KeyChoice::Auto);
+        let mut performer = Performer::new(Sampler::with_temperature(1.0), 0);
+        let mut t = 0usize;
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let now = t % melody.len();
+                let bar = BarPosition::new(now, Meter::new(3, 4), 0.25);
+                let ahead = Ahead::scan(Horizon::Bar, bar.bar_steps, |k| {
+                    melody.get((now + k) % melody.len()).copied()
+                });
+                // The step's context as the sequencer makes it.
+                let ctx = performer.step_context(
+                    &mut follower,
+                    Some(62 + (now % 7) as u8),
+                    bar,
+                    None,
+                    ahead,
+                );
+                let out = performer.harmonize_token(&mut cmodel, &ctx, melody[now]);
+                black_box(out);
+                t += 1;
+            })
+        });
+    }
 
     // candle-nn: the same weights, stepped one grid step at a time.
     let dev = Device::Cpu;

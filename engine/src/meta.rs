@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::model::context::{ahead_size, METER_SIZE, MODE_SIZE};
+use crate::model::sounding;
 use crate::pianoroll::KEYS;
 use crate::token::VoiceSpec;
 
@@ -14,10 +15,11 @@ use crate::token::VoiceSpec;
 /// [`Feature::Ahead`]; version 4 the voice-pair score of voices models'
 /// heads ([`ModelMeta::pair_score`]); version 5 the heads' decision order
 /// ([`ModelMeta::order`]) and pair intervals read by size
-/// ([`ModelMeta::intervals_by_size`]). A model is written with the lowest
+/// ([`ModelMeta::intervals_by_size`]); version 6 the feature
+/// [`Feature::Sounding`]. A model is written with the lowest
 /// version that holds it ([`ModelMeta::needed_version`]), so older engines
 /// still load what they can play.
-pub const FORMAT_VERSION: u32 = 5;
+pub const FORMAT_VERSION: u32 = 6;
 /// Key of the JSON entry in the safetensors `__metadata__` map.
 pub const METADATA_KEY: &str = "bach";
 
@@ -159,16 +161,38 @@ fn is_false(b: &bool) -> bool {
 impl ModelMeta {
     /// Size of the core's input vector.
     pub fn input_size(&self) -> usize {
-        self.features
-            .iter()
-            .map(|f| match f {
-                Feature::PreviousStep => self.step_size(),
-                Feature::BarPosition { steps } => *steps,
-                Feature::Meter => METER_SIZE,
-                Feature::KeyMode => MODE_SIZE,
-                Feature::Ahead { notes } => ahead_size(*notes),
-            })
-            .sum()
+        self.features.iter().map(|f| self.feature_size(f)).sum()
+    }
+
+    /// Columns of one feature's block in the core's input.
+    pub fn feature_size(&self, f: &Feature) -> usize {
+        match f {
+            Feature::PreviousStep => self.step_size(),
+            Feature::BarPosition { steps } => *steps,
+            Feature::Meter => METER_SIZE,
+            Feature::KeyMode => MODE_SIZE,
+            Feature::Ahead { notes } => ahead_size(*notes),
+            // No allocation: `encode` asks this on the audio thread.
+            Feature::Sounding => sounding::block_size(self.voices.iter().map(|v| v.range())),
+        }
+    }
+
+    /// Where the block of `feature` starts in the core's input, if the
+    /// model has it.
+    pub fn feature_offset(&self, feature: &Feature) -> Option<usize> {
+        let at = self.features.iter().position(|f| f == feature)?;
+        Some(
+            self.features[..at]
+                .iter()
+                .map(|f| self.feature_size(f))
+                .sum(),
+        )
+    }
+
+    /// Whether the model hears what each voice sounds and for how long
+    /// ([`Feature::Sounding`]).
+    pub fn hears_sounding(&self) -> bool {
+        self.features.contains(&Feature::Sounding)
     }
 
     /// The oldest format version that can describe this model.
@@ -177,7 +201,9 @@ impl ModelMeta {
             .features
             .iter()
             .any(|f| matches!(f, Feature::Meter | Feature::KeyMode | Feature::Ahead { .. }));
-        if !self.order.is_empty() || self.intervals_by_size {
+        if self.hears_sounding() {
+            6
+        } else if !self.order.is_empty() || self.intervals_by_size {
             5
         } else if self.pair_score {
             4

@@ -138,6 +138,18 @@ fn context_meta() -> ModelMeta {
     meta
 }
 
+/// The same, also hearing what each voice sounds and for how long, with
+/// the pair score and the outer voices decided first.
+fn sounding_meta() -> ModelMeta {
+    let mut meta = context_meta();
+    meta.features.insert(1, Feature::Sounding);
+    meta.pair_score = true;
+    meta.intervals_by_size = true;
+    meta.order = vec![0, 3, 1, 2];
+    meta.format_version = meta.needed_version();
+    meta
+}
+
 /// Step `t`'s context: the meter changes every 96 steps (4/4, 3/4, 6/8),
 /// the key every 400 (so the performer moves its frame mid-phrase), and
 /// the melody is known ahead on three of four stretches.
@@ -171,7 +183,11 @@ fn changing_context(t: usize) -> StepContext {
 
 #[test]
 fn performer_operations_do_not_allocate() {
-    for meta in [ModelMeta::satb(CoreKind::Gru, 1, 48), context_meta()] {
+    for meta in [
+        ModelMeta::satb(CoreKind::Gru, 1, 48),
+        context_meta(),
+        sounding_meta(),
+    ] {
         performer_operations_do_not_allocate_with(&meta);
     }
 }

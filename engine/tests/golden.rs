@@ -140,7 +140,7 @@ const HOLD_BIAS: f32 = 2.0;
 /// for files users already have, so they are never rewritten. When
 /// `FORMAT_VERSION` moves on, add the new version's file here (made with the
 /// new feature) and leave the older ones alone.
-const VERSIONS: [FixtureModel; 5] = [
+const VERSIONS: [FixtureModel; 6] = [
     // Version 1: voices models and independent-key piano rolls. Today's
     // writer gives the same JSON for it as the version-1 writer did (same
     // fields in the same order, no `frame`); checked against the version-1
@@ -223,6 +223,23 @@ const VERSIONS: [FixtureModel; 5] = [
             meta.intervals_by_size = true;
             meta.training = Some(provenance());
             let tensors = random_tensors(&meta, 5, 0.8);
+            (meta, tensors)
+        },
+    },
+    // Version 6 added what each voice sounds going into a step, and for
+    // how long, to the core's input.
+    FixtureModel {
+        file: "format-v6.safetensors",
+        make: || {
+            let mut meta = ModelMeta::satb(CoreKind::Gru, 1, 6);
+            meta.format_version = 6;
+            meta.name = "format-v6".into();
+            meta.features = vec![Feature::PreviousStep, Feature::Sounding, Feature::Meter];
+            meta.pair_score = true;
+            meta.order = vec![0, 3, 1, 2];
+            meta.intervals_by_size = true;
+            meta.training = Some(provenance());
+            let tensors = random_tensors(&meta, 6, 0.8);
             (meta, tensors)
         },
     },

@@ -7,8 +7,11 @@
 
 use bach_engine::model::context;
 use bach_engine::model::pairs::{self, PAIR_FEATURES};
+use bach_engine::model::sounding::{self, Sounding};
 use bach_engine::pianoroll::KEYS;
-use bach_engine::{Ahead, BarPosition, ModelKind, ModelMeta, StepContext, Token, VoiceRange};
+use bach_engine::{
+    Ahead, BarPosition, Feature, ModelKind, ModelMeta, StepContext, Token, VoiceRange,
+};
 use candle_core::{Device, Result, Tensor};
 
 use crate::dataset::Piece;
@@ -82,6 +85,24 @@ pub fn bar_at(piece: &Piece, t: usize) -> BarPosition {
     .unwrap_or(BarPosition::common(t))
 }
 
+/// What each voice sounds going into each step `t` of a voices piece (after
+/// steps `0..t`), `voices` entries per step, `len + 1` steps: as the
+/// engine's voices model follows it.
+pub fn sounding_states(piece: &Piece, ranges: &[VoiceRange]) -> Vec<Sounding> {
+    let Piece::Voices { voices, tokens, .. } = piece else {
+        return Vec::new();
+    };
+    let mut now = vec![Sounding::default(); *voices];
+    let mut all = now.clone();
+    for step in tokens.chunks(*voices) {
+        for ((s, range), token) in now.iter_mut().zip(ranges).zip(step) {
+            *s = s.after(range, *token);
+        }
+        all.extend_from_slice(&now);
+    }
+    all
+}
+
 /// The melody (voice 0) sounding at each step of a voices piece.
 pub fn melody_line(piece: &Piece) -> Vec<Option<u8>> {
     let Piece::Voices { voices, tokens, .. } = piece else {
@@ -145,6 +166,14 @@ pub fn chunk(
         }
     };
 
+    // What each voice sounds going into each step, for a model that hears it.
+    let sounding_at = meta.feature_offset(&Feature::Sounding);
+    let voices = ranges.len();
+    let sounds: Vec<Vec<Sounding>> = match sounding_at {
+        Some(_) => pieces.iter().map(|p| sounding_states(p, &ranges)).collect(),
+        None => Vec::new(),
+    };
+
     let mut inputs = Vec::with_capacity(steps);
     for t in 0..steps {
         let abs = start + t;
@@ -153,10 +182,16 @@ pub fn chunk(
             let row = &mut x[i * input_size..(i + 1) * input_size];
             if abs >= 1 && abs <= p.len() {
                 encode(p, abs - 1, &mut row[..step_size]);
+                if let Some(at) = sounding_at {
+                    let now = &sounds[i][abs * voices..(abs + 1) * voices];
+                    for k in sounding::indices(&ranges, now, at) {
+                        row[k] = 1.0;
+                    }
+                }
             }
             // The engine's own encoding of the context (bar, key, melody ahead).
             let ctx = step_context(p, abs, melodies[i].get(abs).copied().flatten());
-            context::encode(&meta.features, step_size, &ctx, &mut |k| row[k] = 1.0);
+            context::encode(meta, &ctx, &mut |k| row[k] = 1.0);
         }
         inputs.push(Tensor::from_vec(x, (b, input_size), device)?);
     }

@@ -98,6 +98,13 @@ pub struct TrainingSettings {
     #[arg(long)]
     #[serde(default)]
     pub pair_score: bool,
+    /// Voices models: the core also hears, per voice, the pitch it sounds
+    /// going into each step (a held note's too, which the previous step's
+    /// "hold" token does not name) and for how many steps (1 to 16) it has
+    /// sounded (model format 6).
+    #[arg(long)]
+    #[serde(default)]
+    pub sounding: bool,
     /// Voices models: the order the heads decide the voices in. top-down:
     /// soprano, alto, tenor, bass; outer-first: soprano, bass, alto, tenor
     /// (each voice's head hears the voices decided before it; model format 5).

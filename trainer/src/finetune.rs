@@ -47,13 +47,14 @@ pub const PATIENCE: usize = 5;
 
 /// The `train` flags (clap ids) that fix a model's layout, which a run
 /// started from a model takes from the file.
-const LAYOUT_FLAGS: [&str; 7] = [
+const LAYOUT_FLAGS: [&str; 8] = [
     "core",
     "layers",
     "hidden",
     "init",
     "nade",
     "pair_score",
+    "sounding",
     "voice_order",
 ];
 
@@ -150,7 +151,7 @@ impl Source {
             FrameOutput::Nade { hidden } => hidden,
             FrameOutput::Independent => 0,
         };
-        let pairs: [(&str, &str, String, String); 7] = [
+        let pairs: [(&str, &str, String, String); 8] = [
             (
                 "core",
                 "--arch",
@@ -188,6 +189,12 @@ impl Source {
                 meta.pair_score.to_string(),
             ),
             (
+                "sounding",
+                "--sounding",
+                config.training.sounding.to_string(),
+                meta.hears_sounding().to_string(),
+            ),
+            (
                 "voice_order",
                 "--voice-order",
                 value_name(config.training.voice_order),
@@ -198,8 +205,9 @@ impl Source {
         let wrong: Vec<String> = pairs
             .iter()
             .filter(|(id, _, flag, file)| is_given(id) && flag != file)
-            .map(|(_, name, flag, file)| match name {
-                &"--pair-score" => format!("{name} (the model has no pair score)"),
+            .map(|(_, name, flag, file)| match *name {
+                "--pair-score" => format!("{name} (the model has no pair score)"),
+                "--sounding" => format!("{name} (the model does not hear what the voices sound)"),
                 _ => format!("{name} {flag} (the model's is {file})"),
             })
             .collect();
@@ -216,6 +224,7 @@ impl Source {
         config.net.init = meta.init;
         config.net.nade = nade;
         config.training.pair_score = meta.pair_score;
+        config.training.sounding = meta.hears_sounding();
         config.training.voice_order = order;
 
         let recorded = |key: &str| {

@@ -102,6 +102,10 @@ pub fn meta_for(config: &TrainConfig, data: &Dataset) -> ModelMeta {
                     bach_engine::Feature::BarPosition { steps },
                 ];
             }
+            if config.training.sounding {
+                // Right after the previous step, whose holds it names.
+                m.features.insert(1, bach_engine::Feature::Sounding);
+            }
             m.pair_score = config.training.pair_score;
             // Intervals by size: crossed voices a fifth apart make a fifth.
             m.intervals_by_size = config.training.pair_score;

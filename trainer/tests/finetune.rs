@@ -29,8 +29,9 @@ fn run(args: &[&str]) -> (i32, String) {
     )
 }
 
-/// A tiny voices model with the pair score, outer voices first, trained
-/// for an epoch on the 6-piece fixture: the model to start from.
+/// A tiny voices model with the pair score, outer voices first, hearing
+/// what the voices sound, trained for an epoch on the 6-piece fixture: the
+/// model to start from.
 fn source(dir: &Path) -> (PathBuf, Dataset) {
     let path = common::write(dir, "source-data.json", &common::voices_json(6));
     let data = dataset::load(&path, None, None).unwrap();
@@ -44,6 +45,7 @@ fn source(dir: &Path) -> (PathBuf, Dataset) {
     c.training.lr = 0.02;
     c.training.dropout = 0.1;
     c.training.pair_score = true;
+    c.training.sounding = true;
     c.training.voice_order = VoiceOrder::OuterFirst;
     let mut t = Trainer::new(c, &data).unwrap();
     t.run(&data, &Control::default(), &mut |_| {}).unwrap();
@@ -76,6 +78,7 @@ fn a_run_from_a_model_starts_from_its_weights_and_keeps_its_layout() {
     assert!(chosen.contains("--lr"), "{chosen}");
     assert_eq!((c.net.layers, c.net.hidden), (1, 12));
     assert!(c.training.pair_score);
+    assert!(c.training.sounding);
     assert_eq!(c.training.voice_order, VoiceOrder::OuterFirst);
     // Fine-tuning defaults: a third of the source's rate, its dropout.
     assert!(
@@ -101,6 +104,7 @@ fn a_run_from_a_model_starts_from_its_weights_and_keeps_its_layout() {
     let tuned = ModelFile::load(&out).unwrap();
     let (a, b) = (&tuned.meta, &src_file.meta);
     assert_eq!(a.features, b.features);
+    assert!(a.hears_sounding());
     assert_eq!(a.order, b.order);
     assert_eq!(a.voices, b.voices);
     assert_eq!(

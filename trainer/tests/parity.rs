@@ -24,9 +24,10 @@ fn trained(
     let mut c = TrainConfig::new("fixture", &dir.join("model.safetensors"));
     heads(&mut c);
     c.out = dir.join(format!(
-        "{}-{layers}-{nade}-{}-{:?}.safetensors",
+        "{}-{layers}-{nade}-{}-{}-{:?}.safetensors",
         core.name(),
         c.training.pair_score,
+        c.training.sounding,
         c.training.voice_order
     ));
     c.checkpoint = bach_trainer::config::default_checkpoint(&c.out);
@@ -169,25 +170,31 @@ fn voices_models_match_the_engine() {
     let data = dataset::load(&path, None, None).unwrap();
     assert_eq!(data.kind, ModelKind::Voices);
     use VoiceOrder::{OuterFirst, TopDown};
-    for (core, layers, init, pair_score, order) in [
-        (CoreKind::Gru, 2, Init::Orthogonal, false, TopDown),
-        (CoreKind::Lstm, 1, Init::LimitCycle, false, TopDown),
-        (CoreKind::Tanh, 2, Init::Default, false, TopDown),
+    for (core, layers, init, pair_score, order, sounding) in [
+        (CoreKind::Gru, 2, Init::Orthogonal, false, TopDown, false),
+        (CoreKind::Lstm, 1, Init::LimitCycle, false, TopDown, false),
+        (CoreKind::Tanh, 2, Init::Default, false, TopDown, false),
         // The voice-pair score: the engine scores each candidate as it goes,
         // candle multiplies the batch's feature rows by the weights.
-        (CoreKind::Gru, 1, Init::Default, true, TopDown),
-        (CoreKind::Lstm, 2, Init::Default, true, TopDown),
+        (CoreKind::Gru, 1, Init::Default, true, TopDown, false),
+        (CoreKind::Lstm, 2, Init::Default, true, TopDown, false),
         // Outer voices first: each head reads (and pairs with) the voices
         // decided before it, the bass among them for the inner voices.
-        (CoreKind::Gru, 1, Init::Default, false, OuterFirst),
-        (CoreKind::Gru, 2, Init::Default, true, OuterFirst),
+        (CoreKind::Gru, 1, Init::Default, false, OuterFirst, false),
+        (CoreKind::Gru, 2, Init::Default, true, OuterFirst, false),
+        // What each voice sounds and for how long: the engine follows it
+        // step by step, the trainer reads it off the whole piece.
+        (CoreKind::Gru, 2, Init::Default, true, OuterFirst, true),
+        (CoreKind::Lstm, 1, Init::Default, false, TopDown, true),
     ] {
         let heads = |c: &mut TrainConfig| {
             c.training.pair_score = pair_score;
             c.training.voice_order = order;
+            c.training.sounding = sounding;
         };
         let t = trained(&data, core, layers, init, 0, heads, &dir);
         assert_eq!(t.net.meta.order.is_empty(), order == TopDown);
+        assert_eq!(t.net.meta.hears_sounding(), sounding);
         check(&data, &t);
     }
 }

@@ -116,7 +116,7 @@ impl ModelMeta {
                         crate::ahead::MAX_AHEAD
                     ));
                 }
-                Feature::Meter | Feature::KeyMode | Feature::Ahead { .. }
+                Feature::Meter | Feature::KeyMode | Feature::Ahead { .. } | Feature::Sounding
                     if self.kind != ModelKind::Voices =>
                 {
                     return Err(format!("{f:?} is a feature of voices models only"));

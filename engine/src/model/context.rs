@@ -8,6 +8,7 @@
 
 use crate::ahead::{Ahead, MAX_AHEAD};
 use crate::key::{Key, Mode};
+use crate::meta::ModelMeta;
 use crate::meter::BarPosition;
 use serde::{Deserialize, Serialize};
 
@@ -31,6 +32,10 @@ pub enum Feature {
     /// The next `notes` melody onsets known ahead, and how far ahead the
     /// melody is known (see [`crate::ahead`]).
     Ahead { notes: usize },
+    /// Per voice, the pitch it sounds going into the step (a held note's
+    /// too, which the previous step's "hold" does not name) and for how
+    /// many steps (see [`crate::model::sounding`]). Voices models only.
+    Sounding,
 }
 
 /// Where a step falls and what is known around it. A performer hands the
@@ -86,18 +91,14 @@ fn distance_bucket(steps: u16) -> usize {
     }
 }
 
-/// Pushes the active input indices of the context features in `features`,
-/// whose blocks start after the previous-step block of `step_size` columns.
-pub fn encode(
-    features: &[Feature],
-    step_size: usize,
-    ctx: &StepContext,
-    push: &mut impl FnMut(usize),
-) {
+/// Pushes the active input indices of the context features of `meta`.
+/// The blocks that hold what the voices did (the previous step, what they
+/// sound) are the model's to fill; this skips them.
+pub fn encode(meta: &ModelMeta, ctx: &StepContext, push: &mut impl FnMut(usize)) {
     let mut offset = 0;
-    for f in features {
+    for f in &meta.features {
         match *f {
-            Feature::PreviousStep => offset += step_size,
+            Feature::PreviousStep | Feature::Sounding => offset += meta.feature_size(f),
             Feature::BarPosition { steps } => {
                 push(offset + ctx.bar.step % steps.max(1));
                 offset += steps;
@@ -162,12 +163,13 @@ pub const NO_KEY: Key = Key {
 mod tests {
     use super::*;
     use crate::ahead::{Horizon, Upcoming};
-    use crate::meta::ModelMeta;
     use crate::meter::Meter;
 
     fn active(features: &[Feature], ctx: &StepContext) -> Vec<usize> {
+        let mut meta = ModelMeta::satb(crate::meta::CoreKind::Gru, 1, 8);
+        meta.features = features.to_vec();
         let mut v = Vec::new();
-        encode(features, 10, ctx, &mut |i| v.push(i));
+        encode(&meta, ctx, &mut |i| v.push(i));
         v
     }
 
@@ -210,7 +212,8 @@ mod tests {
                 };
                 let a = active(&features, &ctx);
                 assert!(a.len() <= MAX_CONTEXT_ACTIVE);
-                assert!(a.iter().all(|&i| (10..10 + context_size).contains(&i)));
+                let step = meta.step_size();
+                assert!(a.iter().all(|&i| (step..step + context_size).contains(&i)));
                 let mut sorted = a.clone();
                 sorted.sort();
                 sorted.dedup();
@@ -222,8 +225,9 @@ mod tests {
     #[test]
     fn bar_position_is_the_old_feature() {
         let f = [Feature::PreviousStep, Feature::BarPosition { steps: 16 }];
-        assert_eq!(active(&f, &StepContext::common(5)), vec![15]);
-        assert_eq!(active(&f, &StepContext::common(21)), vec![15]);
+        let step = ModelMeta::satb(crate::meta::CoreKind::Gru, 1, 8).step_size();
+        assert_eq!(active(&f, &StepContext::common(5)), vec![step + 5]);
+        assert_eq!(active(&f, &StepContext::common(21)), vec![step + 5]);
     }
 
     #[test]

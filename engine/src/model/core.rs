@@ -67,9 +67,8 @@ impl Core {
         self.active.extend(inputs);
         // At most MAX_CONTEXT_ACTIVE more pushes: within the capacity
         // reserved in `new`, so the scratch never grows.
-        let step_size = self.meta.step_size();
         let active = &mut self.active;
-        context::encode(&self.meta.features, step_size, ctx, &mut |i| active.push(i));
+        context::encode(&self.meta, ctx, &mut |i| active.push(i));
         let Some((first, rest)) = self.layers.split_first_mut() else {
             return;
         };

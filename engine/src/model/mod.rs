@@ -20,6 +20,7 @@ mod core;
 mod head;
 pub mod pairs;
 mod pianoroll;
+pub mod sounding;
 mod voices;
 
 use std::path::Path;

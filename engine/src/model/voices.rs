@@ -6,9 +6,11 @@ use crate::file::{LoadError, ModelFile};
 use crate::meta::ModelMeta;
 use crate::token::{Token, VoiceRange};
 
+use super::context::Feature;
 use super::core::{take, Core};
 use super::head::Head;
 use super::pairs;
+use super::sounding::{self, Sounding};
 use super::{AnyModel, Heads, StepContext};
 
 /// A voices model with its state and scratch buffers, ready for the audio thread.
@@ -35,6 +37,10 @@ pub struct VoicesModel {
     by_size: bool,
     /// What each voice sounded after the previous step (for the pair score).
     before: Vec<Option<u8>>,
+    /// What each voice sounds going into this step and for how long, and
+    /// where that block starts in the input (`None`: the model does not hear it).
+    sounding: Vec<Sounding>,
+    sounding_offset: Option<usize>,
     /// `before` was set across a reset ([`VoicesModel::continue_from`]).
     carried: bool,
     /// What the voices above sound on the current step (scratch).
@@ -66,7 +72,8 @@ impl VoicesModel {
     /// Builds the model from checked weights of a voices model.
     pub(crate) fn build(mut file: ModelFile) -> Self {
         let voices = file.meta.voices.len();
-        let core = Core::new(&mut file, voices);
+        // Active inputs: a token per voice, and two per voice for what it sounds.
+        let core = Core::new(&mut file, 3 * voices);
         let meta = &core.meta;
         let ranges: Vec<VoiceRange> = meta.voices.iter().map(|v| v.range()).collect();
         let mut offsets = Vec::with_capacity(voices);
@@ -117,6 +124,8 @@ impl VoicesModel {
             pairs,
             by_size,
             before: vec![None; voices],
+            sounding: vec![Sounding::default(); voices],
+            sounding_offset: core.meta.feature_offset(&Feature::Sounding),
             carried: false,
             now: vec![None; voices],
             on_beat: true,
@@ -154,6 +163,7 @@ impl VoicesModel {
         self.core.reset();
         self.started = false;
         self.before.fill(None);
+        self.sounding.fill(Sounding::default());
         self.carried = false;
         self.previous.fill(Token::Rest);
         self.chosen.fill(Token::Rest);
@@ -182,21 +192,43 @@ impl VoicesModel {
                 for ((before, range), token) in self.before.iter_mut().zip(&self.ranges).zip(prev) {
                     *before = pairs::sounds(range, *token, *before);
                 }
+                for ((s, range), token) in self.sounding.iter_mut().zip(&self.ranges).zip(prev) {
+                    *s = s.after(range, *token);
+                }
             }
             // A fresh start: nothing sounded before, unless the performer
-            // said what sounds across the reset.
-            None if self.carried => {}
-            None => self.before.fill(None),
+            // said what sounds across the reset (the notes go on from there).
+            None if self.carried => {
+                for (s, before) in self.sounding.iter_mut().zip(&self.before) {
+                    *s = Sounding {
+                        pitch: *before,
+                        steps: 1,
+                    };
+                }
+            }
+            None => {
+                self.before.fill(None);
+                self.sounding.fill(Sounding::default());
+            }
         }
         self.carried = false;
-        let inputs = previous.into_iter().flat_map(|prev| {
+        let tokens = previous.into_iter().flat_map(|prev| {
             self.ranges
                 .iter()
                 .zip(&self.offsets)
                 .zip(prev)
                 .map(|((range, offset), token)| offset + range.index_folded(*token))
         });
-        self.core.advance(inputs, ctx);
+        // What the voices sound, once there is a previous step (as in
+        // training, where a piece's first step has neither block).
+        let sounding = match (previous, self.sounding_offset) {
+            (Some(_), Some(at)) => Some(sounding::indices(&self.ranges, &self.sounding, at)),
+            _ => None,
+        };
+        // Both are iterator adaptors over the model's own vectors: nothing
+        // here allocates.
+        self.core
+            .advance(tokens.chain(sounding.into_iter().flatten()), ctx);
         self.state_parts_done = 0;
     }
 

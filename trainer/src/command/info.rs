@@ -80,6 +80,9 @@ pub fn info(path: &Path) -> Result<String> {
     if meta.knows_key() {
         inputs.push("the key's mode, harmonizing in the key's frame (tonic moved to C)".into());
     }
+    if meta.hears_sounding() {
+        inputs.push("the pitch each voice sounds and for how many steps".into());
+    }
     if meta.ahead_notes() > 0 {
         inputs.push(format!(
             "the next {} melody notes when looking ahead",
