@@ -27,6 +27,7 @@ use crate::model::StepContext;
 use crate::token::Token;
 
 use super::cadence::{likely_root, Cadence};
+use crate::Horizon;
 
 /// A note whose log odds of closing a phrase ([`PhraseEar::close_odds`])
 /// are over this is heard as a close. Chosen on the valid sopranos, seeds
@@ -133,27 +134,14 @@ impl PhraseEar {
         };
         let onset = self.step.saturating_add(at as u32);
         let after = ear.with_onset(onset, pitch, beat);
-        let beats = bar.bar_steps.div_ceil(beat);
-        let index = bar.step / beat;
-        let position = match beats {
-            4 => BEAT_OF_FOUR[index.min(3)],
-            3 => BEAT_OF_THREE[index.min(2)],
-            2 => BEAT_OF_FOUR[(2 * index).min(3)],
-            _ if index == 0 => BEAT_OF_FOUR[0],
-            _ => BEAT_OF_FOUR[3],
-        };
+        let position = position_odds(bar);
         let came_from = match ear.last {
             Some((_, before)) => {
                 INTERVAL[((pitch as i32 - before as i32).clamp(-3, 3) + 3) as usize]
             }
             None => FIRST_NOTE,
         };
-        let in_phrase = match after.start {
-            Some(start) => {
-                BEATS_IN_PHRASE[((onset - start) as usize / beat).min(BEATS_IN_PHRASE.len() - 1)]
-            }
-            None => FIRST_PHRASE,
-        };
+        let in_phrase = after.phrase_odds(onset, beat);
         Some(
             PRIOR
                 + position
@@ -205,7 +193,62 @@ impl PhraseEar {
                 };
             }
         }
+        // Nothing ahead known: where the next beat is as likely to close as
+        // a note heard as a close, this beat prepares Bach's commonest
+        // close, on the tonic (a guess: the melody may go elsewhere, and
+        // the chord search weighs the bonus with the network's odds).
+        if ctx.ahead.horizon == Horizon::Off
+            && self.next_beat_close_odds(melody, ctx.bar) > CLOSE_ODDS
+        {
+            return Cadence::Prepare { root: tonic % 12 };
+        }
         Cadence::None
+    }
+
+    /// The log odds (nats) that the melody's next beat closes a phrase,
+    /// its note not yet heard: where the beat falls and how long the phrase
+    /// will have run (the note's degree and the way the melody comes to it
+    /// weigh nothing). `melody_now` is what the melody takes on this step.
+    pub fn next_beat_close_odds(&self, melody_now: Option<Token>, bar: BarPosition) -> f64 {
+        let beat = bar.beat_steps.max(1);
+        let at = beat - bar.in_beat().min(beat - 1);
+        let ear = match melody_now {
+            Some(Token::Onset(now)) => self.with_onset(self.step, now, beat),
+            _ => *self,
+        };
+        let onset = self.step.saturating_add(at as u32);
+        let next = BarPosition {
+            step: (bar.step + at) % bar.bar_steps.max(1),
+            ..bar
+        };
+        // The pitch is not heard yet, and the phrase tables do not read it.
+        let after = ear.with_onset(onset, 0, beat);
+        PRIOR + position_odds(next) + after.phrase_odds(onset, beat)
+    }
+
+    /// [`BEATS_IN_PHRASE`] for a note struck at `onset`, the ear having
+    /// heard it.
+    fn phrase_odds(&self, onset: u32, beat: usize) -> f64 {
+        match self.start {
+            Some(start) => {
+                BEATS_IN_PHRASE[((onset - start) as usize / beat).min(BEATS_IN_PHRASE.len() - 1)]
+            }
+            None => FIRST_PHRASE,
+        }
+    }
+}
+
+/// The log odds of a close by where a beat falls in its bar.
+fn position_odds(bar: BarPosition) -> f64 {
+    let beat = bar.beat_steps.max(1);
+    let beats = bar.bar_steps.div_ceil(beat);
+    let index = bar.step / beat;
+    match beats {
+        4 => BEAT_OF_FOUR[index.min(3)],
+        3 => BEAT_OF_THREE[index.min(2)],
+        2 => BEAT_OF_FOUR[(2 * index).min(3)],
+        _ if index == 0 => BEAT_OF_FOUR[0],
+        _ => BEAT_OF_FOUR[3],
     }
 }
 
@@ -257,6 +300,51 @@ mod tests {
     }
 
     #[test]
+    fn with_nothing_ahead_the_beat_before_a_likely_close_is_guessed() {
+        // Two bars of quarters after a half note: the third beat of the
+        // second bar is where Bach's two-bar phrases close.
+        let mut notes = vec![(67, 8)];
+        notes.extend([(64, 4), (62, 4), (60, 4), (59, 4), (62, 4), (64, 4)]);
+        let ear = heard(&notes);
+        // Heard 32 steps; beat 1 of bar 3 is struck now (step 0 of its bar).
+        let now = Some(Token::Onset(65));
+        let to_beat_2 = ear.next_beat_close_odds(now, BarPosition::common(0));
+        assert!(to_beat_2 < CLOSE_ODDS, "{to_beat_2}");
+        // A beat later, on beat 2, the next beat is the third.
+        let mut later = ear;
+        later.hear(now, 4);
+        for _ in 1..4 {
+            later.hear(Some(Token::Hold), 4);
+        }
+        let to_beat_3 = later.next_beat_close_odds(Some(Token::Onset(64)), BarPosition::common(4));
+        assert!(to_beat_3 > CLOSE_ODDS, "{to_beat_3}");
+        // Off the beat (the 16th after beat 2), it is the same next beat.
+        let mut off_beat = later;
+        off_beat.hear(Some(Token::Onset(64)), 4);
+        let odds = off_beat.next_beat_close_odds(Some(Token::Hold), BarPosition::common(5));
+        assert_eq!(odds, to_beat_3);
+        // Early in a phrase it is unlikely: the third quarter after the
+        // half note, struck on beat 4.
+        let early = heard(&[(67, 8), (64, 4)]);
+        let d = Some(Token::Onset(62));
+        assert!(early.next_beat_close_odds(d, BarPosition::common(12)) < CLOSE_ODDS);
+        // Only with nothing ahead known: told the melody goes on a beat
+        // ahead (no close there), the guess is not made.
+        let ctx = StepContext {
+            bar: BarPosition::common(4),
+            key: Some(Key::parse("C").unwrap()),
+            ahead: Ahead {
+                horizon: Horizon::Beat,
+                ..Ahead::off()
+            },
+        };
+        assert_eq!(
+            later.cadence(&ctx, Some(Token::Onset(64)), 0),
+            Cadence::None
+        );
+    }
+
+    #[test]
     fn a_close_heard_now_or_a_beat_ahead_is_a_cadence() {
         let notes = [
             (67, 8),
@@ -275,9 +363,19 @@ mod tests {
             key: c_major,
             ahead: Ahead::off(),
         };
-        // Beat 2 of the bar, the melody striking E: no close now.
+        // Beat 2 of the bar, the melody striking E, nothing ahead known:
+        // no close now, but the next beat, the third of the phrase's second
+        // bar, is likely to be one, so this beat prepares the commonest:
+        // on the tonic.
         let e = Some(Token::Onset(64));
-        assert_eq!(ear.cadence(&ctx, e, 0), Cadence::None);
+        assert_eq!(ear.cadence(&ctx, e, 0), Cadence::Prepare { root: 0 });
+        // In D (the frame of a model that knows no key), on D.
+        let d_major = Some(Key::parse("D").unwrap());
+        let in_d = StepContext {
+            key: d_major,
+            ..ctx
+        };
+        assert_eq!(ear.cadence(&in_d, e, 2), Cadence::Prepare { root: 2 });
         // Told a beat ahead that D comes on beat 3 (a step down): the beat
         // before prepares the close on D's triad, G, by its dominant.
         ctx.ahead = Ahead {
