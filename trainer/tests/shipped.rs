@@ -179,6 +179,18 @@ fn the_harmonizer_knows_key_and_meter_and_looks_ahead() {
         let closes = m.fermata_root_triad_share.unwrap();
         let floor = if row.lookahead == "off" { 0.70 } else { 0.82 };
         assert!(closes >= floor, "{what}");
+        // And the bass comes to them V-I: with Lookahead Off from the
+        // dominant the beat before a likely close was given (29.5% for
+        // this seed; 24.3% pooled over three seeds before that guess), a
+        // beat ahead and more from the close heard ahead (44.7%, 54.0%,
+        // 53.4%; Bach 54.3%).
+        let v_i = m.fermata_v_i_share.unwrap();
+        let floor = match row.lookahead.as_str() {
+            "off" => 0.27,
+            "1 beat" => 0.42,
+            _ => 0.50,
+        };
+        assert!(v_i >= floor, "{what}");
         // The chords on beats, named as Roman numerals by the engine's
         // chord analysis, are mixed much as Bach's are (0.08-0.11 apart,
         // pooled); his closes are mostly authentic and half cadences.
