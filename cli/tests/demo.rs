@@ -5,24 +5,10 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
 use bach_cli::render;
 use bach_cli::tunes::{self, TUNES};
-use common::temp_dir;
-
-fn bach(args: &[&str], dir: &Path) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_bach"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use common::{run_in, temp_dir};
 
 fn files(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
@@ -37,7 +23,7 @@ fn files(dir: &Path) -> Vec<String> {
 fn the_demo_writes_a_harmonized_melody_its_sound_and_its_picture() {
     let dir = temp_dir("default");
     // Into the current folder by default.
-    let (code, out, err) = bach(&["demo"], &dir);
+    let (code, out, err) = run_in(&["demo"], &dir);
     assert_eq!(code, 0, "{out}{err}");
     assert_eq!(files(&dir), ["demo.mid", "demo.png", "demo.wav"]);
     // One line per file, then where the plugin bundles are.
@@ -111,7 +97,7 @@ fn the_demo_writes_a_harmonized_melody_its_sound_and_its_picture() {
     );
 
     // `bach harmonize` without --input harmonizes the same tune, the same way.
-    let (code, out, err) = bach(&["harmonize", "--out", "again.mid"], &dir);
+    let (code, out, err) = run_in(&["harmonize", "--out", "again.mid"], &dir);
     assert_eq!(code, 0, "{out}{err}");
     assert_eq!(
         std::fs::read(dir.join("again.mid")).unwrap(),
@@ -124,12 +110,12 @@ fn the_demo_writes_a_harmonized_melody_its_sound_and_its_picture() {
 fn every_tune_is_harmonized_into_a_folder_it_makes() {
     let dir = temp_dir("tunes");
     for t in &TUNES {
-        let (code, out, err) = bach(&["demo", "--tune", t.name, "--out", t.name], &dir);
+        let (code, out, err) = run_in(&["demo", "--tune", t.name, "--out", t.name], &dir);
         assert_eq!(code, 0, "{}: {out}{err}", t.name);
         assert!(out.contains(t.title), "{out}");
         assert_eq!(files(&dir.join(t.name)).len(), 3, "{}", t.name);
     }
-    let (code, _, err) = bach(&["demo", "--tune", "nope"], &dir);
+    let (code, _, err) = run_in(&["demo", "--tune", "nope"], &dir);
     assert_eq!(code, 1);
     assert!(err.contains("greensleeves"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
@@ -140,7 +126,7 @@ fn an_unwritable_folder_is_one_error_line_and_leaves_nothing() {
     let dir = temp_dir("unwritable");
     // A folder under a file cannot be made.
     std::fs::write(dir.join("file"), b"x").unwrap();
-    let (code, out, err) = bach(&["demo", "--out", "file/sub"], &dir);
+    let (code, out, err) = run_in(&["demo", "--out", "file/sub"], &dir);
     assert_eq!(code, 1, "{out}{err}");
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(
@@ -153,7 +139,7 @@ fn an_unwritable_folder_is_one_error_line_and_leaves_nothing() {
     // written before it are removed again, so no partial demo is left.
     let out_dir = dir.join("out");
     std::fs::create_dir_all(out_dir.join("demo.png")).unwrap();
-    let (code, out, err) = bach(&["demo", "--out", "out"], &dir);
+    let (code, out, err) = run_in(&["demo", "--out", "out"], &dir);
     assert_eq!(code, 1, "{out}{err}");
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(err.contains("demo.png"), "{err}");

@@ -15,10 +15,20 @@ pub fn temp_dir(name: &str) -> PathBuf {
 /// Runs the built `bach` with `args`: its exit code, standard output and
 /// standard error.
 pub fn run(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_bach"))
-        .args(args)
-        .output()
-        .unwrap();
+    output(Command::new(env!("CARGO_BIN_EXE_bach")).args(args))
+}
+
+/// [`run`] in the folder `dir` (for the files `bach` writes by default).
+pub fn run_in(args: &[&str], dir: &Path) -> (i32, String, String) {
+    output(
+        Command::new(env!("CARGO_BIN_EXE_bach"))
+            .args(args)
+            .current_dir(dir),
+    )
+}
+
+fn output(command: &mut Command) -> (i32, String, String) {
+    let out = command.output().unwrap();
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),

@@ -8,6 +8,7 @@
 //!
 //! Engine and trainer encode it with these same functions.
 
+use super::pairs;
 use crate::token::{Token, VoiceRange, REST};
 
 /// Length slots per voice: one for each of 1 to 16 steps (a whole note on
@@ -27,18 +28,14 @@ impl Sounding {
     /// the range, as the previous-step block reads them). A hold while
     /// resting is more rest.
     pub fn after(self, range: &VoiceRange, token: Token) -> Self {
-        match (token, self.pitch) {
-            (Token::Onset(p), _) => Self {
-                pitch: Some(range.fold(p)),
-                steps: 1,
-            },
-            (Token::Hold, Some(_)) | (Token::Rest | Token::Hold, None) => Self {
-                steps: self.steps.saturating_add(1),
-                ..self
-            },
-            (Token::Rest, Some(_)) => Self {
-                pitch: None,
-                steps: 1,
+        // What the token sounds, as the pair score reads it.
+        let pitch = pairs::sounds(range, token, self.pitch);
+        let goes_on = !matches!(token, Token::Onset(_)) && pitch == self.pitch;
+        Self {
+            pitch,
+            steps: match goes_on {
+                true => self.steps.saturating_add(1),
+                false => 1,
             },
         }
     }

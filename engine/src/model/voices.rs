@@ -174,8 +174,19 @@ impl VoicesModel {
     /// step's voice-pair score reads the motion out of it as usual (without
     /// this, the first step in a new key could move in parallels unweighed).
     pub fn continue_from(&mut self, sounding: &[Option<u8>]) {
-        for ((before, range), p) in self.before.iter_mut().zip(&self.ranges).zip(sounding) {
+        for (((before, now), range), p) in self
+            .before
+            .iter_mut()
+            .zip(&mut self.sounding)
+            .zip(&self.ranges)
+            .zip(sounding)
+        {
             *before = p.map(|p| range.fold(p));
+            // The notes go on from here.
+            *now = Sounding {
+                pitch: *before,
+                steps: 1,
+            };
         }
         self.carried = true;
     }
@@ -197,15 +208,8 @@ impl VoicesModel {
                 }
             }
             // A fresh start: nothing sounded before, unless the performer
-            // said what sounds across the reset (the notes go on from there).
-            None if self.carried => {
-                for (s, before) in self.sounding.iter_mut().zip(&self.before) {
-                    *s = Sounding {
-                        pitch: *before,
-                        steps: 1,
-                    };
-                }
-            }
+            // said what sounds across the reset.
+            None if self.carried => {}
             None => {
                 self.before.fill(None);
                 self.sounding.fill(Sounding::default());
