@@ -59,10 +59,12 @@ fn bench(c: &mut Criterion) {
     // with lookahead on (the scan of the melody ahead and the key
     // follower's hearing included).
     // Also with what each voice sounds and for how long among the inputs
-    // (the trainer's `--sounding`).
-    for (name, sounding) in [
-        ("engine-lookahead", false),
-        ("engine-lookahead-sounding", true),
+    // (the trainer's `--sounding`), and with a hidden layer of 128 units in
+    // each head besides (`--head-hidden 128`).
+    for (name, sounding, head_hidden) in [
+        ("engine-lookahead", false, 0),
+        ("engine-lookahead-sounding", true, 0),
+        ("engine-lookahead-head-hidden", true, 128),
     ] {
         let mut context = ModelMeta::satb(CoreKind::Gru, 2, 256);
         context.features = vec![
@@ -79,6 +81,7 @@ fn bench(c: &mut Criterion) {
         context.pair_score = true;
         context.intervals_by_size = true;
         context.order = vec![0, 3, 1, 2];
+        context.head_hidden = head_hidden;
         context.format_version = context.needed_version();
         let mut cmodel = VoicesModel::from_bytes(
             &to_bytes(&context, &random_tensors(&context, 1, 0.1)).unwrap(),

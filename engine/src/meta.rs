@@ -16,10 +16,11 @@ use crate::token::VoiceSpec;
 /// heads ([`ModelMeta::pair_score`]); version 5 the heads' decision order
 /// ([`ModelMeta::order`]) and pair intervals read by size
 /// ([`ModelMeta::intervals_by_size`]); version 6 the feature
-/// [`Feature::Sounding`]. A model is written with the lowest
+/// [`Feature::Sounding`]; version 7 the heads' hidden layer
+/// ([`ModelMeta::head_hidden`]). A model is written with the lowest
 /// version that holds it ([`ModelMeta::needed_version`]), so older engines
 /// still load what they can play.
-pub const FORMAT_VERSION: u32 = 6;
+pub const FORMAT_VERSION: u32 = 7;
 /// Key of the JSON entry in the safetensors `__metadata__` map.
 pub const METADATA_KEY: &str = "bach";
 
@@ -150,12 +151,23 @@ pub struct ModelMeta {
     /// read as a fourth).
     #[serde(default, skip_serializing_if = "is_false")]
     pub intervals_by_size: bool,
+    /// Voices models: each head also reads its input (the state and the
+    /// tokens of the voices decided before it) through a hidden layer of
+    /// this many ReLU units, whose output adds to the linear logits, so a
+    /// voice's odds may depend on the state and the voices above together
+    /// (0: the heads are linear).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub head_hidden: usize,
     #[serde(default)]
     pub training: Option<Provenance>,
 }
 
 fn is_false(b: &bool) -> bool {
     !*b
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl ModelMeta {
@@ -201,7 +213,9 @@ impl ModelMeta {
             .features
             .iter()
             .any(|f| matches!(f, Feature::Meter | Feature::KeyMode | Feature::Ahead { .. }));
-        if self.hears_sounding() {
+        if self.head_hidden > 0 {
+            7
+        } else if self.hears_sounding() {
             6
         } else if !self.order.is_empty() || self.intervals_by_size {
             5
@@ -299,6 +313,9 @@ impl ModelMeta {
     /// `[N, 88]` (what each sounding key adds to the hidden units of the keys
     /// above it) and `nade.out.weight` `[88, N]` (hidden units to key logits);
     /// the head then gives the NADE's visible biases.
+    /// With [`ModelMeta::head_hidden`] `D`, head `v` adds
+    /// `head.{v}.hidden.weight` `[D, H + above]` (columns as `head.{v}.weight`),
+    /// `head.{v}.hidden.bias` `[D]` and `head.{v}.out.weight` `[vocab_v, D]`.
     pub fn tensor_shapes(&self) -> Vec<(String, Vec<usize>)> {
         let h = self.hidden;
         let g = self.core.gates() * h;
@@ -324,6 +341,12 @@ impl ModelMeta {
                     if self.pair_score && !earlier.is_empty() {
                         let n = earlier.len() * crate::model::pairs::PAIR_FEATURES;
                         shapes.push((format!("head.{v}.pairs"), vec![n]));
+                    }
+                    if self.head_hidden > 0 {
+                        let d = self.head_hidden;
+                        shapes.push((format!("head.{v}.hidden.weight"), vec![d, h + above]));
+                        shapes.push((format!("head.{v}.hidden.bias"), vec![d]));
+                        shapes.push((format!("head.{v}.out.weight"), vec![vocab, d]));
                     }
                 }
             }
@@ -370,6 +393,7 @@ impl ModelMeta {
             pair_score: false,
             order: Vec::new(),
             intervals_by_size: false,
+            head_hidden: 0,
             training: None,
         }
     }
@@ -391,6 +415,7 @@ impl ModelMeta {
             pair_score: false,
             order: Vec::new(),
             intervals_by_size: false,
+            head_hidden: 0,
             training: None,
         }
     }

@@ -150,6 +150,14 @@ fn sounding_meta() -> ModelMeta {
     meta
 }
 
+/// The same with a hidden layer in each head.
+fn head_hidden_meta() -> ModelMeta {
+    let mut meta = sounding_meta();
+    meta.head_hidden = 16;
+    meta.format_version = meta.needed_version();
+    meta
+}
+
 /// Step `t`'s context: the meter changes every 96 steps (4/4, 3/4, 6/8),
 /// the key every 400 (so the performer moves its frame mid-phrase), and
 /// the melody is known ahead on three of four stretches.
@@ -187,6 +195,7 @@ fn performer_operations_do_not_allocate() {
         ModelMeta::satb(CoreKind::Gru, 1, 48),
         context_meta(),
         sounding_meta(),
+        head_hidden_meta(),
     ] {
         performer_operations_do_not_allocate_with(&meta);
     }

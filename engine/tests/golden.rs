@@ -140,7 +140,7 @@ const HOLD_BIAS: f32 = 2.0;
 /// for files users already have, so they are never rewritten. When
 /// `FORMAT_VERSION` moves on, add the new version's file here (made with the
 /// new feature) and leave the older ones alone.
-const VERSIONS: [FixtureModel; 6] = [
+const VERSIONS: [FixtureModel; 7] = [
     // Version 1: voices models and independent-key piano rolls. Today's
     // writer gives the same JSON for it as the version-1 writer did (same
     // fields in the same order, no `frame`); checked against the version-1
@@ -240,6 +240,24 @@ const VERSIONS: [FixtureModel; 6] = [
             meta.intervals_by_size = true;
             meta.training = Some(provenance());
             let tensors = random_tensors(&meta, 6, 0.8);
+            (meta, tensors)
+        },
+    },
+    // Version 7 added a hidden layer to each head (its ReLU units read the
+    // state and the voices decided before it).
+    FixtureModel {
+        file: "format-v7.safetensors",
+        make: || {
+            let mut meta = ModelMeta::satb(CoreKind::Gru, 1, 6);
+            meta.format_version = 7;
+            meta.name = "format-v7".into();
+            meta.features = vec![Feature::PreviousStep, Feature::Sounding, Feature::Meter];
+            meta.pair_score = true;
+            meta.order = vec![0, 3, 1, 2];
+            meta.intervals_by_size = true;
+            meta.head_hidden = 5;
+            meta.training = Some(provenance());
+            let tensors = random_tensors(&meta, 7, 0.8);
             (meta, tensors)
         },
     },

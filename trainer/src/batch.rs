@@ -276,48 +276,44 @@ fn pair_features(
         .map(|v| vec![0f32; b * steps * ranges[v].vocab() * earlier[v].len() * PAIR_FEATURES])
         .collect();
     for (i, p) in pieces.iter().enumerate() {
-        let Piece::Voices {
-            voices: pv, tokens, ..
-        } = p
-        else {
+        let Piece::Voices { voices: pv, .. } = p else {
             continue;
         };
         let stride = *pv;
         let pv = stride.min(voices);
-        let mut before = vec![None; voices];
+        // What each voice sounds going into each step, as the engine follows it.
+        let states = sounding_states(p, ranges);
         let mut now = vec![None; voices];
         let end = (start + steps).min(p.len());
-        for abs in 0..end {
-            let step = &tokens[abs * stride..(abs + 1) * stride];
-            for u in 0..pv {
-                now[u] = pairs::sounds(&ranges[u], step[u], before[u]);
+        for abs in start..end {
+            let before = &states[abs * stride..(abs + 1) * stride];
+            // What the step sounds: what goes into the next one.
+            for (n, after) in now.iter_mut().zip(&states[(abs + 1) * stride..]).take(pv) {
+                *n = after.pitch;
             }
-            if abs >= start {
-                let row = i * steps + (abs - start);
-                let on_beat = bar_at(p, abs).in_beat() == 0;
-                for (v, features) in out.iter_mut().enumerate().take(pv) {
-                    if earlier[v].is_empty() {
+            let row = i * steps + (abs - start);
+            let on_beat = bar_at(p, abs).in_beat() == 0;
+            for (v, features) in out.iter_mut().enumerate().take(pv) {
+                if earlier[v].is_empty() {
+                    continue;
+                }
+                let pairing = pairs::Pairing {
+                    earlier: &earlier[v],
+                    by_size: meta.intervals_by_size,
+                };
+                let range = &ranges[v];
+                let width = earlier[v].len() * PAIR_FEATURES;
+                for c in 0..range.vocab() {
+                    let Some(pitch) = pairs::sounds(range, range.token(c), before[v].pitch) else {
                         continue;
-                    }
-                    let pairing = pairs::Pairing {
-                        earlier: &earlier[v],
-                        by_size: meta.intervals_by_size,
                     };
-                    let range = &ranges[v];
-                    let width = earlier[v].len() * PAIR_FEATURES;
-                    for c in 0..range.vocab() {
-                        let Some(pitch) = pairs::sounds(range, range.token(c), before[v]) else {
-                            continue;
-                        };
-                        let at = (row * range.vocab() + c) * width;
-                        let block = &mut features[at..at + width];
-                        pairing.each_feature(v, pitch, &now, &before, on_beat, |j, f| {
-                            block[j * PAIR_FEATURES + f] = 1.0
-                        });
-                    }
+                    let at = (row * range.vocab() + c) * width;
+                    let block = &mut features[at..at + width];
+                    pairing.each_feature(v, pitch, &now, before, on_beat, |j, f| {
+                        block[j * PAIR_FEATURES + f] = 1.0
+                    });
                 }
             }
-            before.clone_from(&now);
         }
     }
     out.into_iter()

@@ -63,6 +63,13 @@ pub struct NetSettings {
     #[arg(long, default_value_t = 0)]
     #[serde(default)]
     pub nade: usize,
+    /// Voices models: each head also reads the state and the voices decided
+    /// before it through a hidden layer of this many ReLU units, so a
+    /// voice's odds may depend on both together (model format 7); 0 keeps
+    /// the heads linear.
+    #[arg(long, default_value_t = 0)]
+    #[serde(default)]
+    pub head_hidden: usize,
 }
 
 /// How a run trains the network (and the voices heads' options). Each field

@@ -47,12 +47,13 @@ pub const PATIENCE: usize = 5;
 
 /// The `train` flags (clap ids) that fix a model's layout, which a run
 /// started from a model takes from the file.
-const LAYOUT_FLAGS: [&str; 8] = [
+const LAYOUT_FLAGS: [&str; 9] = [
     "core",
     "layers",
     "hidden",
     "init",
     "nade",
+    "head_hidden",
     "pair_score",
     "sounding",
     "voice_order",
@@ -151,7 +152,7 @@ impl Source {
             FrameOutput::Nade { hidden } => hidden,
             FrameOutput::Independent => 0,
         };
-        let pairs: [(&str, &str, String, String); 8] = [
+        let pairs: [(&str, &str, String, String); 9] = [
             (
                 "core",
                 "--arch",
@@ -181,6 +182,12 @@ impl Source {
                 "--nade",
                 config.net.nade.to_string(),
                 nade.to_string(),
+            ),
+            (
+                "head_hidden",
+                "--head-hidden",
+                config.net.head_hidden.to_string(),
+                meta.head_hidden.to_string(),
             ),
             (
                 "pair_score",
@@ -223,6 +230,7 @@ impl Source {
         config.net.hidden = meta.hidden;
         config.net.init = meta.init;
         config.net.nade = nade;
+        config.net.head_hidden = meta.head_hidden;
         config.training.pair_score = meta.pair_score;
         config.training.sounding = meta.hears_sounding();
         config.training.voice_order = order;

@@ -34,7 +34,18 @@ pub struct Weights {
     /// Per head, its voice-pair score weights `[k * PAIR_FEATURES, 1]` for
     /// the `k` voices decided before it (a model with `pair_score`).
     pairs: Vec<Option<Tensor>>,
+    /// Per head, its hidden layer (a model with `head_hidden`).
+    hidden_layers: Vec<Option<HeadHidden>>,
     nade: Option<NadeWeights>,
+}
+
+/// A head's hidden layer: `out_t · relu(in_t · x + bias)` adds to its logits.
+struct HeadHidden {
+    /// `[H + above, D]`.
+    in_t: Tensor,
+    bias: Tensor,
+    /// `[D, vocab]`.
+    out_t: Tensor,
 }
 
 /// An NADE frame output's weights, laid out for batched teacher forcing.
@@ -275,6 +286,7 @@ impl Network {
         let mut heads = Vec::new();
         let mut above = Vec::new();
         let mut pairs = Vec::new();
+        let mut hidden_layers = Vec::new();
         let mut i = 4 * self.meta.layers;
         for v in 0..self.meta.heads() {
             heads.push((get(i).t()?, get(i + 1)));
@@ -289,6 +301,16 @@ impl Network {
                 i += 1;
             } else {
                 pairs.push(None);
+            }
+            if self.meta.head_hidden > 0 {
+                hidden_layers.push(Some(HeadHidden {
+                    in_t: get(i).t()?,
+                    bias: get(i + 1),
+                    out_t: get(i + 2).t()?,
+                }));
+                i += 3;
+            } else {
+                hidden_layers.push(None);
             }
         }
         let nade = match self.meta.frame {
@@ -313,6 +335,7 @@ impl Network {
             heads,
             above,
             pairs,
+            hidden_layers,
             nade,
         })
     }
@@ -507,7 +530,14 @@ impl Weights {
             }
             Tensor::cat(&parts, 1)?
         };
-        let logits = input.matmul(w)?.broadcast_add(b)?;
+        let mut logits = input.matmul(w)?.broadcast_add(b)?;
+        if let Some(layer) = &self.hidden_layers[v] {
+            let units = input
+                .matmul(&layer.in_t)?
+                .broadcast_add(&layer.bias)?
+                .relu()?;
+            logits = (logits + units.matmul(&layer.out_t)?)?;
+        }
         match (
             &self.pairs[v],
             pair_features.get(v).and_then(|f| f.as_ref()),

@@ -115,6 +115,9 @@ pub fn meta_for(config: &TrainConfig, data: &Dataset) -> ModelMeta {
         }
     };
     meta.init = config.net.init;
+    // Voices only: a piano roll with it fails validation, with a clear error.
+    meta.head_hidden = config.net.head_hidden;
+    meta.format_version = meta.format_version.max(meta.needed_version());
     if config.net.nade > 0 {
         meta.frame = bach_engine::FrameOutput::Nade {
             hidden: config.net.nade,
@@ -566,6 +569,13 @@ fn check_config(c: &TrainConfig) -> Result<(), Error> {
     }
     if !(c.training.lr.is_finite() && c.training.lr > 0.0) {
         anyhow::bail!("--lr must be a positive number, not {}", c.training.lr);
+    }
+    if c.net.head_hidden > bach_engine::meta::MAX_HIDDEN {
+        anyhow::bail!(
+            "--head-hidden must be 0 to {}, not {}",
+            bach_engine::meta::MAX_HIDDEN,
+            c.net.head_hidden
+        );
     }
     if !(0.0..1.0).contains(&c.training.dropout) {
         anyhow::bail!("--dropout must be in [0, 1), not {}", c.training.dropout);

@@ -11,7 +11,7 @@ use bach_trainer::dataset::{self, Dataset, Piece};
 use bach_trainer::train::{Control, Outcome, Trainer};
 
 /// A small model trained briefly on `data`; `heads` sets the heads' options
-/// (the pair score, the decision order).
+/// (the pair score, the decision order, the hidden layer).
 fn trained(
     data: &Dataset,
     core: CoreKind,
@@ -24,11 +24,12 @@ fn trained(
     let mut c = TrainConfig::new("fixture", &dir.join("model.safetensors"));
     heads(&mut c);
     c.out = dir.join(format!(
-        "{}-{layers}-{nade}-{}-{}-{:?}.safetensors",
+        "{}-{layers}-{nade}-{}-{}-{:?}-{}.safetensors",
         core.name(),
         c.training.pair_score,
         c.training.sounding,
-        c.training.voice_order
+        c.training.voice_order,
+        c.net.head_hidden
     ));
     c.checkpoint = bach_trainer::config::default_checkpoint(&c.out);
     c.net.core = core;
@@ -170,31 +171,45 @@ fn voices_models_match_the_engine() {
     let data = dataset::load(&path, None, None).unwrap();
     assert_eq!(data.kind, ModelKind::Voices);
     use VoiceOrder::{OuterFirst, TopDown};
-    for (core, layers, init, pair_score, order, sounding) in [
-        (CoreKind::Gru, 2, Init::Orthogonal, false, TopDown, false),
-        (CoreKind::Lstm, 1, Init::LimitCycle, false, TopDown, false),
-        (CoreKind::Tanh, 2, Init::Default, false, TopDown, false),
+    for (core, layers, init, pair_score, order, sounding, head_hidden) in [
+        (CoreKind::Gru, 2, Init::Orthogonal, false, TopDown, false, 0),
+        (
+            CoreKind::Lstm,
+            1,
+            Init::LimitCycle,
+            false,
+            TopDown,
+            false,
+            0,
+        ),
+        (CoreKind::Tanh, 2, Init::Default, false, TopDown, false, 0),
         // The voice-pair score: the engine scores each candidate as it goes,
         // candle multiplies the batch's feature rows by the weights.
-        (CoreKind::Gru, 1, Init::Default, true, TopDown, false),
-        (CoreKind::Lstm, 2, Init::Default, true, TopDown, false),
+        (CoreKind::Gru, 1, Init::Default, true, TopDown, false, 0),
+        (CoreKind::Lstm, 2, Init::Default, true, TopDown, false, 0),
         // Outer voices first: each head reads (and pairs with) the voices
         // decided before it, the bass among them for the inner voices.
-        (CoreKind::Gru, 1, Init::Default, false, OuterFirst, false),
-        (CoreKind::Gru, 2, Init::Default, true, OuterFirst, false),
+        (CoreKind::Gru, 1, Init::Default, false, OuterFirst, false, 0),
+        (CoreKind::Gru, 2, Init::Default, true, OuterFirst, false, 0),
         // What each voice sounds and for how long: the engine follows it
         // step by step, the trainer reads it off the whole piece.
-        (CoreKind::Gru, 2, Init::Default, true, OuterFirst, true),
-        (CoreKind::Lstm, 1, Init::Default, false, TopDown, true),
+        (CoreKind::Gru, 2, Init::Default, true, OuterFirst, true, 0),
+        (CoreKind::Lstm, 1, Init::Default, false, TopDown, true, 0),
+        // A hidden layer in each head: the engine adds each voice above's
+        // columns to the units' state part, candle multiplies the whole input.
+        (CoreKind::Gru, 2, Init::Default, true, OuterFirst, true, 7),
+        (CoreKind::Lstm, 1, Init::Default, false, TopDown, false, 5),
     ] {
         let heads = |c: &mut TrainConfig| {
             c.training.pair_score = pair_score;
             c.training.voice_order = order;
             c.training.sounding = sounding;
+            c.net.head_hidden = head_hidden;
         };
         let t = trained(&data, core, layers, init, 0, heads, &dir);
         assert_eq!(t.net.meta.order.is_empty(), order == TopDown);
         assert_eq!(t.net.meta.hears_sounding(), sounding);
+        assert_eq!(t.net.meta.head_hidden, head_hidden);
         check(&data, &t);
     }
 }

@@ -127,10 +127,19 @@ impl ModelMeta {
         Ok(())
     }
 
-    /// The pair score and the decision order: voices models only, every voice once, the melody first.
+    /// The pair score, the heads' hidden layer and the decision order: voices models only, every voice once, the melody first.
     fn check_order(&self) -> Result<(), String> {
         if self.pair_score && self.kind != ModelKind::Voices {
             return Err("pair_score is a feature of voices models only".into());
+        }
+        if self.head_hidden > 0 && self.kind != ModelKind::Voices {
+            return Err("head_hidden is a feature of voices models only".into());
+        }
+        if self.head_hidden > MAX_HIDDEN {
+            return Err(format!(
+                "head_hidden is {}, expected 0 to {MAX_HIDDEN}",
+                self.head_hidden
+            ));
         }
         if !self.order.is_empty() {
             let n = self.voices.len();

@@ -19,6 +19,7 @@
 //! rest none. The engine and the trainer both call [`features`], so they
 //! score the same thing.
 
+use super::sounding::Sounding;
 use crate::token::{Token, VoiceRange};
 
 /// Features per voice pair (see [`features`]).
@@ -101,14 +102,14 @@ impl Pairing<'_> {
     /// The active features of voice `v` sounding `pitch` against each
     /// earlier voice sounding now (`now[u]`), as `push(j, feature)` with `j`
     /// the earlier voice's place; `before[w]` is what voice `w` sounded
-    /// before the step. Each pair is read lower voice against upper, by
+    /// going into the step. Each pair is read lower voice against upper, by
     /// register (voice index), whichever was decided first.
     pub fn each_feature(
         &self,
         v: usize,
         pitch: u8,
         now: &[Option<u8>],
-        before: &[Option<u8>],
+        before: &[Sounding],
         on_beat: bool,
         mut push: impl FnMut(usize, usize),
     ) {
@@ -117,9 +118,10 @@ impl Pairing<'_> {
                 continue;
             };
             let push = |f| push(j, f);
+            let (was, was_u) = (before[v].pitch, before[u].pitch);
             match u < v {
-                true => features(pitch, before[v], q, before[u], on_beat, self.by_size, push),
-                false => features(q, before[u], pitch, before[v], on_beat, self.by_size, push),
+                true => features(pitch, was, q, was_u, on_beat, self.by_size, push),
+                false => features(q, was_u, pitch, was, on_beat, self.by_size, push),
             }
         }
     }
@@ -129,7 +131,7 @@ impl Pairing<'_> {
 /// `weights[j * PAIR_FEATURES + f]` for the `j`-th voice `u` of
 /// `pairing.earlier` sounding now (`now[u]`) and each active feature `f` of
 /// the candidate's pitch against it. `before[w]` is what voice `w` sounded
-/// before this step; `on_beat` whether the step starts a beat. A candidate
+/// going into this step; `on_beat` whether the step starts a beat. A candidate
 /// that sounds nothing (a rest, a hold after a rest) scores nothing.
 #[allow(clippy::too_many_arguments)]
 pub fn add_scores(
@@ -137,13 +139,13 @@ pub fn add_scores(
     v: usize,
     pairing: Pairing,
     now: &[Option<u8>],
-    before: &[Option<u8>],
+    before: &[Sounding],
     on_beat: bool,
     weights: &[f32],
     logits: &mut [f32],
 ) {
     for (i, logit) in logits.iter_mut().enumerate().take(range.vocab()) {
-        let Some(p) = sounds(range, range.token(i), before[v]) else {
+        let Some(p) = sounds(range, range.token(i), before[v].pitch) else {
             continue;
         };
         pairing.each_feature(v, p, now, before, on_beat, |j, f| {
@@ -214,7 +216,7 @@ mod tests {
             by_size: true,
         };
         let now = [Some(72), None, None, Some(48)];
-        let before = [None; 4];
+        let before = [Sounding::default(); 4];
         let mut got = Vec::new();
         pairing.each_feature(1, 67, &now, &before, false, |j, f| got.push((j, f)));
         // A fourth below the soprano; a twelfth (a fifth, wide) above the bass.
@@ -236,7 +238,7 @@ mod tests {
         weights[7] = 1.0; // a fifth below voice 0
         weights[PAIR_FEATURES + PARALLEL_FIFTH] = -5.0; // parallel fifths with voice 1
         let now = [Some(67), Some(64)];
-        let before = [Some(65), Some(62), Some(55)];
+        let before = [Some(65), Some(62), Some(55)].map(|pitch| Sounding { pitch, steps: 1 });
         let mut logits = vec![0.0; range.vocab()];
         let pairing = Pairing {
             earlier: &[0, 1],

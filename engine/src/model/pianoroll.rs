@@ -93,7 +93,7 @@ impl PianoRollModel {
     /// Returns the keys that sounded.
     pub fn walk_keys(&mut self, mut sounds: impl FnMut(usize, f32) -> bool) -> KeyFrame {
         let top = self.core.hidden();
-        self.head.forward(top, &[], &mut self.logits);
+        self.head.forward(top, &mut self.logits);
         if let Some(nade) = &mut self.nade {
             nade.begin(top);
         }

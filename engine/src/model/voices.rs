@@ -8,7 +8,7 @@ use crate::token::{Token, VoiceRange};
 
 use super::context::Feature;
 use super::core::{take, Core};
-use super::head::Head;
+use super::head::{Head, HiddenLayer};
 use super::pairs;
 use super::sounding::{self, Sounding};
 use super::{AnyModel, Heads, StepContext};
@@ -35,23 +35,26 @@ pub struct VoicesModel {
     pairs: Vec<Vec<f32>>,
     /// Whether the pair score reads intervals by size.
     by_size: bool,
-    /// What each voice sounded after the previous step (for the pair score).
-    before: Vec<Option<u8>>,
-    /// What each voice sounds going into this step and for how long, and
-    /// where that block starts in the input (`None`: the model does not hear it).
+    /// What each voice sounds going into this step and for how long (the
+    /// pair score reads the pitches), and where that block starts in the
+    /// input (`None`: the model does not hear it).
     sounding: Vec<Sounding>,
     sounding_offset: Option<usize>,
-    /// `before` was set across a reset ([`VoicesModel::continue_from`]).
+    /// `sounding` was set across a reset ([`VoicesModel::continue_from`]).
     carried: bool,
     /// What the voices above sound on the current step (scratch).
     now: Vec<Option<u8>>,
     /// Whether the current step starts a beat (for the pair score).
     on_beat: bool,
-    /// Per head, the part of its logits that reads the state on this step
-    /// (`max_vocab` each), computed when first asked for (bit `v` of `state_parts_done`).
+    /// Per head, the part of its logits (and hidden layer) that reads the
+    /// state on this step (`state_part_stride` each), computed when first
+    /// asked for (bit `v` of `state_parts_done`).
     state_parts: Vec<f32>,
+    state_part_stride: usize,
     state_parts_done: u32,
     logits: Vec<f32>,
+    /// A head's hidden units (scratch).
+    units: Vec<f32>,
     /// The previous step, the input of the next one once `started`.
     previous: Vec<Token>,
     started: bool,
@@ -109,10 +112,25 @@ impl VoicesModel {
                 false => Vec::new(),
             })
             .collect();
+        let heads: Vec<Head> = match meta.head_hidden {
+            0 => heads,
+            _ => heads
+                .into_iter()
+                .enumerate()
+                .map(|(v, head)| {
+                    let weight = take(&mut file, format!("head.{v}.hidden.weight"));
+                    let bias = take(&mut file, format!("head.{v}.hidden.bias"));
+                    let out = take(&mut file, format!("head.{v}.out.weight"));
+                    head.with_layer(HiddenLayer::new(meta.hidden, &weight, bias, out))
+                })
+                .collect(),
+        };
         let order = meta.decision_order();
         let by_size = meta.intervals_by_size;
         let max_vocab = heads.iter().map(|h| h.vocab).max().unwrap_or(0);
-        let state_parts = vec![0.0; max_vocab * heads.len()];
+        let state_part_stride = heads.iter().map(Head::state_part_len).max().unwrap_or(0);
+        let state_parts = vec![0.0; state_part_stride * heads.len()];
+        let units = vec![0.0; heads.iter().map(Head::units).max().unwrap_or(0)];
         Self {
             heads,
             ranges,
@@ -123,15 +141,16 @@ impl VoicesModel {
             above: Vec::with_capacity(voices),
             pairs,
             by_size,
-            before: vec![None; voices],
             sounding: vec![Sounding::default(); voices],
             sounding_offset: core.meta.feature_offset(&Feature::Sounding),
             carried: false,
             now: vec![None; voices],
             on_beat: true,
             state_parts,
+            state_part_stride,
             state_parts_done: 0,
             logits: vec![0.0; max_vocab],
+            units,
             previous: vec![Token::Rest; voices],
             started: false,
             chosen: vec![Token::Rest; voices],
@@ -162,7 +181,6 @@ impl VoicesModel {
     pub fn reset(&mut self) {
         self.core.reset();
         self.started = false;
-        self.before.fill(None);
         self.sounding.fill(Sounding::default());
         self.carried = false;
         self.previous.fill(Token::Rest);
@@ -174,17 +192,10 @@ impl VoicesModel {
     /// step's voice-pair score reads the motion out of it as usual (without
     /// this, the first step in a new key could move in parallels unweighed).
     pub fn continue_from(&mut self, sounding: &[Option<u8>]) {
-        for (((before, now), range), p) in self
-            .before
-            .iter_mut()
-            .zip(&mut self.sounding)
-            .zip(&self.ranges)
-            .zip(sounding)
-        {
-            *before = p.map(|p| range.fold(p));
+        for ((now, range), p) in self.sounding.iter_mut().zip(&self.ranges).zip(sounding) {
             // The notes go on from here.
             *now = Sounding {
-                pitch: *before,
+                pitch: p.map(|p| range.fold(p)),
                 steps: 1,
             };
         }
@@ -200,9 +211,6 @@ impl VoicesModel {
         self.on_beat = ctx.bar.in_beat() == 0;
         match previous {
             Some(prev) => {
-                for ((before, range), token) in self.before.iter_mut().zip(&self.ranges).zip(prev) {
-                    *before = pairs::sounds(range, *token, *before);
-                }
                 for ((s, range), token) in self.sounding.iter_mut().zip(&self.ranges).zip(prev) {
                     *s = s.after(range, *token);
                 }
@@ -210,10 +218,7 @@ impl VoicesModel {
             // A fresh start: nothing sounded before, unless the performer
             // said what sounds across the reset.
             None if self.carried => {}
-            None => {
-                self.before.fill(None);
-                self.sounding.fill(Sounding::default());
-            }
+            None => self.sounding.fill(Sounding::default()),
         }
         self.carried = false;
         let tokens = previous.into_iter().flat_map(|prev| {
@@ -257,15 +262,15 @@ impl VoicesModel {
             // `build`, so this never allocates.
             self.above.push(offset + self.ranges[u].index_folded(token));
             // What it sounds, for the pair score.
-            self.now[u] = pairs::sounds(&self.ranges[u], token, self.before[u]);
+            self.now[u] = pairs::sounds(&self.ranges[u], token, self.sounding[u].pitch);
         }
-        let stride = self.logits.len();
+        let stride = self.state_part_stride;
         let state_part = &mut self.state_parts[voice * stride..(voice + 1) * stride];
         if self.state_parts_done & (1 << voice) == 0 {
             head.state_part(self.core.hidden(), state_part);
             self.state_parts_done |= 1 << voice;
         }
-        head.forward_from(state_part, &self.above, &mut self.logits);
+        head.forward_from(state_part, &self.above, &mut self.units, &mut self.logits);
         if !weights.is_empty() {
             let pairing = pairs::Pairing {
                 earlier,
@@ -276,7 +281,7 @@ impl VoicesModel {
                 voice,
                 pairing,
                 &self.now,
-                &self.before,
+                &self.sounding,
                 self.on_beat,
                 weights,
                 &mut self.logits,

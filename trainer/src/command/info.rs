@@ -109,6 +109,13 @@ pub fn info(path: &Path) -> Result<String> {
             if meta.intervals_by_size { ", intervals by size" } else { "" }
         )?;
     }
+    if meta.head_hidden > 0 {
+        writeln!(
+            s,
+            "heads: each reads the state and the voices decided before it through a hidden layer of {} ReLU units",
+            meta.head_hidden
+        )?;
+    }
     if meta.kind == bach_engine::ModelKind::Voices {
         let mut lacks = Vec::new();
         if !meta.knows_key() {
