@@ -75,7 +75,20 @@ pub fn fresh_bundle(name: &str) -> PathBuf {
     let model =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/chorale-satb.safetensors");
     let modified = |p: &std::path::Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
-    match (modified(&bundle), modified(&model)) {
+    // A VST3 bundle is a folder, whose own time does not change when the
+    // library inside it is rewritten: the newest file in it says when it was built.
+    fn newest(p: &std::path::Path) -> Option<std::time::SystemTime> {
+        let meta = std::fs::metadata(p).ok()?;
+        if !meta.is_dir() {
+            return meta.modified().ok();
+        }
+        std::fs::read_dir(p)
+            .ok()?
+            .flatten()
+            .filter_map(|e| newest(&e.path()))
+            .max()
+    }
+    match (newest(&bundle), modified(&model)) {
         (None, _) => panic!(
             "{} is missing: build it with `cargo xtask bundle bach-plugin --release`",
             bundle.display()
