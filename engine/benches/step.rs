@@ -59,12 +59,13 @@ fn bench(c: &mut Criterion) {
     // with lookahead on (the scan of the melody ahead and the key
     // follower's hearing included).
     // Also with what each voice sounds and for how long among the inputs
-    // (the trainer's `--sounding`), and with a hidden layer of 128 units in
-    // each head besides (`--head-hidden 128`).
+    // (the trainer's `--sounding`), and with a hidden layer of 128 or 256
+    // units in each head besides (`--head-hidden`).
     for (name, sounding, head_hidden) in [
         ("engine-lookahead", false, 0),
         ("engine-lookahead-sounding", true, 0),
         ("engine-lookahead-head-hidden", true, 128),
+        ("engine-lookahead-head-hidden-256", true, 256),
     ] {
         let mut context = ModelMeta::satb(CoreKind::Gru, 2, 256);
         context.features = vec![
