@@ -50,10 +50,9 @@ pub enum RecipeName {
     /// two GRU layers of 256, dropout 0.5, batch 8, lr 2e-3, 30 epochs,
     /// patience 6.
     PianorollLarge,
-    /// Voices, as the shipped harmonizer: GRU 2 x 192, a hidden layer of 96
-    /// in each head, dropout 0.35, voice-pair score, what the voices sound,
-    /// outer voices first, batch 16, lr 3e-3, 50 epochs, patience 12 (batch
-    /// and epochs smaller for small or long data).
+    /// Voices, as the shipped harmonizer: GRU 2 x 192, dropout 0.35, voice-pair
+    /// score, outer voices first, batch 16, lr 3e-3, 50 epochs, patience 12
+    /// (batch and epochs smaller for small or long data).
     Voices,
     /// No recipe: the flags' own defaults, whatever the data.
     None,
@@ -124,13 +123,11 @@ pub const CHOSEN: &[&str] = &[
     "layers",
     "hidden",
     "nade",
-    "head_hidden",
     "epochs",
     "batch",
     "lr",
     "dropout",
     "pair_score",
-    "sounding",
     "voice_order",
     "patience",
     "transpose",
@@ -245,7 +242,6 @@ impl Resolver<'_> {
         let opposite = match id {
             "transpose" => "force_transpose",
             "pair_score" => "no_pair_score",
-            "sounding" => "no_sounding",
             _ => "",
         };
         self.given.contains(id) || self.given.contains(opposite)
@@ -392,16 +388,6 @@ fn voices(r: &mut Resolver, data: &Dataset) {
                 "hidden",
                 "192 hidden".into(),
                 Box::new(|c: &mut TrainConfig| c.net.hidden = 192),
-            ),
-            (
-                "head_hidden",
-                "a hidden layer of 96 in each head".into(),
-                Box::new(|c: &mut TrainConfig| c.net.head_hidden = 96),
-            ),
-            (
-                "sounding",
-                "what the voices sound".into(),
-                Box::new(|c: &mut TrainConfig| c.training.sounding = true),
             ),
             (
                 "dropout",

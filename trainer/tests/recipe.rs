@@ -178,8 +178,6 @@ fn voices_get_the_harmonizers_recipe() {
     assert!(c.training.pair_score);
     assert_eq!(c.training.voice_order, VoiceOrder::OuterFirst);
     assert_eq!((c.net.layers, c.net.hidden), (2, 192));
-    assert_eq!(c.net.head_hidden, 96);
-    assert!(c.training.sounding);
     assert_eq!(c.training.dropout, 0.35);
     assert_eq!(c.training.lr, 3e-3);
     // 20 short pieces: batches of 2, the harmonizer's 50 epochs and patience 12.
@@ -191,9 +189,6 @@ fn voices_get_the_harmonizers_recipe() {
         &data,
         &[
             "--no-pair-score",
-            "--no-sounding",
-            "--head-hidden",
-            "0",
             "--voice-order",
             "top-down",
             "--batch",
@@ -201,8 +196,6 @@ fn voices_get_the_harmonizers_recipe() {
         ],
     );
     assert!(!c.training.pair_score);
-    assert!(!c.training.sounding);
-    assert_eq!(c.net.head_hidden, 0);
     assert_eq!(c.training.voice_order, VoiceOrder::TopDown);
     assert_eq!(c.training.batch, 16);
     assert!(!said(&r, "pair score") && !said(&r, "outer-first"));

@@ -33,13 +33,9 @@ use crate::Horizon;
 /// chosen again (3, 5, 8 tried): V-I off / 1 beat / 1 bar / whole melody
 /// 30.3% / 44.3% / 51.2% / 56.0% at 3, 30.7% / 45.8% / 51.9% / 58.5% at 5
 /// (Bach 58.4%), 31.2% / 46.0% / 51.9% / 59.0% at 8, the consonance and
-/// the notes outside the key within 0.2 points. With the harmonizer whose
-/// heads have a hidden layer (sharper odds, so a bonus moves less), both
-/// were chosen again with [`PREPARE_BONUS`] (triad / V-I / prepare 5/5/6,
-/// 7/5/6, 5/8/6, 7/8/9, 10/8/9, 10/12/12, 14/12/12 tried): 7/8/9 gave the
-/// best V-I at every lookahead, 10 and more moved nothing further.
-pub const TRIAD_BONUS: f64 = 7.0;
-pub const FIFTH_BASS_BONUS: f64 = 8.0;
+/// the notes outside the key within 0.2 points.
+pub const TRIAD_BONUS: f64 = 5.0;
+pub const FIFTH_BASS_BONUS: f64 = 5.0;
 
 /// Added to a chord on the beat before a phrase's close, heard ahead (or,
 /// with Lookahead Off, likely from where the next beat falls: see
@@ -50,9 +46,8 @@ pub const FIFTH_BASS_BONUS: f64 = 8.0;
 /// came; 4, 6 and 8 again once the phrase ear heard closes): closes with a
 /// V-I bass 1 beat / 1 bar / the whole melody ahead 43.1% / 50.1% / 54.3%
 /// at 4, 44.3% / 51.2% / 56.0% at 6, 44.3% / 51.5% / 56.7% at 8, the
-/// consonance and the notes outside the key within 0.2 points of 4's;
-/// 9 with the hidden-layer harmonizer (see [`TRIAD_BONUS`]).
-pub const PREPARE_BONUS: f64 = 9.0;
+/// consonance and the notes outside the key within 0.2 points of 4's.
+pub const PREPARE_BONUS: f64 = 6.0;
 
 /// What a step is to a phrase's end.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -29,11 +29,7 @@ pub const STRONG_BEAT_CONSONANCE: f64 = 0.25;
 /// 3.2 / 3.1 / 3.1% (Bach 4.2%). Past 3 the whole piece's harmony falls
 /// to two points under Bach's chromaticism on the test pieces (2.3% against
 /// his 4.3% at 6, seed 1), the limit the harmony figures hold, so 3.
-/// The harmonizer whose heads have a hidden layer (and that hears what
-/// the voices sound) is less chromatic where the key is known, so it was
-/// chosen again (3, 6, 10 and 15 tried): the first bar 5.6% -> 1.9% at 10
-/// (Bach 1.4%), the whole piece 3.6% -> 3.4%, the V-I closes up a point.
-pub const KEY_DOUBT_WEIGHT: f64 = 10.0;
+pub const KEY_DOUBT_WEIGHT: f64 = 3.0;
 /// The least belief counted, so a note no likely key holds is unlikely,
 /// not forbidden.
 pub const KEY_DOUBT_FLOOR: f64 = 0.01;

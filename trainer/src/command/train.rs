@@ -54,10 +54,6 @@ pub struct TrainArgs {
     /// turns on.
     #[arg(long, conflicts_with = "pair_score")]
     pub no_pair_score: bool,
-    /// Voices models: train without hearing what the voices sound, which
-    /// the recipe turns on.
-    #[arg(long, conflicts_with = "sounding")]
-    pub no_sounding: bool,
     /// The settings the command line gave (clap ids), which the recipe
     /// leaves alone: filled by `Cli::parse_noting_given`.
     #[arg(skip)]
@@ -313,9 +309,6 @@ pub fn train_config(args: &TrainArgs) -> TrainConfig {
     }
     if args.no_pair_score {
         c.training.pair_score = false;
-    }
-    if args.no_sounding {
-        c.training.sounding = false;
     }
     c.checkpoint = args
         .checkpoint
