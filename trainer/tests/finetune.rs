@@ -30,7 +30,7 @@ fn run(args: &[&str]) -> (i32, String) {
 }
 
 /// A tiny voices model with the pair score, outer voices first, hearing
-/// what the voices sound, trained for an epoch on the 6-piece fixture: the
+/// what the voices sound, a hidden layer in each head, trained for an epoch on the 6-piece fixture: the
 /// model to start from.
 fn source(dir: &Path) -> (PathBuf, Dataset) {
     let path = common::write(dir, "source-data.json", &common::voices_json(6));
@@ -46,6 +46,7 @@ fn source(dir: &Path) -> (PathBuf, Dataset) {
     c.training.dropout = 0.1;
     c.training.pair_score = true;
     c.training.sounding = true;
+    c.net.head_hidden = 4;
     c.training.voice_order = VoiceOrder::OuterFirst;
     let mut t = Trainer::new(c, &data).unwrap();
     t.run(&data, &Control::default(), &mut |_| {}).unwrap();
@@ -79,6 +80,7 @@ fn a_run_from_a_model_starts_from_its_weights_and_keeps_its_layout() {
     assert_eq!((c.net.layers, c.net.hidden), (1, 12));
     assert!(c.training.pair_score);
     assert!(c.training.sounding);
+    assert_eq!(c.net.head_hidden, 4);
     assert_eq!(c.training.voice_order, VoiceOrder::OuterFirst);
     // Fine-tuning defaults: a third of the source's rate, its dropout.
     assert!(
@@ -105,6 +107,7 @@ fn a_run_from_a_model_starts_from_its_weights_and_keeps_its_layout() {
     let (a, b) = (&tuned.meta, &src_file.meta);
     assert_eq!(a.features, b.features);
     assert!(a.hears_sounding());
+    assert_eq!(a.head_hidden, 4);
     assert_eq!(a.order, b.order);
     assert_eq!(a.voices, b.voices);
     assert_eq!(
@@ -170,7 +173,12 @@ fn train_from_refuses_contradictions_and_bad_files_and_skips_what_cannot_fit() {
     let with = |extra: &[&str]| run(&[&base[..], extra].concat());
 
     // Layout flags that contradict the file.
-    for (flag, value) in [("--hidden", "99"), ("--arch", "lstm"), ("--layers", "2")] {
+    for (flag, value) in [
+        ("--hidden", "99"),
+        ("--arch", "lstm"),
+        ("--layers", "2"),
+        ("--head-hidden", "9"),
+    ] {
         let (code, err) = with(&["--from", s, flag, value]);
         assert_eq!(code, 1, "{err}");
         assert!(err.contains(&format!("{flag} {value}")), "{err}");

@@ -133,3 +133,32 @@ fn outer_voices_first_heads_read_the_voices_decided_before_them() {
     assert!(json.contains(r#""order":[0,3,1,2]"#), "{json}");
     assert_eq!(serde_json::from_str::<ModelMeta>(&json).unwrap(), m);
 }
+
+#[test]
+fn a_hidden_layer_in_each_head_is_format_7_and_sized_by_the_voices_before() {
+    let mut m = ModelMeta::satb(CoreKind::Gru, 1, 8);
+    m.order = vec![0, 3, 1, 2];
+    m.head_hidden = 5;
+    m.format_version = m.needed_version();
+    assert_eq!(m.format_version, 7);
+    m.validate().unwrap();
+    let shapes: std::collections::HashMap<_, _> = m.tensor_shapes().into_iter().collect();
+    let (s, a, b) = (36, 37, 45);
+    // The alto's head reads the soprano and the bass.
+    assert_eq!(shapes["head.1.hidden.weight"], [5, 8 + s + b]);
+    assert_eq!(shapes["head.1.hidden.bias"], [5]);
+    assert_eq!(shapes["head.1.out.weight"], [a, 5]);
+    assert_eq!(shapes["head.0.hidden.weight"], [5, 8]);
+
+    // A file that says an older version cannot hold it; a piano roll has no
+    // such heads; an absurd size is refused before anything is sized from it.
+    let mut old = m.clone();
+    old.format_version = 6;
+    assert!(old.validate().unwrap_err().contains("needs 7"));
+    let mut roll = ModelMeta::pianoroll(CoreKind::Gru, 1, 8, 1.0);
+    roll.head_hidden = 5;
+    roll.format_version = 7;
+    assert!(roll.validate().unwrap_err().contains("voices models only"));
+    m.head_hidden = crate::meta::MAX_HIDDEN + 1;
+    assert!(m.validate().unwrap_err().contains("head_hidden"));
+}
