@@ -166,12 +166,13 @@ pub fn chunk(
         }
     };
 
-    // What each voice sounds going into each step, for a model that hears it.
+    // What each voice sounds going into each step, for a model that hears
+    // it or weighs its voice pairs by it (read once for both).
     let sounding_at = meta.feature_offset(&Feature::Sounding);
     let voices = ranges.len();
-    let sounds: Vec<Vec<Sounding>> = match sounding_at {
-        Some(_) => pieces.iter().map(|p| sounding_states(p, &ranges)).collect(),
-        None => Vec::new(),
+    let sounds: Vec<Vec<Sounding>> = match sounding_at.is_some() || meta.pair_score {
+        true => pieces.iter().map(|p| sounding_states(p, &ranges)).collect(),
+        false => Vec::new(),
     };
 
     let mut inputs = Vec::with_capacity(steps);
@@ -230,7 +231,7 @@ pub fn chunk(
                 }
             }
             let pairs = if meta.pair_score {
-                pair_features(pieces, meta, &ranges, start, steps, device)?
+                pair_features(pieces, &sounds, meta, &ranges, start, steps, device)?
             } else {
                 Vec::new()
             };
@@ -259,10 +260,12 @@ pub fn chunk(
 /// first, on steps `start..start + steps` of `pieces` (rows `b * steps + t`,
 /// then the candidates of the voice's vocabulary): what the engine's
 /// [`pairs::add_scores`] weighs, against the data's own voices decided
-/// before it and what every voice sounded on the step before (the whole
-/// piece is scanned, so a chunk's first step knows what sounded before it).
+/// before it and what every voice sounded on the step before (`sounds`:
+/// each piece's [`sounding_states`], read over the whole piece, so a
+/// chunk's first step knows what sounded before it).
 fn pair_features(
     pieces: &[&Piece],
+    sounds: &[Vec<Sounding>],
     meta: &ModelMeta,
     ranges: &[VoiceRange],
     start: usize,
@@ -281,8 +284,7 @@ fn pair_features(
         };
         let stride = *pv;
         let pv = stride.min(voices);
-        // What each voice sounds going into each step, as the engine follows it.
-        let states = sounding_states(p, ranges);
+        let states = &sounds[i];
         let mut now = vec![None; voices];
         let end = (start + steps).min(p.len());
         for abs in start..end {

@@ -89,7 +89,14 @@ impl VoicesModel {
             .map(|v| {
                 let bias = take(&mut file, format!("head.{v}.bias"));
                 let weight = take(&mut file, format!("head.{v}.weight"));
-                Head::new(bias.len(), meta.hidden, &weight, bias)
+                let head = Head::new(bias.len(), meta.hidden, &weight, bias);
+                if meta.head_hidden == 0 {
+                    return head;
+                }
+                let weight = take(&mut file, format!("head.{v}.hidden.weight"));
+                let bias = take(&mut file, format!("head.{v}.hidden.bias"));
+                let out = take(&mut file, format!("head.{v}.out.weight"));
+                head.with_layer(HiddenLayer::new(meta.hidden, &weight, bias, out))
             })
             .collect();
         let earlier: Vec<Vec<usize>> = (0..voices).map(|v| meta.decided_before(v)).collect();
@@ -112,19 +119,6 @@ impl VoicesModel {
                 false => Vec::new(),
             })
             .collect();
-        let heads: Vec<Head> = match meta.head_hidden {
-            0 => heads,
-            _ => heads
-                .into_iter()
-                .enumerate()
-                .map(|(v, head)| {
-                    let weight = take(&mut file, format!("head.{v}.hidden.weight"));
-                    let bias = take(&mut file, format!("head.{v}.hidden.bias"));
-                    let out = take(&mut file, format!("head.{v}.out.weight"));
-                    head.with_layer(HiddenLayer::new(meta.hidden, &weight, bias, out))
-                })
-                .collect(),
-        };
         let order = meta.decision_order();
         let by_size = meta.intervals_by_size;
         let max_vocab = heads.iter().map(|h| h.vocab).max().unwrap_or(0);
