@@ -15,6 +15,7 @@ use bach_engine::{
 use candle_core::{Device, Result, Tensor};
 
 use crate::dataset::Piece;
+use crate::lone::Silenced;
 
 /// What the model is asked to predict in a chunk.
 pub enum Targets {
@@ -40,6 +41,9 @@ pub struct Chunk {
     pub targets: Targets,
     /// `[B*T]`: 1 where the step exists and is scored, else 0.
     pub mask: Tensor,
+    /// Voices models with lone openings: per voice, `mask` less the steps
+    /// where that voice was silenced ([`Silenced`]); `None` when nothing was.
+    pub voice_masks: Option<Vec<Tensor>>,
     /// Number of scored steps (the sum of `mask`).
     pub scored: usize,
 }
@@ -121,6 +125,7 @@ pub fn chunk(
     start: usize,
     steps: usize,
     first_scored: usize,
+    silenced: &[Silenced],
     device: &Device,
 ) -> Result<Chunk> {
     let framed: Vec<Piece> = pieces.iter().map(|p| p.in_frame(meta)).collect();
@@ -197,6 +202,31 @@ pub fn chunk(
         inputs.push(Tensor::from_vec(x, (b, input_size), device)?);
     }
 
+    // Each voice's mask, where a lone opening silenced some of its steps.
+    let voice_masks = match silenced.iter().any(|s| *s != Silenced::default()) {
+        false => None,
+        true => Some(
+            (0..ranges.len())
+                .map(|v| {
+                    let m: Vec<f32> = mask
+                        .iter()
+                        .enumerate()
+                        .map(|(row, &m)| {
+                            let (i, t) = (row / steps, row % steps);
+                            let keep = silenced.get(i).is_none_or(|s| s.scores(v, start + t));
+                            if keep {
+                                m
+                            } else {
+                                0.0
+                            }
+                        })
+                        .collect();
+                    Tensor::from_vec(m, b * steps, device)
+                })
+                .collect::<Result<Vec<_>>>()?,
+        ),
+    };
+
     let targets = match meta.kind {
         ModelKind::Pianoroll => {
             let mut y = vec![0f32; b * steps * KEYS];
@@ -252,6 +282,7 @@ pub fn chunk(
         inputs,
         targets,
         mask: Tensor::from_vec(mask, b * steps, device)?,
+        voice_masks,
         scored,
     })
 }

@@ -118,6 +118,14 @@ pub struct TrainingSettings {
     #[arg(long, value_enum, default_value = "top-down")]
     #[serde(default)]
     pub voice_order: VoiceOrder,
+    /// Voices models: the share of training pieces (0 to 1) that open with
+    /// their melody alone for one to four bars, then a short silence, then
+    /// every voice entering, as continue mode plays; the silenced steps are
+    /// not scored for the voices silenced. For a model that hears how long
+    /// voices have rested (`--sounding`), so it comes in after a lone line.
+    #[arg(long, default_value_t = 0.0)]
+    #[serde(default)]
+    pub lone_openings: f64,
     /// Epochs without a better validation NLL before stopping (0: never).
     #[arg(long, default_value_t = 10)]
     pub patience: usize,

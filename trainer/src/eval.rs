@@ -43,7 +43,7 @@ pub fn evaluate(net: &Network, pieces: &[Piece]) -> Result<Report> {
         let mut start = 0;
         while start < longest {
             let len = EVAL_CHUNK.min(longest - start);
-            let chunk = batch::chunk(&net.meta, &refs, start, len, 1, &net.device)?;
+            let chunk = batch::chunk(&net.meta, &refs, start, len, 1, &[], &net.device)?;
             let (top, next) = w.run(&chunk.inputs, &state, None)?;
             let (_, per) = w.nll(net.meta.kind, &top, &chunk)?;
             for (s, p) in sums.iter_mut().zip(&per) {

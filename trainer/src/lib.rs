@@ -20,6 +20,7 @@ pub mod init;
 pub mod judge;
 pub mod live;
 pub mod load;
+pub mod lone;
 pub mod model;
 pub mod optim;
 pub mod plot;

@@ -580,7 +580,8 @@ impl Weights {
                     let logits = self.voice_logits(v, top, onehot, pairs)?;
                     let logp = candle_nn::ops::log_softmax(&logits, D::Minus1)?;
                     let picked = logp.gather(&ix.unsqueeze(1)?, 1)?.squeeze(1)?;
-                    parts.push(picked.mul(&chunk.mask)?.sum_all()?.neg()?);
+                    let mask = chunk.voice_masks.as_ref().map_or(&chunk.mask, |m| &m[v]);
+                    parts.push(picked.mul(mask)?.sum_all()?.neg()?);
                 }
                 parts
             }

@@ -72,7 +72,7 @@ pub fn run(args: PlotArgs) -> Result<()> {
             if p.len() < 3 {
                 bail!("piece {piece} has {} steps, too few to plot", p.len());
             }
-            let chunk = batch::chunk(&net.meta, &[p], 0, p.len(), 0, &net.device)?;
+            let chunk = batch::chunk(&net.meta, &[p], 0, p.len(), 0, &[], &net.device)?;
             let w = net.weights(false)?;
             let (top, _) = w.run(&chunk.inputs, &net.zero_state(1)?, None)?;
             let states: Vec<Vec<f32>> = top.to_vec2()?;

@@ -16,6 +16,7 @@ use crate::config::{EpochRecord, Progress, TrainConfig};
 use crate::dataset::{Dataset, Piece};
 use crate::eval;
 use crate::init::{initial_tensors, NamedTensor};
+use crate::lone::{self, Silenced};
 use crate::model::{device, Dropout, Network};
 use crate::optim::{learning_rate, AdamW};
 use crate::rng::{Rng, BATCH_STREAM, SHUFFLE_STREAM};
@@ -360,7 +361,7 @@ impl Trainer {
                     self.config.training.seed,
                     &[BATCH_STREAM, epoch as u64, b as u64],
                 );
-                let group: Vec<Piece> = order
+                let (group, silenced): (Vec<Piece>, Vec<Silenced>) = order
                     [b * self.config.training.batch..((b + 1) * self.config.training.batch).min(n)]
                     .iter()
                     .map(|&i| {
@@ -377,14 +378,21 @@ impl Trainer {
                         // as far ahead as one of the plugin's settings (or
                         // offline's). Others draw nothing, so their runs
                         // stay as they were.
-                        if moved.context().is_some() {
+                        let moved = if moved.context().is_some() {
                             let horizon = Horizon::ALL[rng.range_inclusive(0, 3) as usize];
                             moved.with_horizon(horizon)
                         } else {
                             moved
+                        };
+                        // Some open with the melody alone, as continue
+                        // mode plays (none unless asked: other runs draw
+                        // nothing more, so they stay as they were).
+                        match self.config.training.lone_openings {
+                            share if share > 0.0 => lone::maybe_lone(moved, share, &mut rng),
+                            _ => (moved, Silenced::default()),
                         }
                     })
-                    .collect();
+                    .unzip();
                 let progress_frac =
                     (epoch as f64 + b as f64 / batches as f64) / self.config.epochs as f64;
                 let lr = learning_rate(
@@ -393,7 +401,7 @@ impl Trainer {
                     self.config.training.warmup,
                     self.config.training.lr_floor,
                 );
-                let (loss, steps) = self.train_batch(&group, lr, &mut rng)?;
+                let (loss, steps) = self.train_batch(&group, &silenced, lr, &mut rng)?;
                 self.progress.epoch_loss += loss;
                 self.progress.epoch_steps += steps;
                 self.progress.batch += 1;
@@ -489,6 +497,7 @@ impl Trainer {
     pub fn train_batch(
         &mut self,
         group: &[Piece],
+        silenced: &[Silenced],
         lr: f64,
         rng: &mut Rng,
     ) -> Result<(f64, usize), Error> {
@@ -500,7 +509,15 @@ impl Trainer {
         let mut start = 0;
         while start < longest {
             let len = self.config.training.seq_len.min(longest - start);
-            let chunk = batch::chunk(&self.net.meta, &refs, start, len, 0, &self.net.device)?;
+            let chunk = batch::chunk(
+                &self.net.meta,
+                &refs,
+                start,
+                len,
+                0,
+                silenced,
+                &self.net.device,
+            )?;
             start += len;
             if chunk.scored == 0 {
                 continue;
@@ -579,6 +596,12 @@ fn check_config(c: &TrainConfig) -> Result<(), Error> {
     }
     if !(0.0..1.0).contains(&c.training.dropout) {
         anyhow::bail!("--dropout must be in [0, 1), not {}", c.training.dropout);
+    }
+    if !(0.0..=1.0).contains(&c.training.lone_openings) {
+        anyhow::bail!(
+            "--lone-openings must be a share from 0 to 1, not {}",
+            c.training.lone_openings
+        );
     }
     Ok(())
 }

@@ -213,6 +213,7 @@ fn chunked_loss_grads(net: &mut Network, recurrence: Recurrence, pieces: &[Piece
             start,
             len.min(longest - start),
             0,
+            &[],
             &net.device,
         )
         .unwrap();

@@ -82,7 +82,8 @@ fn check(data: &Dataset, t: &Trainer) {
     let w = t.net.weights(false).unwrap();
     let mut compared = 0;
     for piece in data.test.iter().chain(&data.valid) {
-        let chunk = batch::chunk(&t.net.meta, &[piece], 0, piece.len(), 0, &t.net.device).unwrap();
+        let chunk =
+            batch::chunk(&t.net.meta, &[piece], 0, piece.len(), 0, &[], &t.net.device).unwrap();
         let (top, _) = w
             .run(&chunk.inputs, &t.net.zero_state(1).unwrap(), None)
             .unwrap();

@@ -253,3 +253,52 @@ fn an_nade_learns_chords_that_independent_keys_cannot() {
         "{triads} of {n} sampled frames are triads"
     );
 }
+
+/// A lone opening (continue mode's melody alone, a silence, then every voice
+/// entering) scores each voice only where it was not silenced: the masks
+/// leave those steps out, and the silenced voices' loss is smaller for it.
+#[test]
+fn a_lone_openings_silenced_steps_carry_no_loss() {
+    use bach_trainer::batch;
+    use bach_trainer::lone::{lone_opening, Silenced};
+    let dir = common::temp_dir("lone");
+    let data = fixture(&dir, true);
+    let t = Trainer::new(tiny_config(&dir, "lone"), &data).unwrap();
+    let piece = data.train.iter().max_by_key(|p| p.len()).unwrap();
+    let len = piece.len();
+    assert!(len >= 8, "the fixture's longest piece has {len} steps");
+    let silenced = Silenced { alone: 3, entry: 5 };
+    let lone = lone_opening(piece, silenced);
+    let device = &t.net.device;
+    let kept = batch::chunk(&t.net.meta, &[&lone], 0, len, 0, &[silenced], device).unwrap();
+    let all = batch::chunk(&t.net.meta, &[&lone], 0, len, 0, &[], device).unwrap();
+    assert!(all.voice_masks.is_none());
+    let masks = kept.voice_masks.as_ref().expect("per-voice masks");
+    let sums: Vec<f32> = masks
+        .iter()
+        .map(|m| m.sum_all().unwrap().to_scalar().unwrap())
+        .collect();
+    assert_eq!(sums[0] as usize, len - 2, "the melody is scored alone");
+    for s in &sums[1..] {
+        assert_eq!(*s as usize, len - 5, "the lower voices from their entry");
+    }
+    let w = t.net.weights(false).unwrap();
+    let zero = t.net.zero_state(1).unwrap();
+    let (top, _) = w.run(&kept.inputs, &zero, None).unwrap();
+    let (_, parts) = w.nll(t.net.meta.kind, &top, &kept).unwrap();
+    let (_, unmasked) = w.nll(t.net.meta.kind, &top, &all).unwrap();
+    for (v, (p, u)) in parts.iter().zip(&unmasked).enumerate() {
+        let (p, u): (f32, f32) = (p.to_scalar().unwrap(), u.to_scalar().unwrap());
+        assert!(p < u, "voice {v}: {p} with the mask, {u} without");
+    }
+}
+
+#[test]
+fn lone_openings_is_a_share() {
+    let dir = common::temp_dir("lone-share");
+    let data = fixture(&dir, true);
+    let mut c = tiny_config(&dir, "share");
+    c.training.lone_openings = 1.5;
+    let err = Trainer::new(c, &data).err().expect("refused").to_string();
+    assert!(err.contains("--lone-openings"), "{err}");
+}

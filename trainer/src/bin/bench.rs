@@ -109,7 +109,7 @@ fn ours(args: &Args, recurrence: Recurrence, pieces: &[Piece]) -> anyhow::Result
     let mut times = Vec::with_capacity(args.iters);
     for i in 0..args.iters + 2 {
         let t0 = Instant::now();
-        trainer.train_batch(pieces, 1e-3, &mut rng)?;
+        trainer.train_batch(pieces, &[], 1e-3, &mut rng)?;
         if i >= 2 {
             times.push(t0.elapsed().as_secs_f64() * 1e3);
         }
