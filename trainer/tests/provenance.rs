@@ -40,7 +40,7 @@ fn training(path: &Path) -> Provenance {
 const SHIPPED_TENSORS: [(&str, &str); 13] = [
     (
         "chorale-satb.safetensors",
-        "f9c00a463928823c6a86ec7f3a7e3ef27c7d5600a4b98256a66550dd3c4de2ae",
+        "51ceb31f629d1ecef7b371da18edeeda854178c2b767a1ea8600419b24cb1670",
     ),
     (
         "chorale-satb-jsb16.safetensors",

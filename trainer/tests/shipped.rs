@@ -180,17 +180,25 @@ fn the_harmonizer_knows_key_and_meter_and_looks_ahead() {
         let floor = if row.lookahead == "off" { 0.70 } else { 0.82 };
         assert!(closes >= floor, "{what}");
         // And the bass comes to them V-I: with Lookahead Off from the
-        // dominant the beat before a likely close was given (29.5% for
-        // this seed; 24.3% pooled over three seeds before that guess), a
-        // beat ahead and more from the close heard ahead (44.7%, 54.0%,
-        // 53.4%; Bach 54.3%).
+        // dominant the beat before a likely close was given (39.4% for
+        // this seed with the model of 2026-12-07, 29.5% with the one
+        // before), a beat ahead and more from the close heard ahead
+        // (43.5%, 50.5%, 51.9%; Bach 54.3%).
         let v_i = m.fermata_v_i_share.unwrap();
         let floor = match row.lookahead.as_str() {
-            "off" => 0.27,
+            "off" => 0.35,
             "1 beat" => 0.42,
             _ => 0.50,
         };
         assert!(v_i >= floor, "{what}");
+        // The first bar stays in the key: Off, the key doubt keeps the
+        // harmony to notes the likely keys share while the key is a guess
+        // (2.4% outside it for this seed; 5.6% pooled with the model
+        // before; Bach 1.5%).
+        if row.lookahead == "off" {
+            let opening = m.opening_out_of_key_share.unwrap();
+            assert!(opening <= 0.04, "{what}");
+        }
         // The chords on beats, named as Roman numerals by the engine's
         // chord analysis, are mixed much as Bach's are (0.08-0.11 apart,
         // pooled); his closes are mostly authentic and half cadences.
@@ -242,8 +250,8 @@ fn the_network_alone_writes_few_parallels() {
 
 /// Test NLL (all four voices, no lookahead) and A, T, B given S of the
 /// shipped harmonizer on chorales.json, as in BENCHMARKS.md.
-const HARMONIZER_TEST_NLL: f64 = 2.1102;
-const HARMONIZER_ATB_NLL: f64 = 1.6030;
+const HARMONIZER_TEST_NLL: f64 = 2.0094;
+const HARMONIZER_ATB_NLL: f64 = 1.5260;
 
 /// The harmonizer shipped before (`chorale-satb-jsb16.safetensors`, no key,
 /// meter or lookahead) keeps its figures on the data it was trained on.
