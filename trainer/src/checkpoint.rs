@@ -103,33 +103,47 @@ impl Checkpoint {
         let header: Header = serde_json::from_str(json).map_err(|e| invalid(e.to_string()))?;
         header.meta.validate().map_err(&invalid)?;
         let st = SafeTensors::deserialize(&bytes).map_err(|e| invalid(e.to_string()))?;
-        let read =
-            |prefix: &str, required: bool| -> Result<Option<Vec<NamedTensor>>, CheckpointError> {
-                let mut out = Vec::new();
-                for (name, shape) in header.meta.tensor_shapes() {
-                    let key = format!("{prefix}.{name}");
-                    let view = match st.tensor(&key) {
-                        Ok(v) => v,
-                        Err(_) if !required => return Ok(None),
-                        Err(_) => return Err(invalid(format!("tensor {key} is missing"))),
-                    };
-                    if view.dtype() != Dtype::F32 || view.shape() != shape.as_slice() {
-                        return Err(invalid(format!("tensor {key} has the wrong type or shape")));
-                    }
-                    let data = view
-                        .data()
-                        .chunks_exact(4)
-                        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                        .collect();
-                    out.push((name, shape, data));
+        // The model's tensors, and the chord head's beside them where the
+        // run trains one (`--chord-aux`; never among the best weights).
+        let model = header.meta.tensor_shapes();
+        let mut trained = model.clone();
+        if header.config.training.chord_aux > 0.0 {
+            let classes = crate::chord_aux::CLASSES;
+            trained.push((
+                crate::chord_aux::WEIGHT.to_owned(),
+                vec![header.meta.hidden, classes],
+            ));
+            trained.push((crate::chord_aux::BIAS.to_owned(), vec![classes]));
+        }
+        let read = |prefix: &str,
+                    shapes: &[(String, Vec<usize>)],
+                    required: bool|
+         -> Result<Option<Vec<NamedTensor>>, CheckpointError> {
+            let mut out = Vec::new();
+            for (name, shape) in shapes.iter().cloned() {
+                let key = format!("{prefix}.{name}");
+                let view = match st.tensor(&key) {
+                    Ok(v) => v,
+                    Err(_) if !required => return Ok(None),
+                    Err(_) => return Err(invalid(format!("tensor {key} is missing"))),
+                };
+                if view.dtype() != Dtype::F32 || view.shape() != shape.as_slice() {
+                    return Err(invalid(format!("tensor {key} has the wrong type or shape")));
                 }
-                Ok(Some(out))
-            };
+                let data = view
+                    .data()
+                    .chunks_exact(4)
+                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                    .collect();
+                out.push((name, shape, data));
+            }
+            Ok(Some(out))
+        };
         Ok(Self {
-            params: read("param", true)?.unwrap_or_default(),
-            adam_m: read("adam_m", true)?.unwrap_or_default(),
-            adam_v: read("adam_v", true)?.unwrap_or_default(),
-            best: read("best", false)?,
+            params: read("param", &trained, true)?.unwrap_or_default(),
+            adam_m: read("adam_m", &trained, true)?.unwrap_or_default(),
+            adam_v: read("adam_v", &trained, true)?.unwrap_or_default(),
+            best: read("best", &model, false)?,
             header,
         })
     }

@@ -126,6 +126,13 @@ pub struct TrainingSettings {
     #[arg(long, default_value_t = 0.0)]
     #[serde(default)]
     pub lone_openings: f64,
+    /// Voices models: the weight of a chord auxiliary target, a training-only
+    /// head that names the chord (root and quality) each step's voices form,
+    /// read from the core's state before the step (0: none). The chord is
+    /// read from the data's voices; the head is not written to the model.
+    #[arg(long, default_value_t = 0.0)]
+    #[serde(default)]
+    pub chord_aux: f64,
     /// Epochs without a better validation NLL before stopping (0: never).
     #[arg(long, default_value_t = 10)]
     pub patience: usize,

@@ -7,6 +7,7 @@
 pub mod batch;
 pub mod calibrate;
 pub mod checkpoint;
+pub mod chord_aux;
 pub mod command;
 pub mod config;
 pub mod dataset;

@@ -107,7 +107,9 @@ impl AdamW {
         let mut sq = 0f64;
         for var in &self.vars {
             let g = match grads.get(var.as_tensor()) {
-                Some(g) => g.clone(),
+                // Detached: a gradient that carries its graph would chain
+                // every batch's graph into the moments and never be freed.
+                Some(g) => g.detach(),
                 None => var.zeros_like()?,
             };
             sq += g.sqr()?.sum_all()?.to_scalar::<f32>()? as f64;

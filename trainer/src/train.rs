@@ -9,9 +9,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use bach_engine::{Horizon, ModelKind, ModelMeta};
+use candle_core::Var;
 
 use crate::batch;
 use crate::checkpoint::{Checkpoint, Header};
+use crate::chord_aux::{self, ChordHead};
 use crate::config::{EpochRecord, Progress, TrainConfig};
 use crate::dataset::{Dataset, Piece};
 use crate::eval;
@@ -67,6 +69,9 @@ pub struct Trainer {
     pub opt: AdamW,
     pub progress: Progress,
     pub best: Option<Vec<NamedTensor>>,
+    /// The chord auxiliary head (`--chord-aux`), trained beside the model
+    /// and never written to the model file.
+    pub chord_head: Option<ChordHead>,
 }
 
 type Error = anyhow::Error;
@@ -163,8 +168,16 @@ impl Trainer {
             config.training.transpose = false;
         }
         net.recurrence = config.training.recurrence;
-        let names: Vec<String> = net.params.iter().map(|(n, _)| n.clone()).collect();
-        let opt = AdamW::new(net.vars(), &names, config.training.optim.clone())?;
+        let chord_head = match config.training.chord_aux > 0.0 {
+            true => {
+                if net.meta.kind != ModelKind::Voices {
+                    anyhow::bail!("--chord-aux is for voices models: a piano roll has no voices to name a chord from");
+                }
+                Some(ChordHead::new(net.meta.hidden, &net.device)?)
+            }
+            false => None,
+        };
+        let opt = optimizer(&net, chord_head.as_ref(), &config)?;
         Ok(Self {
             progress: Progress {
                 train_pieces: data.train.len(),
@@ -174,6 +187,7 @@ impl Trainer {
             net,
             opt,
             best: None,
+            chord_head,
         })
     }
 
@@ -192,10 +206,18 @@ impl Trainer {
             );
         }
         let dev = device(&config.training.device)?;
-        let mut net = Network::from_tensors(ck.header.meta, &ck.params, &dev)?;
+        // The chord head's tensors ride in the checkpoint beside the model's.
+        let (aux, params): (Vec<NamedTensor>, Vec<NamedTensor>) = ck
+            .params
+            .into_iter()
+            .partition(|(n, _, _)| n == chord_aux::WEIGHT || n == chord_aux::BIAS);
+        let mut net = Network::from_tensors(ck.header.meta, &params, &dev)?;
         net.recurrence = config.training.recurrence;
-        let names: Vec<String> = net.params.iter().map(|(n, _)| n.clone()).collect();
-        let mut opt = AdamW::new(net.vars(), &names, config.training.optim.clone())?;
+        let chord_head = match config.training.chord_aux > 0.0 {
+            true => Some(ChordHead::from_tensors(&aux, &dev)?),
+            false => None,
+        };
+        let mut opt = optimizer(&net, chord_head.as_ref(), &config)?;
         let load = |ts: &[NamedTensor]| -> candle_core::Result<Vec<candle_core::Tensor>> {
             ts.iter()
                 .map(|(_, s, d)| candle_core::Tensor::from_vec(d.clone(), s.as_slice(), &dev))
@@ -210,6 +232,7 @@ impl Trainer {
             opt,
             progress: ck.header.progress,
             best: ck.best,
+            chord_head,
         })
     }
 
@@ -283,9 +306,9 @@ impl Trainer {
 
     /// The checkpoint of the run as it stands.
     pub fn checkpoint(&self) -> Result<Checkpoint, Error> {
+        let named = self.named_vars();
         let to_named = |ts: &[candle_core::Tensor]| -> candle_core::Result<Vec<NamedTensor>> {
-            self.net
-                .params
+            named
                 .iter()
                 .zip(ts)
                 .map(|((n, _), t)| Ok((n.clone(), t.dims().to_vec(), t.flatten_all()?.to_vec1()?)))
@@ -298,12 +321,25 @@ impl Trainer {
                 progress: self.progress.clone(),
                 adam_t: self.opt.t,
             },
-            params: self.net.tensors()?,
+            params: named
+                .iter()
+                .map(|(n, v)| {
+                    let t = v.as_tensor();
+                    Ok((n.clone(), t.dims().to_vec(), t.flatten_all()?.to_vec1()?))
+                })
+                .collect::<candle_core::Result<_>>()?,
             adam_m: to_named(&self.opt.m)?,
             adam_v: to_named(&self.opt.v)?,
             best: self.best.clone(),
         };
         Ok(ck)
+    }
+
+    /// Every trained `(name, var)`: the model's, then the chord head's.
+    fn named_vars(&self) -> Vec<(String, Var)> {
+        let mut all = self.net.params.clone();
+        all.extend(self.chord_head.iter().flat_map(ChordHead::named));
+        all
     }
 
     /// Metadata for the model file, with provenance.
@@ -529,7 +565,14 @@ impl Trainer {
             };
             let (top, next) = w.run(&chunk.inputs, &state, Some(&mut dropout))?;
             let (sum, _) = w.nll(self.net.meta.kind, &top, &chunk)?;
-            let mean = (&sum / chunk.scored as f64)?;
+            let mut mean = (&sum / chunk.scored as f64)?;
+            if let Some(head) = &self.chord_head {
+                // The chord each step's voices form, from the state before it.
+                let labels =
+                    chord_aux::targets(&self.net.meta, &refs, start - len, len, &self.net.device)?;
+                let aux = head.nll(&top, &labels, &chunk.mask)?;
+                mean = (mean + (aux * (self.config.training.chord_aux / chunk.scored as f64))?)?;
+            }
             let grads = mean.backward()?;
             let info = self.opt.step(&grads, lr)?;
             if info.applied {
@@ -543,6 +586,19 @@ impl Trainer {
         }
         Ok((total, steps))
     }
+}
+
+/// The optimizer over the model's weights and, with `--chord-aux`, the
+/// chord head's (named, so a checkpoint keeps their moments apart).
+fn optimizer(
+    net: &Network,
+    chord_head: Option<&ChordHead>,
+    config: &TrainConfig,
+) -> Result<AdamW, Error> {
+    let mut named = net.params.clone();
+    named.extend(chord_head.into_iter().flat_map(ChordHead::named));
+    let (names, vars): (Vec<String>, Vec<Var>) = named.into_iter().unzip();
+    Ok(AdamW::new(vars, &names, config.training.optim.clone())?)
 }
 
 /// A cheap check of an output path, before the dataset is even read: its
@@ -601,6 +657,12 @@ fn check_config(c: &TrainConfig) -> Result<(), Error> {
         anyhow::bail!(
             "--lone-openings must be a share from 0 to 1, not {}",
             c.training.lone_openings
+        );
+    }
+    if !(0.0..=10.0).contains(&c.training.chord_aux) {
+        anyhow::bail!(
+            "--chord-aux must be a weight from 0 to 10, not {}",
+            c.training.chord_aux
         );
     }
     Ok(())

@@ -302,3 +302,91 @@ fn lone_openings_is_a_share() {
     let err = Trainer::new(c, &data).err().expect("refused").to_string();
     assert!(err.contains("--lone-openings"), "{err}");
 }
+
+/// The chord auxiliary target trains a head beside the model: it changes
+/// the weights the model learns (so the loss reaches the core), learns to
+/// name the chords, rides in the checkpoint so a stopped run resumes to the
+/// same weights, and is never written to the model file.
+#[test]
+fn the_chord_target_trains_a_head_the_model_file_leaves_out() {
+    use bach_trainer::batch;
+    use bach_trainer::chord_aux;
+    let dir = common::temp_dir("chord-aux");
+    let data = fixture(&dir, true);
+    let run = |aux: f64, name: &str| {
+        let mut c = tiny_config(&dir, name);
+        c.training.chord_aux = aux;
+        let mut t = Trainer::new(c, &data).unwrap();
+        t.run(&data, &Control::default(), &mut |_| {}).unwrap();
+        t
+    };
+    let plain = run(0.0, "plain");
+    let with = run(1.0, "with");
+    assert!(plain.chord_head.is_none());
+    assert_ne!(
+        plain.net.tensors().unwrap(),
+        with.net.tensors().unwrap(),
+        "the chord loss reaches the model's weights"
+    );
+    // The model file holds the model's tensors only, and loads.
+    let file = bach_engine::file::ModelFile::load(&with.config.out).unwrap();
+    assert!(file.tensors.keys().all(|n| !n.starts_with("aux.")));
+    assert_eq!(file.tensors.len(), with.net.params.len());
+    // The checkpoint carries the head.
+    let ck = Checkpoint::load(&with.config.checkpoint).unwrap();
+    assert!(ck.params.iter().any(|(n, _, _)| n == chord_aux::WEIGHT));
+    assert!(ck.adam_m.iter().any(|(n, _, _)| n == chord_aux::BIAS));
+    // The head has learnt something: on the training pieces its chord
+    // loss is below the uniform guess its zeros start from (three short
+    // epochs on the fixture take it about half a nat down).
+    let head = with.chord_head.as_ref().unwrap();
+    let pieces: Vec<_> = data.train.iter().collect();
+    let longest = pieces.iter().map(|p| p.len()).max().unwrap();
+    let device = &with.net.device;
+    let chunk = batch::chunk(&with.net.meta, &pieces, 0, longest, 0, &[], device).unwrap();
+    let labels = chord_aux::targets(&with.net.meta, &pieces, 0, longest, device).unwrap();
+    let w = with.net.weights(false).unwrap();
+    let zero = with.net.zero_state(pieces.len()).unwrap();
+    let (top, _) = w.run(&chunk.inputs, &zero, None).unwrap();
+    let nll: f32 = head
+        .nll(&top, &labels, &chunk.mask)
+        .unwrap()
+        .to_scalar()
+        .unwrap();
+    let uniform = (chord_aux::CLASSES as f32).ln();
+    let per_step = nll / chunk.scored as f32;
+    assert!(
+        per_step < uniform - 0.25,
+        "{per_step} nats against {uniform}"
+    );
+
+    // Stopped after 5 batches and resumed: the same weights as unbroken.
+    let mut c = tiny_config(&dir, "split");
+    c.training.chord_aux = 1.0;
+    let checkpoint = c.checkpoint.clone();
+    let mut first = Trainer::new(c, &data).unwrap();
+    let stop = Control {
+        stop: None,
+        stop_after_batches: Some(5),
+    };
+    first.run(&data, &stop, &mut |_| {}).unwrap();
+    drop(first);
+    let mut second = Trainer::resume(&checkpoint, &data).unwrap();
+    second.run(&data, &Control::default(), &mut |_| {}).unwrap();
+    assert_eq!(second.net.tensors().unwrap(), with.net.tensors().unwrap());
+}
+
+#[test]
+fn chord_aux_is_a_weight_for_voices_models() {
+    let dir = common::temp_dir("chord-aux-refused");
+    let voices = fixture(&dir, true);
+    let mut c = tiny_config(&dir, "weight");
+    c.training.chord_aux = -1.0;
+    let err = Trainer::new(c, &voices).err().expect("refused").to_string();
+    assert!(err.contains("--chord-aux"), "{err}");
+    let roll = fixture(&dir, false);
+    let mut c = tiny_config(&dir, "roll");
+    c.training.chord_aux = 1.0;
+    let err = Trainer::new(c, &roll).err().expect("refused").to_string();
+    assert!(err.contains("--chord-aux"), "{err}");
+}
