@@ -21,8 +21,12 @@ use crate::init::NamedTensor;
 /// Chord qualities the target tells apart (`bach_engine::chord::Quality`).
 const QUALITIES: usize = 10;
 
-/// Classes: no chord, then root × quality.
-pub const CLASSES: usize = 1 + 12 * QUALITIES;
+/// Which chord tone the bass sounds: root, third, fifth, or another
+/// (a seventh, a suspension's fourth).
+const POSITIONS: usize = 4;
+
+/// Classes: no chord, then root × quality × the bass's chord tone.
+pub const CLASSES: usize = 1 + 12 * QUALITIES * POSITIONS;
 
 /// The names of the head's tensors in a checkpoint (never in a model file).
 pub const WEIGHT: &str = "aux.chord.weight";
@@ -43,14 +47,28 @@ fn quality_index(q: Quality) -> usize {
     }
 }
 
+/// The bass's place in the chord, from its interval above the root.
+fn position(root: u8, bass: u8) -> usize {
+    match (bass % 12 + 12 - root % 12) % 12 {
+        0 => 0,
+        3 | 4 => 1,
+        6..=8 => 2,
+        _ => 3,
+    }
+}
+
 /// The class of the chord the sounding `pitches` form: 0 for none, else
-/// `1 + root * QUALITIES + quality`. The key only names numerals, which the
-/// class does not use; C major stands in for every piece.
+/// `1 + (root * QUALITIES + quality) * POSITIONS + the bass's chord tone`
+/// (C major over C, E or G are three classes). The key only names
+/// numerals, which the class does not use; C major stands in for every piece.
 pub fn label(pitches: &[Option<u8>]) -> u32 {
     let key = Key::ALL[0];
     match analyze(pitches, key, None).chord {
         None => 0,
-        Some(c) => (1 + (c.root as usize % 12) * QUALITIES + quality_index(c.quality)) as u32,
+        Some(c) => {
+            let chord = (c.root as usize % 12) * QUALITIES + quality_index(c.quality);
+            (1 + chord * POSITIONS + position(c.root, c.bass)) as u32
+        }
     }
 }
 
@@ -144,21 +162,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn labels_name_root_and_quality() {
-        // C major in any voicing and inversion is one class; C minor and G
-        // major are others; a rest everywhere is none.
+    fn labels_name_root_quality_and_bass() {
+        // C major in any voicing over C is one class, over E another; C
+        // minor and G major are others; a rest everywhere is none.
         let c = label(&[Some(72), Some(67), Some(64), Some(48)]);
+        let c_spread = label(&[Some(76), Some(72), Some(55), Some(36)]);
         let c6 = label(&[Some(72), Some(67), Some(60), Some(52)]);
         let cm = label(&[Some(72), Some(67), Some(63), Some(48)]);
         let g = label(&[Some(71), Some(67), Some(62), Some(55)]);
-        assert_eq!(c, c6);
+        assert_eq!(c, c_spread);
+        assert_eq!(c6, c + 1, "the third in the bass");
         assert_ne!(c, cm);
         assert_ne!(c, g);
-        assert_eq!(c, 1 + quality_index(Quality::Major) as u32);
-        assert_eq!(
-            g,
-            1 + 7 * QUALITIES as u32 + quality_index(Quality::Major) as u32
-        );
+        let major = quality_index(Quality::Major);
+        assert_eq!(c, 1 + (major * POSITIONS) as u32);
+        assert_eq!(g, 1 + ((7 * QUALITIES + major) * POSITIONS) as u32);
         assert_eq!(label(&[None, None, None, None]), 0);
         assert!((c as usize) < CLASSES && (g as usize) < CLASSES);
     }
