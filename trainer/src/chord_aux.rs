@@ -1,9 +1,10 @@
 //! The chord auxiliary target (`train --chord-aux W`): a second, training-only
 //! head reads the core's top state before a step is decided and names the
-//! chord the four voices will sound on it (root and quality, or none), as
-//! TonicNet's chord token does (Peracha 2019). The chord is read from the
-//! data's own voices by the engine's chord analysis (`bach_engine::chord`),
-//! so no labels are needed; the head is dropped when the model is written.
+//! chord the four voices will sound on it (root, quality and the chord tone
+//! in the bass, or none), much as TonicNet's chord token does (Peracha
+//! 2019). The chord is read from the data's own voices by the engine's chord
+//! analysis (`bach_engine::chord`), so no labels are needed; the head is
+//! dropped when the model is written.
 //!
 //! Its loss is added to the voices' with weight `W`: it asks the state to
 //! hold the harmony the voices are about to share, not only each voice's

@@ -127,9 +127,10 @@ pub struct TrainingSettings {
     #[serde(default)]
     pub lone_openings: f64,
     /// Voices models: the weight of a chord auxiliary target, a training-only
-    /// head that names the chord (root and quality) each step's voices form,
-    /// read from the core's state before the step (0: none). The chord is
-    /// read from the data's voices; the head is not written to the model.
+    /// head that names the chord (root, quality and the chord tone in the
+    /// bass) each step's voices form, read from the core's state before the
+    /// step (0: none). The chord is read from the data's voices; the head is
+    /// not written to the model.
     #[arg(long, default_value_t = 0.0)]
     #[serde(default)]
     pub chord_aux: f64,
