@@ -108,12 +108,7 @@ impl Checkpoint {
         let model = header.meta.tensor_shapes();
         let mut trained = model.clone();
         if header.config.training.chord_aux > 0.0 {
-            let classes = crate::chord_aux::CLASSES;
-            trained.push((
-                crate::chord_aux::WEIGHT.to_owned(),
-                vec![header.meta.hidden, classes],
-            ));
-            trained.push((crate::chord_aux::BIAS.to_owned(), vec![classes]));
+            trained.extend(crate::chord_aux::tensor_shapes(header.meta.hidden));
         }
         let read = |prefix: &str,
                     shapes: &[(String, Vec<usize>)],

@@ -33,6 +33,14 @@ pub const CLASSES: usize = 1 + 12 * QUALITIES * POSITIONS;
 pub const WEIGHT: &str = "aux.chord.weight";
 pub const BIAS: &str = "aux.chord.bias";
 
+/// The head's tensors, `(name, shape)`, for a core of `hidden` units.
+pub fn tensor_shapes(hidden: usize) -> [(String, Vec<usize>); 2] {
+    [
+        (WEIGHT.to_owned(), vec![hidden, CLASSES]),
+        (BIAS.to_owned(), vec![CLASSES]),
+    ]
+}
+
 fn quality_index(q: Quality) -> usize {
     match q {
         Quality::Major => 0,
@@ -115,9 +123,10 @@ impl ChordHead {
     /// random numbers (so the run's other draws stay as they were) and
     /// learns from its first update.
     pub fn new(hidden: usize, device: &Device) -> Result<Self> {
+        let [(_, weight), (_, bias)] = tensor_shapes(hidden);
         Ok(Self {
-            weight: Var::zeros((hidden, CLASSES), DType::F32, device)?,
-            bias: Var::zeros(CLASSES, DType::F32, device)?,
+            weight: Var::zeros(weight, DType::F32, device)?,
+            bias: Var::zeros(bias, DType::F32, device)?,
         })
     }
 

@@ -306,7 +306,7 @@ impl Trainer {
 
     /// The checkpoint of the run as it stands.
     pub fn checkpoint(&self) -> Result<Checkpoint, Error> {
-        let named = self.named_vars();
+        let named = trained_vars(&self.net, self.chord_head.as_ref());
         let to_named = |ts: &[candle_core::Tensor]| -> candle_core::Result<Vec<NamedTensor>> {
             named
                 .iter()
@@ -321,25 +321,17 @@ impl Trainer {
                 progress: self.progress.clone(),
                 adam_t: self.opt.t,
             },
-            params: named
-                .iter()
-                .map(|(n, v)| {
-                    let t = v.as_tensor();
-                    Ok((n.clone(), t.dims().to_vec(), t.flatten_all()?.to_vec1()?))
-                })
-                .collect::<candle_core::Result<_>>()?,
+            params: to_named(
+                &named
+                    .iter()
+                    .map(|(_, v)| v.as_tensor().clone())
+                    .collect::<Vec<_>>(),
+            )?,
             adam_m: to_named(&self.opt.m)?,
             adam_v: to_named(&self.opt.v)?,
             best: self.best.clone(),
         };
         Ok(ck)
-    }
-
-    /// Every trained `(name, var)`: the model's, then the chord head's.
-    fn named_vars(&self) -> Vec<(String, Var)> {
-        let mut all = self.net.params.clone();
-        all.extend(self.chord_head.iter().flat_map(ChordHead::named));
-        all
     }
 
     /// Metadata for the model file, with provenance.
@@ -588,16 +580,22 @@ impl Trainer {
     }
 }
 
-/// The optimizer over the model's weights and, with `--chord-aux`, the
-/// chord head's (named, so a checkpoint keeps their moments apart).
+/// Every trained `(name, var)`: the model's, then, with `--chord-aux`, the
+/// chord head's. The optimizer's moments and the checkpoint follow this order.
+fn trained_vars(net: &Network, chord_head: Option<&ChordHead>) -> Vec<(String, Var)> {
+    let mut all = net.params.clone();
+    all.extend(chord_head.into_iter().flat_map(ChordHead::named));
+    all
+}
+
+/// The optimizer over [`trained_vars`] (named, so a checkpoint keeps the
+/// head's moments apart from the model's).
 fn optimizer(
     net: &Network,
     chord_head: Option<&ChordHead>,
     config: &TrainConfig,
 ) -> Result<AdamW, Error> {
-    let mut named = net.params.clone();
-    named.extend(chord_head.into_iter().flat_map(ChordHead::named));
-    let (names, vars): (Vec<String>, Vec<Var>) = named.into_iter().unzip();
+    let (names, vars): (Vec<String>, Vec<Var>) = trained_vars(net, chord_head).into_iter().unzip();
     Ok(AdamW::new(vars, &names, config.training.optim.clone())?)
 }
 
