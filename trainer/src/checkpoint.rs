@@ -2,7 +2,8 @@
 //! stopped, in one `.safetensors` file written atomically.
 //!
 //! Tensors: `param.{name}` (current weights), `adam_m.{name}`, `adam_v.{name}`
-//! (optimizer moments) and `best.{name}` (the best weights so far). The JSON
+//! (optimizer moments), `best.{name}` (the best weights so far) and, with
+//! `--ema`, `average.{name}` (the weights' moving average). The JSON
 //! under the metadata key [`CHECKPOINT_KEY`] holds the configuration, the model
 //! metadata, the optimizer's step count and the progress (epoch, batch within
 //! the epoch, history, early-stopping state). Random numbers come from streams
@@ -49,6 +50,8 @@ pub struct Checkpoint {
     pub adam_m: Vec<NamedTensor>,
     pub adam_v: Vec<NamedTensor>,
     pub best: Option<Vec<NamedTensor>>,
+    /// The weights' moving average (`--ema`).
+    pub average: Option<Vec<NamedTensor>>,
 }
 
 impl Checkpoint {
@@ -68,11 +71,12 @@ impl Checkpoint {
             reason,
         };
         let mut entries: Vec<(String, &[usize], &[f32])> = Vec::new();
-        let groups: [(&str, Option<&Vec<NamedTensor>>); 4] = [
+        let groups: [(&str, Option<&Vec<NamedTensor>>); 5] = [
             ("param", Some(&self.params)),
             ("adam_m", Some(&self.adam_m)),
             ("adam_v", Some(&self.adam_v)),
             ("best", self.best.as_ref()),
+            ("average", self.average.as_ref()),
         ];
         for (prefix, group) in groups {
             for (name, shape, data) in group.into_iter().flatten() {
@@ -139,6 +143,7 @@ impl Checkpoint {
             adam_m: read("adam_m", &trained, true)?.unwrap_or_default(),
             adam_v: read("adam_v", &trained, true)?.unwrap_or_default(),
             best: read("best", &model, false)?,
+            average: read("average", &model, header.config.training.ema > 0.0)?,
             header,
         })
     }

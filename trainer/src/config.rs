@@ -134,6 +134,14 @@ pub struct TrainingSettings {
     #[arg(long, default_value_t = 0.0)]
     #[serde(default)]
     pub chord_aux: f64,
+    /// Polyak averaging: validation, the best model and the model file use
+    /// an exponential moving average of the weights with this decay per
+    /// update (0: off; 0.999 averages over about the last thousand updates).
+    /// The average damps the noise of the last updates, so it usually
+    /// generalises better than the weights of any one update.
+    #[arg(long, default_value_t = 0.0)]
+    #[serde(default)]
+    pub ema: f64,
     /// Epochs without a better validation NLL before stopping (0: never).
     #[arg(long, default_value_t = 10)]
     pub patience: usize,

@@ -4,6 +4,7 @@
 //! in the engine's format. The command line (`src/main.rs`) is a thin layer
 //! over [`command::run`]; tests call the modules directly.
 
+pub mod average;
 pub mod batch;
 pub mod calibrate;
 pub mod checkpoint;

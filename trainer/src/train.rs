@@ -11,6 +11,7 @@ use std::time::Instant;
 use bach_engine::{Horizon, ModelKind, ModelMeta};
 use candle_core::Var;
 
+use crate::average::Average;
 use crate::batch;
 use crate::checkpoint::{Checkpoint, Header};
 use crate::chord_aux::{self, ChordHead};
@@ -72,6 +73,9 @@ pub struct Trainer {
     /// The chord auxiliary head (`--chord-aux`), trained beside the model
     /// and never written to the model file.
     pub chord_head: Option<ChordHead>,
+    /// The weights' moving average (`--ema`), which validation, the best
+    /// model and the model file use.
+    pub average: Option<Average>,
 }
 
 type Error = anyhow::Error;
@@ -178,6 +182,10 @@ impl Trainer {
             false => None,
         };
         let opt = optimizer(&net, chord_head.as_ref(), &config)?;
+        let average = match config.training.ema > 0.0 {
+            true => Some(Average::new(&net, config.training.ema)?),
+            false => None,
+        };
         Ok(Self {
             progress: Progress {
                 train_pieces: data.train.len(),
@@ -188,6 +196,7 @@ impl Trainer {
             opt,
             best: None,
             chord_head,
+            average,
         })
     }
 
@@ -226,6 +235,11 @@ impl Trainer {
         opt.m = load(&ck.adam_m)?;
         opt.v = load(&ck.adam_v)?;
         opt.t = ck.header.adam_t;
+        let average = match (config.training.ema > 0.0, &ck.average) {
+            (true, Some(named)) => Some(Average::from_named(&net, config.training.ema, named)?),
+            (true, None) => anyhow::bail!("the checkpoint has no averaged weights for --ema"),
+            (false, _) => None,
+        };
         Ok(Self {
             config,
             net,
@@ -233,6 +247,7 @@ impl Trainer {
             progress: ck.header.progress,
             best: ck.best,
             chord_head,
+            average,
         })
     }
 
@@ -300,6 +315,15 @@ impl Trainer {
     fn model_tensors(&self) -> Result<Vec<NamedTensor>, Error> {
         Ok(match &self.best {
             Some(b) => b.clone(),
+            None => self.current_weights()?,
+        })
+    }
+
+    /// The weights the run would judge and write now: the average with
+    /// `--ema`, else the raw ones.
+    pub fn current_weights(&self) -> Result<Vec<NamedTensor>, Error> {
+        Ok(match &self.average {
+            Some(a) => a.named(&self.net)?,
             None => self.net.tensors()?,
         })
     }
@@ -330,6 +354,11 @@ impl Trainer {
             adam_m: to_named(&self.opt.m)?,
             adam_v: to_named(&self.opt.v)?,
             best: self.best.clone(),
+            average: self
+                .average
+                .as_ref()
+                .map(|a| a.named(&self.net))
+                .transpose()?,
         };
         Ok(ck)
     }
@@ -452,9 +481,16 @@ impl Trainer {
                     });
                 }
             }
-            // Validation (the standard metric) and the best model.
+            // Validation (the standard metric) and the best model, both of
+            // the averaged weights where the run keeps an average.
+            let weights = self.current_weights()?;
             let valid = if data.valid.is_empty() {
                 None
+            } else if self.average.is_some() {
+                let mut judged =
+                    Network::from_tensors(self.net.meta.clone(), &weights, &self.net.device)?;
+                judged.recurrence = self.net.recurrence;
+                Some(eval::evaluate(&judged, &data.valid)?.nll)
             } else {
                 Some(eval::evaluate(&self.net, &data.valid)?.nll)
             };
@@ -465,7 +501,7 @@ impl Trainer {
                 self.progress.best_valid = Some(score);
                 self.progress.best_epoch = Some(epoch + 1);
                 self.progress.bad_epochs = 0;
-                self.best = Some(self.net.tensors()?);
+                self.best = Some(weights);
             } else {
                 self.progress.bad_epochs += 1;
             }
@@ -504,9 +540,12 @@ impl Trainer {
                 break;
             }
         }
-        // The best weights are the result.
-        if let Some(best) = &self.best {
-            self.net.set_tensors(best)?;
+        // The best weights are the result (with `--ema`, the average's; with
+        // no epoch judged, the average as it stands).
+        match &self.best {
+            Some(best) => self.net.set_tensors(best)?,
+            None if self.average.is_some() => self.net.set_tensors(&self.current_weights()?)?,
+            None => {}
         }
         if !data.test.is_empty() {
             self.progress.test_nll = Some(eval::evaluate(&self.net, &data.test)?.nll);
@@ -569,6 +608,9 @@ impl Trainer {
             let info = self.opt.step(&grads, lr)?;
             if info.applied {
                 self.progress.updates += 1;
+                if let Some(average) = &mut self.average {
+                    average.update(&self.net, self.progress.updates)?;
+                }
             } else {
                 self.progress.skipped_updates += 1;
             }
@@ -655,6 +697,12 @@ fn check_config(c: &TrainConfig) -> Result<(), Error> {
         anyhow::bail!(
             "--lone-openings must be a share from 0 to 1, not {}",
             c.training.lone_openings
+        );
+    }
+    if !(0.0..1.0).contains(&c.training.ema) {
+        anyhow::bail!(
+            "--ema must be a decay in [0, 1) (0: off), not {}",
+            c.training.ema
         );
     }
     if !(0.0..=10.0).contains(&c.training.chord_aux) {

@@ -390,3 +390,97 @@ fn chord_aux_is_a_weight_for_voices_models() {
     let err = Trainer::new(c, &roll).err().expect("refused").to_string();
     assert!(err.contains("--chord-aux"), "{err}");
 }
+
+/// Polyak averaging (`--ema`): training itself goes on from the raw weights
+/// (the same path as without it), the average folds each update in with the
+/// decay, validation judges the average and the model file is the average
+/// that was judged best, and a stopped run resumes to the same result.
+#[test]
+fn the_weights_moving_average_is_what_is_judged_and_written() {
+    use bach_trainer::average::Average;
+    use bach_trainer::model::Network;
+    let dir = common::temp_dir("ema");
+    let data = fixture(&dir, true);
+    let config = |name: &str, ema: f64| {
+        let mut c = tiny_config(&dir, name);
+        c.training.ema = ema;
+        c
+    };
+    let stop5 = Control {
+        stop: None,
+        stop_after_batches: Some(5),
+    };
+    // The same raw weights after five batches, with the average or without.
+    let mut plain = Trainer::new(config("plain", 0.0), &data).unwrap();
+    plain.run(&data, &stop5, &mut |_| {}).unwrap();
+    let mut avg = Trainer::new(config("avg", 0.9), &data).unwrap();
+    avg.run(&data, &stop5, &mut |_| {}).unwrap();
+    assert!(plain.average.is_none());
+    let raw = avg.net.tensors().unwrap();
+    assert_eq!(plain.net.tensors().unwrap(), raw);
+    let averaged = avg.current_weights().unwrap();
+    assert_ne!(averaged, raw, "the average lags the raw weights");
+    let ck = Checkpoint::load(&avg.config.checkpoint).unwrap();
+    assert_eq!(ck.average.as_ref(), Some(&averaged));
+    assert!(Checkpoint::load(&plain.config.checkpoint)
+        .unwrap()
+        .average
+        .is_none());
+
+    // One update folds in with the decay: 0.9 of the old, 0.1 of the new.
+    let net = Network::from_tensors(avg.net.meta.clone(), &raw, &avg.net.device).unwrap();
+    let mut a = Average::new(&net, 0.9).unwrap();
+    assert!((a.decay_at(0) - 0.1).abs() < 1e-12, "short at first");
+    assert_eq!(a.decay_at(1_000_000), 0.9);
+    net.set_tensors(&averaged).unwrap();
+    a.update(&net, 1_000_000).unwrap();
+    for ((_, _, old), ((_, _, new), (_, _, got))) in
+        raw.iter().zip(averaged.iter().zip(&a.named(&net).unwrap()))
+    {
+        for ((o, n), g) in old.iter().zip(new).zip(got) {
+            assert!((0.9 * o + 0.1 * n - g).abs() < 1e-5, "{o} {n} {g}");
+        }
+    }
+
+    // A whole run: the model file is the best average, and its valid NLL
+    // is the one the run recorded for it.
+    let mut whole = Trainer::new(config("whole", 0.9), &data).unwrap();
+    whole.run(&data, &Control::default(), &mut |_| {}).unwrap();
+    let ck = Checkpoint::load(&whole.config.checkpoint).unwrap();
+    let best = ck.best.clone().unwrap();
+    let file = bach_engine::file::ModelFile::load(&whole.config.out).unwrap();
+    for (name, _, data) in &best {
+        assert_eq!(&file.tensors[name], data, "{name}");
+    }
+    let judged = Network::from_tensors(whole.net.meta.clone(), &best, &whole.net.device).unwrap();
+    let valid = evaluate(&judged, &data.valid).unwrap().nll;
+    let recorded = whole.progress.best_valid.unwrap();
+    assert!(
+        (valid - recorded).abs() < 1e-4,
+        "{valid} against {recorded}"
+    );
+
+    // Stopped after five batches and resumed: the same as unbroken.
+    let checkpoint = avg.config.checkpoint.clone();
+    drop(avg);
+    let mut resumed = Trainer::resume(&checkpoint, &data).unwrap();
+    resumed
+        .run(&data, &Control::default(), &mut |_| {})
+        .unwrap();
+    let mut unbroken = Trainer::new(config("unbroken", 0.9), &data).unwrap();
+    unbroken
+        .run(&data, &Control::default(), &mut |_| {})
+        .unwrap();
+    assert_eq!(
+        resumed.net.tensors().unwrap(),
+        unbroken.net.tensors().unwrap()
+    );
+    assert_eq!(resumed.net.tensors().unwrap(), whole.net.tensors().unwrap());
+
+    // A decay of 1 would never move: refused.
+    let err = Trainer::new(config("one", 1.0), &data)
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(err.contains("--ema"), "{err}");
+}
