@@ -4,50 +4,29 @@
 //! of the last updates (Polyak and Juditsky 1992; the "EMA" weights of
 //! modern training recipes). Training itself goes on from the raw weights.
 
-use candle_core::{Result, Tensor};
+use candle_core::Result;
 
 use crate::init::NamedTensor;
 use crate::model::Network;
 
-/// The averaged weights, in the order of [`Network::params`].
+/// The averaged weights, held as a network of the trained one's layout so
+/// it is judged and written as any network is.
 pub struct Average {
     pub decay: f64,
-    tensors: Vec<Tensor>,
+    net: Network,
 }
 
 impl Average {
-    /// Starts the average at `net`'s weights (copied: the optimizer updates
-    /// its variables in place).
+    /// Starts the average at `net`'s weights.
     pub fn new(net: &Network, decay: f64) -> Result<Self> {
-        let tensors = net
-            .params
-            .iter()
-            .map(|(_, v)| v.as_tensor().copy().map(|t| t.detach()))
-            .collect::<Result<_>>()?;
-        Ok(Self { decay, tensors })
+        Self::from_named(net, decay, &net.tensors()?)
     }
 
-    /// The average a checkpoint saved (named as the model's tensors).
+    /// An average of `net`'s layout holding `named` (a checkpoint's).
     pub fn from_named(net: &Network, decay: f64, named: &[NamedTensor]) -> Result<Self> {
-        if named.len() != net.params.len() {
-            candle_core::bail!(
-                "the checkpoint's average has {} tensors, the model {}",
-                named.len(),
-                net.params.len()
-            );
-        }
-        let tensors = net
-            .params
-            .iter()
-            .zip(named)
-            .map(|((name, _), (n, shape, data))| {
-                if name != n {
-                    candle_core::bail!("averaged tensor {n} where {name} was expected");
-                }
-                Tensor::from_vec(data.clone(), shape.as_slice(), &net.device)
-            })
-            .collect::<Result<_>>()?;
-        Ok(Self { decay, tensors })
+        let mut avg = Network::from_tensors(net.meta.clone(), named, &net.device)?;
+        avg.recurrence = net.recurrence;
+        Ok(Self { decay, net: avg })
     }
 
     /// The decay for the `updates`-th update: short at first, so the first
@@ -60,26 +39,21 @@ impl Average {
     /// Folds `net`'s weights after its `updates`-th update into the average.
     pub fn update(&mut self, net: &Network, updates: u64) -> Result<()> {
         let d = self.decay_at(updates);
-        for (avg, (_, var)) in self.tensors.iter_mut().zip(&net.params) {
-            // Detached: each new average must not keep the last one's graph
-            // (and through it every earlier one) alive.
-            *avg = (avg.affine(d, 0.0)? + var.as_tensor().affine(1.0 - d, 0.0)?)?.detach();
+        for ((_, avg), (_, var)) in self.net.params.iter().zip(&net.params) {
+            // `set` copies the values in, so no graph is kept from one
+            // update to the next.
+            avg.set(&(avg.as_tensor().affine(d, 0.0)? + var.as_tensor().affine(1.0 - d, 0.0)?)?)?;
         }
         Ok(())
     }
 
+    /// The averaged weights as a network.
+    pub fn network(&self) -> &Network {
+        &self.net
+    }
+
     /// The averaged weights, named as the model's.
-    pub fn named(&self, net: &Network) -> Result<Vec<NamedTensor>> {
-        net.params
-            .iter()
-            .zip(&self.tensors)
-            .map(|((name, _), t)| {
-                Ok((
-                    name.clone(),
-                    t.dims().to_vec(),
-                    t.flatten_all()?.to_vec1::<f32>()?,
-                ))
-            })
-            .collect()
+    pub fn named(&self) -> Result<Vec<NamedTensor>> {
+        self.net.tensors()
     }
 }

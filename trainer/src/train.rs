@@ -323,7 +323,7 @@ impl Trainer {
     /// `--ema`, else the raw ones.
     pub fn current_weights(&self) -> Result<Vec<NamedTensor>, Error> {
         Ok(match &self.average {
-            Some(a) => a.named(&self.net)?,
+            Some(a) => a.named()?,
             None => self.net.tensors()?,
         })
     }
@@ -354,11 +354,7 @@ impl Trainer {
             adam_m: to_named(&self.opt.m)?,
             adam_v: to_named(&self.opt.v)?,
             best: self.best.clone(),
-            average: self
-                .average
-                .as_ref()
-                .map(|a| a.named(&self.net))
-                .transpose()?,
+            average: self.average.as_ref().map(Average::named).transpose()?,
         };
         Ok(ck)
     }
@@ -483,16 +479,11 @@ impl Trainer {
             }
             // Validation (the standard metric) and the best model, both of
             // the averaged weights where the run keeps an average.
-            let weights = self.current_weights()?;
+            let judged = self.average.as_ref().map_or(&self.net, Average::network);
             let valid = if data.valid.is_empty() {
                 None
-            } else if self.average.is_some() {
-                let mut judged =
-                    Network::from_tensors(self.net.meta.clone(), &weights, &self.net.device)?;
-                judged.recurrence = self.net.recurrence;
-                Some(eval::evaluate(&judged, &data.valid)?.nll)
             } else {
-                Some(eval::evaluate(&self.net, &data.valid)?.nll)
+                Some(eval::evaluate(judged, &data.valid)?.nll)
             };
             let train_nll = self.progress.epoch_loss / self.progress.epoch_steps.max(1) as f64;
             let score = valid.unwrap_or(train_nll);
@@ -501,7 +492,7 @@ impl Trainer {
                 self.progress.best_valid = Some(score);
                 self.progress.best_epoch = Some(epoch + 1);
                 self.progress.bad_epochs = 0;
-                self.best = Some(weights);
+                self.best = Some(self.current_weights()?);
             } else {
                 self.progress.bad_epochs += 1;
             }
@@ -540,13 +531,9 @@ impl Trainer {
                 break;
             }
         }
-        // The best weights are the result (with `--ema`, the average's; with
-        // no epoch judged, the average as it stands).
-        match &self.best {
-            Some(best) => self.net.set_tensors(best)?,
-            None if self.average.is_some() => self.net.set_tensors(&self.current_weights()?)?,
-            None => {}
-        }
+        // The weights the model file gets are the result: the best judged
+        // (with `--ema`, the average's), else the current ones.
+        self.net.set_tensors(&self.model_tensors()?)?;
         if !data.test.is_empty() {
             self.progress.test_nll = Some(eval::evaluate(&self.net, &data.test)?.nll);
         }

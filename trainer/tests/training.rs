@@ -435,7 +435,7 @@ fn the_weights_moving_average_is_what_is_judged_and_written() {
     net.set_tensors(&averaged).unwrap();
     a.update(&net, 1_000_000).unwrap();
     for ((_, _, old), ((_, _, new), (_, _, got))) in
-        raw.iter().zip(averaged.iter().zip(&a.named(&net).unwrap()))
+        raw.iter().zip(averaged.iter().zip(&a.named().unwrap()))
     {
         for ((o, n), g) in old.iter().zip(new).zip(got) {
             assert!((0.9 * o + 0.1 * n - g).abs() < 1e-5, "{o} {n} {g}");
