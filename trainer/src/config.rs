@@ -97,6 +97,13 @@ pub struct TrainingSettings {
     /// Dropout between layers and before the output heads.
     #[arg(long, default_value_t = 0.0)]
     pub dropout: f32,
+    /// Voices models with heads' hidden layers (`--head-hidden`): dropout on
+    /// those layers' units while training (0: none). The heads read the state
+    /// and the voices decided before through their own weights, which the
+    /// dropout between layers never reaches.
+    #[arg(long, default_value_t = 0.0)]
+    #[serde(default)]
+    pub head_dropout: f32,
     /// Voices models: each voice's head (all but the first decided) also
     /// scores its candidate's intervals with the voices decided before it,
     /// now and on the step before (interval class, parallel fifths and

@@ -45,7 +45,7 @@ pub fn evaluate(net: &Network, pieces: &[Piece]) -> Result<Report> {
             let len = EVAL_CHUNK.min(longest - start);
             let chunk = batch::chunk(&net.meta, &refs, start, len, 1, &[], &net.device)?;
             let (top, next) = w.run(&chunk.inputs, &state, None)?;
-            let (_, per) = w.nll(net.meta.kind, &top, &chunk)?;
+            let (_, per) = w.nll(net.meta.kind, &top, &chunk, None)?;
             for (s, p) in sums.iter_mut().zip(&per) {
                 *s += p.to_scalar::<f32>()? as f64;
             }

@@ -519,6 +519,7 @@ impl Weights {
         top: &Tensor,
         onehot: &Tensor,
         pair_features: &[Option<Tensor>],
+        dropout: Option<&mut Dropout>,
     ) -> Result<Tensor> {
         let (w, b) = &self.heads[v];
         let input = if self.above[v].is_empty() {
@@ -536,6 +537,10 @@ impl Weights {
                 .matmul(&layer.in_t)?
                 .broadcast_add(&layer.bias)?
                 .relu()?;
+            let units = match dropout {
+                Some(d) => d.apply(&units)?,
+                None => units,
+            };
             logits = (logits + units.matmul(&layer.out_t)?)?;
         }
         match (
@@ -558,6 +563,7 @@ impl Weights {
         kind: ModelKind,
         top: &Tensor,
         chunk: &Chunk,
+        mut head_dropout: Option<&mut Dropout>,
     ) -> Result<(Tensor, Vec<Tensor>)> {
         let parts = match (&chunk.targets, kind) {
             (Targets::Keys(y), ModelKind::Pianoroll) => {
@@ -577,7 +583,8 @@ impl Weights {
             ) => {
                 let mut parts = Vec::with_capacity(index.len());
                 for (v, ix) in index.iter().enumerate() {
-                    let logits = self.voice_logits(v, top, onehot, pairs)?;
+                    let logits =
+                        self.voice_logits(v, top, onehot, pairs, head_dropout.as_deref_mut())?;
                     let logp = candle_nn::ops::log_softmax(&logits, D::Minus1)?;
                     let picked = logp.gather(&ix.unsqueeze(1)?, 1)?.squeeze(1)?;
                     let mask = chunk.voice_masks.as_ref().map_or(&chunk.mask, |m| &m[v]);

@@ -582,7 +582,11 @@ impl Trainer {
                 rng,
             };
             let (top, next) = w.run(&chunk.inputs, &state, Some(&mut dropout))?;
-            let (sum, _) = w.nll(self.net.meta.kind, &top, &chunk)?;
+            let mut head_dropout = Dropout {
+                p: self.config.training.head_dropout,
+                rng: dropout.rng,
+            };
+            let (sum, _) = w.nll(self.net.meta.kind, &top, &chunk, Some(&mut head_dropout))?;
             let mut mean = (&sum / chunk.scored as f64)?;
             if let Some(head) = &self.chord_head {
                 // The chord each step's voices form, from the state before it.
@@ -679,6 +683,15 @@ fn check_config(c: &TrainConfig) -> Result<(), Error> {
     }
     if !(0.0..1.0).contains(&c.training.dropout) {
         anyhow::bail!("--dropout must be in [0, 1), not {}", c.training.dropout);
+    }
+    if !(0.0..1.0).contains(&c.training.head_dropout) {
+        anyhow::bail!(
+            "--head-dropout must be in [0, 1), not {}",
+            c.training.head_dropout
+        );
+    }
+    if c.training.head_dropout > 0.0 && c.net.head_hidden == 0 {
+        anyhow::bail!("--head-dropout acts on the heads' hidden layers: it needs --head-hidden");
     }
     if !(0.0..=1.0).contains(&c.training.lone_openings) {
         anyhow::bail!(

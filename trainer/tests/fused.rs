@@ -223,7 +223,7 @@ fn chunked_loss_grads(net: &mut Network, recurrence: Recurrence, pieces: &[Piece
             rng: &mut rng,
         };
         let (top, next) = w.run(&chunk.inputs, &state, Some(&mut dropout)).unwrap();
-        let (sum, _) = w.nll(net.meta.kind, &top, &chunk).unwrap();
+        let (sum, _) = w.nll(net.meta.kind, &top, &chunk, None).unwrap();
         let grads = sum.backward().unwrap();
         out.push(sum);
         for (_, v) in &net.params {

@@ -116,7 +116,7 @@ fn check(data: &Dataset, t: &Trainer) {
                 };
                 let per_voice: Vec<Vec<Vec<f32>>> = (0..*voices)
                     .map(|v| {
-                        let logits = w.voice_logits(v, &top, onehot, pairs).unwrap();
+                        let logits = w.voice_logits(v, &top, onehot, pairs, None).unwrap();
                         logits.to_vec2().unwrap()
                     })
                     .collect();

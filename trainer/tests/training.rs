@@ -285,8 +285,8 @@ fn a_lone_openings_silenced_steps_carry_no_loss() {
     let w = t.net.weights(false).unwrap();
     let zero = t.net.zero_state(1).unwrap();
     let (top, _) = w.run(&kept.inputs, &zero, None).unwrap();
-    let (_, parts) = w.nll(t.net.meta.kind, &top, &kept).unwrap();
-    let (_, unmasked) = w.nll(t.net.meta.kind, &top, &all).unwrap();
+    let (_, parts) = w.nll(t.net.meta.kind, &top, &kept, None).unwrap();
+    let (_, unmasked) = w.nll(t.net.meta.kind, &top, &all, None).unwrap();
     for (v, (p, u)) in parts.iter().zip(&unmasked).enumerate() {
         let (p, u): (f32, f32) = (p.to_scalar().unwrap(), u.to_scalar().unwrap());
         assert!(p < u, "voice {v}: {p} with the mask, {u} without");
@@ -374,6 +374,37 @@ fn the_chord_target_trains_a_head_the_model_file_leaves_out() {
     let mut second = Trainer::resume(&checkpoint, &data).unwrap();
     second.run(&data, &Control::default(), &mut |_| {}).unwrap();
     assert_eq!(second.net.tensors().unwrap(), with.net.tensors().unwrap());
+}
+
+/// Dropout on the heads' hidden units (`--head-dropout`) reaches the
+/// weights training learns, draws from the run's seeded streams (the same
+/// seed gives the same model), leaves a run without it as it was, and is
+/// refused where there is no hidden layer to act on.
+#[test]
+fn head_dropout_trains_the_heads_hidden_layers_and_needs_them() {
+    let dir = common::temp_dir("head-dropout");
+    let data = fixture(&dir, true);
+    let run = |head_hidden: usize, p: f32, name: &str| {
+        let mut c = tiny_config(&dir, name);
+        c.net.head_hidden = head_hidden;
+        c.training.head_dropout = p;
+        let mut t = Trainer::new(c, &data).unwrap();
+        t.run(&data, &Control::default(), &mut |_| {}).unwrap();
+        t.net.tensors().unwrap()
+    };
+    let plain = run(6, 0.0, "plain");
+    let dropped = run(6, 0.5, "dropped");
+    assert_ne!(plain, dropped, "the head dropout reaches the weights");
+    assert_eq!(dropped, run(6, 0.5, "again"), "seeded like the rest");
+    let mut c = tiny_config(&dir, "no-hidden");
+    c.training.head_dropout = 0.5;
+    let err = Trainer::new(c, &data).err().expect("refused").to_string();
+    assert!(err.contains("--head-hidden"), "{err}");
+    let mut c = tiny_config(&dir, "whole");
+    c.net.head_hidden = 6;
+    c.training.head_dropout = 1.0;
+    let err = Trainer::new(c, &data).err().expect("refused").to_string();
+    assert!(err.contains("--head-dropout"), "{err}");
 }
 
 #[test]
