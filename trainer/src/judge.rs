@@ -79,7 +79,22 @@ pub struct JudgeReport {
     pub pairs_ranked_right: Vec<(String, f64)>,
     /// The features with the largest weights, most Bach-like first.
     pub leans_on: Vec<(String, f64)>,
+    /// Each group of features ([`GROUPS`]) on its own: a classifier trained
+    /// on that group alone, and the pairs it ranks right on each split.
+    pub groups_alone: Vec<(String, Vec<(String, f64)>)>,
 }
+
+/// The features in groups by what they describe, each a range of
+/// [`feature_names`]: which aspect of the style gives us away.
+const GROUPS: [(&str, std::ops::Range<usize>); 4] = [
+    ("voicing (spacing, crossings)", 0..16),
+    (
+        "chords (types, inversions, bass degrees)",
+        16..FEATURES - 10,
+    ),
+    ("outer-voice motion", FEATURES - 10..FEATURES - 6),
+    ("A, T, B rhythm and leaps", FEATURES - 6..FEATURES),
+];
 
 /// How many features [`window_features`] writes: [`feature_names`]' length.
 const FEATURES: usize = 3 * 5 + 1 + CHORDS.len() + 3 + 12 + 12 * CHORDS.len() + 4 + 3 * 2;
@@ -312,6 +327,14 @@ pub fn run(args: JudgeArgs) -> Result<()> {
     for (name, w) in &report.leans_on {
         println!("  {w:+.3}  {name}");
     }
+    println!("each group of features alone (pairs ranked right):");
+    for (name, pairs) in &report.groups_alone {
+        let splits: Vec<String> = pairs
+            .iter()
+            .map(|(split, p)| format!("{split} {:.1}%", 100.0 * p))
+            .collect();
+        println!("  {name:<42} {}", splits.join("  "));
+    }
     Ok(())
 }
 
@@ -356,26 +379,64 @@ pub fn report(args: &JudgeArgs) -> Result<JudgeReport> {
         judged.push((split, Judged { pieces }));
     }
     let names = feature_names();
+    let all = fit_and_score(&judged, 0..FEATURES);
+    let mut leans: Vec<(String, f64)> = names
+        .iter()
+        .cloned()
+        .zip(all.classifier.weights.iter().copied())
+        .collect();
+    leans.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
+    leans.truncate(12);
+    leans.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let groups_alone = GROUPS
+        .iter()
+        .map(|(name, columns)| {
+            let alone = fit_and_score(&judged, columns.clone());
+            (name.to_string(), alone.pairs_ranked_right)
+        })
+        .collect();
+    Ok(JudgeReport {
+        lookahead: args.lookahead.name().into(),
+        features: names.len(),
+        window_accuracy: all.window_accuracy,
+        piece_accuracy: all.piece_accuracy,
+        pairs_ranked_right: all.pairs_ranked_right,
+        leans_on: leans,
+        groups_alone,
+    })
+}
+
+/// A classifier fitted on the train split's windows, seeing only the
+/// features `columns`, and what it tells apart on every split.
+struct Scored {
+    classifier: Logistic,
+    window_accuracy: Vec<(String, f64)>,
+    piece_accuracy: Vec<(String, f64)>,
+    pairs_ranked_right: Vec<(String, f64)>,
+}
+
+fn fit_and_score(judged: &[(Split, Judged)], columns: std::ops::Range<usize>) -> Scored {
+    let pick = |w: &Vec<f64>| w[columns.clone()].to_vec();
     let train = &judged[0].1;
-    let (x, y): (Vec<&Vec<f64>>, Vec<f64>) = train
+    let (x, y): (Vec<Vec<f64>>, Vec<f64>) = train
         .pieces
         .iter()
         .flat_map(|(bach, ours)| {
             bach.iter()
-                .map(|w| (w, 1.0))
-                .chain(ours.iter().map(|w| (w, 0.0)))
+                .map(|w| (pick(w), 1.0))
+                .chain(ours.iter().map(|w| (pick(w), 0.0)))
         })
         .unzip();
-    let scale = Standardise::fit(&x);
+    let scale = Standardise::fit(&x.iter().collect::<Vec<_>>());
     let xs: Vec<Vec<f64>> = x.iter().map(|w| scale.apply(w)).collect();
     let classifier = Logistic::fit(&xs, &y);
     let mut window_accuracy = Vec::new();
     let mut piece_accuracy = Vec::new();
     let mut pairs_ranked_right = Vec::new();
-    for (split, j) in &judged {
+    for (split, j) in judged {
         let (mut right, mut windows, mut told, mut ranked) = (0usize, 0usize, 0usize, 0usize);
         for (bach, ours) in &j.pieces {
-            let score = |w: &Vec<f64>| classifier.log_odds(&scale.apply(w));
+            let score = |w: &Vec<f64>| classifier.log_odds(&scale.apply(&pick(w)));
             let mean = |ws: &Windows| ws.iter().map(score).sum::<f64>() / ws.len() as f64;
             right += bach.iter().filter(|w| score(w) > 0.0).count();
             right += ours.iter().filter(|w| score(w) <= 0.0).count();
@@ -389,22 +450,12 @@ pub fn report(args: &JudgeArgs) -> Result<JudgeReport> {
         piece_accuracy.push((split.name().to_string(), told as f64 / (2.0 * n)));
         pairs_ranked_right.push((split.name().to_string(), ranked as f64 / n));
     }
-    let mut leans: Vec<(String, f64)> = names
-        .iter()
-        .cloned()
-        .zip(classifier.weights.iter().copied())
-        .collect();
-    leans.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
-    leans.truncate(12);
-    leans.sort_by(|a, b| b.1.total_cmp(&a.1));
-    Ok(JudgeReport {
-        lookahead: args.lookahead.name().into(),
-        features: names.len(),
+    Scored {
+        classifier,
         window_accuracy,
         piece_accuracy,
         pairs_ranked_right,
-        leans_on: leans,
-    })
+    }
 }
 
 /// Each feature's mean and standard deviation on the train windows.
@@ -518,6 +569,36 @@ mod tests {
         assert_eq!(get("A onsets"), 1.0 / 16.0);
         assert_eq!(get("major triad over a bass 0 above the tonic"), 0.25);
         assert_eq!(FEATURES, names.len());
+    }
+
+    #[test]
+    fn groups_cover_every_feature_once_and_hold_what_they_name() {
+        let names = feature_names();
+        let mut next = 0;
+        for (_, columns) in &GROUPS {
+            assert_eq!(columns.start, next, "groups are contiguous, in order");
+            next = columns.end;
+        }
+        assert_eq!(next, names.len());
+        let group = |name: &str| {
+            names[GROUPS
+                .iter()
+                .find(|(g, _)| g.starts_with(name))
+                .unwrap()
+                .1
+                .clone()]
+            .to_vec()
+        };
+        assert!(group("voicing")
+            .iter()
+            .all(|n| n.starts_with("spacing") || n == "crossings"));
+        assert!(group("chords")
+            .iter()
+            .all(|n| n.contains("on beats") || n.contains("over a bass")));
+        assert!(group("outer").iter().all(|n| n.starts_with("S-B motion")));
+        assert!(group("A, T, B")
+            .iter()
+            .all(|n| n.ends_with("onsets") || n.contains("leaps")));
     }
 
     /// The regression separates what can be separated and leans on the
