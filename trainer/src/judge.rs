@@ -601,6 +601,35 @@ mod tests {
             .all(|n| n.ends_with("onsets") || n.contains("leaps")));
     }
 
+    /// A classifier seeing one column ranks the pairs by that column alone:
+    /// all of them where only it differs, none where it says nothing.
+    #[test]
+    fn a_group_alone_is_judged_by_its_own_columns() {
+        // Column 0 tells Bach (1) from ours (0); column 1 is the same for
+        // both versions of a piece.
+        let piece = |i: usize| {
+            let noise = (i % 7) as f64;
+            let bach = vec![vec![1.0, noise]; 3];
+            let ours = vec![vec![0.0, noise]; 3];
+            (bach, ours)
+        };
+        let judged: Vec<(Split, Judged)> = [Split::Train, Split::Valid, Split::Test]
+            .into_iter()
+            .map(|split| {
+                let pieces = (0..20).map(piece).collect();
+                (split, Judged { pieces })
+            })
+            .collect();
+        let telling = fit_and_score(&judged, 0..1);
+        assert!(telling.pairs_ranked_right.iter().all(|(_, p)| *p == 1.0));
+        assert!(telling.window_accuracy.iter().all(|(_, w)| *w == 1.0));
+        let silent = fit_and_score(&judged, 1..2);
+        assert!(
+            silent.pairs_ranked_right.iter().all(|(_, p)| *p == 0.0),
+            "a tie is not ranked right"
+        );
+    }
+
     /// The regression separates what can be separated and leans on the
     /// feature that does it.
     #[test]
