@@ -49,8 +49,11 @@ pub struct JudgeArgs {
     /// Sampling temperature for alto, tenor and bass (the plugin's default).
     #[arg(long, default_value_t = 0.3)]
     pub temperature: f32,
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
+    /// Seeds of the harmony, pooled: each piece is harmonized once per
+    /// seed, and every harmonization is one more pair (the harmony figures'
+    /// seeds 1-3 by default, since one seed's pairs move by a few pieces).
+    #[arg(long = "seed", value_delimiter = ',', default_values_t = [1u64, 2, 3])]
+    pub seeds: Vec<u64>,
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
@@ -75,8 +78,12 @@ pub struct JudgeReport {
     /// Harmonizations (Bach's and ours, each on its own) told right by the
     /// mean of their windows' log-odds; chance is 50%.
     pub piece_accuracy: Vec<(String, f64)>,
-    /// Pieces whose Bach version scores more Bach-like than ours.
+    /// Pieces whose Bach version scores more Bach-like than ours, all
+    /// seeds pooled.
     pub pairs_ranked_right: Vec<(String, f64)>,
+    /// The same for each seed on its own, in `seeds`' order.
+    pub pairs_by_seed: Vec<(String, Vec<f64>)>,
+    pub seeds: Vec<u64>,
     /// The features with the largest weights, most Bach-like first.
     pub leans_on: Vec<(String, f64)>,
     /// Each group of features ([`GROUPS`]) on its own: a classifier trained
@@ -294,9 +301,11 @@ fn windows_of(tokens: &[Token], piece: &Piece) -> Windows {
 /// A harmonization's windows, each a feature vector.
 type Windows = Vec<Vec<f64>>;
 
-/// One split's windows: for each piece, Bach's windows and ours.
+/// One split's windows: for each piece and seed, Bach's windows and ours.
 struct Judged {
     pieces: Vec<(Windows, Windows)>,
+    /// The place in `--seed` of each entry of `pieces`.
+    seed_of: Vec<usize>,
 }
 
 /// Runs `bach-trainer judge`.
@@ -307,20 +316,26 @@ pub fn run(args: JudgeArgs) -> Result<()> {
         return Ok(());
     }
     println!(
-        "Bach or ours, lookahead {}, {} features per 4-beat window (trained on the train split):",
-        report.lookahead, report.features
+        "Bach or ours, lookahead {}, {} features per 4-beat window (trained on the train split), seeds {:?} pooled:",
+        report.lookahead, report.features, report.seeds
     );
     println!(
-        "{:<6} {:>9} {:>16} {:>14}",
+        "{:<6} {:>9} {:>16} {:>14}   pairs by seed",
         "split", "windows", "harmonizations", "pairs ranked"
     );
     for (i, (split, w)) in report.window_accuracy.iter().enumerate() {
+        let by_seed: Vec<String> = report.pairs_by_seed[i]
+            .1
+            .iter()
+            .map(|p| format!("{:.1}%", 100.0 * p))
+            .collect();
         println!(
-            "{:<6} {:>8.1}% {:>15.1}% {:>13.1}%",
+            "{:<6} {:>8.1}% {:>15.1}% {:>13.1}%   {}",
             split,
             100.0 * w,
             100.0 * report.piece_accuracy[i].1,
-            100.0 * report.pairs_ranked_right[i].1
+            100.0 * report.pairs_ranked_right[i].1,
+            by_seed.join(" / ")
         );
     }
     println!("it leans on (weight on the standardised feature; positive: more like Bach):");
@@ -343,10 +358,13 @@ pub fn report(args: &JudgeArgs) -> Result<JudgeReport> {
     // The engine's model alone: the judge needs no candle network.
     let (mut model, data) =
         crate::load::satb_and_data(&args.model, &args.dataset, "the judge's figures")?;
+    if args.seeds.is_empty() {
+        bail!("--seed needs at least one seed");
+    }
     let sampler = user_sampler(args.temperature, true);
     let mut judged = Vec::new();
     for split in [Split::Train, Split::Valid, Split::Test] {
-        let mut pieces = Vec::new();
+        let (mut pieces, mut seed_of) = (Vec::new(), Vec::new());
         for (i, piece) in data.split(split).iter().enumerate() {
             let Piece::Voices {
                 tokens, voices: 4, ..
@@ -357,17 +375,21 @@ pub fn report(args: &JudgeArgs) -> Result<JudgeReport> {
             if piece.context().is_none() {
                 continue;
             }
-            let ours = harmonize(
-                &mut model,
-                piece,
-                &sampler,
-                args.seed.wrapping_add(i as u64),
-                KeySource::Auto,
-                args.lookahead,
-            );
-            let (bach, ours) = (windows_of(tokens, piece), windows_of(&ours, piece));
-            if !bach.is_empty() && bach.len() == ours.len() {
-                pieces.push((bach, ours));
+            let bach = windows_of(tokens, piece);
+            for (s, &seed) in args.seeds.iter().enumerate() {
+                let ours = harmonize(
+                    &mut model,
+                    piece,
+                    &sampler,
+                    seed.wrapping_add(i as u64),
+                    KeySource::Auto,
+                    args.lookahead,
+                );
+                let ours = windows_of(&ours, piece);
+                if !bach.is_empty() && bach.len() == ours.len() {
+                    pieces.push((bach.clone(), ours));
+                    seed_of.push(s);
+                }
             }
         }
         if pieces.is_empty() {
@@ -376,7 +398,7 @@ pub fn report(args: &JudgeArgs) -> Result<JudgeReport> {
                 split.name()
             );
         }
-        judged.push((split, Judged { pieces }));
+        judged.push((split, Judged { pieces, seed_of }));
     }
     let names = feature_names();
     let all = fit_and_score(&judged, 0..FEATURES);
@@ -401,6 +423,8 @@ pub fn report(args: &JudgeArgs) -> Result<JudgeReport> {
         window_accuracy: all.window_accuracy,
         piece_accuracy: all.piece_accuracy,
         pairs_ranked_right: all.pairs_ranked_right,
+        pairs_by_seed: all.pairs_by_seed,
+        seeds: args.seeds.clone(),
         leans_on: leans,
         groups_alone,
     })
@@ -413,6 +437,7 @@ struct Scored {
     window_accuracy: Vec<(String, f64)>,
     piece_accuracy: Vec<(String, f64)>,
     pairs_ranked_right: Vec<(String, f64)>,
+    pairs_by_seed: Vec<(String, Vec<f64>)>,
 }
 
 fn fit_and_score(judged: &[(Split, Judged)], columns: std::ops::Range<usize>) -> Scored {
@@ -433,9 +458,16 @@ fn fit_and_score(judged: &[(Split, Judged)], columns: std::ops::Range<usize>) ->
     let mut window_accuracy = Vec::new();
     let mut piece_accuracy = Vec::new();
     let mut pairs_ranked_right = Vec::new();
+    let mut pairs_by_seed = Vec::new();
+    let seeds = judged
+        .iter()
+        .flat_map(|(_, j)| j.seed_of.iter().map(|s| s + 1))
+        .max()
+        .unwrap_or(0);
     for (split, j) in judged {
         let (mut right, mut windows, mut told, mut ranked) = (0usize, 0usize, 0usize, 0usize);
-        for (bach, ours) in &j.pieces {
+        let (mut ranked_by_seed, mut pairs_of_seed) = (vec![0usize; seeds], vec![0usize; seeds]);
+        for ((bach, ours), &seed) in j.pieces.iter().zip(&j.seed_of) {
             let score = |w: &Vec<f64>| classifier.log_odds(&scale.apply(&pick(w)));
             let mean = |ws: &Windows| ws.iter().map(score).sum::<f64>() / ws.len() as f64;
             right += bach.iter().filter(|w| score(w) > 0.0).count();
@@ -444,17 +476,26 @@ fn fit_and_score(judged: &[(Split, Judged)], columns: std::ops::Range<usize>) ->
             let (b, o) = (mean(bach), mean(ours));
             told += (b > 0.0) as usize + (o <= 0.0) as usize;
             ranked += (b > o) as usize;
+            ranked_by_seed[seed] += (b > o) as usize;
+            pairs_of_seed[seed] += 1;
         }
         let n = j.pieces.len() as f64;
         window_accuracy.push((split.name().to_string(), right as f64 / windows as f64));
         piece_accuracy.push((split.name().to_string(), told as f64 / (2.0 * n)));
         pairs_ranked_right.push((split.name().to_string(), ranked as f64 / n));
+        let by_seed = ranked_by_seed
+            .iter()
+            .zip(&pairs_of_seed)
+            .map(|(&r, &n)| r as f64 / n.max(1) as f64)
+            .collect();
+        pairs_by_seed.push((split.name().to_string(), by_seed));
     }
     Scored {
         classifier,
         window_accuracy,
         piece_accuracy,
         pairs_ranked_right,
+        pairs_by_seed,
     }
 }
 
@@ -617,7 +658,8 @@ mod tests {
             .into_iter()
             .map(|split| {
                 let pieces = (0..20).map(piece).collect();
-                (split, Judged { pieces })
+                let seed_of = vec![0; 20];
+                (split, Judged { pieces, seed_of })
             })
             .collect();
         let telling = fit_and_score(&judged, 0..1);
@@ -628,6 +670,33 @@ mod tests {
             silent.pairs_ranked_right.iter().all(|(_, p)| *p == 0.0),
             "a tie is not ranked right"
         );
+    }
+
+    /// Each seed's pairs are counted on their own as well as pooled.
+    #[test]
+    fn pairs_are_counted_by_seed_and_pooled() {
+        // Seed 0 writes unlike Bach (column 0 is 0), seed 1 exactly like
+        // him: a tie, which is not ranked right.
+        let judged: Vec<(Split, Judged)> = [Split::Train, Split::Valid, Split::Test]
+            .into_iter()
+            .map(|split| {
+                let pieces = (0..20)
+                    .map(|i| {
+                        let ours = if i % 2 == 0 { 0.0 } else { 1.0 };
+                        (vec![vec![1.0]; 3], vec![vec![ours]; 3])
+                    })
+                    .collect();
+                let seed_of = (0..20).map(|i| i % 2).collect();
+                (split, Judged { pieces, seed_of })
+            })
+            .collect();
+        let scored = fit_and_score(&judged, 0..1);
+        for ((_, pooled), (_, by_seed)) in
+            scored.pairs_ranked_right.iter().zip(&scored.pairs_by_seed)
+        {
+            assert_eq!(*pooled, 0.5);
+            assert_eq!(by_seed, &vec![1.0, 0.0]);
+        }
     }
 
     /// The regression separates what can be separated and leans on the
