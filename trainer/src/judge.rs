@@ -2,9 +2,10 @@
 //! harmony's style still differs from Bach's.
 //!
 //! Every soprano of the train, valid and test splits is harmonized as
-//! `bach-trainer harmony` does (the plugin's performer, one lookahead, one
-//! seed), and both versions, Bach's and ours, are cut into windows of 4
-//! beats. Each window is described by a few dozen plain features of the
+//! `bach-trainer harmony` does (the plugin's performer, one lookahead,
+//! once per seed: seeds 1-3 by default, each harmonization one more pair
+//! beside Bach's), and both versions, Bach's and ours, are cut into windows
+//! of 4 beats. Each window is described by a few dozen plain features of the
 //! four voices (the spacing of neighbouring voices, crossings, the chord
 //! types on beats and their inversions, the bass's scale degree, how the
 //! outer voices move, how often the inner voices strike and leap), and an
@@ -14,7 +15,9 @@
 //! apart when the mean of its windows' log-odds says "Bach" for Bach's
 //! version and "ours" for ours. A measure, not a loss: nothing is trained
 //! against it. The features it leans on most are printed with their
-//! weights (on standardised features: positive means "more Bach-like").
+//! weights (on standardised features: positive means "more Bach-like"),
+//! and then, for each group of features ([`GROUPS`]), how often a
+//! classifier that sees that group alone ranks the pairs right.
 
 use std::path::PathBuf;
 
