@@ -16,7 +16,7 @@
 //! version and "ours" for ours. A measure, not a loss: nothing is trained
 //! against it. The features it leans on most are printed with their
 //! weights (on standardised features: positive means "more Bach-like"),
-//! and then, for each group of features ([`GROUPS`]), how often a
+//! and then, for each group of features (`GROUPS`), how often a
 //! classifier that sees that group alone ranks the pairs right.
 
 use std::path::PathBuf;
@@ -89,7 +89,7 @@ pub struct JudgeReport {
     pub seeds: Vec<u64>,
     /// The features with the largest weights, most Bach-like first.
     pub leans_on: Vec<(String, f64)>,
-    /// Each group of features ([`GROUPS`]) on its own: a classifier trained
+    /// Each group of features (`GROUPS`) on its own: a classifier trained
     /// on that group alone, and the pairs it ranks right on each split.
     pub groups_alone: Vec<(String, Vec<(String, f64)>)>,
 }
