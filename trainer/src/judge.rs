@@ -443,19 +443,24 @@ struct Scored {
     pairs_by_seed: Vec<(String, Vec<f64>)>,
 }
 
+/// The features `columns` of the window `w`, borrowed: leaving the other
+/// features out copies nothing.
+fn seen<'a>(w: &'a [f64], columns: &std::ops::Range<usize>) -> &'a [f64] {
+    &w[columns.clone()]
+}
+
 fn fit_and_score(judged: &[(Split, Judged)], columns: std::ops::Range<usize>) -> Scored {
-    let pick = |w: &Vec<f64>| w[columns.clone()].to_vec();
     let train = &judged[0].1;
-    let (x, y): (Vec<Vec<f64>>, Vec<f64>) = train
+    let (x, y): (Vec<&[f64]>, Vec<f64>) = train
         .pieces
         .iter()
         .flat_map(|(bach, ours)| {
             bach.iter()
-                .map(|w| (pick(w), 1.0))
-                .chain(ours.iter().map(|w| (pick(w), 0.0)))
+                .map(|w| (seen(w, &columns), 1.0))
+                .chain(ours.iter().map(|w| (seen(w, &columns), 0.0)))
         })
         .unzip();
-    let scale = Standardise::fit(&x.iter().collect::<Vec<_>>());
+    let scale = Standardise::fit(&x);
     let xs: Vec<Vec<f64>> = x.iter().map(|w| scale.apply(w)).collect();
     let classifier = Logistic::fit(&xs, &y);
     let mut window_accuracy = Vec::new();
@@ -471,7 +476,7 @@ fn fit_and_score(judged: &[(Split, Judged)], columns: std::ops::Range<usize>) ->
         let (mut right, mut windows, mut told, mut ranked) = (0usize, 0usize, 0usize, 0usize);
         let (mut ranked_by_seed, mut pairs_of_seed) = (vec![0usize; seeds], vec![0usize; seeds]);
         for ((bach, ours), &seed) in j.pieces.iter().zip(&j.seed_of) {
-            let score = |w: &Vec<f64>| classifier.log_odds(&scale.apply(&pick(w)));
+            let score = |w: &Vec<f64>| classifier.log_odds(&scale.apply(seen(w, &columns)));
             let mean = |ws: &Windows| ws.iter().map(score).sum::<f64>() / ws.len() as f64;
             right += bach.iter().filter(|w| score(w) > 0.0).count();
             right += ours.iter().filter(|w| score(w) <= 0.0).count();
@@ -509,7 +514,7 @@ struct Standardise {
 }
 
 impl Standardise {
-    fn fit(x: &[&Vec<f64>]) -> Self {
+    fn fit(x: &[&[f64]]) -> Self {
         let d = x.first().map_or(0, |w| w.len());
         let n = x.len().max(1) as f64;
         let mut mean = vec![0.0; d];
